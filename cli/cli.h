@@ -1,0 +1,41 @@
+/* The `partita` command: one subcommand per file, sharing these helpers.
+ * Exit codes: 0 success, 1 bad input (or a failed check), 2 bad usage. */
+#ifndef PT_CLI_H
+#define PT_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ir.h"
+
+enum { PT_EXIT_OK = 0, PT_EXIT_INPUT = 1, PT_EXIT_USAGE = 2 };
+
+typedef struct {
+  const char *name;
+  int (*run)(int argc, char **argv); /* argv[0] is the subcommand */
+  const char *summary;
+  const char *usage; /* the full --help text */
+} pt_command;
+
+extern const pt_command pt_cmd_check, pt_cmd_fmt, pt_cmd_run;
+
+/* Prints "partita CMD: error: ..." and a pointer to --help; returns 2. */
+int pt_cli_usage(const pt_command *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Handles an unknown option or a missing argument reported by getopt_long
+ * (opterr must be 0); returns 2. */
+int pt_cli_bad_option(const pt_command *c, int argc, char **argv);
+/* True (after printing the help) if argv asks for --help or -h anywhere. */
+bool pt_cli_wants_help(const pt_command *c, int argc, char **argv);
+
+/* Parses and verifies FILE, printing every diagnostic to stderr; NULL on
+ * error. The caller destroys the module and the diag. */
+pt_module *pt_cli_load(const char *path, pt_diag *d);
+/* Picks the function to run: --func NAME, else the only function, else one
+ * called "loss"; prints an error and returns NULL otherwise. */
+pt_func *pt_cli_pick_func(pt_module *m, const char *name, const char *cmd);
+/* Parses a non-negative integer option value; false on garbage. */
+bool pt_cli_parse_u64(const char *s, uint64_t *out);
+
+#endif

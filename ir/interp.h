@@ -1,0 +1,34 @@
+/* Host tensors and the reference interpreter: the oracle every other
+ * execution path (virtual mesh, MPI, JIT kernels) is checked against. It is
+ * deliberately simple: every element is computed one at a time, in double,
+ * and rounded to the result's element type after each op; reductions and
+ * dots accumulate in double. */
+#ifndef PT_INTERP_H
+#define PT_INTERP_H
+
+#include "ir.h"
+
+/* A dense row-major host tensor. f32 elements are `float`, i32 `int32_t`,
+ * pred `uint8_t` (0 or 1). The tensor owns `data` (pt_malloc'd). */
+typedef struct {
+  pt_type type;
+  void *data;
+} pt_tensor;
+
+/* Zero-filled tensor of type t. Destroy frees data and the struct. */
+pt_tensor *pt_tensor_create(pt_type t);
+void pt_tensor_destroy(pt_tensor *t);
+pt_tensor *pt_tensor_clone(const pt_tensor *t);
+/* Element i as a double (any dtype), and store (rounded to the dtype). */
+double pt_tensor_get(const pt_tensor *t, int64_t i);
+void pt_tensor_set(pt_tensor *t, int64_t i, double v);
+
+/* Runs f on args (one per argument, in order, with exactly the argument's
+ * type). On success results[i] receives a new tensor per result, owned by
+ * the caller. Runtime errors (an index out of range in take, integer
+ * division by zero, a collective outside a mesh) are reported located at
+ * the op and give PT_ERR with no results. f must have been verified. */
+pt_status pt_interp_run(const pt_func *f, pt_tensor *const *args,
+                        pt_tensor **results, pt_diag *d);
+
+#endif

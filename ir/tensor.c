@@ -1,0 +1,69 @@
+/* Host tensors: dense, row-major, owning their data. */
+#include <math.h>
+#include <string.h>
+
+#include "interp.h"
+
+pt_tensor *pt_tensor_create(pt_type t) {
+  pt_tensor *x = pt_malloc(sizeof *x);
+  x->type = t;
+  size_t n = pt_type_bytes(&t);
+  x->data = pt_calloc(n ? n : 1, 1);
+  return x;
+}
+
+void pt_tensor_destroy(pt_tensor *t) {
+  if (!t)
+    return;
+  pt_free(t->data);
+  pt_free(t);
+}
+
+pt_tensor *pt_tensor_clone(const pt_tensor *t) {
+  pt_tensor *x = pt_tensor_create(t->type);
+  memcpy(x->data, t->data, pt_type_bytes(&t->type));
+  return x;
+}
+
+double pt_tensor_get(const pt_tensor *t, int64_t i) {
+  switch (t->type.dtype) {
+  case PT_F32:
+    return ((const float *)t->data)[i];
+  case PT_I32:
+    return ((const int32_t *)t->data)[i];
+  case PT_PRED:
+    return ((const uint8_t *)t->data)[i];
+  case PT_DTYPE_COUNT:
+    break;
+  }
+  PT_UNREACHABLE();
+}
+
+/* Rounds to the element type: f32 by IEEE rounding; i32 by truncation toward
+ * zero, saturating, nan to 0; pred: non-zero is 1. */
+void pt_tensor_set(pt_tensor *t, int64_t i, double v) {
+  switch (t->type.dtype) {
+  case PT_F32:
+    ((float *)t->data)[i] = (float)v;
+    return;
+  case PT_I32: {
+    int32_t r;
+    if (isnan(v))
+      r = 0;
+    else if (v >= 2147483647.0)
+      r = INT32_MAX;
+    else if (v <= -2147483648.0)
+      r = INT32_MIN;
+    else
+      r = (int32_t)v;
+    ((int32_t *)t->data)[i] = r;
+    return;
+  }
+  case PT_PRED:
+    ((uint8_t *)t->data)[i] = v != 0;
+    return;
+  case PT_DTYPE_COUNT:
+    break;
+  }
+  PT_UNREACHABLE();
+}

@@ -1,0 +1,25 @@
+/* Shared helpers for the Check test programs. */
+#ifndef PT_TESTUTIL_H
+#define PT_TESTUTIL_H
+
+#include <check.h>
+
+#include "ir.h"
+
+/* The source tree (from PT_SOURCE_DIR, set by ctest), and a path inside it
+ * (malloc'd; free with pt_free). */
+const char *pt_test_source_dir(void);
+char *pt_test_path(const char *rel);
+/* The built `partita` binary (from PT_PARTITA, set by ctest). */
+const char *pt_test_partita(void);
+
+/* Parses text named "test.pir"; NULL and messages in d on error. */
+pt_module *pt_test_parse(const char *text, pt_diag *d);
+/* Parses and verifies; fails the running test (printing the diagnostics)
+ * if either step reports an error. */
+pt_module *pt_test_parse_ok(const char *text);
+
+/* Runs a suite, prints Check's summary line, returns the exit status. */
+int pt_test_main(Suite *s);
+
+#endif
