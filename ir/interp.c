@@ -3,8 +3,10 @@
  * Provides: the results, computed element by element in double and rounded
  * to the result's element type after each op. It is the oracle every other
  * execution path is checked against, so it trades speed for being plainly
- * right; the only concession is that each intermediate is freed as soon as
- * its last user has run. */
+ * right. Two concessions to size: each intermediate is freed as soon as its
+ * last user has run, and dot first copies its operands into [batch, free,
+ * contracted] order so that each result element is a contiguous sum.
+ * i32 arithmetic, sums included, wraps modulo 2^32. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -432,16 +434,52 @@ static void run_reduce(const pt_op *op, const pt_tensor *x, pt_tensor *r) {
   pt_free(acc);
 }
 
-/* Copies a tensor's elements into a fresh double array (exact for every
- * element type), so the contraction's inner loop is plain arithmetic. */
-static double *to_doubles(const pt_tensor *t) {
+/* Copies t's elements into a fresh double array (exact for every element
+ * type), laid out row-major over t's dimensions taken in `order`. */
+static double *to_doubles(const pt_tensor *t, const int *order) {
+  pt_type p = t->type;
+  int64_t ts[PT_MAX_RANK], idx[PT_MAX_RANK];
+  strides_of(&t->type, ts);
+  for (int k = 0; k < p.rank; k++)
+    p.dims[k] = t->type.dims[order[k]];
   int64_t n = numel(t);
-  double *p = pt_malloc((size_t)n * sizeof *p);
-  for (int64_t i = 0; i < n; i++)
-    p[i] = pt_tensor_get(t, i);
-  return p;
+  double *out = pt_malloc((size_t)n * sizeof *out);
+  for (int64_t i = 0; i < n; i++) {
+    unflatten(&p, i, idx);
+    int64_t src = 0;
+    for (int k = 0; k < p.rank; k++)
+      src += idx[k] * ts[order[k]];
+    out[i] = pt_tensor_get(t, src);
+  }
+  return out;
 }
 
+/* Orders one operand's dimensions as batch, free, contracted; returns the
+ * product of the free dimensions' sizes. */
+static int64_t dot_order(const pt_type *t, const int64_t *batch, int nb,
+                         const int64_t *con, int nc, int *order) {
+  bool used[PT_MAX_RANK] = {false};
+  int n = 0;
+  for (int k = 0; k < nb; k++)
+    used[order[n++] = (int)batch[k]] = true;
+  int64_t nfree = 1;
+  for (int k = 0; k < nc; k++)
+    used[con[k]] = true;
+  for (int k = 0; k < t->rank; k++)
+    if (!used[k]) {
+      order[n++] = k;
+      nfree *= t->dims[k];
+    }
+  for (int k = 0; k < nc; k++)
+    order[n++] = (int)con[k];
+  PT_ASSERT(n == t->rank);
+  return nfree;
+}
+
+/* Both operands are copied into [batch, free, contracted] order, so with B
+ * batch points, M lhs-free, N rhs-free and K contracted points the result,
+ * which is row-major over [batch, lhs free, rhs free], is
+ * r[b, m, n] = sum_k L[b, m, k] * R[b, n, k], a contiguous inner product. */
 static void run_dot(const pt_op *op, const pt_tensor *l, const pt_tensor *rh,
                     pt_tensor *r) {
   int64_t lb[PT_MAX_RANK], rb[PT_MAX_RANK], lc[PT_MAX_RANK], rc[PT_MAX_RANK];
@@ -450,76 +488,34 @@ static void run_dot(const pt_op *op, const pt_tensor *l, const pt_tensor *rh,
   int nc = ints_or(op, PT_A_LHS_CONTRACT, lc, 0, 0);
   PT_ASSERT(ints_or(op, PT_A_RHS_CONTRACT, rc, 0, 0) == nc);
 
-  const pt_type *lt = &l->type, *rt = &rh->type;
-  int64_t ls[PT_MAX_RANK], rs[PT_MAX_RANK];
-  strides_of(lt, ls);
-  strides_of(rt, rs);
-
-  /* For each result dimension, its stride in lhs and in rhs: batch
-   * dimensions move both, free dimensions move one. */
-  int64_t lstep[PT_MAX_RANK] = {0}, rstep[PT_MAX_RANK] = {0};
-  bool lused[PT_MAX_RANK] = {false}, rused[PT_MAX_RANK] = {false};
-  int rd = 0;
-  for (int k = 0; k < nb; k++) {
-    lstep[rd] = ls[lb[k]];
-    rstep[rd] = rs[rb[k]];
-    lused[lb[k]] = rused[rb[k]] = true;
-    rd++;
-  }
+  int lorder[PT_MAX_RANK], rorder[PT_MAX_RANK];
+  int64_t M = dot_order(&l->type, lb, nb, lc, nc, lorder);
+  int64_t N = dot_order(&rh->type, rb, nb, rc, nc, rorder);
+  int64_t B = 1, K = 1;
+  for (int k = 0; k < nb; k++)
+    B *= l->type.dims[lb[k]];
   for (int k = 0; k < nc; k++)
-    lused[lc[k]] = rused[rc[k]] = true;
-  for (int k = 0; k < lt->rank; k++)
-    if (!lused[k])
-      lstep[rd++] = ls[k];
-  for (int k = 0; k < rt->rank; k++)
-    if (!rused[k])
-      rstep[rd++] = rs[k];
-  PT_ASSERT(rd == r->type.rank);
+    K *= l->type.dims[lc[k]];
+  PT_ASSERT(B * M * N == numel(r));
 
-  /* Offsets of every point of the contracted index space, row-major over
-   * the contracted dimensions in lhs_contract order. */
-  int64_t ncon = 1;
-  for (int k = 0; k < nc; k++)
-    ncon *= lt->dims[lc[k]];
-  int64_t *loff = pt_malloc((size_t)ncon * sizeof *loff);
-  int64_t *roff = pt_malloc((size_t)ncon * sizeof *roff);
-  for (int64_t c = 0; c < ncon; c++) {
-    int64_t rem = c, lo = 0, ro = 0;
-    for (int k = nc - 1; k >= 0; k--) {
-      int64_t size = lt->dims[lc[k]], j = rem % size;
-      rem /= size;
-      lo += j * ls[lc[k]];
-      ro += j * rs[rc[k]];
-    }
-    loff[c] = lo;
-    roff[c] = ro;
-  }
-
-  double *L = to_doubles(l), *R = to_doubles(rh);
+  double *L = to_doubles(l, lorder), *R = to_doubles(rh, rorder);
   bool is_int = r->type.dtype == PT_I32;
-  int64_t n = numel(r), idx[PT_MAX_RANK];
-  for (int64_t i = 0; i < n; i++) {
-    unflatten(&r->type, i, idx);
-    int64_t lbase = 0, rbase = 0;
-    for (int k = 0; k < rd; k++) {
-      lbase += idx[k] * lstep[k];
-      rbase += idx[k] * rstep[k];
-    }
-    accum a = {0, 0};
-    if (is_int) {
-      for (int64_t c = 0; c < ncon; c++)
-        a.i += (uint64_t)((int64_t)L[lbase + loff[c]] *
-                          (int64_t)R[rbase + roff[c]]);
-    } else {
-      for (int64_t c = 0; c < ncon; c++)
-        a.f += L[lbase + loff[c]] * R[rbase + roff[c]];
-    }
-    acc_store(r, i, &a);
-  }
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t m = 0; m < M; m++)
+      for (int64_t n = 0; n < N; n++) {
+        const double *x = L + (b * M + m) * K, *y = R + (b * N + n) * K;
+        accum a = {0, 0};
+        if (is_int) {
+          for (int64_t k = 0; k < K; k++)
+            a.i += (uint64_t)((int64_t)x[k] * (int64_t)y[k]);
+        } else {
+          for (int64_t k = 0; k < K; k++)
+            a.f += x[k] * y[k];
+        }
+        acc_store(r, (b * M + m) * N + n, &a);
+      }
   pt_free(L);
   pt_free(R);
-  pt_free(loff);
-  pt_free(roff);
 }
 
 /* Checks every index of `idx` against [0, rows); reports the first bad one. */

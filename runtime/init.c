@@ -1,5 +1,5 @@
 /* Deterministic initial values for arguments not given in an inputs file.
- * The rule is in init.h and docs/init.md; each element depends only on
+ * The rule is in init.h and docs/cli.md ("Initial values"); each element depends only on
  * (seed, argument name, global index), never on the mesh or the shard. */
 #include <math.h>
 

@@ -1,6 +1,6 @@
 /* Philox4x32-10 (Salmon, Moraes, Dror, Shaw: "Parallel random numbers: as
  * easy as 1, 2, 3", SC'11) and the mappings from its 128-bit blocks to the
- * distributions initial values use. docs/init.md gives every formula, so
+ * distributions initial values use. docs/cli.md ("Initial values") gives every formula, so
  * values can be reproduced outside partita; keep the two in step. */
 #include <math.h>
 

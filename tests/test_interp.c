@@ -492,6 +492,13 @@ static const interp_case cases[] = {
      "  return %r\n}\n",
      {{1, 2, 3, 4, 5, 6}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}},
      {22, 49, 76, 103, 28, 64, 100, 136}},
+    /* nothing contracted: the outer product */
+    {"dot_outer",
+     "func @f(input %a: f32[2], input %b: f32[3]) -> (r: f32[2,3]) {\n"
+     "  %r = dot %a, %b {lhs_contract = [], rhs_contract = []} : f32[2,3]\n"
+     "  return %r\n}\n",
+     {{2, -1}, {1, 10, 100}},
+     {2, 20, 200, -1, -10, -100}},
     /* free dimensions keep their order: l[i,k,j] = 1 + 6i + 2k + j,
      * v = [1, 10, 100], r[i,j] = 111 (1 + 6i + j) + 420 */
     {"dot_two_lhs_free",

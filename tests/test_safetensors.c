@@ -488,7 +488,7 @@ START_TEST(test_philox_kat) {
 }
 END_TEST
 
-/* The worked example of docs/init.md, so the documented formulae and the
+/* The worked example of docs/cli.md ("Initial values"), so the documented formulae and the
  * code cannot drift apart. */
 START_TEST(test_rng_documented_values) {
   pt_rng_key k = pt_rng_key_for(42, "w");
