@@ -1,8 +1,9 @@
 /* Host tensors and the reference interpreter: the oracle every other
  * execution path (virtual mesh, MPI, JIT kernels) is checked against. It is
  * deliberately simple: every element is computed one at a time, in double,
- * and rounded to the result's element type after each op; reductions and
- * dots accumulate in double. */
+ * and rounded to the result's element type after each op; f32 reductions
+ * and dots accumulate in double and round once; i32 sums wrap modulo 2^32
+ * like a chain of adds. */
 #ifndef PT_INTERP_H
 #define PT_INTERP_H
 
