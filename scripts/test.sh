@@ -5,18 +5,31 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Runs ctest in DIR, keeping the full output in DIR.ctest.log; prints each
+# Check runner's summary line and ctest's, or the whole log on failure.
+run_ctest() {
+  local dir=$1 timeout=$2
+  if (cd "$dir" && ctest -V --timeout "$timeout" >"../$dir.ctest.log" 2>&1); then
+    grep -E '^[0-9]+: [0-9]+%: Checks|tests passed|Total Test time' "$dir.ctest.log"
+  else
+    tail -300 "$dir.ctest.log"
+    echo "test: error: tests failed in $dir (full log: $dir.ctest.log)" >&2
+    exit 1
+  fi
+}
+
 bash scripts/setup.sh
 
 echo "== build (RelWithDebInfo)"
 bash scripts/build.sh build
 echo "== tests"
-(cd build && ctest --output-on-failure --timeout 600)
+run_ctest build 600
 
 echo "== build (ASan + UBSan)"
 bash scripts/build.sh build-asan -DPT_SANITIZE=ON
 echo "== tests under sanitizers"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-(cd build-asan && ctest --output-on-failure --timeout 900)
+run_ctest build-asan 900
 
 echo "== all tests passed (optimised and sanitizer builds)"
