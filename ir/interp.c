@@ -709,8 +709,8 @@ static pt_status run_op(const pt_op *op, pt_tensor *const *x, pt_tensor *r,
   PT_UNREACHABLE();
 }
 
-pt_status pt_interp_run(const pt_func *f, pt_tensor *const *args,
-                        pt_tensor **results, pt_diag *d) {
+static pt_status interp(const pt_func *f, pt_tensor *const *args, pt_tensor **results,
+                        bool wide, pt_diag *d) {
   int nv = f->nvalues > 0 ? f->nvalues : 1;
   pt_tensor **vals = pt_calloc((size_t)nv, sizeof *vals);
   bool *borrowed = pt_calloc((size_t)nv, sizeof *borrowed);
@@ -724,6 +724,7 @@ pt_status pt_interp_run(const pt_func *f, pt_tensor *const *args,
   for (int i = 0; i < f->nargs; i++) {
     const pt_value *a = f->args[i];
     PT_ASSERT(args[i] && pt_type_equal(&args[i]->type, &a->type));
+    PT_ASSERT(wide || !args[i]->wide);
     vals[a->id] = args[i];
     borrowed[a->id] = true;
   }
@@ -749,7 +750,8 @@ pt_status pt_interp_run(const pt_func *f, pt_tensor *const *args,
       PT_ASSERT(x[j]);
     }
     int rid = op->result->id;
-    pt_tensor *r = pt_tensor_create(op->result->type);
+    pt_tensor *r = wide ? pt_tensor_create_wide(op->result->type)
+                        : pt_tensor_create(op->result->type);
     st = run_op(op, x, r, d);
     if (st != PT_OK || last[rid] < 0) { /* failed, or nothing reads it */
       pt_tensor_destroy(r);
@@ -785,4 +787,14 @@ pt_status pt_interp_run(const pt_func *f, pt_tensor *const *args,
   pt_free(borrowed);
   pt_free(vals);
   return st;
+}
+
+pt_status pt_interp_run(const pt_func *f, pt_tensor *const *args,
+                        pt_tensor **results, pt_diag *d) {
+  return interp(f, args, results, false, d);
+}
+
+pt_status pt_interp_run_f64(const pt_func *f, pt_tensor *const *args,
+                            pt_tensor **results, pt_diag *d) {
+  return interp(f, args, results, true, d);
 }

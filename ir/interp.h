@@ -14,10 +14,17 @@
 typedef struct {
   pt_type type;
   void *data;
+  /* f32 elements held as `double` (8 bytes each): the interpreter's f64
+   * mode, used where f32 rounding would swamp what is measured (finite
+   * differences). Only pt_tensor_get/set may touch a wide tensor's data. */
+  bool wide;
 } pt_tensor;
 
 /* Zero-filled tensor of type t. Destroy frees data and the struct. */
 pt_tensor *pt_tensor_create(pt_type t);
+/* Zero-filled; f32 elements are held as double (t of another dtype gives an
+ * ordinary tensor). */
+pt_tensor *pt_tensor_create_wide(pt_type t);
 void pt_tensor_destroy(pt_tensor *t);
 pt_tensor *pt_tensor_clone(const pt_tensor *t);
 /* Element i as a double (any dtype), and store (rounded to the dtype). */
@@ -31,5 +38,11 @@ void pt_tensor_set(pt_tensor *t, int64_t i, double v);
  * the op and give PT_ERR with no results. f must have been verified. */
 pt_status pt_interp_run(const pt_func *f, pt_tensor *const *args,
                         pt_tensor **results, pt_diag *d);
+
+/* The same, with every f32 value held in double and never rounded to f32:
+ * results are wide tensors (read them with pt_tensor_get); arguments may be
+ * wide or not. For checking derivatives against finite differences. */
+pt_status pt_interp_run_f64(const pt_func *f, pt_tensor *const *args,
+                            pt_tensor **results, pt_diag *d);
 
 #endif

@@ -4,13 +4,21 @@
 
 #include "interp.h"
 
-pt_tensor *pt_tensor_create(pt_type t) {
+static size_t data_bytes(const pt_tensor *x) {
+  return x->wide ? (size_t)pt_type_numel(&x->type) * sizeof(double) : pt_type_bytes(&x->type);
+}
+
+static pt_tensor *create(pt_type t, bool wide) {
   pt_tensor *x = pt_malloc(sizeof *x);
   x->type = t;
-  size_t n = pt_type_bytes(&t);
+  x->wide = wide && t.dtype == PT_F32;
+  size_t n = data_bytes(x);
   x->data = pt_calloc(n ? n : 1, 1);
   return x;
 }
+
+pt_tensor *pt_tensor_create(pt_type t) { return create(t, false); }
+pt_tensor *pt_tensor_create_wide(pt_type t) { return create(t, true); }
 
 void pt_tensor_destroy(pt_tensor *t) {
   if (!t)
@@ -20,15 +28,15 @@ void pt_tensor_destroy(pt_tensor *t) {
 }
 
 pt_tensor *pt_tensor_clone(const pt_tensor *t) {
-  pt_tensor *x = pt_tensor_create(t->type);
-  memcpy(x->data, t->data, pt_type_bytes(&t->type));
+  pt_tensor *x = create(t->type, t->wide);
+  memcpy(x->data, t->data, data_bytes(t));
   return x;
 }
 
 double pt_tensor_get(const pt_tensor *t, int64_t i) {
   switch (t->type.dtype) {
   case PT_F32:
-    return ((const float *)t->data)[i];
+    return t->wide ? ((const double *)t->data)[i] : ((const float *)t->data)[i];
   case PT_I32:
     return ((const int32_t *)t->data)[i];
   case PT_PRED:
@@ -44,7 +52,10 @@ double pt_tensor_get(const pt_tensor *t, int64_t i) {
 void pt_tensor_set(pt_tensor *t, int64_t i, double v) {
   switch (t->type.dtype) {
   case PT_F32:
-    ((float *)t->data)[i] = (float)v;
+    if (t->wide)
+      ((double *)t->data)[i] = v;
+    else
+      ((float *)t->data)[i] = (float)v;
     return;
   case PT_I32: {
     int32_t r;
