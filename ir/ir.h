@@ -101,6 +101,8 @@ struct pt_value {
   pt_role role;     /* arguments only */
   int id;           /* dense index within its function: 0..nvalues-1 */
   pt_loc loc;
+  struct pt_sharding *sharding; /* ir/sharding.h; NULL: nothing decided */
+  pt_func *func;    /* the function it belongs to */
 };
 
 struct pt_op {

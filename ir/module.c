@@ -62,6 +62,7 @@ static pt_value *new_value(pt_func *f, const char *name, pt_type t,
   v->arg_index = -1;
   v->id = f->nvalues++;
   v->loc = loc;
+  v->func = f;
   return v;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ir.h"
+#include "sharding.h"
 #include "strmap.h"
 
 typedef enum {
@@ -367,6 +368,127 @@ static bool parse_type(parser *p, pt_type *t) {
   }
 }
 
+/* One mesh axis name; its index in *axis. */
+static bool parse_axis(parser *p, int *axis, bool *seen) {
+  if (p->tok.kind != T_IDENT) {
+    expected(p, "a mesh axis name");
+    return false;
+  }
+  int a = pt_mesh_axis(&p->m->mesh, p->tok.s, p->tok.n);
+  if (a < 0) {
+    error_at(p, &p->tok, "'%.*s' is not an axis of the mesh", (int)p->tok.n, p->tok.s);
+    return false;
+  }
+  if (seen[a]) {
+    error_at(p, &p->tok, "mesh axis '%.*s' is used twice in one sharding", (int)p->tok.n,
+             p->tok.s);
+    return false;
+  }
+  seen[a] = true;
+  *axis = a;
+  next(p);
+  return true;
+}
+
+/* sharding ::= '{' ('[' axes? ']') (',' ...)* '}' partial(sum|max: axes)* open(axes)?
+ * Axes not named are replicated. */
+static bool parse_sharding(parser *p, const pt_type *t, pt_sharding *out) {
+  memset(out, 0, sizeof *out);
+  token open = p->tok;
+  if (!p->m->mesh.naxes) {
+    error_at(p, &open, "a sharding needs a mesh: declare one with `mesh {axis = size, ...}`");
+    return false;
+  }
+  next(p);
+  bool seen[PT_MAX_AXES] = {0};
+  int d = 0;
+  while (p->tok.kind == T_LBRACKET) {
+    token dt = p->tok;
+    if (d >= t->rank) {
+      error_at(p, &dt, "the sharding has more dimensions than the type's %d", t->rank);
+      return false;
+    }
+    next(p);
+    int64_t local = t->dims[d];
+    if (p->tok.kind != T_RBRACKET) {
+      for (;;) {
+        token at = p->tok;
+        int a;
+        if (!parse_axis(p, &a, seen))
+          return false;
+        int64_t size = p->m->mesh.sizes[a];
+        if (local % size) {
+          error_at(p, &at, "dimension %d of size %lld cannot be split over '%s' (%lld devices)",
+                   d, (long long)t->dims[d], p->m->mesh.names[a], (long long)size);
+          return false;
+        }
+        local /= size;
+        out->ax[a] = (pt_axis_state){PT_SH_SHARDED, (int8_t)d, -1, NULL};
+        out->order[d][out->norder[d]++] = (int8_t)a;
+        if (accept(p, T_RBRACKET))
+          break;
+        if (!expect(p, T_COMMA, "',' or ']' in the dimension's axes"))
+          return false;
+      }
+    } else {
+      next(p);
+    }
+    d++;
+    if (!accept(p, T_COMMA))
+      break;
+  }
+  if (p->failed)
+    return false;
+  if (p->tok.kind != T_RBRACE) {
+    expected(p, "'[' or '}' in the sharding");
+    return false;
+  }
+  if (d != t->rank) {
+    error_at(p, &p->tok, "the sharding gives %d dimension%s but the type has %d", d,
+             d == 1 ? "" : "s", t->rank);
+    return false;
+  }
+  next(p);
+  for (int a = 0; a < p->m->mesh.naxes; a++)
+    if (!seen[a])
+      out->ax[a] = (pt_axis_state){PT_SH_REPLICATED, -1, -1, NULL};
+  while (is_kw(&p->tok, "partial") || is_kw(&p->tok, "open")) {
+    bool partial = is_kw(&p->tok, "partial");
+    next(p);
+    if (!expect(p, T_LPAREN, "'('"))
+      return false;
+    pt_shkind kind = PT_SH_UNKNOWN;
+    if (partial) {
+      if (is_kw(&p->tok, "sum"))
+        kind = PT_SH_PARTIAL_SUM;
+      else if (is_kw(&p->tok, "max"))
+        kind = PT_SH_PARTIAL_MAX;
+      else {
+        expected(p, "'sum' or 'max'");
+        return false;
+      }
+      next(p);
+      if (!expect(p, T_COLON, "':' after the reduction"))
+        return false;
+    }
+    for (;;) {
+      int a;
+      if (!parse_axis(p, &a, seen))
+        return false;
+      out->ax[a] = (pt_axis_state){(uint8_t)kind, -1, -1, NULL};
+      if (accept(p, T_RPAREN))
+        break;
+      if (!expect(p, T_COMMA, "',' or ')'"))
+        return false;
+    }
+  }
+  return !p->failed;
+}
+
+static void attach_sharding(parser *p, pt_value *v, const pt_sharding *s) {
+  v->sharding = pt_arena_memdup(p->m->arena, s, sizeof *s);
+}
+
 static bool parse_aval(parser *p, pt_aval *v, int depth) {
   if (p->failed)
     return false;
@@ -530,9 +652,15 @@ static bool parse_op(parser *p, pt_func *f) {
   pt_type t;
   if (!parse_type(p, &t))
     return false;
+  pt_sharding sh;
+  bool has_sh = p->tok.kind == T_LBRACE;
+  if (has_sh && !parse_sharding(p, &t, &sh))
+    return false;
   char *name = pt_arena_strndup(p->m->arena, res.s, res.n);
   pt_value *v = pt_op_finish(op, name, &t, p->d);
   v->loc = tok_loc(p, &res);
+  if (has_sh)
+    attach_sharding(p, v, &sh);
   return define(p, &res, v);
 }
 
@@ -585,8 +713,14 @@ static bool parse_func(parser *p) {
       pt_type t;
       if (!parse_type(p, &t))
         return false;
+      pt_sharding sh;
+      bool has_sh = p->tok.kind == T_LBRACE;
+      if (has_sh && !parse_sharding(p, &t, &sh))
+        return false;
       char *name = pt_arena_strndup(p->m->arena, argtok.s, argtok.n);
       pt_value *v = pt_func_add_arg(f, name, role, t, tok_loc(p, &argtok));
+      if (has_sh)
+        attach_sharding(p, v, &sh);
       if (!define(p, &argtok, v))
         return false;
       if (accept(p, T_RPAREN))

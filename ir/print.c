@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ir.h"
+#include "sharding.h"
 #include "strmap.h"
 
 #define LINE_WIDTH 100
@@ -119,13 +120,20 @@ static void print_op(printer *pr, const pt_op *op) {
     fputc('}', out);
   }
   const pt_type *t = op->result ? &op->result->type : NULL;
-  fprintf(out, " : %s\n", t ? pt_type_str(t, tb, sizeof tb) : "<none>");
+  fprintf(out, " : %s", t ? pt_type_str(t, tb, sizeof tb) : "<none>");
+  if (op->result)
+    pt_sharding_print(op->result, out);
+  fputc('\n', out);
 }
 
 static size_t arg_text(const printer *pr, const pt_value *a, char *buf, size_t n) {
-  char tb[PT_TYPE_STRLEN];
-  return (size_t)snprintf(buf, n, "%s %%%s: %s", pt_role_name(a->role), vname(pr, a),
-                          pt_type_str(&a->type, tb, sizeof tb));
+  char tb[PT_TYPE_STRLEN], sb[512] = "";
+  if (a->sharding) {
+    sb[0] = ' ';
+    pt_sharding_str(a, sb + 1, sizeof sb - 1);
+  }
+  return (size_t)snprintf(buf, n, "%s %%%s: %s%s", pt_role_name(a->role), vname(pr, a),
+                          pt_type_str(&a->type, tb, sizeof tb), sb);
 }
 
 static size_t res_text(const pt_result *r, char *buf, size_t n) {

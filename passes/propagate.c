@@ -1,0 +1,166 @@
+/* Sharding propagation for one mesh axis (one tactic), to a fixpoint.
+ *
+ * Each op looks at the values around it that are sharded along the axis;
+ * through its rule (shard_rules.h) each such value names a factor of the
+ * op. If they all name the same factor, and it is not one that must stay
+ * whole, the op follows it: its result and its operands that are still
+ * unknown along the axis get the layout the factor implies (a reduction
+ * factor makes the result a partial sum or max). If they name different
+ * factors, propagation stops at that op and records the conflict; the
+ * lowering will redistribute there. Sweeps run forward and backward until
+ * nothing changes. A value decided along an axis is never changed again, so
+ * later tactics never undo earlier ones.
+ *
+ * Requires: verified IR with a mesh. Provides: shardings along the axis,
+ * each with its origin. Breaks nothing. */
+#include <string.h>
+
+#include "propagate.h"
+#include "sharding.h"
+#include "shard_rules.h"
+
+static void add_conflict(pt_prop_report *rep, const pt_op *op, int axis, int tactic,
+                         const char *why) {
+  if (!rep)
+    return;
+  for (int i = 0; i < rep->nconflicts; i++)
+    if (rep->conflicts[i].op == op && rep->conflicts[i].axis == axis)
+      return;
+  PT_GROW(rep->conflicts, rep->capconflicts, (size_t)rep->nconflicts + 1);
+  pt_conflict *c = &rep->conflicts[rep->nconflicts++];
+  c->op = op;
+  c->axis = axis;
+  c->tactic = tactic;
+  snprintf(c->why, sizeof c->why, "%s", why);
+}
+
+/* The factor a value sharded on `dim` names through operand i (-2 for the
+ * result), or -1. */
+static int factor_of(const pt_shard_rule *r, int which, int dim) {
+  return which < 0 ? r->result[dim] : pt_rule_operand_factor(r, which, dim);
+}
+
+/* Whether factor f can shard value v (unknown along the axis) on dim d. */
+static bool fits(const pt_value *v, int d, int64_t size) {
+  return pt_sharding_local_dim(v, d) % size == 0;
+}
+
+static bool try_op(pt_op *op, int axis, int tactic, const pt_mesh *mesh, pt_prop_report *rep) {
+  if (pt_optab[op->code].flags & PT_OPF_COLLECTIVE)
+    return false;
+  pt_shard_rule r;
+  pt_shard_rule_of(op, &r);
+  int vote = -1;
+  bool conflict = false;
+  char why[160] = "";
+  bool any_unknown = pt_sharding_axis(op->result, axis).kind == PT_SH_UNKNOWN;
+  for (int i = -1; i < op->noperands; i++) {
+    const pt_value *v = i < 0 ? op->result : op->operands[i];
+    pt_axis_state s = pt_sharding_axis(v, axis);
+    int f = -1;
+    if (s.kind == PT_SH_UNKNOWN) {
+      any_unknown = true;
+      continue;
+    }
+    if (s.kind == PT_SH_SHARDED) {
+      f = factor_of(&r, i < 0 ? -2 : i, s.dim);
+      if (f < 0 || r.kind[f] == PT_FACTOR_REPLICATE) {
+        conflict = true;
+        snprintf(why, sizeof why, "%s %d is sharded on dimension %d, which '%s' needs whole",
+                 i < 0 ? "its result" : "operand", i + 1, s.dim, pt_op_name(op->code));
+        continue;
+      }
+    } else if (i < 0 && (s.kind == PT_SH_PARTIAL_SUM || s.kind == PT_SH_PARTIAL_MAX)) {
+      /* a partial result names the op's reduction factor, if it has one */
+      pt_factor_kind want =
+          s.kind == PT_SH_PARTIAL_SUM ? PT_FACTOR_REDUCE_SUM : PT_FACTOR_REDUCE_MAX;
+      int n = 0;
+      for (int k = 0; k < r.nfactors; k++)
+        if (r.kind[k] == want) {
+          f = k;
+          n++;
+        }
+      if (n != 1)
+        continue; /* several: the operands decide */
+    } else {
+      continue; /* replicated or partial operands do not vote */
+    }
+    if (vote >= 0 && vote != f) {
+      conflict = true;
+      snprintf(why, sizeof why, "its operands and result ask for different dimensions");
+    }
+    if (vote < 0)
+      vote = f;
+  }
+  if (conflict || vote < 0) {
+    if (conflict)
+      add_conflict(rep, op, axis, tactic, why);
+    return false;
+  }
+  if (!any_unknown)
+    return false;
+  int64_t size = mesh->sizes[axis];
+  bool changed = false;
+  /* the result */
+  if (pt_sharding_axis(op->result, axis).kind == PT_SH_UNKNOWN) {
+    pt_factor_kind k = (pt_factor_kind)r.kind[vote];
+    if (k == PT_FACTOR_REDUCE_SUM || k == PT_FACTOR_REDUCE_MAX) {
+      pt_sharding_set(op->result, axis,
+                      k == PT_FACTOR_REDUCE_SUM ? PT_SH_PARTIAL_SUM : PT_SH_PARTIAL_MAX, -1,
+                      tactic, op);
+      changed = true;
+    } else {
+      for (int d = 0; d < op->result->type.rank; d++)
+        if (r.result[d] == vote && fits(op->result, d, size)) {
+          pt_sharding_set(op->result, axis, PT_SH_SHARDED, d, tactic, op);
+          changed = true;
+        }
+    }
+  }
+  /* operands still unknown that carry the factor */
+  for (int i = 0; i < op->noperands; i++) {
+    pt_value *v = op->operands[i];
+    if (pt_sharding_axis(v, axis).kind != PT_SH_UNKNOWN)
+      continue;
+    for (int d = 0; d < v->type.rank; d++)
+      if (pt_rule_operand_factor(&r, i, d) == vote && fits(v, d, size)) {
+        pt_sharding_set(v, axis, PT_SH_SHARDED, d, tactic, op);
+        changed = true;
+        break;
+      }
+  }
+  return changed;
+}
+
+pt_status pt_propagate_axis(pt_func *f, int axis, int tactic, pt_prop_report *rep) {
+  const pt_mesh *mesh = &f->module->mesh;
+  PT_ASSERT(axis >= 0 && axis < mesh->naxes);
+  bool changed = true;
+  int sweeps = 0;
+  while (changed) {
+    changed = false;
+    for (int i = 0; i < f->nops; i++)
+      changed |= try_op(f->ops[i], axis, tactic, mesh, rep);
+    for (int i = f->nops - 1; i >= 0; i--)
+      changed |= try_op(f->ops[i], axis, tactic, mesh, rep);
+    sweeps++;
+  }
+  if (rep)
+    rep->sweeps += sweeps;
+  return PT_OK;
+}
+
+void pt_propagate_finish(pt_func *f) {
+  const pt_mesh *mesh = &f->module->mesh;
+  for (int i = 0; i < f->nargs + f->nops; i++) {
+    pt_value *v = i < f->nargs ? f->args[i] : f->ops[i - f->nargs]->result;
+    for (int a = 0; a < mesh->naxes; a++)
+      if (pt_sharding_axis(v, a).kind == PT_SH_UNKNOWN)
+        pt_sharding_set(v, a, PT_SH_REPLICATED, -1, -1, NULL);
+  }
+}
+
+void pt_prop_report_free(pt_prop_report *rep) {
+  pt_free(rep->conflicts);
+  memset(rep, 0, sizeof *rep);
+}

@@ -1,0 +1,44 @@
+/* Sharding rules: each op's dimensions written as factors, as in an einsum
+ * (Shardy's OpShardingRule, PartIR's tile-mapping registry). `dot` on
+ * [i,k] x [k,j] -> [i,j] has pass-through factors i and j and a reduction
+ * factor k: sharding i or j over an axis shards the result there; sharding
+ * k on both operands makes the result a partial sum over the axis.
+ *
+ * Factor kinds:
+ *   pass        appears in the result: sharding it needs no communication
+ *   reduce_sum  appears in operands only; sharding it leaves a partial sum
+ *   reduce_max  likewise, a partial max (reduce_max's reduced dims)
+ *   replicate   the op needs this dimension whole on every device (slice,
+ *               pad and concat along their working dim, scan's time dim,
+ *               iota's counting dim, the minor dims of a reshape's split)
+ * A dimension mapped to no factor (-1) must also be whole. */
+#ifndef PT_SHARD_RULES_H
+#define PT_SHARD_RULES_H
+
+#include "ir.h"
+
+#define PT_MAX_FACTORS 24
+#define PT_RULE_MAX_OPERANDS 16
+
+typedef enum {
+  PT_FACTOR_PASS,
+  PT_FACTOR_REDUCE_SUM,
+  PT_FACTOR_REDUCE_MAX,
+  PT_FACTOR_REPLICATE,
+} pt_factor_kind;
+
+typedef struct {
+  int nfactors;
+  uint8_t kind[PT_MAX_FACTORS];     /* pt_factor_kind */
+  int noperands;                    /* operands beyond PT_RULE_MAX_OPERANDS
+                                       (a long concat) share the last row */
+  int8_t operand[PT_RULE_MAX_OPERANDS][PT_MAX_RANK]; /* factor per dim, -1 none */
+  int8_t result[PT_MAX_RANK];
+} pt_shard_rule;
+
+/* The rule of op (which must be verified and not a collective). */
+void pt_shard_rule_of(const pt_op *op, pt_shard_rule *r);
+/* The factor of operand i's dimension d under r. */
+int pt_rule_operand_factor(const pt_shard_rule *r, int i, int d);
+
+#endif

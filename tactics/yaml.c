@@ -1,0 +1,2 @@
+/* Tactic scripts in YAML: placeholder until the loader lands. */
+#include "tactics.h"
