@@ -604,7 +604,7 @@ static void run_scan(const pt_op *op, const pt_tensor *a, const pt_tensor *b,
 /* ---- the driver ----------------------------------------------------- */
 
 /* Runs one op into the fresh, zero-filled result r. */
-static pt_status run_op(const pt_op *op, pt_tensor *const *x, pt_tensor *r,
+pt_status pt_interp_op(const pt_op *op, pt_tensor *const *x, pt_tensor *r,
                         pt_diag *d) {
   switch (op->code) {
   case PT_OP_NEG:
@@ -752,7 +752,7 @@ static pt_status interp(const pt_func *f, pt_tensor *const *args, pt_tensor **re
     int rid = op->result->id;
     pt_tensor *r = wide ? pt_tensor_create_wide(op->result->type)
                         : pt_tensor_create(op->result->type);
-    st = run_op(op, x, r, d);
+    st = pt_interp_op(op, x, r, d);
     if (st != PT_OK || last[rid] < 0) { /* failed, or nothing reads it */
       pt_tensor_destroy(r);
       r = NULL;

@@ -39,6 +39,11 @@ void pt_tensor_set(pt_tensor *t, int64_t i, double v);
 pt_status pt_interp_run(const pt_func *f, pt_tensor *const *args,
                         pt_tensor **results, pt_diag *d);
 
+/* Runs one (non-collective) op on operand tensors x into r, which has the
+ * op's result type: the kernels of the interpreter, for executors that
+ * schedule ops themselves (the virtual mesh). */
+pt_status pt_interp_op(const pt_op *op, pt_tensor *const *x, pt_tensor *r, pt_diag *d);
+
 /* The same, with every f32 value held in double and never rounded to f32:
  * results are wide tensors (read them with pt_tensor_get); arguments may be
  * wide or not. For checking derivatives against finite differences. */

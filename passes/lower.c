@@ -1,0 +1,368 @@
+/* SPMD lowering: from a sharded function (every value's sharding decided
+ * along every axis, see passes/propagate.c) to the program each device
+ * runs: per-device shapes and explicit collectives.
+ *
+ * For each op the factor of each mesh axis is read off its result's
+ * sharding (through the op's rule, shard_rules.h): a result sharded on a
+ * dim names that dim's factor, a partial result names the reduction factor
+ * its operands are sharded on, a replicated result names none. That fixes
+ * the layout the op needs of each operand; where an operand's own layout
+ * differs (a conflict, a partial sum, a tactic's boundary), a
+ * redistribution (passes/redistribute.c) is inserted, with a comment naming
+ * the op and the tactic that caused it. The function's results are
+ * resolved out of partial sums by all_reduce.
+ *
+ * Requires: verified IR, every value of f with a complete sharding, a mesh.
+ * Provides: a new function of local ops and collectives (it verifies; the
+ * global layout of each argument and result is written in its comment).
+ * Breaks nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "build.h"
+#include "lower.h"
+#include "redistribute.h"
+#include "sharding.h"
+#include "shard_rules.h"
+#include "strmap.h"
+
+typedef struct {
+  pt_func *g;
+  const pt_mesh *mesh;
+  const pt_lower_opts *o;
+  pt_value **map;  /* f value id -> g value in the value's own layout */
+  pt_strmap cache; /* "id|layout" -> g value in that layout */
+  char **keys;
+  int nkeys, capkeys;
+  pt_lower_stats *stats;
+} lowerer;
+
+static const char *tactic_name(const lowerer *L, int t, char *buf, size_t n) {
+  if (t < 0)
+    return "the program text";
+  if (L->o && L->o->tactic_names && t < L->o->ntactics)
+    return L->o->tactic_names[t];
+  snprintf(buf, n, "tactic %d", t + 1);
+  return buf;
+}
+
+/* The value of f's v in layout `want`, redistributing if needed. */
+static pt_value *in_layout(lowerer *L, const pt_value *v, const pt_layout *want,
+                           const pt_op *consumer, const char *role) {
+  pt_layout have = pt_layout_of(v);
+  pt_value *x = L->map[v->id];
+  if (pt_layout_equal(&have, want))
+    return x;
+  char lb[256], key[320];
+  pt_layout_str(L->mesh, want, lb, sizeof lb);
+  snprintf(key, sizeof key, "%d|%s", v->id, lb);
+  pt_value *hit = pt_strmap_get(&L->cache, key, strlen(key));
+  if (hit)
+    return hit;
+  pt_plan plan;
+  pt_plan_redistribution(L->mesh, &v->type, &have, want, &plan);
+  /* who asked: the tactic that decided the first axis the plan moves */
+  int axis = plan.nmoves ? plan.moves[0].axis : -1;
+  if (axis < 0)
+    for (int a = 0; a < L->mesh->naxes; a++)
+      if (plan.nmoves && (plan.moves[0].axes >> a) & 1) {
+        axis = a;
+        break;
+      }
+  int tactic = -1;
+  if (axis >= 0) {
+    tactic = pt_sharding_axis(consumer ? consumer->result : v, axis).tactic;
+    if (tactic < 0)
+      tactic = pt_sharding_axis(v, axis).tactic;
+  }
+  char why[1024], tb[32], hb[256];
+  const char *vn = v->name ? v->name : "";
+  if (consumer)
+    snprintf(why, sizeof why, "// %s %%%s %s -> %s for '%s' at %s:%d:%d (%s)", role, vn,
+             pt_layout_str(L->mesh, &have, hb, sizeof hb), lb, pt_op_name(consumer->code),
+             consumer->loc.file ? consumer->loc.file : "?", consumer->loc.line,
+             consumer->loc.col, tactic_name(L, tactic, tb, sizeof tb));
+  else
+    snprintf(why, sizeof why, "// %s %%%s %s -> %s (%s)", role, vn,
+             pt_layout_str(L->mesh, &have, hb, sizeof hb), lb,
+             tactic_name(L, tactic, tb, sizeof tb));
+  int before = L->g->nops;
+  pt_value *r = pt_plan_emit(L->g, consumer ? consumer->loc : v->loc, L->mesh, &plan, x, why);
+  if (L->stats) {
+    for (int i = before; i < L->g->nops; i++) {
+      const pt_op *op = L->g->ops[i];
+      int k = op->code - PT_OP_ALL_GATHER;
+      if (k >= 0 && k < 6)
+        L->stats->count[k]++;
+    }
+    L->stats->bytes += plan.bytes_sent;
+  }
+  pt_plan_free(&plan);
+  PT_GROW(L->keys, L->capkeys, (size_t)L->nkeys + 1);
+  L->keys[L->nkeys] = pt_strdup(key);
+  pt_strmap_put(&L->cache, L->keys[L->nkeys++], r);
+  return r;
+}
+
+/* The factor of each mesh axis for op, and the axes of each factor in
+ * major-to-minor order. */
+typedef struct {
+  int factor[PT_MAX_AXES];
+  int8_t fax[PT_MAX_FACTORS][PT_MAX_AXES];
+  int nfax[PT_MAX_FACTORS];
+} assignment;
+
+static void order_axes(const pt_value *v, int dim, const uint32_t set, int8_t *out, int *n) {
+  *n = 0;
+  const pt_sharding *s = v->sharding;
+  for (int k = 0; s && k < s->norder[dim]; k++)
+    if ((set >> s->order[dim][k]) & 1)
+      out[(*n)++] = s->order[dim][k];
+}
+
+static void assign(const pt_op *op, const pt_shard_rule *r, const pt_mesh *mesh,
+                   assignment *as) {
+  memset(as, 0, sizeof *as);
+  uint32_t set[PT_MAX_FACTORS] = {0};
+  for (int a = 0; a < mesh->naxes; a++) {
+    pt_axis_state s = pt_sharding_axis(op->result, a);
+    int f = -1;
+    if (s.kind == PT_SH_SHARDED) {
+      f = r->result[s.dim];
+    } else if (s.kind == PT_SH_PARTIAL_SUM || s.kind == PT_SH_PARTIAL_MAX) {
+      pt_factor_kind want =
+          s.kind == PT_SH_PARTIAL_SUM ? PT_FACTOR_REDUCE_SUM : PT_FACTOR_REDUCE_MAX;
+      for (int i = 0; i < op->noperands && f < 0; i++) {
+        pt_axis_state o = pt_sharding_axis(op->operands[i], a);
+        if (o.kind == PT_SH_SHARDED) {
+          int g = pt_rule_operand_factor(r, i, o.dim);
+          if (g >= 0 && r->kind[g] == want)
+            f = g;
+        }
+      }
+      for (int k = 0; k < r->nfactors && f < 0; k++)
+        if (r->kind[k] == want)
+          f = k;
+    }
+    as->factor[a] = f;
+    if (f >= 0)
+      set[f] |= 1u << a;
+  }
+  for (int f = 0; f < r->nfactors; f++) {
+    if (!set[f])
+      continue;
+    /* the order the result lists them in, else an operand's, else mesh order */
+    int n = 0;
+    for (int d = 0; d < op->result->type.rank && !n; d++)
+      if (r->result[d] == f)
+        order_axes(op->result, d, set[f], as->fax[f], &n);
+    for (int i = 0; i < op->noperands && n != __builtin_popcount(set[f]); i++)
+      for (int d = 0; d < op->operands[i]->type.rank; d++)
+        if (pt_rule_operand_factor(r, i, d) == f) {
+          order_axes(op->operands[i], d, set[f], as->fax[f], &n);
+          break;
+        }
+    if (n != __builtin_popcount(set[f])) {
+      n = 0;
+      for (int a = 0; a < mesh->naxes; a++)
+        if ((set[f] >> a) & 1)
+          as->fax[f][n++] = (int8_t)a;
+    }
+    as->nfax[f] = n;
+  }
+}
+
+static pt_layout operand_layout(const pt_op *op, const pt_shard_rule *r, const assignment *as,
+                                int i) {
+  pt_layout l;
+  memset(&l, 0, sizeof l);
+  l.rank = op->operands[i]->type.rank;
+  for (int d = 0; d < l.rank; d++) {
+    int f = pt_rule_operand_factor(r, i, d);
+    if (f < 0)
+      continue;
+    l.naxes[d] = (uint8_t)as->nfax[f];
+    memcpy(l.axes[d], as->fax[f], (size_t)as->nfax[f]);
+  }
+  return l;
+}
+
+/* The same op on local operands with a local result type. */
+static pt_value *local_op(lowerer *L, const pt_op *op, pt_value *const *x, pt_type t) {
+  pt_op *n = pt_op_create(L->g, op->code, x, op->noperands, op->loc);
+  for (int i = 0; i < op->nattrs; i++)
+    pt_op_set_attr(n, op->attrs[i].key, &op->attrs[i].val, op->attrs[i].loc);
+  n->comment = op->comment ? pt_arena_strdup(L->g->module->arena, op->comment) : NULL;
+  if (op->code == PT_OP_SLICE) {
+    /* a whole-dimension slice covers the local block */
+    int64_t lim[PT_MAX_RANK];
+    int r = pt_op_ints(op, PT_A_LIMIT, lim, PT_MAX_RANK);
+    for (int d = 0; d < r; d++)
+      if (lim[d] == op->operands[0]->type.dims[d])
+        lim[d] = x[0]->type.dims[d];
+    pt_op_set_ints(n, PT_A_LIMIT, lim, r);
+  }
+  pt_diag *d = pt_diag_create(NULL);
+  pt_value *v = pt_op_finish(n, op->result->name, &t, d);
+  pt_type chk;
+  if (pt_op_infer(n, &t, &chk, d) != PT_OK || !pt_type_equal(&chk, &t)) {
+    fprintf(stderr, "partita: lowering built an invalid local '%s' at %s:%d:%d: %s\n",
+            pt_op_name(op->code), op->loc.file ? op->loc.file : "?", op->loc.line, op->loc.col,
+            pt_diag_count(d) ? pt_diag_text(d, 0) : "type differs");
+    PT_UNREACHABLE();
+  }
+  pt_diag_destroy(d);
+  return v;
+}
+
+/* take with the table's rows split over `axes`: each device looks up only
+ * the rows it holds (indices shifted to its block, the others masked to 0),
+ * which leaves a partial sum over those axes. */
+static pt_value *masked_take(lowerer *L, const pt_op *op, pt_value *table, pt_value *idx,
+                             const int8_t *axes, int naxes, pt_type t) {
+  pt_builder b = {L->g, op->loc};
+  int64_t rows = op->operands[0]->type.dims[0], local_rows = table->type.dims[0];
+  /* this device's global row numbers: a global iota sliced over the axes */
+  pt_value *ids = pt_b_iota(&b, 0, pt_type_make(PT_I32, 1, &rows));
+  for (int k = 0; k < naxes; k++) {
+    pt_op *s = pt_op_create(L->g, PT_OP_AXIS_SLICE, &ids, 1, op->loc);
+    pt_op_set_int(s, PT_A_DIM, 0);
+    const char *name = L->mesh->names[axes[k]];
+    pt_op_set_idents(s, PT_A_AXES, &name, 1);
+    pt_diag *d = pt_diag_create(NULL);
+    ids = pt_op_finish(s, NULL, NULL, d);
+    PT_ASSERT(ids);
+    pt_diag_destroy(d);
+  }
+  int64_t zero = 0, one = 1;
+  pt_value *first = pt_b_reshape(&b, pt_b_slice(&b, ids, &zero, &one, NULL),
+                                 pt_type_scalar(PT_I32));
+  int64_t none[1];
+  pt_value *first_b = pt_b_broadcast(&b, first, none, idx->type);
+  pt_value *shifted = pt_b_binary(&b, PT_OP_SUB, idx, first_b);
+  pt_value *zero_i = pt_b_splat_like(&b, 0, idx);
+  pt_value *ge = pt_b_compare(&b, PT_CMP_GE, shifted, zero_i);
+  pt_value *lt = pt_b_compare(&b, PT_CMP_LT, shifted, pt_b_splat_like(&b, (double)local_rows, idx));
+  pt_type pt = idx->type;
+  pt.dtype = PT_PRED;
+  pt_value *inside = pt_b_select(&b, ge, lt, pt_b_splat(&b, 0, pt));
+  pt_value *safe = pt_b_select(&b, inside, shifted, zero_i);
+  pt_value *got = pt_b_take(&b, table, safe);
+  int64_t dims[PT_MAX_RANK];
+  for (int d = 0; d < idx->type.rank; d++)
+    dims[d] = d;
+  pt_type mt = t;
+  mt.dtype = PT_PRED;
+  pt_value *mask = pt_b_broadcast(&b, inside, dims, mt);
+  pt_value *out = pt_b_select(&b, mask, got, pt_b_splat(&b, 0, t));
+  if (op->result->name)
+    out->name = pt_arena_strdup(L->g->module->arena, op->result->name);
+  return out;
+}
+
+static void lower_op(lowerer *L, const pt_op *op) {
+  pt_shard_rule r;
+  pt_shard_rule_of(op, &r);
+  assignment as;
+  assign(op, &r, L->mesh, &as);
+  pt_value *x[64];
+  PT_ASSERT(op->noperands <= 64);
+  for (int i = 0; i < op->noperands; i++) {
+    pt_layout want = operand_layout(op, &r, &as, i);
+    x[i] = in_layout(L, op->operands[i], &want, op, "reshard");
+  }
+  pt_type t = pt_sharding_local_type(op->result);
+  pt_value *y;
+  int row_factor = op->code == PT_OP_TAKE ? pt_rule_operand_factor(&r, 0, 0) : -1;
+  if (row_factor >= 0 && as.nfax[row_factor] > 0)
+    y = masked_take(L, op, x[0], x[1], as.fax[row_factor], as.nfax[row_factor], t);
+  else
+    y = local_op(L, op, x, t);
+  L->map[op->result->id] = y;
+}
+
+static void layout_comment(lowerer *L, const pt_func *f, char **out) {
+  char *buf = NULL;
+  size_t n = 0;
+  FILE *c = open_memstream(&buf, &n);
+  PT_ASSERT(c);
+  fprintf(c, "// SPMD program of @%s on mesh", f->name);
+  for (int a = 0; a < L->mesh->naxes; a++)
+    fprintf(c, "%s%s=%lld", a ? "," : " ", L->mesh->names[a], (long long)L->mesh->sizes[a]);
+  fprintf(c, "; global layouts:");
+  char lb[256], tb[PT_TYPE_STRLEN];
+  for (int i = 0; i < f->nargs; i++) {
+    pt_layout l = pt_layout_of(f->args[i]);
+    fprintf(c, "\n//   %%%s: %s %s", f->args[i]->name, pt_type_str(&f->args[i]->type, tb, sizeof tb),
+            pt_layout_str(L->mesh, &l, lb, sizeof lb));
+  }
+  for (int i = 0; i < f->nresults; i++) {
+    pt_layout l = pt_lower_result_layout(f, i);
+    fprintf(c, "\n//   result %s: %s %s", f->results[i].name,
+            pt_type_str(&f->results[i].type, tb, sizeof tb), pt_layout_str(L->mesh, &l, lb, sizeof lb));
+  }
+  fclose(c);
+  *out = buf;
+}
+
+pt_layout pt_lower_result_layout(const pt_func *f, int i) {
+  pt_layout l = pt_layout_of(f->results[i].value);
+  l.partial_sum = l.partial_max = 0;
+  return l;
+}
+
+pt_status pt_pass_lower(pt_module *m, const pt_func *f, const pt_lower_opts *o, pt_func **out,
+                        pt_diag *d) {
+  if (!m->mesh.naxes) {
+    pt_diag_error(d, f->loc, "@%s has no mesh to lower onto", f->name);
+    return PT_ERR;
+  }
+  for (int i = 0; i < f->nargs + f->nops; i++) {
+    const pt_value *v = i < f->nargs ? f->args[i] : f->ops[i - f->nargs]->result;
+    if (!v->sharding || !pt_sharding_complete(v)) {
+      pt_diag_error(d, v->loc, "%%%s has no complete sharding; apply a tactic schedule first",
+                    v->name ? v->name : "?");
+      return PT_ERR;
+    }
+    if (i >= f->nargs && (pt_optab[f->ops[i - f->nargs]->code].flags & PT_OPF_COLLECTIVE)) {
+      pt_diag_error(d, f->ops[i - f->nargs]->loc, "@%s is already lowered", f->name);
+      return PT_ERR;
+    }
+  }
+  char name[512];
+  snprintf(name, sizeof name, "%s", o && o->name ? o->name : f->name);
+  if (!o || !o->name)
+    snprintf(name, sizeof name, "%s_spmd", f->name);
+  if (pt_module_find_func(m, name)) {
+    pt_diag_error(d, f->loc, "function '@%s' already exists", name);
+    return PT_ERR;
+  }
+  pt_func *g = pt_func_create(m, name, f->loc);
+  lowerer L = {g, &m->mesh, o, pt_calloc((size_t)f->nvalues + 1, sizeof(pt_value *)), {0},
+               NULL, 0, 0, o ? o->stats : NULL};
+  char *comment;
+  layout_comment(&L, f, &comment);
+  g->comment = pt_arena_strdup(m->arena, comment);
+  free(comment);
+  for (int i = 0; i < f->nargs; i++) {
+    const pt_value *a = f->args[i];
+    L.map[a->id] = pt_func_add_arg(g, a->name, a->role, pt_sharding_local_type(a), a->loc);
+  }
+  for (int i = 0; i < f->nops; i++)
+    lower_op(&L, f->ops[i]);
+  for (int i = 0; i < f->nresults; i++) {
+    const pt_result *r = &f->results[i];
+    pt_layout want = pt_lower_result_layout(f, i);
+    pt_value *v = in_layout(&L, r->value, &want, NULL, "resolve result");
+    pt_func_add_result(g, r->name, v->type, v, r->loc);
+  }
+  pt_strmap_clear(&L.cache);
+  for (int i = 0; i < L.nkeys; i++)
+    pt_free(L.keys[i]);
+  pt_free(L.keys);
+  pt_free(L.map);
+  if (out)
+    *out = g;
+  return PT_OK;
+}
