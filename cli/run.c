@@ -7,6 +7,9 @@
 
 #include "cli.h"
 #include "init.h"
+#include "lower.h"
+#include "sharded.h"
+#include "vmesh.h"
 #include "interp.h"
 #include "safetensors.h"
 
@@ -15,7 +18,8 @@ static int run(int argc, char **argv);
 const pt_command pt_cmd_run = {
     "run", run, "run a function in the reference interpreter",
     "Usage: partita run FILE [--func NAME] [--inputs IN.safetensors]\n"
-    "                        [--out OUT.safetensors] [--seed N] [--json]\n\n"
+    "                        [--out OUT.safetensors] [--seed N] [--json]\n"
+    "                        [--tactics T.yaml [--optimizer OPT] [--compare]]\n\n"
     "Runs a function of FILE in the reference interpreter (the oracle every\n"
     "other execution path is checked against) and prints, per result, its\n"
     "name, shape, min, max, mean and a checksum (FNV-1a 64 of its bytes).\n\n"
@@ -30,6 +34,15 @@ const pt_command pt_cmd_run = {
     "  -o, --out FILE      write the results to a safetensors file\n"
     "      --seed N        seed for arguments not in --inputs (default 0)\n"
     "      --json          print the summary as one JSON object\n"
+    "  -t, --tactics FILE  partition with this tactic script and run the lowered\n"
+    "                      program on the virtual mesh (every device in this\n"
+    "                      process); results are joined from the devices' blocks\n"
+    "      --optimizer OPT build train_step (sgd, momentum, adam) and run that\n"
+    "      --compare       with --tactics: also run the reference interpreter and\n"
+    "                      print, per result, the largest absolute difference and\n"
+    "                      that difference relative to the result's largest\n"
+    "                      magnitude; exit 1 if any relative difference exceeds\n"
+    "                      1e-4\n"
     "  -h, --help          show this help\n\n"
     "Exit status: 0 success, 1 bad input or a runtime error, 2 bad usage.\n"};
 
@@ -90,21 +103,34 @@ static double now(void) {
 static int run(int argc, char **argv) {
   if (pt_cli_wants_help(&pt_cmd_run, argc, argv))
     return PT_EXIT_OK;
-  enum { OPT_INPUTS = 256, OPT_SEED, OPT_JSON };
+  enum { OPT_INPUTS = 256, OPT_SEED, OPT_JSON, OPT_OPTIM, OPT_COMPARE };
   static const struct option opts[] = {{"func", required_argument, 0, 'f'},
                                        {"inputs", required_argument, 0, OPT_INPUTS},
                                        {"out", required_argument, 0, 'o'},
                                        {"seed", required_argument, 0, OPT_SEED},
                                        {"json", no_argument, 0, OPT_JSON},
+                                       {"tactics", required_argument, 0, 't'},
+                                       {"optimizer", required_argument, 0, OPT_OPTIM},
+                                       {"compare", no_argument, 0, OPT_COMPARE},
                                        {0, 0, 0, 0}};
-  const char *func = NULL, *inputs = NULL, *outpath = NULL;
+  const char *func = NULL, *inputs = NULL, *outpath = NULL, *tactics = NULL, *optim = NULL;
+  bool compare = false;
   uint64_t seed = 0;
   bool json = false;
   int c;
   opterr = 0;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "f:o:", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "f:o:t:", opts, NULL)) != -1) {
     switch (c) {
+    case 't':
+      tactics = optarg;
+      break;
+    case OPT_OPTIM:
+      optim = optarg;
+      break;
+    case OPT_COMPARE:
+      compare = true;
+      break;
     case 'f':
       func = optarg;
       break;
@@ -130,18 +156,41 @@ static int run(int argc, char **argv) {
   if (argc - optind > 1)
     return pt_cli_usage(&pt_cmd_run, "run takes one file, got %d", argc - optind);
   const char *path = argv[optind];
+  if ((compare || optim) && !tactics)
+    return pt_cli_usage(&pt_cmd_run, "%s needs --tactics", compare ? "--compare" : "--optimizer");
 
   int status = PT_EXIT_INPUT;
   pt_diag *d = pt_diag_create(stderr);
-  pt_module *m = pt_cli_load(path, d);
+  pt_module *m = NULL;
   pt_st_file *in = NULL;
-  pt_tensor **args = NULL, **results = NULL;
-  pt_func *f = NULL;
-  if (!m)
-    goto done;
-  f = pt_cli_pick_func(m, func, "run");
-  if (!f)
-    goto done;
+  pt_tensor **args = NULL, **results = NULL, **ref = NULL;
+  pt_func *f = NULL, *g = NULL;
+  pt_cli_sharded x = {0};
+  bool sharded = false;
+  if (tactics) {
+    pt_cli_shard_args sa = {path, tactics, func, optim};
+    status = pt_cli_shard(&pt_cmd_run, &sa, &x);
+    sharded = true;
+    if (status != PT_EXIT_OK)
+      goto done;
+    status = PT_EXIT_INPUT;
+    f = x.f;
+    const char **names = pt_calloc((size_t)x.s->ntactics + 1, sizeof *names);
+    for (int i = 0; i < x.s->ntactics; i++)
+      names[i] = x.s->tactics[i].name;
+    pt_lower_opts lo = {NULL, names, x.s->ntactics, NULL};
+    pt_status ls = pt_pass_lower(x.m, f, &lo, &g, d);
+    pt_free(names);
+    if (ls != PT_OK || pt_verify_func(g, d) != PT_OK)
+      goto done;
+  } else {
+    m = pt_cli_load(path, d);
+    if (!m)
+      goto done;
+    f = pt_cli_pick_func(m, func, "run");
+    if (!f)
+      goto done;
+  }
   if (inputs && !(in = pt_st_read(inputs, d)))
     goto done;
   args = pt_calloc((size_t)f->nargs + 1, sizeof *args);
@@ -181,12 +230,43 @@ static int run(int argc, char **argv) {
     goto done;
   }
   double t0 = now();
-  if (pt_interp_run(f, args, results, d) != PT_OK) {
+  if ((g ? pt_vmesh_run_global(f, g, args, results, d) : pt_interp_run(f, args, results, d)) !=
+      PT_OK) {
     json_decref(seeded);
     json_decref(given);
     goto done;
   }
   double elapsed = now() - t0;
+  /* --compare: the reference interpreter on the global program */
+  double *maxabs = NULL, *maxrel = NULL;
+  bool within = true;
+  const double tol = 1e-4;
+  if (compare) {
+    ref = pt_calloc((size_t)f->nresults + 1, sizeof *ref);
+    if (pt_interp_run(f, args, ref, d) != PT_OK) {
+      json_decref(seeded);
+      json_decref(given);
+      goto done;
+    }
+    maxabs = pt_calloc((size_t)f->nresults + 1, sizeof *maxabs);
+    maxrel = pt_calloc((size_t)f->nresults + 1, sizeof *maxrel);
+    for (int i = 0; i < f->nresults; i++) {
+      double scale = 0;
+      bool nan_mismatch = false;
+      for (int64_t k = 0; k < pt_type_numel(&ref[i]->type); k++) {
+        double a = pt_tensor_get(results[i], k), b = pt_tensor_get(ref[i], k);
+        if (isnan(a) != isnan(b))
+          nan_mismatch = true;
+        if (!isnan(a) && !isnan(b) && fabs(a - b) > maxabs[i])
+          maxabs[i] = fabs(a - b);
+        if (!isnan(b) && fabs(b) > scale)
+          scale = fabs(b);
+      }
+      maxrel[i] = nan_mismatch ? INFINITY : maxabs[i] / (scale > 0 ? scale : 1.0);
+      if (!(maxrel[i] <= tol))
+        within = false;
+    }
+  }
   if (outpath) {
     const char **names = pt_calloc((size_t)f->nresults, sizeof *names);
     for (int i = 0; i < f->nresults; i++)
@@ -226,17 +306,34 @@ static int run(int argc, char **argv) {
       json_object_set_new(r, "mean", json_num(s.mean));
       json_object_set_new(r, "nans", json_integer(s.nans));
       json_object_set_new(r, "checksum", json_string(ck));
+      if (compare) {
+        json_object_set_new(r, "max_abs_diff", json_num(maxabs[i]));
+        json_object_set_new(r, "max_rel_diff", json_num(maxrel[i]));
+      }
       json_array_append_new(res, r);
     }
     json_object_set_new(root, "results", res);
+    if (g) {
+      json_object_set_new(root, "tactics", json_string(tactics));
+      json_object_set_new(root, "devices", json_integer(pt_mesh_devices(&x.m->mesh)));
+    }
+    if (compare) {
+      json_object_set_new(root, "tolerance", json_real(tol));
+      json_object_set_new(root, "within_tolerance", json_boolean(within));
+    }
     json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
     fputc('\n', stdout);
     json_decref(root);
   } else {
     json_decref(seeded);
     json_decref(given);
-    printf("@%s: %d result%s in %.3f s\n", f->name, f->nresults, f->nresults == 1 ? "" : "s",
-           elapsed);
+    if (g)
+      printf("@%s on the virtual mesh (%lld devices, %s): %d result%s in %.3f s\n", f->name,
+             (long long)pt_mesh_devices(&x.m->mesh), tactics, f->nresults,
+             f->nresults == 1 ? "" : "s", elapsed);
+    else
+      printf("@%s: %d result%s in %.3f s\n", f->name, f->nresults, f->nresults == 1 ? "" : "s",
+             elapsed);
     size_t wname = 6, wtype = 5;
     for (int i = 0; i < f->nresults; i++) {
       size_t n = strlen(f->results[i].name);
@@ -255,10 +352,22 @@ static int run(int argc, char **argv) {
         printf("  (%lld nan)", (long long)s.nans);
       putchar('\n');
     }
+    if (compare) {
+      printf("compared with the reference interpreter (tolerance: relative difference <= %g,\n"
+             "relative to the result's largest magnitude):\n", tol);
+      for (int i = 0; i < f->nresults; i++)
+        printf("  %-*s  max abs diff %10.3g  max rel diff %10.3g  %s\n", (int)wname,
+               f->results[i].name, maxabs[i], maxrel[i], maxrel[i] <= tol ? "ok" : "EXCEEDS");
+    }
   }
   if (outpath && !json)
     printf("wrote %s\n", outpath);
-  status = PT_EXIT_OK;
+  status = within ? PT_EXIT_OK : PT_EXIT_INPUT;
+  if (!within)
+    fprintf(stderr, "partita run: error: the partitioned program differs from the reference "
+                    "beyond the tolerance\n");
+  pt_free(maxabs);
+  pt_free(maxrel);
 done:
   if (args)
     for (int i = 0; i < f->nargs; i++)
@@ -266,10 +375,16 @@ done:
   if (results)
     for (int i = 0; i < f->nresults; i++)
       pt_tensor_destroy(results[i]);
+  if (ref)
+    for (int i = 0; i < f->nresults; i++)
+      pt_tensor_destroy(ref[i]);
+  pt_free(ref);
   pt_free(args);
   pt_free(results);
   pt_st_close(in);
   pt_module_destroy(m);
+  if (sharded)
+    pt_cli_sharded_free(&x);
   pt_diag_destroy(d);
   return status;
 }

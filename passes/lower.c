@@ -70,11 +70,18 @@ static pt_value *in_layout(lowerer *L, const pt_value *v, const pt_layout *want,
         axis = a;
         break;
       }
+  /* undoing a layout (gather, all-to-all, permute) is charged to the tactic
+   * that made it; establishing one (slice, reduce_scatter, all_reduce) to
+   * the tactic that asked for it */
   int tactic = -1;
   if (axis >= 0) {
-    tactic = pt_sharding_axis(consumer ? consumer->result : v, axis).tactic;
+    pt_move_kind k = plan.moves[0].kind;
+    bool undo = k == PT_MOVE_GATHER || k == PT_MOVE_ALL_TO_ALL || k == PT_MOVE_PERMUTE;
+    int from_operand = pt_sharding_axis(v, axis).tactic;
+    int from_consumer = consumer ? pt_sharding_axis(consumer->result, axis).tactic : -1;
+    tactic = undo ? from_operand : from_consumer;
     if (tactic < 0)
-      tactic = pt_sharding_axis(v, axis).tactic;
+      tactic = undo ? from_consumer : from_operand;
   }
   char why[1024], tb[32], hb[256];
   const char *vn = v->name ? v->name : "";
@@ -90,11 +97,18 @@ static pt_value *in_layout(lowerer *L, const pt_value *v, const pt_layout *want,
   int before = L->g->nops;
   pt_value *r = pt_plan_emit(L->g, consumer ? consumer->loc : v->loc, L->mesh, &plan, x, why);
   if (L->stats) {
+    int m = 0;
     for (int i = before; i < L->g->nops; i++) {
       const pt_op *op = L->g->ops[i];
       int k = op->code - PT_OP_ALL_GATHER;
-      if (k >= 0 && k < 6)
-        L->stats->count[k]++;
+      if (k < 0 || k >= 6)
+        continue;
+      L->stats->count[k]++;
+      pt_lower_stats *st = L->stats;
+      PT_GROW(st->records, st->caprecords, (size_t)st->nrecords + 1);
+      st->records[st->nrecords++] =
+          (pt_lower_record){op, tactic, m < plan.nmoves ? plan.moves[m].bytes_sent : 0};
+      m++;
     }
     L->stats->bytes += plan.bytes_sent;
   }
@@ -365,4 +379,9 @@ pt_status pt_pass_lower(pt_module *m, const pt_func *f, const pt_lower_opts *o, 
   if (out)
     *out = g;
   return PT_OK;
+}
+
+void pt_lower_stats_free(pt_lower_stats *s) {
+  pt_free(s->records);
+  memset(s, 0, sizeof *s);
 }

@@ -5,11 +5,22 @@
 #include "ir.h"
 #include "redistribute.h"
 
+/* One collective the lowering inserted. */
+typedef struct {
+  const pt_op *op;
+  int tactic;    /* the tactic behind it (index), -1 if none */
+  int64_t bytes; /* bytes each device sends in it */
+} pt_lower_record;
+
 typedef struct {
   int count[6];  /* collectives inserted, by kind: all_gather, reduce_scatter,
                     all_reduce, all_to_all, axis_slice, collective_permute */
   int64_t bytes; /* bytes each device sends in them, per run */
+  pt_lower_record *records;
+  int nrecords, caprecords;
 } pt_lower_stats;
+
+void pt_lower_stats_free(pt_lower_stats *s);
 
 typedef struct {
   const char *name;                /* the new function; NULL: "<f>_spmd" */

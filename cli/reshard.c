@@ -1,0 +1,335 @@
+/* `partita reshard`: plan (and check) the redistribution of one array
+ * between two layouts, on a mesh given on the command line. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "redistribute.h"
+#include "vmesh.h"
+
+static int run(int argc, char **argv);
+
+const pt_command pt_cmd_reshard = {
+    "reshard", run, "plan the collectives between two layouts of an array",
+    "Usage: partita reshard --mesh AXES --shape DIMS --from LAYOUT --to LAYOUT\n"
+    "                       [--dtype f32|i32] [--json] [--check]\n\n"
+    "Plans the redistribution of an array from one layout to another with the\n"
+    "memory-efficient method of Rink et al. (docs/spmd.md): slices first, then\n"
+    "all-to-alls and permutes, then gathers. Prints one collective per line with\n"
+    "the elements each device holds after it and the bytes each device sends,\n"
+    "the peak, and what the naive plan (gather everything, then slice) costs.\n\n"
+    "Options:\n"
+    "  --mesh AXES     mesh axes and sizes, e.g. 'x1=2,x2=2,y1=3,y2=2'\n"
+    "  --shape DIMS    the array's global shape, e.g. 12,12\n"
+    "  --from LAYOUT   source layout in the sharding syntax, e.g. '{[x1,x2],[y1]}'\n"
+    "                  (may end with 'partial(sum: z)')\n"
+    "  --to LAYOUT     target layout (no partial axes)\n"
+    "  --dtype T       element type, f32 (default) or i32\n"
+    "  --check         run the plan on the virtual mesh on an array whose elements\n"
+    "                  are their own global indices and verify every device's block\n"
+    "  --json          print the plan as one JSON object\n"
+    "  -h, --help      show this help\n\n"
+    "Exit status: 0 success, 1 a failed --check, 2 bad usage.\n"};
+
+static bool parse_mesh(const char *s, pt_module *m, char *err, size_t n) {
+  char *copy = pt_strdup(s), *save = NULL;
+  bool ok = true;
+  for (char *tok = strtok_r(copy, ",", &save); tok && ok; tok = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(tok, '=');
+    char *end = NULL;
+    long long size = eq ? strtoll(eq + 1, &end, 10) : 0;
+    if (!eq || eq == tok || !end || *end || size < 1 || size > (1 << 20)) {
+      snprintf(err, n, "'%s' is not AXIS=SIZE with a size of at least 1", tok);
+      ok = false;
+      break;
+    }
+    *eq = 0;
+    if (!pt_module_add_axis(m, tok, size)) {
+      snprintf(err, n, "axis '%s' is given twice (or more than %d axes)", tok, PT_MAX_AXES);
+      ok = false;
+    }
+  }
+  if (ok && m->mesh.naxes == 0) {
+    snprintf(err, n, "the mesh has no axes");
+    ok = false;
+  }
+  pt_free(copy);
+  return ok;
+}
+
+static bool parse_shape(const char *s, pt_type *t) {
+  t->rank = 0;
+  const char *p = s;
+  while (*p) {
+    char *end;
+    long long v = strtoll(p, &end, 10);
+    if (end == p || v < 1 || t->rank == PT_MAX_RANK)
+      return false;
+    t->dims[t->rank++] = v;
+    p = end;
+    if (*p == ',')
+      p++;
+    else if (*p)
+      return false;
+  }
+  return t->rank > 0;
+}
+
+static const char *move_name(pt_move_kind k) {
+  switch (k) {
+  case PT_MOVE_SLICE:
+    return "axis_slice";
+  case PT_MOVE_GATHER:
+    return "all_gather";
+  case PT_MOVE_ALL_TO_ALL:
+    return "all_to_all";
+  case PT_MOVE_PERMUTE:
+    return "collective_permute";
+  case PT_MOVE_REDUCE_SCATTER:
+    return "reduce_scatter";
+  case PT_MOVE_ALL_REDUCE:
+    return "all_reduce";
+  }
+  return "?";
+}
+
+static void move_text(const pt_mesh *m, const pt_move *mv, char *buf, size_t n) {
+  char axes[128] = "";
+  if (mv->axis >= 0 && mv->kind != PT_MOVE_PERMUTE)
+    snprintf(axes, sizeof axes, "%s", m->names[mv->axis]);
+  else
+    for (int a = 0; a < m->naxes; a++)
+      if ((mv->axes >> a) & 1)
+        snprintf(axes + strlen(axes), sizeof axes - strlen(axes), "%s%s", axes[0] ? ", " : "",
+                 m->names[a]);
+  switch (mv->kind) {
+  case PT_MOVE_SLICE:
+  case PT_MOVE_GATHER:
+  case PT_MOVE_REDUCE_SCATTER:
+    snprintf(buf, n, "%s {dim = %d, axes = [%s]}", move_name(mv->kind), mv->dim, axes);
+    break;
+  case PT_MOVE_ALL_TO_ALL:
+    snprintf(buf, n, "%s {split_dim = %d, concat_dim = %d, axes = [%s]}", move_name(mv->kind),
+             mv->dim2, mv->dim, axes);
+    break;
+  case PT_MOVE_PERMUTE:
+    snprintf(buf, n, "%s {axes = [%s]}", move_name(mv->kind), axes);
+    break;
+  case PT_MOVE_ALL_REDUCE:
+    snprintf(buf, n, "%s {reduce = %s, axes = [%s]}", move_name(mv->kind),
+             mv->max ? "max" : "sum", axes);
+    break;
+  }
+}
+
+/* Runs the plan on the virtual mesh and checks every device's block. */
+static bool check_plan(pt_module *m, const pt_type *t, const pt_plan *plan, char *msg,
+                       size_t n) {
+  const pt_mesh *mesh = &m->mesh;
+  pt_func *f = pt_func_create(m, "reshard", PT_NOLOC);
+  pt_type lt = *t;
+  for (int d = 0; d < t->rank; d++)
+    for (int k = 0; k < plan->start.naxes[d]; k++)
+      lt.dims[d] /= mesh->sizes[plan->start.axes[d][k]];
+  pt_value *x = pt_func_add_arg(f, "x", PT_ROLE_INPUT, lt, PT_NOLOC);
+  pt_value *y = pt_plan_emit(f, PT_NOLOC, mesh, plan, x, NULL);
+  pt_func_add_result(f, "y", y->type, y, PT_NOLOC);
+  pt_diag *d = pt_diag_create(stderr);
+  bool ok = pt_verify_func(f, d) == PT_OK;
+  int64_t ndev = pt_mesh_devices(mesh);
+  pt_tensor *global = pt_tensor_create(*t);
+  for (int64_t i = 0; i < pt_type_numel(t); i++)
+    pt_tensor_set(global, i, (double)i);
+  pt_layout src = plan->start;
+  uint32_t partial = src.partial_sum | src.partial_max;
+  src.partial_sum = src.partial_max = 0;
+  pt_tensor **args = pt_calloc((size_t)ndev, sizeof *args);
+  pt_tensor **res = pt_calloc((size_t)ndev, sizeof *res);
+  for (int64_t dev = 0; dev < ndev; dev++) {
+    args[dev] = pt_block_of(global, mesh, &src, dev);
+    /* a partial source: the device at coordinate 0 of every partial axis
+     * holds the value, the others a zero (sum) or the same value (max) */
+    bool first = true;
+    for (int a = 0; a < mesh->naxes; a++)
+      if ((partial >> a) & 1 && pt_mesh_coord(mesh, dev, a) != 0)
+        first = false;
+    if (!first && plan->start.partial_sum)
+      memset(args[dev]->data, 0, pt_type_bytes(&args[dev]->type));
+  }
+  if (ok && pt_vmesh_run(f, args, res, d) != PT_OK)
+    ok = false;
+  int64_t bad = -1;
+  for (int64_t dev = 0; ok && dev < ndev; dev++) {
+    pt_tensor *want = pt_block_of(global, mesh, &plan->target, dev);
+    if (!pt_type_equal(&want->type, &res[dev]->type) ||
+        memcmp(want->data, res[dev]->data, pt_type_bytes(&want->type)) != 0)
+      bad = dev;
+    pt_tensor_destroy(want);
+    if (bad >= 0)
+      break;
+  }
+  if (!ok)
+    snprintf(msg, n, "the plan did not run on the virtual mesh");
+  else if (bad >= 0) {
+    snprintf(msg, n, "device %lld does not hold its block of the target", (long long)bad);
+    ok = false;
+  } else {
+    snprintf(msg, n, "every one of the %lld devices holds exactly its block of the target",
+             (long long)ndev);
+  }
+  for (int64_t dev = 0; dev < ndev; dev++) {
+    pt_tensor_destroy(args[dev]);
+    pt_tensor_destroy(res[dev]);
+  }
+  pt_free(args);
+  pt_free(res);
+  pt_tensor_destroy(global);
+  pt_diag_destroy(d);
+  return ok;
+}
+
+static int run(int argc, char **argv) {
+  if (pt_cli_wants_help(&pt_cmd_reshard, argc, argv))
+    return PT_EXIT_OK;
+  enum { O_MESH = 256, O_SHAPE, O_FROM, O_TO, O_DTYPE, O_JSON, O_CHECK };
+  static const struct option opts[] = {
+      {"mesh", required_argument, 0, O_MESH}, {"shape", required_argument, 0, O_SHAPE},
+      {"from", required_argument, 0, O_FROM}, {"to", required_argument, 0, O_TO},
+      {"dtype", required_argument, 0, O_DTYPE}, {"json", no_argument, 0, O_JSON},
+      {"check", no_argument, 0, O_CHECK},     {0, 0, 0, 0}};
+  const char *mesh_s = NULL, *shape_s = NULL, *from_s = NULL, *to_s = NULL, *dtype_s = "f32";
+  bool json = false, check = false;
+  int c;
+  opterr = 0;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (c) {
+    case O_MESH: mesh_s = optarg; break;
+    case O_SHAPE: shape_s = optarg; break;
+    case O_FROM: from_s = optarg; break;
+    case O_TO: to_s = optarg; break;
+    case O_DTYPE: dtype_s = optarg; break;
+    case O_JSON: json = true; break;
+    case O_CHECK: check = true; break;
+    default: return pt_cli_bad_option(&pt_cmd_reshard, argc, argv);
+    }
+  }
+  if (optind < argc)
+    return pt_cli_usage(&pt_cmd_reshard, "unexpected argument '%s'", argv[optind]);
+  if (!mesh_s || !shape_s || !from_s || !to_s)
+    return pt_cli_usage(&pt_cmd_reshard, "--mesh, --shape, --from and --to are all needed");
+  pt_module *m = pt_module_create("reshard");
+  char err[256];
+  pt_type t;
+  memset(&t, 0, sizeof t);
+  int status = PT_EXIT_USAGE;
+  pt_layout from, to;
+  if (!parse_mesh(mesh_s, m, err, sizeof err)) {
+    pt_cli_usage(&pt_cmd_reshard, "--mesh: %s", err);
+    goto done;
+  }
+  if (!pt_dtype_parse(dtype_s, strlen(dtype_s), &t.dtype) || t.dtype == PT_PRED) {
+    pt_cli_usage(&pt_cmd_reshard, "--dtype must be f32 or i32, not '%s'", dtype_s);
+    goto done;
+  }
+  if (!parse_shape(shape_s, &t)) {
+    pt_cli_usage(&pt_cmd_reshard, "--shape must be sizes like 12,12 (each at least 1), not '%s'",
+                 shape_s);
+    goto done;
+  }
+  if (!pt_layout_parse(&m->mesh, from_s, t.rank, &from, err, sizeof err)) {
+    pt_cli_usage(&pt_cmd_reshard, "--from: %s", err);
+    goto done;
+  }
+  if (!pt_layout_parse(&m->mesh, to_s, t.rank, &to, err, sizeof err)) {
+    pt_cli_usage(&pt_cmd_reshard, "--to: %s", err);
+    goto done;
+  }
+  if (to.partial_sum || to.partial_max) {
+    pt_cli_usage(&pt_cmd_reshard, "--to cannot be partial: a redistribution resolves sums");
+    goto done;
+  }
+  if (from.partial_max && check) {
+    pt_cli_usage(&pt_cmd_reshard, "--check supports partial sums, not partial maxima");
+    goto done;
+  }
+  const char *bad = !pt_layout_valid(&m->mesh, &t, &from) ? "--from"
+                    : !pt_layout_valid(&m->mesh, &t, &to) ? "--to"
+                                                          : NULL;
+  if (bad) {
+    pt_cli_usage(&pt_cmd_reshard, "%s does not fit the shape: each dimension's size must be "
+                 "divisible by the product of its axes", bad);
+    goto done;
+  }
+  pt_plan plan;
+  pt_plan_redistribution(&m->mesh, &t, &from, &to, &plan);
+  size_t es = pt_dtype_size(t.dtype);
+  char lb[256], mb[256];
+  status = PT_EXIT_OK;
+  char checkmsg[256] = "";
+  bool checked = check ? check_plan(m, &t, &plan, checkmsg, sizeof checkmsg) : true;
+  if (json) {
+    json_t *root = json_object(), *steps = json_array();
+    json_object_set_new(root, "from", json_string(pt_layout_str(&m->mesh, &from, lb, sizeof lb)));
+    json_object_set_new(root, "to", json_string(pt_layout_str(&m->mesh, &to, lb, sizeof lb)));
+    json_object_set_new(root, "elements_before", json_integer(plan.elements_before));
+    for (int i = 0; i < plan.nmoves; i++) {
+      json_t *s = json_object();
+      move_text(&m->mesh, &plan.moves[i], mb, sizeof mb);
+      json_object_set_new(s, "collective", json_string(move_name(plan.moves[i].kind)));
+      json_object_set_new(s, "op", json_string(mb));
+      json_object_set_new(s, "layout",
+                          json_string(pt_layout_str(&m->mesh, &plan.moves[i].after, lb, sizeof lb)));
+      json_object_set_new(s, "elements_after", json_integer(plan.moves[i].elements_after));
+      json_object_set_new(s, "bytes_sent", json_integer(plan.moves[i].bytes_sent));
+      json_array_append_new(steps, s);
+    }
+    json_object_set_new(root, "steps", steps);
+    json_object_set_new(root, "peak_elements", json_integer(plan.peak_elements));
+    json_object_set_new(root, "bytes_sent", json_integer(plan.bytes_sent));
+    json_object_set_new(root, "naive_peak_elements", json_integer(plan.naive_peak_elements));
+    json_object_set_new(root, "naive_bytes_sent", json_integer(plan.naive_bytes_sent));
+    if (check) {
+      json_object_set_new(root, "check", json_boolean(checked));
+      json_object_set_new(root, "check_message", json_string(checkmsg));
+    }
+    json_dumpf(root, stdout, JSON_INDENT(2));
+    fputc('\n', stdout);
+    json_decref(root);
+  } else {
+    printf("%s -> %s", pt_layout_str(&m->mesh, &from, lb, sizeof lb),
+           pt_layout_str(&m->mesh, &to, mb, sizeof mb));
+    printf(" on %s[", pt_dtype_name(t.dtype));
+    for (int d = 0; d < t.rank; d++)
+      printf(d ? ",%lld" : "%lld", (long long)t.dims[d]);
+    printf("], %lld devices\n", (long long)pt_mesh_devices(&m->mesh));
+    printf("  %-4s %-58s %-28s %10s %12s\n", "step", "collective", "layout after",
+           "elements", "bytes sent");
+    printf("  %-4s %-58s %-28s %10lld %12s\n", "", "(start)",
+           pt_layout_str(&m->mesh, &from, lb, sizeof lb), (long long)plan.elements_before, "");
+    for (int i = 0; i < plan.nmoves; i++) {
+      move_text(&m->mesh, &plan.moves[i], mb, sizeof mb);
+      printf("  %-4d %-58s %-28s %10lld %12lld\n", i + 1, mb,
+             pt_layout_str(&m->mesh, &plan.moves[i].after, lb, sizeof lb),
+             (long long)plan.moves[i].elements_after, (long long)plan.moves[i].bytes_sent);
+    }
+    if (!plan.nmoves)
+      printf("  (nothing to do: the layouts are the same)\n");
+    printf("peak local elements: %lld\n", (long long)plan.peak_elements);
+    printf("bytes sent per device: %lld\n", (long long)(plan.bytes_sent));
+    printf("naive plan (gather everything, then slice): peak local elements %lld, bytes sent "
+           "per device %lld\n",
+           (long long)plan.naive_peak_elements, (long long)plan.naive_bytes_sent);
+    (void)es;
+    if (check)
+      printf("check: %s\n", checkmsg);
+  }
+  if (!checked)
+    status = PT_EXIT_INPUT;
+  pt_plan_free(&plan);
+done:
+  pt_module_destroy(m);
+  return status;
+}
