@@ -11,6 +11,11 @@ pt_status pt_pass_dce(pt_module *m, pt_diag *d);
  * (constants included), keeping the first. Requires: verified IR. */
 pt_status pt_pass_cse(pt_module *m, pt_diag *d);
 
+/* Gives every consumer of a constant-like value (a constant, an iota, or a
+ * broadcast/reshape/convert/transpose of one) its own copy, so that CSE'd
+ * constants do not tie the shardings of unrelated code together. */
+pt_status pt_pass_split_constants(pt_module *m, pt_diag *d);
+
 typedef struct {
   const char *func;          /* the function to differentiate */
   const char *result;        /* the result to differentiate; NULL: the result

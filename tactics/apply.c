@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 #include <string.h>
 
+#include "passes.h"
 #include "sharding.h"
 #include "tactics.h"
 
@@ -84,6 +85,8 @@ pt_status pt_tactic_apply(pt_func *f, const pt_schedule *s, int index, pt_prop_r
                           pt_diag *d) {
   const pt_tactic *t = &s->tactics[index];
   pt_status st = PT_OK;
+  /* shared constants would tie unrelated code's shardings together */
+  pt_pass_split_constants(f->module, d);
   for (int i = 0; i < t->nreplicate; i++)
     if (seed(f, t, index, &t->replicate[i], true, d) != PT_OK)
       st = PT_ERR;
