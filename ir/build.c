@@ -163,7 +163,9 @@ pt_value *pt_b_scan(pt_builder *b, pt_value *a, pt_value *x, int64_t dim, bool r
 }
 
 pt_value *pt_b_clone(pt_builder *b, const pt_op *src, pt_value *const *operands) {
-  pt_op *op = mk(b, src->code, operands, src->noperands);
+  /* a copy keeps its original's location, so messages about it point at
+   * the source line it came from */
+  pt_op *op = pt_op_create(b->f, src->code, operands, src->noperands, src->loc);
   for (int i = 0; i < src->nattrs; i++)
     pt_op_set_attr(op, src->attrs[i].key, &src->attrs[i].val, src->attrs[i].loc);
   op->comment = src->comment ? pt_arena_strdup(b->f->module->arena, src->comment) : NULL;

@@ -38,7 +38,7 @@ pt_value *pt_b_take(pt_builder *b, pt_value *table, pt_value *idx);
 pt_value *pt_b_scatter_add(pt_builder *b, pt_value *idx, pt_value *upd, pt_type t);
 pt_value *pt_b_scan(pt_builder *b, pt_value *a, pt_value *x, int64_t dim, bool reverse);
 /* Copies op (from any function) into b's function with new operands and
- * the same attributes and result type. */
+ * the same attributes, result type and location. */
 pt_value *pt_b_clone(pt_builder *b, const pt_op *op, pt_value *const *operands);
 /* Copies callee's body into b's function with args[i] for its arguments;
  * results[i] receives the copy of its i-th result. Names are not copied. */

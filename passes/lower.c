@@ -84,14 +84,18 @@ static pt_value *in_layout(lowerer *L, const pt_value *v, const pt_layout *want,
       tactic = undo ? from_consumer : from_operand;
   }
   char why[1024], tb[32], hb[256];
-  const char *vn = v->name ? v->name : "";
+  char vn[300];
+  if (v->name)
+    snprintf(vn, sizeof vn, "%%%s", v->name);
+  else
+    snprintf(vn, sizeof vn, "a %s result", v->def ? pt_op_name(v->def->code) : "value");
   if (consumer)
-    snprintf(why, sizeof why, "// %s %%%s %s -> %s for '%s' at %s:%d:%d (%s)", role, vn,
+    snprintf(why, sizeof why, "// %s %s %s -> %s for '%s' at %s:%d:%d (%s)", role, vn,
              pt_layout_str(L->mesh, &have, hb, sizeof hb), lb, pt_op_name(consumer->code),
              consumer->loc.file ? consumer->loc.file : "?", consumer->loc.line,
              consumer->loc.col, tactic_name(L, tactic, tb, sizeof tb));
   else
-    snprintf(why, sizeof why, "// %s %%%s %s -> %s (%s)", role, vn,
+    snprintf(why, sizeof why, "// %s %s %s -> %s (%s)", role, vn,
              pt_layout_str(L->mesh, &have, hb, sizeof hb), lb,
              tactic_name(L, tactic, tb, sizeof tb));
   int before = L->g->nops;

@@ -341,11 +341,13 @@ static int64_t group_size(const pt_mesh *m, uint32_t axes) {
   return g;
 }
 
-/* Per-dim block counts and used axes equal: one permute relabels a into b. */
+/* Per-dim block counts equal: one permute over the axes either uses moves
+ * every block to a device that needs it (the replication degrees match
+ * because the block counts do). */
 static bool permutable(const pt_mesh *m, const pt_layout *a, const pt_layout *b) {
   if (a->partial_sum || a->partial_max || b->partial_sum || b->partial_max)
     return false;
-  if (used_axes(a) != used_axes(b) || pt_layout_equal(a, b))
+  if (pt_layout_equal(a, b))
     return false;
   for (int d = 0; d < a->rank; d++)
     if (dim_blocks(m, a, d) != dim_blocks(m, b, d))
@@ -456,6 +458,20 @@ static void expand(search *s, int i, const pt_layout *target) {
       if (permutable(m, &L, &mv.after))
         relax(s, i, mv);
     }
+    /* permutes trading a used axis for an unused one of the same size */
+    for (int k = 0; k < L.naxes[d]; k++)
+      for (int u = 0; u < m->naxes; u++) {
+        if (((used | partial) >> u) & 1 || m->sizes[u] != m->sizes[L.axes[d][k]])
+          continue;
+        memset(&mv, 0, sizeof mv);
+        mv.kind = PT_MOVE_PERMUTE;
+        mv.after = L;
+        mv.after.axes[d][k] = (int8_t)u;
+        mv.axes = used | (1u << u);
+        mv.bytes_sent = bytes_local;
+        if (permutable(m, &L, &mv.after))
+          relax(s, i, mv);
+      }
     /* permutes exchanging two equal-size axes of different dims */
     for (int e = d + 1; e < L.rank; e++)
       for (int k = 0; k < L.naxes[d]; k++)
@@ -478,7 +494,7 @@ static void expand(search *s, int i, const pt_layout *target) {
     memset(&mv, 0, sizeof mv);
     mv.kind = PT_MOVE_PERMUTE;
     mv.after = *target;
-    mv.axes = used;
+    mv.axes = used | used_axes(target);
     mv.bytes_sent = bytes_local;
     relax(s, i, mv);
   }
@@ -645,15 +661,26 @@ pt_value *pt_plan_emit(pt_func *f, pt_loc loc, const pt_mesh *mesh, const pt_pla
       int64_t g = group_size(mesh, mv->axes);
       pt_aval *pairs = pt_calloc((size_t)g, sizeof *pairs);
       pt_aval *items = pt_calloc((size_t)g * 2, sizeof *items);
+      /* pair the k-th holder of each block with the k-th device needing it */
+      int64_t *have = pt_malloc((size_t)g * sizeof *have), *need = pt_malloc((size_t)g * sizeof *need);
+      bool *taken = pt_calloc((size_t)g, 1);
       for (int64_t p = 0; p < g; p++) {
-        int64_t blk = block_of(mesh, from, group, ng, p), q = 0;
-        while (q < g && block_of(mesh, &mv->after, group, ng, q) != blk)
+        have[p] = block_of(mesh, from, group, ng, p);
+        need[p] = block_of(mesh, &mv->after, group, ng, p);
+      }
+      for (int64_t p = 0; p < g; p++) {
+        int64_t q = 0;
+        while (q < g && (taken[q] || need[q] != have[p]))
           q++;
         PT_ASSERT(q < g);
+        taken[q] = true;
         items[2 * p] = (pt_aval){.kind = PT_AV_INT, .i = p};
         items[2 * p + 1] = (pt_aval){.kind = PT_AV_INT, .i = q};
         pairs[p] = (pt_aval){.kind = PT_AV_LIST, .items = &items[2 * p], .n = 2};
       }
+      pt_free(have);
+      pt_free(need);
+      pt_free(taken);
       pt_aval list = {.kind = PT_AV_LIST, .items = pairs, .n = (int)g};
       set_axes(op, mesh, mv->axes, -1);
       pt_op_set_attr(op, PT_A_PAIRS, &list, b.loc);

@@ -177,16 +177,15 @@ pt_status pt_pass_train_step(pt_module *m, const char *func, const pt_optimizer 
           pt_func_add_arg(ts, f->args[i]->name, PT_ROLE_PARAM, f->args[i]->type, f->args[i]->loc);
   for (int i = 0; i < np; i++)
     for (int k = 0; k < ns; k++)
-      state[nstate++] = pt_func_add_arg(ts, opt_name(m, params[i]->name, sl[k]),
-                                        PT_ROLE_STATE, params[i]->type, params[i]->loc);
+      state[nstate++] = pt_func_add_arg(ts, opt_name(m, params[i]->name, sl[k]), PT_ROLE_STATE,
+                                        params[i]->type, params[i]->loc);
   pt_value *step = NULL;
   if (opt->kind == PT_OPTIM_ADAM)
     step = state[nstate++] =
         pt_func_add_arg(ts, "opt.step", PT_ROLE_STATE, pt_type_scalar(PT_F32), f->loc);
   for (int i = 0; i < f->nargs; i++)
     if (f->args[i]->role != PT_ROLE_PARAM)
-      pt_func_add_arg(ts, f->args[i]->name, f->args[i]->role, f->args[i]->type,
-                      f->args[i]->loc);
+      pt_func_add_arg(ts, f->args[i]->name, f->args[i]->role, f->args[i]->type, f->args[i]->loc);
 
   /* the gradient, inlined */
   pt_builder b = {ts, f->loc};
@@ -250,13 +249,11 @@ pt_status pt_pass_train_step(pt_module *m, const char *func, const pt_optimizer 
     }
     case PT_OPTIM_ADAM: {
       pt_value *mm = state[2 * i], *vv = state[2 * i + 1];
-      pt_value *m1 =
-          pt_b_binary(&b, PT_OP_ADD, pt_b_binary(&b, PT_OP_MUL, bcast(&b, b1, t), mm),
-                      pt_b_binary(&b, PT_OP_MUL, bcast(&b, c1, t), gr));
+      pt_value *m1 = pt_b_binary(&b, PT_OP_ADD, pt_b_binary(&b, PT_OP_MUL, bcast(&b, b1, t), mm),
+                                 pt_b_binary(&b, PT_OP_MUL, bcast(&b, c1, t), gr));
       pt_value *g2 = pt_b_binary(&b, PT_OP_MUL, gr, gr);
-      pt_value *v1 =
-          pt_b_binary(&b, PT_OP_ADD, pt_b_binary(&b, PT_OP_MUL, bcast(&b, b2, t), vv),
-                      pt_b_binary(&b, PT_OP_MUL, bcast(&b, c2, t), g2));
+      pt_value *v1 = pt_b_binary(&b, PT_OP_ADD, pt_b_binary(&b, PT_OP_MUL, bcast(&b, b2, t), vv),
+                                 pt_b_binary(&b, PT_OP_MUL, bcast(&b, c2, t), g2));
       pt_value *mhat = pt_b_binary(&b, PT_OP_DIV, m1, bcast(&b, bc1, t));
       pt_value *vhat = pt_b_binary(&b, PT_OP_DIV, v1, bcast(&b, bc2, t));
       /* eps outside the square root, as PyTorch and Optax */
@@ -285,8 +282,7 @@ pt_status pt_pass_train_step(pt_module *m, const char *func, const pt_optimizer 
   pt_free(newp);
   pt_free(news);
 
-  if (pt_verify_func(ts, d) != PT_OK || pt_pass_cse(m, d) != PT_OK ||
-      pt_pass_dce(m, d) != PT_OK)
+  if (pt_verify_func(ts, d) != PT_OK || pt_pass_cse(m, d) != PT_OK || pt_pass_dce(m, d) != PT_OK)
     return PT_ERR;
   if (out)
     *out = ts;
