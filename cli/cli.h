@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "ir.h"
+#include "passes.h"
 
 enum { PT_EXIT_OK = 0, PT_EXIT_INPUT = 1, PT_EXIT_USAGE = 2 };
 
@@ -19,6 +20,9 @@ typedef struct {
 } pt_command;
 
 extern const pt_command pt_cmd_check, pt_cmd_fmt, pt_cmd_run;
+extern const pt_command pt_cmd_grad, pt_cmd_train_step, pt_cmd_train;
+extern const pt_command pt_cmd_partition, pt_cmd_explain;
+extern const pt_command pt_cmd_lower, pt_cmd_reshard;
 
 /* Prints "partita CMD: error: ..." and a pointer to --help; returns 2. */
 int pt_cli_usage(const pt_command *c, const char *fmt, ...)
@@ -37,5 +41,21 @@ pt_module *pt_cli_load(const char *path, pt_diag *d);
 pt_func *pt_cli_pick_func(pt_module *m, const char *name, const char *cmd);
 /* Parses a non-negative integer option value; false on garbage. */
 bool pt_cli_parse_u64(const char *s, uint64_t *out);
+
+/* Writes text to path atomically (a temporary file in the same directory,
+ * fsync'd, renamed over path); prints `path: error: ...` and returns false
+ * on failure (cli/grad.c). */
+bool pt_cli_write_text(const char *path, const char *text);
+
+/* The optimizer options train-step and train share, as given on the
+ * command line (NULL: not given). */
+typedef struct {
+  const char *optimizer, *lr, *momentum, *beta1, *beta2, *eps;
+} pt_cli_optim_args;
+/* Checks and converts them into *out (defaults for what is not given);
+ * prints a usage error for c and returns PT_EXIT_USAGE on a missing or
+ * unknown optimizer, a malformed number, a value out of range or an option
+ * the optimizer does not take; else PT_EXIT_OK (cli/train_step.c). */
+int pt_cli_optimizer(const pt_command *c, const pt_cli_optim_args *a, pt_optimizer *out);
 
 #endif

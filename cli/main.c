@@ -5,7 +5,10 @@
 #include "cli.h"
 #include "deps.h"
 
-static const pt_command *const commands[] = {&pt_cmd_check, &pt_cmd_fmt, &pt_cmd_run};
+static const pt_command *const commands[] = {&pt_cmd_check,     &pt_cmd_fmt,       &pt_cmd_run,
+                                             &pt_cmd_grad,      &pt_cmd_train_step, &pt_cmd_train,
+                                             &pt_cmd_partition, &pt_cmd_explain,   &pt_cmd_lower,
+                                             &pt_cmd_reshard};
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static void print_help(FILE *out) {
@@ -14,8 +17,8 @@ static void print_help(FILE *out) {
         "Commands:\n",
         out);
   for (size_t i = 0; i < NCOMMANDS; i++)
-    fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
-  fprintf(out, "  %-10s %s\n", "help", "show help for partita or for one command");
+    fprintf(out, "  %-11s %s\n", commands[i]->name, commands[i]->summary);
+  fprintf(out, "  %-11s %s\n", "help", "show help for partita or for one command");
   fputs("\nOptions:\n"
         "  -h, --help     show this help\n"
         "  --version      show the version and the libraries partita uses\n\n"

@@ -279,24 +279,84 @@ static pt_value *masked_take(lowerer *L, const pt_op *op, pt_value *table, pt_va
   return out;
 }
 
+/* Whether the axes given to factor f divide every dimension it maps. */
+static bool factor_fits(const lowerer *L, const pt_op *op, const pt_shard_rule *r,
+                        const assignment *as, int f) {
+  int64_t blocks = 1;
+  for (int k = 0; k < as->nfax[f]; k++)
+    blocks *= L->mesh->sizes[as->fax[f][k]];
+  for (int d = 0; d < op->result->type.rank; d++)
+    if (r->result[d] == f && op->result->type.dims[d] % blocks)
+      return false;
+  for (int i = 0; i < op->noperands; i++)
+    for (int d = 0; d < op->operands[i]->type.rank; d++)
+      if (pt_rule_operand_factor(r, i, d) == f && op->operands[i]->type.dims[d] % blocks)
+        return false;
+  return true;
+}
+
 static void lower_op(lowerer *L, const pt_op *op) {
   pt_shard_rule r;
   pt_shard_rule_of(op, &r);
   assignment as;
   assign(op, &r, L->mesh, &as);
+  /* a factor whose axes do not divide all its dims (a reshape's merge, say)
+   * cannot be computed in blocks: compute whole along those axes and slice
+   * the result into its layout afterwards */
+  for (int f = 0; f < r.nfactors; f++)
+    if (as.nfax[f] && !factor_fits(L, op, &r, &as, f)) {
+      for (int a = 0; a < L->mesh->naxes; a++)
+        if (as.factor[a] == f)
+          as.factor[a] = -1;
+      as.nfax[f] = 0;
+    }
   pt_value *x[64];
   PT_ASSERT(op->noperands <= 64);
   for (int i = 0; i < op->noperands; i++) {
     pt_layout want = operand_layout(op, &r, &as, i);
     x[i] = in_layout(L, op->operands[i], &want, op, "reshard");
   }
-  pt_type t = pt_sharding_local_type(op->result);
+  /* the layout the local op produces */
+  pt_layout made;
+  memset(&made, 0, sizeof made);
+  made.rank = op->result->type.rank;
+  for (int d = 0; d < made.rank; d++) {
+    int f = r.result[d];
+    if (f < 0)
+      continue;
+    made.naxes[d] = (uint8_t)as.nfax[f];
+    memcpy(made.axes[d], as.fax[f], (size_t)as.nfax[f]);
+  }
+  for (int a = 0; a < L->mesh->naxes; a++) {
+    int f = as.factor[a];
+    if (f >= 0 && r.kind[f] == PT_FACTOR_REDUCE_SUM)
+      made.partial_sum |= 1u << a;
+    if (f >= 0 && r.kind[f] == PT_FACTOR_REDUCE_MAX)
+      made.partial_max |= 1u << a;
+  }
+  pt_type t = op->result->type;
+  for (int d = 0; d < t.rank; d++)
+    for (int k = 0; k < made.naxes[d]; k++)
+      t.dims[d] /= L->mesh->sizes[made.axes[d][k]];
   pt_value *y;
   int row_factor = op->code == PT_OP_TAKE ? pt_rule_operand_factor(&r, 0, 0) : -1;
   if (row_factor >= 0 && as.nfax[row_factor] > 0)
     y = masked_take(L, op, x[0], x[1], as.fax[row_factor], as.nfax[row_factor], t);
   else
     y = local_op(L, op, x, t);
+  pt_layout have = pt_layout_of(op->result);
+  if (!pt_layout_equal(&made, &have)) {
+    /* only whole-computed axes differ: slicing them in is free */
+    PT_ASSERT(!have.partial_sum && !have.partial_max);
+    pt_plan plan;
+    pt_plan_redistribution(L->mesh, &op->result->type, &made, &have, &plan);
+    char why[512];
+    snprintf(why, sizeof why, "// '%s' at %s:%d:%d computed whole along axes its layout "
+             "does not divide; sliced into place", pt_op_name(op->code),
+             op->loc.file ? op->loc.file : "?", op->loc.line, op->loc.col);
+    y = pt_plan_emit(L->g, op->loc, L->mesh, &plan, y, why);
+    pt_plan_free(&plan);
+  }
   L->map[op->result->id] = y;
 }
 

@@ -100,6 +100,21 @@ static bool try_op(pt_op *op, int axis, int tactic, const pt_mesh *mesh, pt_prop
   if (!any_unknown)
     return false;
   int64_t size = mesh->sizes[axis];
+  /* the factor must divide every unknown value it would shard, or the op
+   * could not compute in blocks: then propagation stops here */
+  for (int i = -1; i < op->noperands; i++) {
+    const pt_value *v = i < 0 ? op->result : op->operands[i];
+    if (pt_sharding_axis(v, axis).kind != PT_SH_UNKNOWN)
+      continue;
+    for (int d = 0; d < v->type.rank; d++)
+      if (factor_of(&r, i < 0 ? -2 : i, d) == vote && !fits(v, d, size)) {
+        snprintf(why, sizeof why, "dimension %d of %s (%lld per device) cannot be split over "
+                 "'%s' (%lld devices)", d, i < 0 ? "its result" : "an operand",
+                 (long long)pt_sharding_local_dim(v, d), mesh->names[axis], (long long)size);
+        add_conflict(rep, op, axis, tactic, why);
+        return false;
+      }
+  }
   bool changed = false;
   /* the result */
   if (pt_sharding_axis(op->result, axis).kind == PT_SH_UNKNOWN) {

@@ -555,6 +555,12 @@ pt_status pt_plan_redistribution(const pt_mesh *mesh, const pt_type *t, const pt
     }
     expand(&s, best, to);
   }
+  if (goal < 0) {
+    char a[256], b[256], tb[PT_TYPE_STRLEN];
+    fprintf(stderr, "redistribution search failed: %s %s -> %s after %d states\n",
+            pt_type_str(t, tb, sizeof tb), pt_layout_str(mesh, from, a, sizeof a),
+            pt_layout_str(mesh, to, b, sizeof b), s.n);
+  }
   PT_ASSERT(goal >= 0); /* gather everything then slice always reaches it */
   int n = 0;
   for (int i = goal; s.st[i].prev >= 0; i = s.st[i].prev)

@@ -383,7 +383,7 @@ START_TEST(mlp_gradient_spot_checks) {
 END_TEST
 
 START_TEST(tiny_transformer_full_check) {
-  char *path = pt_test_path("tests/data/tiny_transformer.pir");
+  char *path = pt_test_path("tests/data/tiny_transformer_block.pir");
   pt_diag *d = pt_diag_create(stderr);
   pt_module *m = pt_parse_file(path, d);
   ck_assert_ptr_nonnull(m);

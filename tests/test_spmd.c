@@ -386,7 +386,7 @@ END_TEST
 
 /* A lowered program prints, parses back and verifies. */
 START_TEST(lowered_program_round_trips) {
-  char *path = pt_test_path("tests/data/tiny_transformer.pir");
+  char *path = pt_test_path("tests/data/tiny_transformer_block.pir");
   char *spath = pt_test_path("examples/transformer_block.bp_mp.yaml");
   pt_diag *d = pt_diag_create(stderr);
   pt_module *m = pt_parse_file(path, d);

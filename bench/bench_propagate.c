@@ -1,0 +1,297 @@
+/* bench_propagate: how fast a tactic schedule applies to a large training
+ * step. Builds a deep MLP with an embedding in front (the builder API),
+ * derives its adam train_step (about 20,000 ops by default), and times a
+ * four-tactic schedule on a 2 x 2 mesh: batch parallelism, Megatron pairs,
+ * ZeRO-3 and a sharded embedding table. Each repetition parses a fresh copy
+ * of the step (untimed) and times pt_schedule_apply. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "build.h"
+#include "passes.h"
+#include "propagate.h"
+#include "tactics.h"
+
+#define DEFAULT_OPS 20000
+#define DEFAULT_REPS 5
+#define MAX_REPS 101
+
+static const char usage[] =
+    "Usage: bench_propagate [--ops N] [--reps R] [--dump FILE]\n\n"
+    "Builds a loss (an embedding lookup, then layers of dot + bias + relu, then\n"
+    "a mean-squared error), derives its adam train_step with about N ops\n"
+    "(default 20000; the depth is chosen to get there), and times applying a\n"
+    "schedule of four tactics to it R times (default 5; best and median):\n"
+    "data-parallel and zero-3 along 'batch', megatron and embedding along\n"
+    "'model'. Prints the op count, propagation sweeps, conflicts, the times\n"
+    "and a per-tactic split of one more run.\n\n"
+    "Options:\n"
+    "  --ops N      target op count of the train step (at least 200)\n"
+    "  --reps R     repetitions (1..101)\n"
+    "  --dump FILE  also write the generated module (with train_step) to FILE\n"
+    "  -h, --help   show this help\n";
+
+/* The schedule, as a user would write it. Even layers are split by columns
+ * and odd ones by rows (Megatron pairs); odd layers' biases are added after
+ * the pair's partial sum, so they stay replicated. */
+static const char schedule_yaml[] = "mesh: {batch: 2, model: 2}\n"
+                                    "schedule:\n"
+                                    "  - name: data-parallel\n"
+                                    "    axis: batch\n"
+                                    "    shard: {tok: 0, y: 0}\n"
+                                    "  - name: megatron\n"
+                                    "    axis: model\n"
+                                    "    shard:\n"
+                                    "      \"layers.*[02468].w\": 1\n"
+                                    "      \"layers.*[02468].b\": 0\n"
+                                    "      \"layers.*[13579].w\": 0\n"
+                                    "    replicate: [\"layers.*[13579].b\"]\n"
+                                    "  - name: zero-3\n"
+                                    "    axis: batch\n"
+                                    "    shard:\n"
+                                    "      \"layers.*\": 0\n"
+                                    "      emb: 0\n"
+                                    "      \"opt.*.*\": 0\n"
+                                    "  - name: embedding\n"
+                                    "    axis: model\n"
+                                    "    shard: {emb: 0}\n";
+
+enum { B = 16, D = 64, V = 1024 };
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static pt_type ty2(int64_t a, int64_t b) {
+  int64_t dims[2] = {a, b};
+  return pt_type_make(PT_F32, 2, dims);
+}
+
+/* The loss with `layers` layers, in a new module. */
+static pt_module *build_loss(int layers) {
+  pt_module *m = pt_module_create("bench.pir");
+  pt_loc loc = {"bench.pir", 1, 1};
+  pt_func *f = pt_func_create(m, "loss", loc);
+  int64_t nb[1] = {B};
+  pt_value *tok = pt_func_add_arg(f, "tok", PT_ROLE_INPUT, pt_type_make(PT_I32, 1, nb), loc);
+  pt_value *y = pt_func_add_arg(f, "y", PT_ROLE_INPUT, ty2(B, D), loc);
+  pt_value *emb = pt_func_add_arg(f, "emb", PT_ROLE_PARAM, ty2(V, D), loc);
+  pt_value **w = pt_calloc((size_t)layers, sizeof *w),
+           **bias = pt_calloc((size_t)layers, sizeof *bias);
+  int64_t nd[1] = {D};
+  for (int l = 0; l < layers; l++) {
+    char name[64];
+    snprintf(name, sizeof name, "layers.%d.w", l);
+    w[l] = pt_func_add_arg(f, name, PT_ROLE_PARAM, ty2(D, D), loc);
+    snprintf(name, sizeof name, "layers.%d.b", l);
+    bias[l] = pt_func_add_arg(f, name, PT_ROLE_PARAM, pt_type_make(PT_F32, 1, nd), loc);
+  }
+  pt_builder b = {f, loc};
+  pt_value *h = pt_b_take(&b, emb, tok);
+  const int64_t lc[1] = {1}, rc[1] = {0}, bdims[1] = {1}, all[2] = {0, 1};
+  for (int l = 0; l < layers; l++) {
+    pt_value *z = pt_b_dot(&b, h, w[l], NULL, NULL, 0, lc, rc, 1);
+    z = pt_b_binary(&b, PT_OP_ADD, z, pt_b_broadcast(&b, bias[l], bdims, ty2(B, D)));
+    h = pt_b_binary(&b, PT_OP_MAX, z, pt_b_splat(&b, 0.0, ty2(B, D)));
+  }
+  pt_value *err = pt_b_binary(&b, PT_OP_SUB, h, y);
+  pt_value *sum = pt_b_reduce(&b, PT_OP_REDUCE_SUM, pt_b_binary(&b, PT_OP_MUL, err, err), all, 2);
+  pt_value *loss =
+      pt_b_binary(&b, PT_OP_DIV, sum, pt_b_splat(&b, (double)(B * D), pt_type_scalar(PT_F32)));
+  pt_func_add_result(f, "loss", pt_type_scalar(PT_F32), loss, loc);
+  pt_free(w);
+  pt_free(bias);
+  return m;
+}
+
+/* The loss and its train_step; *nops gets the step's op count. */
+static pt_module *build_step(int layers, int *nops) {
+  pt_module *m = build_loss(layers);
+  pt_diag *d = pt_diag_create(stderr);
+  pt_optimizer o = pt_optimizer_default(PT_OPTIM_ADAM);
+  pt_func *ts = NULL;
+  if (pt_verify_module(m, d) != PT_OK || pt_pass_train_step(m, "loss", &o, NULL, &ts, d) != PT_OK) {
+    fprintf(stderr, "bench_propagate: the generated program does not build\n");
+    exit(1);
+  }
+  pt_diag_destroy(d);
+  *nops = ts->nops;
+  return m;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void machine_line(void) {
+  char model[256] = "unknown";
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  if (f) {
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+      if (strncmp(line, "model name", 10) != 0)
+        continue;
+      const char *c = strchr(line, ':');
+      if (!c)
+        continue;
+      c++;
+      while (*c == ' ' || *c == '\t')
+        c++;
+      snprintf(model, sizeof model, "%s", c);
+      model[strcspn(model, "\n")] = 0;
+      break;
+    }
+    fclose(f);
+  }
+  const char *core = getenv("OPENBLAS_CORETYPE");
+  printf("machine: nproc %ld, cpu \"%s\", OPENBLAS_CORETYPE %s\n", sysconf(_SC_NPROCESSORS_ONLN),
+         model, core ? core : "unset");
+}
+
+static bool parse_count(const char *s, long lo, long hi, long *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (!*s || *end || errno || v < lo || v > hi)
+    return false;
+  *out = v;
+  return true;
+}
+
+/* A fresh, verified copy of the module's train_step from its text. */
+static pt_func *fresh(const char *text, pt_module **m) {
+  pt_diag *d = pt_diag_create(stderr);
+  *m = pt_parse(text, strlen(text), "bench.pir", d);
+  if (!*m || pt_verify_module(*m, d) != PT_OK) {
+    fprintf(stderr, "bench_propagate: the printed module does not parse back\n");
+    exit(1);
+  }
+  pt_diag_destroy(d);
+  return pt_module_find_func(*m, "train_step");
+}
+
+int main(int argc, char **argv) {
+  long target = DEFAULT_OPS, reps = DEFAULT_REPS;
+  const char *dump = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+      fputs(usage, stdout);
+      return 0;
+    }
+    if (strcmp(argv[i], "--ops") == 0 && i + 1 < argc) {
+      if (!parse_count(argv[++i], 200, 10000000, &target)) {
+        fprintf(stderr, "bench_propagate: --ops needs an integer >= 200, not '%s'\n", argv[i]);
+        return 2;
+      }
+    } else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
+      if (!parse_count(argv[++i], 1, MAX_REPS, &reps)) {
+        fprintf(stderr, "bench_propagate: --reps needs an integer in 1..%d, not '%s'\n", MAX_REPS,
+                argv[i]);
+        return 2;
+      }
+    } else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc) {
+      dump = argv[++i];
+    } else {
+      fprintf(stderr, "bench_propagate: unknown argument '%s'\n%s", argv[i], usage);
+      return 2;
+    }
+  }
+
+  /* the op count is linear in the depth: measure two depths, solve */
+  int n2, n4;
+  pt_module_destroy(build_step(2, &n2));
+  pt_module_destroy(build_step(4, &n4));
+  int per_layer = (n4 - n2) / 2, base = n2 - 2 * per_layer;
+  int layers = (int)((target - base + per_layer / 2) / per_layer);
+  if (layers < 2)
+    layers = 2;
+  int nops;
+  double t0 = now();
+  pt_module *gen = build_step(layers, &nops);
+  double tbuild = now() - t0;
+  char *text = pt_print_module_str(gen);
+  if (dump) {
+    FILE *f = fopen(dump, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+      fprintf(stderr, "bench_propagate: cannot write %s\n", dump);
+      return 1;
+    }
+  }
+  pt_module_destroy(gen);
+
+  pt_diag *d = pt_diag_create(stderr);
+  pt_schedule *s = pt_schedule_parse(schedule_yaml, strlen(schedule_yaml), "bench.yaml", d);
+  if (!s)
+    return 1;
+
+  printf("train_step of %d layers + embedding: %d ops (%d per layer), built in %.2f s\n", layers,
+         nops, per_layer, tbuild);
+  machine_line();
+  double times[MAX_REPS];
+  int sweeps = 0, conflicts = 0, after = 0;
+  for (int r = 0; r < reps; r++) {
+    pt_module *m;
+    pt_func *f = fresh(text, &m);
+    pt_prop_report rep = {0};
+    if (pt_schedule_set_mesh(m, s, d) != PT_OK)
+      return 1;
+    double a = now();
+    pt_status st = pt_schedule_apply(f, s, &rep, d);
+    times[r] = now() - a;
+    if (st != PT_OK) {
+      pt_diag_print(d, stderr);
+      return 1;
+    }
+    sweeps = rep.sweeps;
+    conflicts = rep.nconflicts;
+    after = f->nops;
+    pt_prop_report_free(&rep);
+    pt_module_destroy(m);
+  }
+  double sorted[MAX_REPS];
+  memcpy(sorted, times, sizeof(double) * (size_t)reps);
+  qsort(sorted, (size_t)reps, sizeof(double), cmp_double);
+  double best = sorted[0], median = sorted[reps / 2];
+  if (reps % 2 == 0)
+    median = (sorted[reps / 2 - 1] + sorted[reps / 2]) / 2;
+  printf("schedule: 4 tactics on {batch = 2, model = 2}; %d ops after splitting constants\n",
+         after);
+  printf("%-18s %10s %10s %12s %8s %10s\n", "stage", "best s", "median s", "ops/s (best)", "sweeps",
+         "conflicts");
+  printf("%-18s %10.4f %10.4f %12.0f %8d %10d\n", "schedule_apply", best, median,
+         (double)nops / best, sweeps, conflicts);
+
+  /* where the time goes: one more run, tactic by tactic */
+  pt_module *m;
+  pt_func *f = fresh(text, &m);
+  if (pt_schedule_set_mesh(m, s, d) != PT_OK)
+    return 1;
+  for (int i = 0; i < s->ntactics; i++) {
+    pt_prop_report rep = {0};
+    double a = now();
+    if (pt_tactic_apply(f, s, i, &rep, d) != PT_OK) {
+      pt_diag_print(d, stderr);
+      return 1;
+    }
+    double t = now() - a;
+    char label[64];
+    snprintf(label, sizeof label, "  %s", s->tactics[i].name);
+    printf("%-18s %10.4f %10s %12s %8d %10d\n", label, t, "", "", rep.sweeps, rep.nconflicts);
+    pt_prop_report_free(&rep);
+  }
+  double a = now();
+  pt_propagate_finish(f);
+  printf("%-18s %10.4f\n", "  finish", now() - a);
+  pt_module_destroy(m);
+  pt_schedule_destroy(s);
+  pt_diag_destroy(d);
+  pt_free(text);
+  return 0;
+}
