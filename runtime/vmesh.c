@@ -197,7 +197,7 @@ static void run_collective(const pt_op *op, const pt_mesh *mesh, int64_t ndev,
           e[d] = it->dims[d];
         e[sd] = chunk;
         ss[sd] = p * chunk;
-        ds[cd] = q * it->dims[cd];
+        ds[cd] = q * e[cd]; /* e[cd] is chunk when split_dim == concat_dim */
         copy_box(x[member(mesh, &g, dev, q)], ss, out, ds, e);
       }
       break;
