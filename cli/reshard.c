@@ -124,72 +124,6 @@ static void move_text(const pt_mesh *m, const pt_move *mv, char *buf, size_t n) 
   }
 }
 
-/* Runs the plan on the virtual mesh and checks every device's block. */
-static bool check_plan(pt_module *m, const pt_type *t, const pt_plan *plan, char *msg,
-                       size_t n) {
-  const pt_mesh *mesh = &m->mesh;
-  pt_func *f = pt_func_create(m, "reshard", PT_NOLOC);
-  pt_type lt = *t;
-  for (int d = 0; d < t->rank; d++)
-    for (int k = 0; k < plan->start.naxes[d]; k++)
-      lt.dims[d] /= mesh->sizes[plan->start.axes[d][k]];
-  pt_value *x = pt_func_add_arg(f, "x", PT_ROLE_INPUT, lt, PT_NOLOC);
-  pt_value *y = pt_plan_emit(f, PT_NOLOC, mesh, plan, x, NULL);
-  pt_func_add_result(f, "y", y->type, y, PT_NOLOC);
-  pt_diag *d = pt_diag_create(stderr);
-  bool ok = pt_verify_func(f, d) == PT_OK;
-  int64_t ndev = pt_mesh_devices(mesh);
-  pt_tensor *global = pt_tensor_create(*t);
-  for (int64_t i = 0; i < pt_type_numel(t); i++)
-    pt_tensor_set(global, i, (double)i);
-  pt_layout src = plan->start;
-  uint32_t partial = src.partial_sum | src.partial_max;
-  src.partial_sum = src.partial_max = 0;
-  pt_tensor **args = pt_calloc((size_t)ndev, sizeof *args);
-  pt_tensor **res = pt_calloc((size_t)ndev, sizeof *res);
-  for (int64_t dev = 0; dev < ndev; dev++) {
-    args[dev] = pt_block_of(global, mesh, &src, dev);
-    /* a partial source: the device at coordinate 0 of every partial axis
-     * holds the value, the others a zero (sum) or the same value (max) */
-    bool first = true;
-    for (int a = 0; a < mesh->naxes; a++)
-      if ((partial >> a) & 1 && pt_mesh_coord(mesh, dev, a) != 0)
-        first = false;
-    if (!first && plan->start.partial_sum)
-      memset(args[dev]->data, 0, pt_type_bytes(&args[dev]->type));
-  }
-  if (ok && pt_vmesh_run(f, args, res, d) != PT_OK)
-    ok = false;
-  int64_t bad = -1;
-  for (int64_t dev = 0; ok && dev < ndev; dev++) {
-    pt_tensor *want = pt_block_of(global, mesh, &plan->target, dev);
-    if (!pt_type_equal(&want->type, &res[dev]->type) ||
-        memcmp(want->data, res[dev]->data, pt_type_bytes(&want->type)) != 0)
-      bad = dev;
-    pt_tensor_destroy(want);
-    if (bad >= 0)
-      break;
-  }
-  if (!ok)
-    snprintf(msg, n, "the plan did not run on the virtual mesh");
-  else if (bad >= 0) {
-    snprintf(msg, n, "device %lld does not hold its block of the target", (long long)bad);
-    ok = false;
-  } else {
-    snprintf(msg, n, "every one of the %lld devices holds exactly its block of the target",
-             (long long)ndev);
-  }
-  for (int64_t dev = 0; dev < ndev; dev++) {
-    pt_tensor_destroy(args[dev]);
-    pt_tensor_destroy(res[dev]);
-  }
-  pt_free(args);
-  pt_free(res);
-  pt_tensor_destroy(global);
-  pt_diag_destroy(d);
-  return ok;
-}
-
 static int run(int argc, char **argv) {
   if (pt_cli_wants_help(&pt_cmd_reshard, argc, argv))
     return PT_EXIT_OK;
@@ -269,7 +203,7 @@ static int run(int argc, char **argv) {
   char lb[256], mb[256];
   status = PT_EXIT_OK;
   char checkmsg[256] = "";
-  bool checked = check ? check_plan(m, &t, &plan, checkmsg, sizeof checkmsg) : true;
+  bool checked = check ? pt_vmesh_check_plan(m, &t, &plan, checkmsg, sizeof checkmsg) : true;
   if (json) {
     json_t *root = json_object(), *steps = json_array();
     json_object_set_new(root, "from", json_string(pt_layout_str(&m->mesh, &from, lb, sizeof lb)));

@@ -21,8 +21,8 @@ pt_tensor *pt_init_block(const pt_init_spec *s, const pt_type *global, const pt_
 
   /* gstride: the global row-major strides; idx: the local position. */
   int64_t gstride[PT_MAX_RANK], idx[PT_MAX_RANK] = {0};
-  int64_t g = 0;
-  for (int d = r - 1, st = 1; d >= 0; d--) {
+  int64_t g = 0, st = 1;
+  for (int d = r - 1; d >= 0; d--) {
     gstride[d] = st;
     st *= global->dims[d];
     g += start[d] * gstride[d];

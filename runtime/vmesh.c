@@ -344,3 +344,65 @@ pt_status pt_vmesh_run_global(const pt_func *f, const pt_func *g, pt_tensor *con
   pt_free(dres);
   return st;
 }
+
+bool pt_vmesh_check_plan(pt_module *m, const pt_type *t, const pt_plan *plan, char *msg,
+                         size_t n) {
+  const pt_mesh *mesh = &m->mesh;
+  char fname[32];
+  snprintf(fname, sizeof fname, "reshard%d", m->nfuncs);
+  pt_func *f = pt_func_create(m, fname, PT_NOLOC);
+  pt_layout src = plan->start;
+  uint32_t partial = src.partial_sum | src.partial_max;
+  src.partial_sum = src.partial_max = 0;
+  pt_type lt = *t;
+  for (int d = 0; d < t->rank; d++)
+    for (int k = 0; k < src.naxes[d]; k++)
+      lt.dims[d] /= mesh->sizes[src.axes[d][k]];
+  pt_value *x = pt_func_add_arg(f, "x", PT_ROLE_INPUT, lt, PT_NOLOC);
+  pt_value *y = pt_plan_emit(f, PT_NOLOC, mesh, plan, x, NULL);
+  pt_func_add_result(f, "y", y->type, y, PT_NOLOC);
+  pt_diag *d = pt_diag_create(NULL);
+  bool ok = pt_verify_func(f, d) == PT_OK;
+  int64_t ndev = pt_mesh_devices(mesh);
+  pt_tensor *global = pt_tensor_create(*t);
+  for (int64_t i = 0; i < pt_type_numel(t); i++)
+    pt_tensor_set(global, i, (double)i);
+  pt_tensor **args = pt_calloc((size_t)ndev, sizeof *args);
+  pt_tensor **res = pt_calloc((size_t)ndev, sizeof *res);
+  for (int64_t dev = 0; dev < ndev; dev++) {
+    args[dev] = pt_block_of(global, mesh, &src, dev);
+    bool first = true;
+    for (int a = 0; a < mesh->naxes; a++)
+      if ((partial >> a) & 1 && pt_mesh_coord(mesh, dev, a) != 0)
+        first = false;
+    if (!first && plan->start.partial_sum)
+      memset(args[dev]->data, 0, pt_type_bytes(&args[dev]->type));
+  }
+  if (ok && pt_vmesh_run(f, args, res, d) != PT_OK)
+    ok = false;
+  int64_t bad = -1;
+  for (int64_t dev = 0; ok && dev < ndev && bad < 0; dev++) {
+    pt_tensor *want = pt_block_of(global, mesh, &plan->target, dev);
+    if (!pt_type_equal(&want->type, &res[dev]->type) ||
+        memcmp(want->data, res[dev]->data, pt_type_bytes(&want->type)) != 0)
+      bad = dev;
+    pt_tensor_destroy(want);
+  }
+  if (!ok)
+    snprintf(msg, n, "the plan did not run on the virtual mesh: %s",
+             pt_diag_count(d) ? pt_diag_text(d, 0) : "?");
+  else if (bad >= 0)
+    snprintf(msg, n, "device %lld does not hold its block of the target", (long long)bad);
+  else
+    snprintf(msg, n, "every one of the %lld devices holds exactly its block of the target",
+             (long long)ndev);
+  for (int64_t dev = 0; dev < ndev; dev++) {
+    pt_tensor_destroy(args[dev]);
+    pt_tensor_destroy(res[dev]);
+  }
+  pt_free(args);
+  pt_free(res);
+  pt_tensor_destroy(global);
+  pt_diag_destroy(d);
+  return ok && bad < 0;
+}

@@ -31,4 +31,12 @@ pt_tensor *pt_blocks_join(pt_tensor *const *blocks, const pt_mesh *mesh, const p
 pt_status pt_vmesh_run_global(const pt_func *f, const pt_func *g, pt_tensor *const *args,
                               pt_tensor **results, pt_diag *d);
 
+/* Runs a redistribution plan (passes/redistribute.h) for an array of type t
+ * on the virtual mesh of m (a function is added to m), on an array whose
+ * elements are their own global indices; a partial source holds the value
+ * at coordinate 0 of its partial axes and zeros elsewhere. True if every
+ * device ends with exactly its block of the target; msg says what happened. */
+bool pt_vmesh_check_plan(pt_module *m, const pt_type *t, const pt_plan *plan, char *msg,
+                         size_t n);
+
 #endif

@@ -16,60 +16,10 @@
 
 /* ---- redistribution on the virtual mesh ------------------------------- */
 
-/* Runs plan on an array of global indices; the devices' blocks must be the
- * target's. A partial source has the value on coordinate 0 of its partial
- * axes and zeros elsewhere. Returns a description of the first bad device,
- * or NULL. */
+/* NULL if the plan leaves every device with its block, else why not. */
 static const char *run_plan(pt_module *m, const pt_type *t, const pt_plan *plan) {
   static char msg[256];
-  const pt_mesh *mesh = &m->mesh;
-  char fname[32];
-  snprintf(fname, sizeof fname, "r%d", m->nfuncs);
-  pt_func *f = pt_func_create(m, fname, PT_NOLOC);
-  pt_layout src = plan->start;
-  uint32_t partial = src.partial_sum;
-  src.partial_sum = 0;
-  pt_type lt = *t;
-  for (int d = 0; d < t->rank; d++)
-    for (int k = 0; k < src.naxes[d]; k++)
-      lt.dims[d] /= mesh->sizes[src.axes[d][k]];
-  pt_value *x = pt_func_add_arg(f, "x", PT_ROLE_INPUT, lt, PT_NOLOC);
-  pt_value *y = pt_plan_emit(f, PT_NOLOC, mesh, plan, x, NULL);
-  pt_func_add_result(f, "y", y->type, y, PT_NOLOC);
-  pt_diag *d = pt_diag_create(stderr);
-  ck_assert_int_eq(pt_verify_func(f, d), PT_OK);
-  int64_t ndev = pt_mesh_devices(mesh);
-  pt_tensor *global = pt_tensor_create(*t);
-  for (int64_t i = 0; i < pt_type_numel(t); i++)
-    pt_tensor_set(global, i, (double)i);
-  pt_tensor **args = pt_calloc((size_t)ndev, sizeof *args);
-  pt_tensor **res = pt_calloc((size_t)ndev, sizeof *res);
-  for (int64_t dev = 0; dev < ndev; dev++) {
-    args[dev] = pt_block_of(global, mesh, &src, dev);
-    for (int a = 0; a < mesh->naxes; a++)
-      if ((partial >> a) & 1 && pt_mesh_coord(mesh, dev, a) != 0)
-        memset(args[dev]->data, 0, pt_type_bytes(&args[dev]->type));
-  }
-  ck_assert_int_eq(pt_vmesh_run(f, args, res, d), PT_OK);
-  const char *bad = NULL;
-  for (int64_t dev = 0; dev < ndev && !bad; dev++) {
-    pt_tensor *want = pt_block_of(global, mesh, &plan->target, dev);
-    if (!pt_type_equal(&want->type, &res[dev]->type) ||
-        memcmp(want->data, res[dev]->data, pt_type_bytes(&want->type)) != 0) {
-      snprintf(msg, sizeof msg, "device %lld holds the wrong block", (long long)dev);
-      bad = msg;
-    }
-    pt_tensor_destroy(want);
-  }
-  for (int64_t dev = 0; dev < ndev; dev++) {
-    pt_tensor_destroy(args[dev]);
-    pt_tensor_destroy(res[dev]);
-  }
-  pt_free(args);
-  pt_free(res);
-  pt_tensor_destroy(global);
-  pt_diag_destroy(d);
-  return bad;
+  return pt_vmesh_check_plan(m, t, plan, msg, sizeof msg) ? NULL : msg;
 }
 
 START_TEST(paper_example) {

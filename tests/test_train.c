@@ -469,50 +469,13 @@ END_TEST
 
 static char tmpdir[256];
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return pt_strdup("");
-  char *buf = NULL;
-  size_t n = 0, cap = 0;
-  for (;;) {
-    PT_GROW(buf, cap, n + 4096);
-    size_t k = fread(buf + n, 1, cap - n - 1, f);
-    n += k;
-    if (!k)
-      break;
-  }
-  buf[n] = 0;
-  fclose(f);
-  return buf;
-}
 
-typedef struct {
-  int status;
-  char *out, *err;
-} result;
+typedef pt_test_result result;
+#define slurp pt_test_slurp
+#define result_free pt_test_result_free
 
-/* Runs `partita ARGS` (shell text; $T is the temporary directory) in the
- * source tree, capturing stdout and stderr. */
-static result partita(const char *args) {
-  char cmd[4096];
-  snprintf(cmd, sizeof cmd, "cd '%s' && T='%s' && '%s' %s >'%s/out' 2>'%s/err'",
-           pt_test_source_dir(), tmpdir, pt_test_partita(), args, tmpdir, tmpdir);
-  int st = system(cmd);
-  result r;
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-  char p[512];
-  snprintf(p, sizeof p, "%s/out", tmpdir);
-  r.out = slurp(p);
-  snprintf(p, sizeof p, "%s/err", tmpdir);
-  r.err = slurp(p);
-  return r;
-}
+static result partita(const char *args) { return pt_test_partita_run(tmpdir, args); }
 
-static void result_free(result *r) {
-  pt_free(r->out);
-  pt_free(r->err);
-}
 
 static void write_file(const char *name, const char *text) {
   char path[512];

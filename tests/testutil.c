@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 const char *pt_test_source_dir(void) {
   const char *s = getenv("PT_SOURCE_DIR");
@@ -51,4 +52,42 @@ int pt_test_main(Suite *s) {
   int failed = srunner_ntests_failed(sr);
   srunner_free(sr);
   return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+char *pt_test_slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return pt_strdup("");
+  char *buf = NULL;
+  size_t n = 0, cap = 0;
+  for (;;) {
+    PT_GROW(buf, cap, n + 4096);
+    size_t k = fread(buf + n, 1, cap - n - 1, f);
+    n += k;
+    if (!k)
+      break;
+  }
+  buf[n] = 0;
+  fclose(f);
+  return buf;
+}
+
+pt_test_result pt_test_partita_run(const char *tmpdir, const char *args) {
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd, "cd '%s' && T='%s' && '%s' %s >'%s/out' 2>'%s/err'",
+           pt_test_source_dir(), tmpdir, pt_test_partita(), args, tmpdir, tmpdir);
+  int st = system(cmd);
+  pt_test_result r;
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+  char p[1024];
+  snprintf(p, sizeof p, "%s/out", tmpdir);
+  r.out = pt_test_slurp(p);
+  snprintf(p, sizeof p, "%s/err", tmpdir);
+  r.err = pt_test_slurp(p);
+  return r;
+}
+
+void pt_test_result_free(pt_test_result *r) {
+  pt_free(r->out);
+  pt_free(r->err);
 }

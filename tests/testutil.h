@@ -19,6 +19,18 @@ pt_module *pt_test_parse(const char *text, pt_diag *d);
  * if either step reports an error. */
 pt_module *pt_test_parse_ok(const char *text);
 
+/* The contents of a file (malloc'd with pt_malloc), or "" if unreadable. */
+char *pt_test_slurp(const char *path);
+
+/* Runs `partita ARGS` (shell text; $T is `tmpdir`) in the source tree,
+ * capturing its exit status, stdout and stderr (in files under tmpdir). */
+typedef struct {
+  int status;
+  char *out, *err;
+} pt_test_result;
+pt_test_result pt_test_partita_run(const char *tmpdir, const char *args);
+void pt_test_result_free(pt_test_result *r);
+
 /* Runs a suite, prints Check's summary line, returns the exit status. */
 int pt_test_main(Suite *s);
 

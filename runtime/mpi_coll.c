@@ -1,0 +1,376 @@
+/* Collectives over MPI (see mpi_coll.h). Each collective packs its operand
+ * into the contiguous per-member blocks MPI moves, calls one MPI collective
+ * on the communicator of the op's group, and unpacks; packing is only
+ * needed when the op's dim is not the outermost non-trivial one. Scratch
+ * buffers live in the mesh object and only grow. */
+#include "mpi_coll.h"
+
+#include <limits.h>
+#include <string.h>
+
+typedef struct {
+  int n;
+  int axes[PT_MAX_AXES]; /* in the op's order */
+  MPI_Comm comm;         /* rank in it = position in the group */
+} group_comm;
+
+struct pt_mpi_mesh {
+  pt_mesh mesh; /* names point into `names` */
+  char names[PT_MAX_AXES][64];
+  MPI_Comm cart;
+  int rank, size;
+  int64_t coord[PT_MAX_AXES];
+  group_comm *groups;
+  int ngroups, capgroups;
+  void *scratch[2];
+  size_t scratch_cap[2];
+  MPI_Op max_nan; /* f32 max that propagates nan, like the virtual mesh */
+};
+
+/* ---- errors ----------------------------------------------------------- */
+
+static pt_status mpi_ok(const pt_mpi_mesh *mm, int rank, int rc, const char *what, pt_loc loc,
+                        pt_diag *d) {
+  if (rc == MPI_SUCCESS)
+    return PT_OK;
+  char s[MPI_MAX_ERROR_STRING] = "";
+  int n = 0;
+  MPI_Error_string(rc, s, &n);
+  pt_diag_error(d, loc, "rank %d: %s failed: %s", mm ? mm->rank : rank, what, s);
+  return PT_ERR;
+}
+
+#define CHECK_MPI(call, loc)                                                                       \
+  do {                                                                                             \
+    if (mpi_ok(mm, mm->rank, (call), #call, (loc), d) != PT_OK)                                   \
+      return PT_ERR;                                                                               \
+  } while (0)
+
+/* ---- the mesh --------------------------------------------------------- */
+
+static void max_nan_fn(void *in, void *inout, int *len, MPI_Datatype *dt) {
+  (void)dt;
+  const float *s = in;
+  float *o = inout;
+  for (int i = 0; i < *len; i++)
+    o[i] = s[i] > o[i] || s[i] != s[i] ? s[i] : o[i];
+}
+
+pt_mpi_mesh *pt_mpi_mesh_create(const pt_mesh *m, MPI_Comm world, pt_diag *d) {
+  int size = 0, rank = 0;
+  MPI_Comm_size(world, &size);
+  MPI_Comm_rank(world, &rank);
+  int64_t ndev = pt_mesh_devices(m);
+  if (ndev != size) {
+    pt_diag_error(d, m->loc,
+                  "rank %d: the mesh has %lld devices but MPI runs %d ranks; run with "
+                  "`mpirun -n %lld`",
+                  rank, (long long)ndev, size, (long long)ndev);
+    return NULL;
+  }
+  pt_mpi_mesh *mm = pt_calloc(1, sizeof *mm);
+  mm->mesh = *m;
+  for (int a = 0; a < m->naxes; a++) {
+    snprintf(mm->names[a], sizeof mm->names[a], "%s", m->names[a]);
+    mm->mesh.names[a] = mm->names[a];
+  }
+  mm->rank = rank;
+  mm->size = size;
+  mm->cart = MPI_COMM_NULL;
+  MPI_Comm base = MPI_COMM_NULL;
+  int rc = MPI_Comm_dup(world, &base);
+  if (mpi_ok(mm, rank, rc, "MPI_Comm_dup", m->loc, d) != PT_OK)
+    goto fail;
+  MPI_Comm_set_errhandler(base, MPI_ERRORS_RETURN);
+  if (m->naxes == 0) {
+    mm->cart = base;
+  } else {
+    int dims[PT_MAX_AXES], periods[PT_MAX_AXES] = {0};
+    for (int a = 0; a < m->naxes; a++)
+      dims[a] = (int)m->sizes[a];
+    rc = MPI_Cart_create(base, m->naxes, dims, periods, 0, &mm->cart);
+    MPI_Comm_free(&base);
+    if (mpi_ok(mm, rank, rc, "MPI_Cart_create", m->loc, d) != PT_OK)
+      goto fail;
+    MPI_Comm_set_errhandler(mm->cart, MPI_ERRORS_RETURN);
+  }
+  int crank = -1;
+  MPI_Comm_rank(mm->cart, &crank);
+  PT_ASSERT(crank == rank); /* reorder = 0 */
+  for (int a = 0; a < m->naxes; a++)
+    mm->coord[a] = pt_mesh_coord(m, rank, a);
+  rc = MPI_Op_create(max_nan_fn, 1, &mm->max_nan);
+  if (mpi_ok(mm, rank, rc, "MPI_Op_create", m->loc, d) != PT_OK)
+    goto fail;
+  return mm;
+fail:
+  if (mm->cart != MPI_COMM_NULL)
+    MPI_Comm_free(&mm->cart);
+  pt_free(mm);
+  return NULL;
+}
+
+void pt_mpi_mesh_destroy(pt_mpi_mesh *mm) {
+  if (!mm)
+    return;
+  for (int i = 0; i < mm->ngroups; i++)
+    MPI_Comm_free(&mm->groups[i].comm);
+  pt_free(mm->groups);
+  MPI_Comm_free(&mm->cart);
+  MPI_Op_free(&mm->max_nan);
+  pt_free(mm->scratch[0]);
+  pt_free(mm->scratch[1]);
+  pt_free(mm);
+}
+
+int pt_mpi_mesh_rank(const pt_mpi_mesh *mm) { return mm->rank; }
+int pt_mpi_mesh_size(const pt_mpi_mesh *mm) { return mm->size; }
+const pt_mesh *pt_mpi_mesh_mesh(const pt_mpi_mesh *mm) { return &mm->mesh; }
+MPI_Comm pt_mpi_mesh_comm(const pt_mpi_mesh *mm) { return mm->cart; }
+
+/* ---- groups ----------------------------------------------------------- */
+
+typedef struct {
+  int n;
+  int axes[PT_MAX_AXES];
+  int64_t size, pos; /* group size, this rank's position */
+} group;
+
+static pt_status group_of(const pt_mpi_mesh *mm, const pt_op *op, group *g, pt_diag *d) {
+  const pt_attr *a = pt_op_attr(op, PT_A_AXES);
+  PT_ASSERT(a && a->val.kind == PT_AV_LIST && a->val.n <= PT_MAX_AXES);
+  g->n = 0;
+  g->size = 1;
+  g->pos = 0;
+  for (int i = 0; i < a->val.n; i++) {
+    const char *s = a->val.items[i].s;
+    int ax = pt_mesh_axis(&mm->mesh, s, strlen(s));
+    if (ax < 0) {
+      pt_diag_error(d, op->loc, "rank %d: '%s' names mesh axis '%s', which the MPI mesh does not have",
+                    mm->rank, pt_op_name(op->code), s);
+      return PT_ERR;
+    }
+    g->axes[g->n++] = ax;
+    g->size *= mm->mesh.sizes[ax];
+    g->pos = g->pos * mm->mesh.sizes[ax] + mm->coord[ax];
+  }
+  return PT_OK;
+}
+
+/* The communicator of g's group (rank = position), made on first use:
+ * MPI_Cart_sub keeps mesh order, so other orders split by position. */
+static pt_status group_comm_of(pt_mpi_mesh *mm, const group *g, const pt_op *op, MPI_Comm *out,
+                               pt_diag *d) {
+  for (int i = 0; i < mm->ngroups; i++)
+    if (mm->groups[i].n == g->n &&
+        memcmp(mm->groups[i].axes, g->axes, (size_t)g->n * sizeof g->axes[0]) == 0) {
+      *out = mm->groups[i].comm;
+      return PT_OK;
+    }
+  bool in_order = true, used[PT_MAX_AXES] = {false};
+  for (int k = 0; k < g->n; k++) {
+    used[g->axes[k]] = true;
+    if (k > 0 && g->axes[k] < g->axes[k - 1])
+      in_order = false;
+  }
+  MPI_Comm c = MPI_COMM_NULL;
+  if (in_order) {
+    int remain[PT_MAX_AXES];
+    for (int a = 0; a < mm->mesh.naxes; a++)
+      remain[a] = used[a];
+    CHECK_MPI(MPI_Cart_sub(mm->cart, remain, &c), op->loc);
+  } else {
+    int64_t color = 0;
+    for (int a = 0; a < mm->mesh.naxes; a++)
+      if (!used[a])
+        color = color * mm->mesh.sizes[a] + mm->coord[a];
+    CHECK_MPI(MPI_Comm_split(mm->cart, (int)color, (int)g->pos, &c), op->loc);
+  }
+  MPI_Comm_set_errhandler(c, MPI_ERRORS_RETURN);
+  int r = -1, n = 0;
+  MPI_Comm_rank(c, &r);
+  MPI_Comm_size(c, &n);
+  PT_ASSERT(r == g->pos && n == g->size);
+  PT_GROW(mm->groups, mm->capgroups, (size_t)mm->ngroups + 1);
+  group_comm *gc = &mm->groups[mm->ngroups++];
+  gc->n = g->n;
+  memcpy(gc->axes, g->axes, sizeof gc->axes);
+  gc->comm = c;
+  *out = c;
+  return PT_OK;
+}
+
+/* ---- packing ---------------------------------------------------------- */
+
+static void *scratch(pt_mpi_mesh *mm, int k, size_t bytes) {
+  if (bytes > mm->scratch_cap[k]) {
+    pt_free(mm->scratch[k]);
+    mm->scratch[k] = pt_malloc(bytes);
+    mm->scratch_cap[k] = bytes;
+  }
+  return mm->scratch[k];
+}
+
+/* dst[c][r] = src[r][c], for a rows x cols matrix of chunks of `chunk` bytes. */
+static void transpose_chunks(const char *src, char *dst, int64_t rows, int64_t cols,
+                             size_t chunk) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < cols; c++)
+      memcpy(dst + (size_t)(c * rows + r) * chunk, src + (size_t)(r * cols + c) * chunk, chunk);
+}
+
+/* Elements of t before dim (the outer product) and from dim on, in bytes. */
+static int64_t outer_of(const pt_type *t, int dim) {
+  int64_t n = 1;
+  for (int k = 0; k < dim; k++)
+    n *= t->dims[k];
+  return n;
+}
+
+static size_t from_bytes(const pt_type *t, int dim) {
+  int64_t n = 1;
+  for (int k = dim; k < t->rank; k++)
+    n *= t->dims[k];
+  return (size_t)n * pt_dtype_size(t->dtype);
+}
+
+static pt_status fits_int(const pt_mpi_mesh *mm, const pt_op *op, int64_t count, pt_diag *d) {
+  if (count <= INT_MAX)
+    return PT_OK;
+  pt_diag_error(d, op->loc, "rank %d: '%s' moves %lld elements per block, more than one MPI "
+                "call takes (%d)", mm->rank, pt_op_name(op->code), (long long)count, INT_MAX);
+  return PT_ERR;
+}
+
+static MPI_Datatype mpi_type(pt_dtype t) {
+  switch (t) {
+  case PT_F32:
+    return MPI_FLOAT;
+  case PT_I32:
+    return MPI_INT;
+  case PT_PRED:
+    return MPI_UNSIGNED_CHAR;
+  case PT_DTYPE_COUNT:
+    break;
+  }
+  PT_UNREACHABLE();
+}
+
+/* ---- the collectives -------------------------------------------------- */
+
+pt_status pt_mpi_collective(pt_mpi_mesh *mm, const pt_op *op, const pt_tensor *x, pt_tensor *r,
+                            pt_diag *d) {
+  PT_ASSERT(!x->wide && !r->wide && x->type.dtype == r->type.dtype);
+  group g;
+  if (group_of(mm, op, &g, d) != PT_OK)
+    return PT_ERR;
+  const pt_type *xt = &x->type, *rt = &r->type;
+  size_t es = pt_dtype_size(xt->dtype);
+  int64_t xn = pt_type_numel(xt), rn = pt_type_numel(rt);
+  const char *xs = x->data;
+  char *rs = r->data;
+
+  /* axis_slice needs no communicator */
+  if (op->code == PT_OP_AXIS_SLICE) {
+    int dim = (int)pt_op_int(op, PT_A_DIM, 0);
+    int64_t outer = outer_of(rt, dim);
+    size_t chunk = from_bytes(rt, dim);
+    PT_ASSERT(rn * g.size == xn);
+    for (int64_t o = 0; o < outer; o++)
+      memcpy(rs + (size_t)o * chunk, xs + (size_t)(o * g.size + g.pos) * chunk, chunk);
+    return PT_OK;
+  }
+  MPI_Comm c;
+  if (group_comm_of(mm, &g, op, &c, d) != PT_OK)
+    return PT_ERR;
+  switch (op->code) {
+  case PT_OP_ALL_GATHER: {
+    int dim = (int)pt_op_int(op, PT_A_DIM, 0);
+    int64_t outer = outer_of(xt, dim);
+    size_t blk = (size_t)xn * es;
+    PT_ASSERT(rn == xn * g.size);
+    if (fits_int(mm, op, (int64_t)blk, d) != PT_OK)
+      return PT_ERR;
+    char *recv = outer == 1 ? rs : scratch(mm, 0, blk * (size_t)g.size);
+    CHECK_MPI(MPI_Allgather(xs, (int)blk, MPI_BYTE, recv, (int)blk, MPI_BYTE, c), op->loc);
+    if (outer != 1) /* [G][outer] blocks -> [outer][G] */
+      transpose_chunks(recv, rs, g.size, outer, from_bytes(xt, dim));
+    return PT_OK;
+  }
+  case PT_OP_REDUCE_SCATTER: {
+    int dim = (int)pt_op_int(op, PT_A_DIM, 0);
+    int64_t outer = outer_of(rt, dim);
+    PT_ASSERT(rn * g.size == xn);
+    if (fits_int(mm, op, rn, d) != PT_OK)
+      return PT_ERR;
+    const char *send = xs;
+    if (outer != 1) { /* [outer][G] -> [G][outer] */
+      char *s = scratch(mm, 0, (size_t)xn * es);
+      transpose_chunks(xs, s, outer, g.size, from_bytes(rt, dim));
+      send = s;
+    }
+    CHECK_MPI(MPI_Reduce_scatter_block(send, rs, (int)rn, mpi_type(xt->dtype), MPI_SUM, c),
+              op->loc);
+    return PT_OK;
+  }
+  case PT_OP_ALL_REDUCE: {
+    bool max = strcmp(pt_op_ident(op, PT_A_REDUCE), "max") == 0;
+    PT_ASSERT(rn == xn);
+    if (fits_int(mm, op, rn, d) != PT_OK)
+      return PT_ERR;
+    if (rs != xs)
+      memcpy(rs, xs, (size_t)xn * es);
+    MPI_Op mop = !max ? MPI_SUM : xt->dtype == PT_F32 ? mm->max_nan : MPI_MAX;
+    CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, rs, (int)rn, mpi_type(xt->dtype), mop, c), op->loc);
+    return PT_OK;
+  }
+  case PT_OP_ALL_TO_ALL: {
+    int sd = (int)pt_op_int(op, PT_A_SPLIT_DIM, 0), cd = (int)pt_op_int(op, PT_A_CONCAT_DIM, 0);
+    PT_ASSERT(rn == xn);
+    size_t blk = (size_t)xn / (size_t)g.size * es; /* bytes to each member */
+    if (fits_int(mm, op, (int64_t)blk, d) != PT_OK)
+      return PT_ERR;
+    /* send block q: x's slice q along split_dim */
+    const char *send = xs;
+    pt_type bt = *xt; /* the shape of one block */
+    bt.dims[sd] /= g.size;
+    int64_t souter = outer_of(xt, sd);
+    if (souter != 1) {
+      char *s = scratch(mm, 0, (size_t)xn * es);
+      transpose_chunks(xs, s, souter, g.size, from_bytes(&bt, sd));
+      send = s;
+    }
+    /* receive block q: placed at q along concat_dim */
+    int64_t couter = outer_of(&bt, cd);
+    char *recv = couter == 1 ? rs : scratch(mm, 1, (size_t)xn * es);
+    CHECK_MPI(MPI_Alltoall(send, (int)blk, MPI_BYTE, recv, (int)blk, MPI_BYTE, c), op->loc);
+    if (couter != 1)
+      transpose_chunks(recv, rs, g.size, couter, from_bytes(&bt, cd));
+    return PT_OK;
+  }
+  case PT_OP_COLLECTIVE_PERMUTE: {
+    PT_ASSERT(rn == xn);
+    size_t bytes = (size_t)xn * es;
+    if (fits_int(mm, op, (int64_t)bytes, d) != PT_OK)
+      return PT_ERR;
+    int to = MPI_PROC_NULL, from = MPI_PROC_NULL;
+    const pt_attr *pa = pt_op_attr(op, PT_A_PAIRS);
+    for (int i = 0; i < pa->val.n; i++) {
+      int64_t s = pa->val.items[i].items[0].i, t = pa->val.items[i].items[1].i;
+      if (s == g.pos)
+        to = (int)t;
+      if (t == g.pos)
+        from = (int)s;
+    }
+    CHECK_MPI(MPI_Sendrecv(xs, (int)bytes, MPI_BYTE, to, 0, rs, (int)bytes, MPI_BYTE, from, 0, c,
+                           MPI_STATUS_IGNORE),
+              op->loc);
+    if (from == MPI_PROC_NULL)
+      memset(rs, 0, bytes);
+    return PT_OK;
+  }
+  default:
+    break;
+  }
+  PT_UNREACHABLE();
+}

@@ -1,0 +1,43 @@
+/* Collectives over MPI, one rank per mesh device, with exactly the virtual
+ * mesh's semantics (runtime/vmesh.c, docs/ir.md "Collectives"): rank r is
+ * device r (row-major over the mesh axes), and a group's order is row-major
+ * over the op's `axes` in the order listed.
+ *
+ * Every communicator has MPI_ERRORS_RETURN; an MPI failure becomes a
+ * diagnostic "rank R: MPI_Xxx failed: <MPI_Error_string>" and PT_ERR. */
+#ifndef PT_MPI_COLL_H
+#define PT_MPI_COLL_H
+
+#include <mpi.h>
+
+#include "interp.h"
+
+typedef struct pt_mpi_mesh pt_mpi_mesh;
+
+/* Builds the cartesian communicator for mesh m over `world` (whose size
+ * must equal m's device count; MPI must be initialised). The mesh is copied
+ * (axis names too). Communicators for groups of axes are made on first use
+ * and cached. NULL with a message in d on error. Collective over `world`. */
+pt_mpi_mesh *pt_mpi_mesh_create(const pt_mesh *m, MPI_Comm world, pt_diag *d);
+/* Frees the communicators and scratch buffers (collective over the world:
+ * MPI_Comm_free). NULL is allowed. Must run before MPI_Finalize. */
+void pt_mpi_mesh_destroy(pt_mpi_mesh *mm);
+
+/* This rank (= device id) and the number of devices. */
+int pt_mpi_mesh_rank(const pt_mpi_mesh *mm);
+int pt_mpi_mesh_size(const pt_mpi_mesh *mm);
+/* The mesh (borrowed). */
+const pt_mesh *pt_mpi_mesh_mesh(const pt_mpi_mesh *mm);
+/* The cartesian communicator (borrowed; rank = device id). */
+MPI_Comm pt_mpi_mesh_comm(const pt_mpi_mesh *mm);
+
+/* Runs collective op (a verified all_gather, reduce_scatter, all_reduce,
+ * all_to_all, axis_slice or collective_permute whose axes name axes of the
+ * mesh) on this rank's operand x into r, which has the op's result type and
+ * does not overlap x. Collective over the op's group: every rank of the
+ * group must call it for the same op. Sums are MPI's (any order); max of
+ * f32 propagates nan like the virtual mesh. */
+pt_status pt_mpi_collective(pt_mpi_mesh *mm, const pt_op *op, const pt_tensor *x, pt_tensor *r,
+                            pt_diag *d);
+
+#endif
