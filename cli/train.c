@@ -12,6 +12,7 @@
 #include "init.h"
 #include "interp.h"
 #include "safetensors.h"
+#include "train_dist.h"
 
 static int run(int argc, char **argv);
 
@@ -20,7 +21,10 @@ const pt_command pt_cmd_train = {
     "Usage: partita train FILE --optimizer sgd|momentum|adam --steps N\n"
     "                     [--func NAME] [--lr X] [--momentum X] [--beta1 X]\n"
     "                     [--beta2 X] [--eps X] [--inputs IN.safetensors]\n"
-    "                     [--seed N] [--out OUT.safetensors] [--json] [--every K]\n\n"
+    "                     [--seed N] [--out OUT.safetensors] [--json] [--every K]\n"
+    "       mpirun -n N partita train FILE --tactics T.yaml --optimizer ... --steps S\n"
+    "                     [--verify] [--checkpoint-dir D [--checkpoint-every K]]\n"
+    "                     [--resume] [--real-data]\n\n"
     "Builds the loss's train step (as 'partita train-step' does) and runs it N\n"
     "times in the reference interpreter, each step taking the params and\n"
     "optimizer state the previous one returned. Params, inputs and optimizer\n"
@@ -45,6 +49,18 @@ const pt_command pt_cmd_train = {
     "      --json          print one JSON summary instead of the lines (progress\n"
     "                      goes to stderr)\n"
     "      --every K       print every K-th step (and always the first and last)\n"
+    "\nSharded, under mpirun (docs/cli.md, \"partita train under mpirun\"):\n"
+    "  -t, --tactics FILE  partition with this tactic script and run one MPI rank per\n"
+    "                      device of its mesh (mpirun -n DEVICES); each rank makes\n"
+    "                      only its own blocks of the params and data\n"
+    "      --verify        rank 0 also runs the first two steps in the reference\n"
+    "                      interpreter and stops with an error if they differ\n"
+    "      --checkpoint-dir D  write D/checkpoint.safetensors (MPI-IO, atomic) at\n"
+    "                      the end and every --checkpoint-every K steps\n"
+    "      --resume        continue from D/checkpoint.safetensors, onto any mesh and\n"
+    "                      script\n"
+    "      --real-data     inputs from --seed as `run` makes them, instead of targets\n"
+    "                      from a fixed random teacher (the default: learnable)\n"
     "  -h, --help          show this help\n\n"
     "Exit status: 0 success, 1 bad input or a runtime error, 2 bad usage.\n"};
 
@@ -179,7 +195,12 @@ static int run(int argc, char **argv) {
     OPT_INPUTS,
     OPT_SEED,
     OPT_JSON,
-    OPT_EVERY
+    OPT_EVERY,
+    OPT_VERIFY,
+    OPT_CKPT_DIR,
+    OPT_CKPT_EVERY,
+    OPT_RESUME,
+    OPT_REAL
   };
   static const struct option opts[] = {{"func", required_argument, 0, 'f'},
                                        {"out", required_argument, 0, 'o'},
@@ -194,7 +215,16 @@ static int run(int argc, char **argv) {
                                        {"seed", required_argument, 0, OPT_SEED},
                                        {"json", no_argument, 0, OPT_JSON},
                                        {"every", required_argument, 0, OPT_EVERY},
+                                       {"tactics", required_argument, 0, 't'},
+                                       {"verify", no_argument, 0, OPT_VERIFY},
+                                       {"checkpoint-dir", required_argument, 0, OPT_CKPT_DIR},
+                                       {"checkpoint-every", required_argument, 0, OPT_CKPT_EVERY},
+                                       {"resume", no_argument, 0, OPT_RESUME},
+                                       {"real-data", no_argument, 0, OPT_REAL},
                                        {0, 0, 0, 0}};
+  const char *tactics = NULL, *ckpt_dir = NULL;
+  uint64_t ckpt_every = 0;
+  bool verify = false, resume = false, real_data = false;
   const char *func = NULL, *outpath = NULL, *inputs = NULL;
   pt_cli_optim_args oa = {0};
   uint64_t steps = 0, seed = 0, every = 1;
@@ -202,8 +232,28 @@ static int run(int argc, char **argv) {
   int c;
   opterr = 0;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "f:o:", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "f:o:t:", opts, NULL)) != -1) {
     switch (c) {
+    case 't':
+      tactics = optarg;
+      break;
+    case OPT_VERIFY:
+      verify = true;
+      break;
+    case OPT_CKPT_DIR:
+      ckpt_dir = optarg;
+      break;
+    case OPT_CKPT_EVERY:
+      if (!pt_cli_parse_u64(optarg, &ckpt_every) || ckpt_every < 1)
+        return pt_cli_usage(&pt_cmd_train, "--checkpoint-every needs an integer >= 1, not '%s'",
+                            optarg);
+      break;
+    case OPT_RESUME:
+      resume = true;
+      break;
+    case OPT_REAL:
+      real_data = true;
+      break;
     case 'f':
       func = optarg;
       break;
@@ -264,6 +314,20 @@ static int run(int argc, char **argv) {
   if (steps > 100000000)
     return pt_cli_usage(&pt_cmd_train, "--steps %llu is too many", (unsigned long long)steps);
   const char *path = argv[optind];
+  if (!tactics && (verify || ckpt_dir || resume || ckpt_every || real_data))
+    return pt_cli_usage(&pt_cmd_train, "--verify, --checkpoint-dir, --checkpoint-every, "
+                        "--resume and --real-data need --tactics");
+  if ((resume || ckpt_every) && !ckpt_dir)
+    return pt_cli_usage(&pt_cmd_train, "%s needs --checkpoint-dir",
+                        resume ? "--resume" : "--checkpoint-every");
+  if (tactics) {
+    if (inputs)
+      return pt_cli_usage(&pt_cmd_train, "--inputs is not supported with --tactics yet");
+    pt_train_dist_opts o = {path,       func,    tactics, outpath, ckpt_dir, oa.optimizer, opt,
+                            steps,      seed,    every,   ckpt_every, json,  verify,       resume,
+                            !real_data};
+    return pt_cli_train_distributed(&o);
+  }
 
   int status = PT_EXIT_INPUT;
   pt_diag *d = pt_diag_create(stderr);

@@ -36,9 +36,9 @@
  * any failure every rank returns PT_ERR, the temporary file is removed and
  * a previous checkpoint at path is left untouched. */
 pt_status pt_ckpt_write(MPI_Comm comm, const char *path, int n, const char *const *names,
-                        const pt_type *global_types, const pt_layout *layouts,
-                        const pt_mesh *mesh, pt_tensor *const *local_blocks, int nmeta,
-                        const char *const *meta, pt_diag *d);
+                        const pt_type *global_types, const pt_layout *layouts, const pt_mesh *mesh,
+                        pt_tensor *const *local_blocks, int nmeta, const char *const *meta,
+                        pt_diag *d);
 
 /* Reads this rank's block of n tensors from the checkpoint at path: tensor
  * names[i] must be in the file with exactly type global_types[i] (dtype and
@@ -48,8 +48,8 @@ pt_status pt_ckpt_write(MPI_Comm comm, const char *path, int n, const char *cons
  * another shape or dtype, a truncated or malformed file is reported on every
  * rank, every local_blocks_out[i] is NULL and every rank returns PT_ERR. */
 pt_status pt_ckpt_read(MPI_Comm comm, const char *path, int n, const char *const *names,
-                       const pt_type *global_types, const pt_layout *layouts,
-                       const pt_mesh *mesh, pt_tensor **local_blocks_out, pt_diag *d);
+                       const pt_type *global_types, const pt_layout *layouts, const pt_mesh *mesh,
+                       pt_tensor **local_blocks_out, pt_diag *d);
 
 /* The checkpoint's "__metadata__": on success *meta_out holds *nmeta_out
  * key/value pairs (key at [2k], value at [2k+1], in the header's order, which

@@ -42,7 +42,7 @@ static pt_status mpi_ok(const pt_mpi_mesh *mm, int rank, int rc, const char *wha
 
 #define CHECK_MPI(call, loc)                                                                       \
   do {                                                                                             \
-    if (mpi_ok(mm, mm->rank, (call), #call, (loc), d) != PT_OK)                                   \
+    if (mpi_ok(mm, mm->rank, (call), #call, (loc), d) != PT_OK)                                    \
       return PT_ERR;                                                                               \
   } while (0)
 
@@ -123,10 +123,18 @@ void pt_mpi_mesh_destroy(pt_mpi_mesh *mm) {
   pt_free(mm);
 }
 
-int pt_mpi_mesh_rank(const pt_mpi_mesh *mm) { return mm->rank; }
-int pt_mpi_mesh_size(const pt_mpi_mesh *mm) { return mm->size; }
-const pt_mesh *pt_mpi_mesh_mesh(const pt_mpi_mesh *mm) { return &mm->mesh; }
-MPI_Comm pt_mpi_mesh_comm(const pt_mpi_mesh *mm) { return mm->cart; }
+int pt_mpi_mesh_rank(const pt_mpi_mesh *mm) {
+  return mm->rank;
+}
+int pt_mpi_mesh_size(const pt_mpi_mesh *mm) {
+  return mm->size;
+}
+const pt_mesh *pt_mpi_mesh_mesh(const pt_mpi_mesh *mm) {
+  return &mm->mesh;
+}
+MPI_Comm pt_mpi_mesh_comm(const pt_mpi_mesh *mm) {
+  return mm->cart;
+}
 
 /* ---- groups ----------------------------------------------------------- */
 
@@ -146,7 +154,8 @@ static pt_status group_of(const pt_mpi_mesh *mm, const pt_op *op, group *g, pt_d
     const char *s = a->val.items[i].s;
     int ax = pt_mesh_axis(&mm->mesh, s, strlen(s));
     if (ax < 0) {
-      pt_diag_error(d, op->loc, "rank %d: '%s' names mesh axis '%s', which the MPI mesh does not have",
+      pt_diag_error(d, op->loc,
+                    "rank %d: '%s' names mesh axis '%s', which the MPI mesh does not have",
                     mm->rank, pt_op_name(op->code), s);
       return PT_ERR;
     }
@@ -212,8 +221,7 @@ static void *scratch(pt_mpi_mesh *mm, int k, size_t bytes) {
 }
 
 /* dst[c][r] = src[r][c], for a rows x cols matrix of chunks of `chunk` bytes. */
-static void transpose_chunks(const char *src, char *dst, int64_t rows, int64_t cols,
-                             size_t chunk) {
+static void transpose_chunks(const char *src, char *dst, int64_t rows, int64_t cols, size_t chunk) {
   for (int64_t r = 0; r < rows; r++)
     for (int64_t c = 0; c < cols; c++)
       memcpy(dst + (size_t)(c * rows + r) * chunk, src + (size_t)(r * cols + c) * chunk, chunk);
@@ -237,8 +245,10 @@ static size_t from_bytes(const pt_type *t, int dim) {
 static pt_status fits_int(const pt_mpi_mesh *mm, const pt_op *op, int64_t count, pt_diag *d) {
   if (count <= INT_MAX)
     return PT_OK;
-  pt_diag_error(d, op->loc, "rank %d: '%s' moves %lld elements per block, more than one MPI "
-                "call takes (%d)", mm->rank, pt_op_name(op->code), (long long)count, INT_MAX);
+  pt_diag_error(d, op->loc,
+                "rank %d: '%s' moves %lld elements per block, more than one MPI "
+                "call takes (%d)",
+                mm->rank, pt_op_name(op->code), (long long)count, INT_MAX);
   return PT_ERR;
 }
 

@@ -11,6 +11,7 @@
 #include <mpi.h>
 
 #include "interp.h"
+#include "redistribute.h"
 
 typedef struct pt_mpi_mesh pt_mpi_mesh;
 

@@ -130,8 +130,8 @@ START_TEST(known_block) {
   l.naxes[0] = 1;
   l.axes[1][0] = 1;
   l.naxes[1] = 1;
-  pt_init_spec s = {.kind = PT_INIT_NORMAL, .std = 1, .key = pt_rng_key_for(7, "w"),
-                    .dtype = PT_F32};
+  pt_init_spec s = {
+      .kind = PT_INIT_NORMAL, .std = 1, .key = pt_rng_key_for(7, "w"), .dtype = PT_F32};
   pt_tensor *b = pt_init_block(&s, &t, &mesh, &l, 5);
   ck_assert_int_eq(b->type.rank, 2);
   ck_assert_int_eq(b->type.dims[0], 2);

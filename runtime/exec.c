@@ -1,0 +1,1175 @@
+/* The per-rank executor (see exec.h): the buffer planner, the kernels and
+ * the step loop. A kernel returns false when it has no fast path for the
+ * op's types or attributes; the op then runs in the reference interpreter's
+ * kernel, which is always right and only slower. */
+#include "exec.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+/* ---- the buffer plan ---------------------------------------------------- */
+
+static int64_t round64(int64_t n) {
+  return n <= 0 ? 64 : (n + 63) / 64 * 64;
+}
+
+static int64_t numel(const pt_tensor *t) {
+  return pt_type_numel(&t->type);
+}
+
+/* Fills `out` from an integer-list attribute; absent: n_dflt copies of dflt. */
+static int ints_or(const pt_op *op, pt_attrkey k, int64_t *out, int n_dflt, int64_t dflt) {
+  int n = pt_op_ints(op, k, out, PT_MAX_RANK);
+  if (n >= 0)
+    return n;
+  for (int i = 0; i < n_dflt; i++)
+    out[i] = dflt;
+  return n_dflt;
+}
+
+/* How dot runs as GEMMs: result [B, M, N] = lhs [B, M, K] . rhs [B, K, N].
+ * An operand already stored in one of GEMM's two orders is used in place
+ * (with a transpose flag); any other is copied into scratch first. */
+typedef struct {
+  int64_t B, M, N, K;
+  int lorder[PT_MAX_RANK], rorder[PT_MAX_RANK]; /* lhs [b, m, k]; rhs [b, k, n] */
+  bool lcopy, rcopy;                            /* copy into those orders */
+  bool ltrans, rtrans;                          /* used in place, transposed */
+  int64_t lbytes, rbytes;                       /* scratch for the copies */
+} dot_plan;
+
+static bool is_identity(const int *order, int rank) {
+  for (int k = 0; k < rank; k++)
+    if (order[k] != k)
+      return false;
+  return true;
+}
+
+/* order = batch dims, then group a, then group b; the free dims are the
+ * ones neither batch nor contracted, in increasing order. */
+static void dot_order(const pt_type *t, const int64_t *batch, int nb, const int64_t *con, int nc,
+                      bool free_first, int *order) {
+  bool used[PT_MAX_RANK] = {false};
+  int n = 0, nfree = 0, freed[PT_MAX_RANK];
+  for (int k = 0; k < nb; k++)
+    used[batch[k]] = true;
+  for (int k = 0; k < nc; k++)
+    used[con[k]] = true;
+  for (int k = 0; k < t->rank; k++)
+    if (!used[k])
+      freed[nfree++] = k;
+  for (int k = 0; k < nb; k++)
+    order[n++] = (int)batch[k];
+  for (int pass = 0; pass < 2; pass++)
+    if ((pass == 0) == free_first)
+      for (int k = 0; k < nfree; k++)
+        order[n++] = freed[k];
+    else
+      for (int k = 0; k < nc; k++)
+        order[n++] = (int)con[k];
+  PT_ASSERT(n == t->rank);
+}
+
+static void plan_dot(const pt_op *op, dot_plan *p) {
+  const pt_type *lt = &op->operands[0]->type, *rt = &op->operands[1]->type;
+  int64_t lb[PT_MAX_RANK], rb[PT_MAX_RANK], lc[PT_MAX_RANK], rc[PT_MAX_RANK];
+  int nb = ints_or(op, PT_A_LHS_BATCH, lb, 0, 0);
+  ints_or(op, PT_A_RHS_BATCH, rb, 0, 0);
+  int nc = ints_or(op, PT_A_LHS_CONTRACT, lc, 0, 0);
+  ints_or(op, PT_A_RHS_CONTRACT, rc, 0, 0);
+  p->B = p->K = 1;
+  for (int k = 0; k < nb; k++)
+    p->B *= lt->dims[lb[k]];
+  for (int k = 0; k < nc; k++)
+    p->K *= lt->dims[lc[k]];
+  int64_t ln = pt_type_numel(lt), rn = pt_type_numel(rt);
+  int alt[PT_MAX_RANK];
+  dot_order(lt, lb, nb, lc, nc, true, p->lorder);
+  dot_order(lt, lb, nb, lc, nc, false, alt);
+  p->lcopy = p->ltrans = false;
+  if (!is_identity(p->lorder, lt->rank)) {
+    if (is_identity(alt, lt->rank))
+      p->ltrans = true;
+    else
+      p->lcopy = true;
+  }
+  dot_order(rt, rb, nb, rc, nc, false, p->rorder);
+  dot_order(rt, rb, nb, rc, nc, true, alt);
+  p->rcopy = p->rtrans = false;
+  if (!is_identity(p->rorder, rt->rank)) {
+    if (is_identity(alt, rt->rank))
+      p->rtrans = true;
+    else
+      p->rcopy = true;
+  }
+  p->M = p->N = 1;
+  for (int k = nb; k < lt->rank - nc; k++)
+    p->M *= lt->dims[p->lorder[k]];
+  for (int k = nb + nc; k < rt->rank; k++)
+    p->N *= rt->dims[p->rorder[k]];
+  p->lbytes = p->lcopy ? round64(ln * 4) : 0;
+  p->rbytes = p->rcopy ? round64(rn * 4) : 0;
+}
+
+int64_t pt_exec_op_scratch_bytes(const pt_op *op) {
+  switch (op->code) {
+  case PT_OP_DOT:
+    if (op->result->type.dtype == PT_F32) {
+      dot_plan p;
+      plan_dot(op, &p);
+      return p.lbytes + p.rbytes;
+    }
+    return 0;
+  case PT_OP_REDUCE_SUM: /* double accumulators */
+    return op->result->type.dtype == PT_F32 ? round64(pt_type_numel(&op->result->type) * 8) : 0;
+  default:
+    return 0;
+  }
+}
+
+typedef struct {
+  int64_t bytes;
+  int first, last;
+  int64_t *offset; /* where to write the placement */
+} interval;
+
+static int by_size_desc(const void *a, const void *b) {
+  const interval *x = a, *y = b;
+  if (x->bytes != y->bytes)
+    return x->bytes > y->bytes ? -1 : 1;
+  if (x->first != y->first)
+    return x->first < y->first ? -1 : 1;
+  return x->last < y->last ? -1 : x->last > y->last;
+}
+
+typedef struct {
+  int64_t lo, hi;
+} range;
+
+static int by_lo(const void *a, const void *b) {
+  const range *x = a, *y = b;
+  return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+void pt_plan_buffers(const pt_func *g, pt_buffer_plan *p) {
+  memset(p, 0, sizeof *p);
+  int nv = g->nvalues, nops = g->nops;
+  p->nvalues = nv;
+  p->nops = nops;
+  p->nargs = g->nargs;
+  p->nresults = g->nresults;
+  size_t v1 = (size_t)(nv ? nv : 1), o1 = (size_t)(nops ? nops : 1);
+  p->region = pt_calloc(v1, sizeof *p->region);
+  p->offset = pt_calloc(v1, sizeof *p->offset);
+  p->bytes = pt_calloc(v1, sizeof *p->bytes);
+  p->first = pt_calloc(v1, sizeof *p->first);
+  p->last = pt_calloc(v1, sizeof *p->last);
+  p->scratch_offset = pt_calloc(o1, sizeof *p->scratch_offset);
+  p->scratch_bytes = pt_calloc(o1, sizeof *p->scratch_bytes);
+  p->arg_offset = pt_calloc((size_t)g->nargs + 1, sizeof *p->arg_offset);
+  p->result_offset = pt_calloc((size_t)g->nresults + 1, sizeof *p->result_offset);
+  for (int v = 0; v < nv; v++) {
+    p->region[v] = PT_BUF_NONE;
+    p->offset[v] = -1;
+  }
+  for (int i = 0; i < g->nargs; i++) {
+    const pt_value *a = g->args[i];
+    p->region[a->id] = PT_BUF_ARG;
+    p->bytes[a->id] = round64((int64_t)pt_type_bytes(&a->type));
+    p->offset[a->id] = p->arg_offset[i] = p->arg_bytes;
+    p->arg_bytes += p->bytes[a->id];
+    p->first[a->id] = p->last[a->id] = -1;
+  }
+  for (int i = 0; i < nops; i++) {
+    const pt_op *op = g->ops[i];
+    for (int j = 0; j < op->noperands; j++) {
+      int id = op->operands[j]->id;
+      if (p->last[id] < i)
+        p->last[id] = i;
+    }
+    int id = op->result->id;
+    p->first[id] = p->last[id] = i;
+    p->bytes[id] = round64((int64_t)pt_type_bytes(&op->result->type));
+    p->scratch_bytes[i] = pt_exec_op_scratch_bytes(op);
+  }
+  for (int i = 0; i < g->nresults; i++) {
+    const pt_value *v = g->results[i].value;
+    p->last[v->id] = nops;
+    p->result_offset[i] = p->result_bytes;
+    p->result_bytes += round64((int64_t)pt_type_bytes(&g->results[i].type));
+    if (v->def && p->region[v->id] == PT_BUF_NONE) {
+      p->region[v->id] = PT_BUF_RESULT;
+      p->offset[v->id] = p->result_offset[i];
+    }
+  }
+  /* the temporaries and the kernels' scratch: greedy by size */
+  interval *iv = pt_malloc((v1 + o1) * sizeof *iv);
+  int n = 0;
+  for (int i = 0; i < nops; i++) {
+    int id = g->ops[i]->result->id;
+    if (p->region[id] == PT_BUF_NONE) {
+      p->region[id] = PT_BUF_TEMP;
+      iv[n++] = (interval){p->bytes[id], p->first[id], p->last[id], &p->offset[id]};
+    }
+    if (p->scratch_bytes[i] > 0)
+      iv[n++] = (interval){p->scratch_bytes[i], i, i, &p->scratch_offset[i]};
+  }
+  qsort(iv, (size_t)n, sizeof *iv, by_size_desc);
+  range *busy = pt_malloc((size_t)(n ? n : 1) * sizeof *busy);
+  for (int k = 0; k < n; k++) {
+    int nb = 0;
+    for (int j = 0; j < k; j++)
+      if (iv[j].first <= iv[k].last && iv[k].first <= iv[j].last)
+        busy[nb++] = (range){*iv[j].offset, *iv[j].offset + iv[j].bytes};
+    qsort(busy, (size_t)nb, sizeof *busy, by_lo);
+    int64_t at = 0;
+    for (int j = 0; j < nb; j++) {
+      if (busy[j].lo >= at + iv[k].bytes)
+        break;
+      if (busy[j].hi > at)
+        at = busy[j].hi;
+    }
+    *iv[k].offset = at;
+    if (at + iv[k].bytes > p->temp_bytes)
+      p->temp_bytes = at + iv[k].bytes;
+  }
+  pt_free(busy);
+  pt_free(iv);
+  p->peak_bytes = p->arg_bytes + p->result_bytes + p->temp_bytes;
+}
+
+void pt_buffer_plan_free(pt_buffer_plan *p) {
+  pt_free(p->region);
+  pt_free(p->offset);
+  pt_free(p->bytes);
+  pt_free(p->first);
+  pt_free(p->last);
+  pt_free(p->scratch_offset);
+  pt_free(p->scratch_bytes);
+  pt_free(p->arg_offset);
+  pt_free(p->result_offset);
+  memset(p, 0, sizeof *p);
+}
+
+/* ---- data movement ------------------------------------------------------ */
+
+/* dst[i] = src[i] over the box `dims` (rank r) with element strides ss and
+ * ds. Dims of size 1 are dropped and contiguous neighbours merged, so the
+ * inner loop is as long as it can be. */
+static void strided_copy(const char *src, const int64_t *ss, char *dst, const int64_t *ds,
+                         const int64_t *dims, int rank, size_t es) {
+  int64_t n[PT_MAX_RANK], s[PT_MAX_RANK], t[PT_MAX_RANK];
+  int r = 0;
+  for (int k = 0; k < rank; k++) {
+    if (dims[k] == 0)
+      return;
+    if (dims[k] == 1)
+      continue;
+    if (r > 0 && s[r - 1] == ss[k] * dims[k] && t[r - 1] == ds[k] * dims[k]) {
+      n[r - 1] *= dims[k];
+      s[r - 1] = ss[k];
+      t[r - 1] = ds[k];
+    } else {
+      n[r] = dims[k];
+      s[r] = ss[k];
+      t[r] = ds[k];
+      r++;
+    }
+  }
+  if (r == 0) {
+    memcpy(dst, src, es);
+    return;
+  }
+  int in = r - 1;
+  int64_t len = n[in], si = s[in], ti = t[in], idx[PT_MAX_RANK] = {0};
+  int64_t so = 0, to = 0;
+  for (;;) {
+    const char *a = src + so * (int64_t)es;
+    char *o = dst + to * (int64_t)es;
+    if (si == 1 && ti == 1) {
+      memcpy(o, a, (size_t)len * es);
+    } else if (es == 4) {
+      const uint32_t *x = (const uint32_t *)a;
+      uint32_t *y = (uint32_t *)o;
+      if (si == 0 && ti == 1) {
+        uint32_t v = x[0];
+        for (int64_t j = 0; j < len; j++)
+          y[j] = v;
+      } else if (ti == 1) {
+        for (int64_t j = 0; j < len; j++)
+          y[j] = x[j * si];
+      } else {
+        for (int64_t j = 0; j < len; j++)
+          y[j * ti] = x[j * si];
+      }
+    } else if (es == 1) {
+      const uint8_t *x = (const uint8_t *)a;
+      uint8_t *y = (uint8_t *)o;
+      for (int64_t j = 0; j < len; j++)
+        y[j * ti] = x[j * si];
+    } else {
+      for (int64_t j = 0; j < len; j++)
+        memcpy(o + j * ti * (int64_t)es, a + j * si * (int64_t)es, es);
+    }
+    int k = in - 1;
+    while (k >= 0 && ++idx[k] == n[k]) {
+      so -= s[k] * (n[k] - 1);
+      to -= t[k] * (n[k] - 1);
+      idx[k--] = 0;
+    }
+    if (k < 0)
+      break;
+    so += s[k];
+    to += t[k];
+  }
+}
+
+static void strides_of(const pt_type *t, int64_t *s) {
+  int64_t acc = 1;
+  for (int k = t->rank - 1; k >= 0; k--) {
+    s[k] = acc;
+    acc *= t->dims[k];
+  }
+}
+
+/* r = x read through per-result-dim strides xs (from base). */
+static void gather(const pt_tensor *x, int64_t base, const int64_t *xs, pt_tensor *r) {
+  int64_t rs[PT_MAX_RANK];
+  strides_of(&r->type, rs);
+  size_t es = pt_dtype_size(r->type.dtype);
+  strided_copy((const char *)x->data + base * (int64_t)es, xs, r->data, rs, r->type.dims,
+               r->type.rank, es);
+}
+
+static bool k_broadcast(const pt_op *op, const pt_tensor *x, pt_tensor *r) {
+  int64_t dims[PT_MAX_RANK], xs[PT_MAX_RANK], st[PT_MAX_RANK] = {0};
+  int nd = ints_or(op, PT_A_DIMS, dims, 0, 0);
+  strides_of(&x->type, xs);
+  for (int k = 0; k < nd; k++)
+    if (x->type.dims[k] != 1)
+      st[dims[k]] = xs[k];
+  gather(x, 0, st, r);
+  return true;
+}
+
+static bool k_transpose(const pt_op *op, const pt_tensor *x, pt_tensor *r) {
+  int64_t perm[PT_MAX_RANK], xs[PT_MAX_RANK], st[PT_MAX_RANK];
+  int np = ints_or(op, PT_A_PERM, perm, 0, 0);
+  strides_of(&x->type, xs);
+  for (int k = 0; k < np; k++)
+    st[k] = xs[perm[k]];
+  gather(x, 0, st, r);
+  return true;
+}
+
+static bool k_slice(const pt_op *op, const pt_tensor *x, pt_tensor *r) {
+  int rank = x->type.rank;
+  int64_t start[PT_MAX_RANK], stride[PT_MAX_RANK], xs[PT_MAX_RANK], st[PT_MAX_RANK];
+  ints_or(op, PT_A_START, start, 0, 0);
+  ints_or(op, PT_A_STRIDE, stride, rank, 1);
+  strides_of(&x->type, xs);
+  int64_t base = 0;
+  for (int k = 0; k < rank; k++) {
+    base += start[k] * xs[k];
+    st[k] = stride[k] * xs[k];
+  }
+  gather(x, base, st, r);
+  return true;
+}
+
+static bool k_concat(const pt_op *op, pt_tensor *const *xs, pt_tensor *r) {
+  int dim = (int)pt_op_int(op, PT_A_DIM, 0);
+  size_t es = pt_dtype_size(r->type.dtype);
+  int64_t outer = 1, inner = 1;
+  for (int k = 0; k < dim; k++)
+    outer *= r->type.dims[k];
+  for (int k = dim + 1; k < r->type.rank; k++)
+    inner *= r->type.dims[k];
+  size_t row = (size_t)(r->type.dims[dim] * inner) * es, at = 0;
+  for (int j = 0; j < op->noperands; j++) {
+    size_t chunk = (size_t)(xs[j]->type.dims[dim] * inner) * es;
+    for (int64_t o = 0; o < outer; o++)
+      memcpy((char *)r->data + (size_t)o * row + at, (const char *)xs[j]->data + (size_t)o * chunk,
+             chunk);
+    at += chunk;
+  }
+  return true;
+}
+
+/* Fills r with its element 0 (already set). */
+static void fill_from_first(pt_tensor *r) {
+  int64_t n = numel(r);
+  if (pt_dtype_size(r->type.dtype) == 4) {
+    uint32_t *o = r->data, v = o[0];
+    for (int64_t i = 1; i < n; i++)
+      o[i] = v;
+  } else {
+    memset(r->data, ((uint8_t *)r->data)[0], (size_t)n);
+  }
+}
+
+static bool k_pad(const pt_op *op, const pt_tensor *x, const pt_tensor *v, pt_tensor *r) {
+  int rank = x->type.rank;
+  int64_t low[PT_MAX_RANK], interior[PT_MAX_RANK], rs[PT_MAX_RANK], xs[PT_MAX_RANK],
+      ds[PT_MAX_RANK];
+  ints_or(op, PT_A_LOW, low, 0, 0);
+  ints_or(op, PT_A_INTERIOR, interior, rank, 0);
+  size_t es = pt_dtype_size(r->type.dtype);
+  if (numel(r) == 0)
+    return true;
+  memcpy(r->data, v->data, es);
+  fill_from_first(r);
+  strides_of(&r->type, rs);
+  strides_of(&x->type, xs);
+  int64_t base = 0;
+  for (int k = 0; k < rank; k++) {
+    base += low[k] * rs[k];
+    ds[k] = (interior[k] + 1) * rs[k];
+  }
+  strided_copy(x->data, xs, (char *)r->data + base * (int64_t)es, ds, x->type.dims, rank, es);
+  return true;
+}
+
+static bool k_take(const pt_tensor *table, const pt_tensor *idx, pt_tensor *r) {
+  int64_t rows = table->type.dims[0], n = numel(idx);
+  if (rows == 0)
+    return false;
+  size_t row = (size_t)(numel(table) / rows) * pt_dtype_size(table->type.dtype);
+  const int32_t *ix = idx->data;
+  for (int64_t i = 0; i < n; i++)
+    if (ix[i] < 0 || ix[i] >= rows)
+      return false; /* the interpreter reports it */
+  for (int64_t i = 0; i < n; i++)
+    memcpy((char *)r->data + (size_t)i * row, (const char *)table->data + (size_t)ix[i] * row, row);
+  return true;
+}
+
+/* ---- element-wise ------------------------------------------------------- */
+
+static bool k_unary(pt_opcode c, const pt_tensor *x, pt_tensor *r) {
+  int64_t n = numel(r);
+  if (r->type.dtype == PT_I32) {
+    const int32_t *a = x->data;
+    int32_t *o = r->data;
+    if (c == PT_OP_NEG)
+      for (int64_t i = 0; i < n; i++)
+        o[i] = (int32_t)(0u - (uint32_t)a[i]);
+    else if (c == PT_OP_ABS)
+      for (int64_t i = 0; i < n; i++)
+        o[i] = a[i] < 0 ? (int32_t)(0u - (uint32_t)a[i]) : a[i];
+    else
+      return false;
+    return true;
+  }
+  if (r->type.dtype != PT_F32)
+    return false;
+  const float *a = x->data;
+  float *o = r->data;
+  /* in double where the interpreter's rounding is not the same in float */
+  switch (c) {
+  case PT_OP_NEG:
+    for (int64_t i = 0; i < n; i++)
+      o[i] = -a[i];
+    return true;
+  case PT_OP_ABS:
+    for (int64_t i = 0; i < n; i++)
+      o[i] = fabsf(a[i]);
+    return true;
+  case PT_OP_SQRT:
+    for (int64_t i = 0; i < n; i++)
+      o[i] = sqrtf(a[i]);
+    return true;
+  case PT_OP_RSQRT:
+    for (int64_t i = 0; i < n; i++)
+      o[i] = (float)(1.0 / sqrt((double)a[i]));
+    return true;
+  case PT_OP_EXP:
+    for (int64_t i = 0; i < n; i++)
+      o[i] = (float)exp(a[i]);
+    return true;
+  case PT_OP_LOG:
+    for (int64_t i = 0; i < n; i++)
+      o[i] = (float)log(a[i]);
+    return true;
+  case PT_OP_TANH:
+    for (int64_t i = 0; i < n; i++)
+      o[i] = (float)tanh(a[i]);
+    return true;
+  case PT_OP_LOGISTIC:
+    for (int64_t i = 0; i < n; i++)
+      o[i] = (float)(1.0 / (1.0 + exp(-(double)a[i])));
+    return true;
+  case PT_OP_SIN:
+    for (int64_t i = 0; i < n; i++)
+      o[i] = (float)sin(a[i]);
+    return true;
+  case PT_OP_COS:
+    for (int64_t i = 0; i < n; i++)
+      o[i] = (float)cos(a[i]);
+    return true;
+  default:
+    return false;
+  }
+}
+
+static bool k_binary(pt_opcode c, const pt_tensor *x, const pt_tensor *y, pt_tensor *r) {
+  int64_t n = numel(r);
+  if (r->type.dtype == PT_I32) {
+    const uint32_t *a = x->data, *b = y->data;
+    const int32_t *sa = x->data, *sb = y->data;
+    int32_t *o = r->data;
+    switch (c) {
+    case PT_OP_ADD:
+      for (int64_t i = 0; i < n; i++)
+        o[i] = (int32_t)(a[i] + b[i]);
+      return true;
+    case PT_OP_SUB:
+      for (int64_t i = 0; i < n; i++)
+        o[i] = (int32_t)(a[i] - b[i]);
+      return true;
+    case PT_OP_MUL:
+      for (int64_t i = 0; i < n; i++)
+        o[i] = (int32_t)(a[i] * b[i]);
+      return true;
+    case PT_OP_MAX:
+      for (int64_t i = 0; i < n; i++)
+        o[i] = sa[i] > sb[i] ? sa[i] : sb[i];
+      return true;
+    case PT_OP_MIN:
+      for (int64_t i = 0; i < n; i++)
+        o[i] = sa[i] < sb[i] ? sa[i] : sb[i];
+      return true;
+    default:
+      return false; /* div reports division by zero */
+    }
+  }
+  if (r->type.dtype != PT_F32)
+    return false;
+  const float *a = x->data, *b = y->data;
+  float *o = r->data;
+  switch (c) {
+  case PT_OP_ADD:
+    for (int64_t i = 0; i < n; i++)
+      o[i] = a[i] + b[i];
+    return true;
+  case PT_OP_SUB:
+    for (int64_t i = 0; i < n; i++)
+      o[i] = a[i] - b[i];
+    return true;
+  case PT_OP_MUL:
+    for (int64_t i = 0; i < n; i++)
+      o[i] = a[i] * b[i];
+    return true;
+  case PT_OP_DIV:
+    for (int64_t i = 0; i < n; i++)
+      o[i] = a[i] / b[i];
+    return true;
+  case PT_OP_MAX:
+    for (int64_t i = 0; i < n; i++)
+      o[i] = a[i] != a[i] || b[i] != b[i] ? NAN : a[i] > b[i] ? a[i] : b[i];
+    return true;
+  case PT_OP_MIN:
+    for (int64_t i = 0; i < n; i++)
+      o[i] = a[i] != a[i] || b[i] != b[i] ? NAN : a[i] < b[i] ? a[i] : b[i];
+    return true;
+  case PT_OP_POW:
+    for (int64_t i = 0; i < n; i++)
+      o[i] = (float)pow(a[i], b[i]);
+    return true;
+  default:
+    return false;
+  }
+}
+
+#define CMP_LOOPS(T)                                                                               \
+  do {                                                                                             \
+    const T *a = x->data, *b = y->data;                                                            \
+    switch (dir) {                                                                                 \
+    case PT_CMP_LT:                                                                                \
+      for (int64_t i = 0; i < n; i++)                                                              \
+        o[i] = a[i] < b[i];                                                                        \
+      break;                                                                                       \
+    case PT_CMP_LE:                                                                                \
+      for (int64_t i = 0; i < n; i++)                                                              \
+        o[i] = a[i] <= b[i];                                                                       \
+      break;                                                                                       \
+    case PT_CMP_GT:                                                                                \
+      for (int64_t i = 0; i < n; i++)                                                              \
+        o[i] = a[i] > b[i];                                                                        \
+      break;                                                                                       \
+    case PT_CMP_GE:                                                                                \
+      for (int64_t i = 0; i < n; i++)                                                              \
+        o[i] = a[i] >= b[i];                                                                       \
+      break;                                                                                       \
+    case PT_CMP_EQ:                                                                                \
+      for (int64_t i = 0; i < n; i++)                                                              \
+        o[i] = a[i] == b[i];                                                                       \
+      break;                                                                                       \
+    case PT_CMP_NE:                                                                                \
+      for (int64_t i = 0; i < n; i++)                                                              \
+        o[i] = a[i] != b[i];                                                                       \
+      break;                                                                                       \
+    case PT_CMP_COUNT:                                                                             \
+      PT_UNREACHABLE();                                                                            \
+    }                                                                                              \
+  } while (0)
+
+static bool k_compare(const pt_op *op, const pt_tensor *x, const pt_tensor *y, pt_tensor *r) {
+  pt_cmpdir dir = pt_op_cmpdir(op);
+  int64_t n = numel(r);
+  uint8_t *o = r->data;
+  switch (x->type.dtype) {
+  case PT_F32:
+    CMP_LOOPS(float);
+    return true;
+  case PT_I32:
+    CMP_LOOPS(int32_t);
+    return true;
+  case PT_PRED:
+    CMP_LOOPS(uint8_t);
+    return true;
+  case PT_DTYPE_COUNT:
+    break;
+  }
+  PT_UNREACHABLE();
+}
+
+static bool k_select(const pt_tensor *p, const pt_tensor *t, const pt_tensor *f, pt_tensor *r) {
+  int64_t n = numel(r);
+  const uint8_t *c = p->data;
+  if (pt_dtype_size(r->type.dtype) == 4) {
+    const uint32_t *a = t->data, *b = f->data;
+    uint32_t *o = r->data;
+    for (int64_t i = 0; i < n; i++)
+      o[i] = c[i] ? a[i] : b[i];
+  } else {
+    const uint8_t *a = t->data, *b = f->data;
+    uint8_t *o = r->data;
+    for (int64_t i = 0; i < n; i++)
+      o[i] = c[i] ? a[i] : b[i];
+  }
+  return true;
+}
+
+static int32_t f32_to_i32(float v) {
+  double d = v;
+  return d != d ? 0 : d >= 2147483647.0 ? INT32_MAX : d <= -2147483648.0 ? INT32_MIN : (int32_t)d;
+}
+
+static bool k_convert(const pt_tensor *x, pt_tensor *r) {
+  int64_t n = numel(r);
+  pt_dtype from = x->type.dtype, to = r->type.dtype;
+  if (from == to) {
+    memcpy(r->data, x->data, pt_type_bytes(&r->type));
+    return true;
+  }
+  if (from == PT_F32 && to == PT_I32) {
+    const float *a = x->data;
+    int32_t *o = r->data;
+    for (int64_t i = 0; i < n; i++)
+      o[i] = f32_to_i32(a[i]);
+  } else if (from == PT_I32 && to == PT_F32) {
+    const int32_t *a = x->data;
+    float *o = r->data;
+    for (int64_t i = 0; i < n; i++)
+      o[i] = (float)a[i];
+  } else if (from == PT_PRED) {
+    const uint8_t *a = x->data;
+    if (to == PT_F32)
+      for (int64_t i = 0; i < n; i++)
+        ((float *)r->data)[i] = a[i] ? 1.0f : 0.0f;
+    else
+      for (int64_t i = 0; i < n; i++)
+        ((int32_t *)r->data)[i] = a[i] != 0;
+  } else { /* to pred */
+    uint8_t *o = r->data;
+    if (from == PT_F32)
+      for (int64_t i = 0; i < n; i++)
+        o[i] = ((const float *)x->data)[i] != 0;
+    else
+      for (int64_t i = 0; i < n; i++)
+        o[i] = ((const int32_t *)x->data)[i] != 0;
+  }
+  return true;
+}
+
+static double aval_number(const pt_aval *v) {
+  return v->kind == PT_AV_INT ? (double)v->i : v->f;
+}
+
+static bool k_constant(const pt_op *op, pt_tensor *r) {
+  const pt_attr *a = pt_op_attr(op, PT_A_VALUE);
+  int64_t n = numel(r);
+  if (a->val.kind == PT_AV_LIST) {
+    for (int64_t i = 0; i < n; i++)
+      pt_tensor_set(r, i, aval_number(&a->val.items[i]));
+  } else if (n > 0) {
+    pt_tensor_set(r, 0, aval_number(&a->val));
+    fill_from_first(r);
+  }
+  return true;
+}
+
+static bool k_iota(const pt_op *op, pt_tensor *r) {
+  int dim = (int)pt_op_int(op, PT_A_DIM, 0);
+  int64_t outer = 1, inner = 1, len = r->type.dims[dim];
+  for (int k = 0; k < dim; k++)
+    outer *= r->type.dims[k];
+  for (int k = dim + 1; k < r->type.rank; k++)
+    inner *= r->type.dims[k];
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t k = 0; k < len; k++)
+      for (int64_t j = 0; j < inner; j++) {
+        int64_t at = (o * len + k) * inner + j;
+        if (r->type.dtype == PT_F32)
+          ((float *)r->data)[at] = (float)k;
+        else if (r->type.dtype == PT_I32)
+          ((int32_t *)r->data)[at] = (int32_t)k;
+        else
+          ((uint8_t *)r->data)[at] = k != 0;
+      }
+  return true;
+}
+
+/* ---- reductions and dot ------------------------------------------------- */
+
+/* Visits x row by row (its last dim), the same order as the interpreter,
+ * so f32 sums (in double) round exactly as its do. */
+static bool k_reduce(const pt_op *op, const pt_tensor *x, pt_tensor *r, void *scratch) {
+  pt_dtype dt = x->type.dtype;
+  bool is_max = op->code == PT_OP_REDUCE_MAX;
+  int64_t dims[PT_MAX_RANK], rs[PT_MAX_RANK], step[PT_MAX_RANK];
+  int nd = ints_or(op, PT_A_DIMS, dims, 0, 0);
+  bool reduced[PT_MAX_RANK] = {false};
+  for (int k = 0; k < nd; k++)
+    reduced[dims[k]] = true;
+  strides_of(&r->type, rs);
+  int rank = x->type.rank;
+  for (int k = 0, j = 0; k < rank; k++)
+    step[k] = reduced[k] ? 0 : rs[j++];
+  int64_t nr = numel(r), nx = numel(x);
+  if (rank == 0) {
+    memcpy(r->data, x->data, 4);
+    return true;
+  }
+  int64_t inner = x->type.dims[rank - 1];
+  bool inner_reduced = reduced[rank - 1];
+  double *acc = scratch;
+  if (dt == PT_F32 && !is_max) {
+    memset(acc, 0, (size_t)nr * sizeof *acc);
+  } else {
+    for (int64_t i = 0; i < nr; i++) {
+      if (dt == PT_F32)
+        ((float *)r->data)[i] = -INFINITY;
+      else
+        ((int32_t *)r->data)[i] = is_max ? INT32_MIN : 0;
+    }
+  }
+  if (nx == 0)
+    return true;
+  int64_t idx[PT_MAX_RANK] = {0}, dst = 0;
+  for (int64_t row = 0; row < nx / inner; row++) {
+    if (dt == PT_F32) {
+      const float *a = (const float *)x->data + row * inner;
+      if (!is_max) {
+        if (inner_reduced) {
+          double s = acc[dst];
+          for (int64_t j = 0; j < inner; j++)
+            s += a[j];
+          acc[dst] = s;
+        } else {
+          double *s = acc + dst;
+          for (int64_t j = 0; j < inner; j++)
+            s[j] += a[j];
+        }
+      } else {
+        float *m = (float *)r->data + dst;
+        if (inner_reduced) {
+          float v = m[0];
+          for (int64_t j = 0; j < inner; j++)
+            v = a[j] != a[j] || v != v ? NAN : a[j] > v ? a[j] : v;
+          m[0] = v;
+        } else {
+          for (int64_t j = 0; j < inner; j++)
+            m[j] = a[j] != a[j] || m[j] != m[j] ? NAN : a[j] > m[j] ? a[j] : m[j];
+        }
+      }
+    } else {
+      const int32_t *a = (const int32_t *)x->data + row * inner;
+      int32_t *m = (int32_t *)r->data + dst;
+      if (inner_reduced) {
+        int32_t v = m[0];
+        uint32_t u = (uint32_t)m[0];
+        for (int64_t j = 0; j < inner; j++) {
+          v = a[j] > v ? a[j] : v;
+          u += (uint32_t)a[j];
+        }
+        m[0] = is_max ? v : (int32_t)u;
+      } else if (is_max) {
+        for (int64_t j = 0; j < inner; j++)
+          m[j] = a[j] > m[j] ? a[j] : m[j];
+      } else {
+        for (int64_t j = 0; j < inner; j++)
+          m[j] = (int32_t)((uint32_t)m[j] + (uint32_t)a[j]);
+      }
+    }
+    /* the next row: the multi-index over all dims but the last */
+    int k = rank - 2;
+    while (k >= 0 && ++idx[k] == x->type.dims[k]) {
+      dst -= step[k] * (x->type.dims[k] - 1);
+      idx[k--] = 0;
+    }
+    if (k < 0)
+      break;
+    dst += step[k];
+  }
+  if (dt == PT_F32 && !is_max)
+    for (int64_t i = 0; i < nr; i++)
+      ((float *)r->data)[i] = (float)acc[i];
+  return true;
+}
+
+/* Copies t into the layout `order` (a permutation of its dims). */
+static void permute_into(const pt_tensor *t, const int *order, float *out) {
+  int64_t ts[PT_MAX_RANK], st[PT_MAX_RANK], dims[PT_MAX_RANK], os[PT_MAX_RANK];
+  strides_of(&t->type, ts);
+  pt_type p = t->type;
+  for (int k = 0; k < p.rank; k++) {
+    dims[k] = p.dims[k] = t->type.dims[order[k]];
+    st[k] = ts[order[k]];
+  }
+  strides_of(&p, os);
+  strided_copy(t->data, st, (char *)out, os, dims, p.rank, 4);
+}
+
+static bool k_dot(const pt_op *op, const pt_tensor *l, const pt_tensor *rh, pt_tensor *r,
+                  char *scratch) {
+  if (r->type.dtype != PT_F32)
+    return false;
+  dot_plan p;
+  plan_dot(op, &p);
+  if (p.M > INT_MAX || p.N > INT_MAX || p.K > INT_MAX)
+    return false;
+  float *c = r->data;
+  if (p.B * p.M * p.N == 0)
+    return true;
+  if (p.K == 0) {
+    memset(c, 0, pt_type_bytes(&r->type));
+    return true;
+  }
+  const float *a = l->data, *b = rh->data;
+  if (p.lcopy) {
+    permute_into(l, p.lorder, (float *)scratch);
+    a = (const float *)scratch;
+  }
+  if (p.rcopy) {
+    permute_into(rh, p.rorder, (float *)(scratch + p.lbytes));
+    b = (const float *)(scratch + p.lbytes);
+  }
+  int M = (int)p.M, N = (int)p.N, K = (int)p.K;
+  int lda = p.ltrans ? M : K, ldb = p.rtrans ? K : N;
+  for (int64_t i = 0; i < p.B; i++)
+    cblas_sgemm(CblasRowMajor, p.ltrans ? CblasTrans : CblasNoTrans,
+                p.rtrans ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, a + i * p.M * p.K, lda,
+                b + i * p.K * p.N, ldb, 0.0f, c + i * p.M * p.N, N);
+  return true;
+}
+
+/* ---- the executor ------------------------------------------------------- */
+
+enum { BLOCK_ARG, BLOCK_RESULT, BLOCK_TEMP };
+
+struct pt_exec {
+  const pt_func *g;
+  pt_mpi_mesh *mm;
+  pt_buffer_plan plan;
+  char *block[3];
+  pt_tensor *views;   /* per value: its buffer (data borrowed) */
+  pt_tensor *results; /* per result: its buffer */
+  pt_tensor **x;      /* operands of the running op */
+  bool profile;
+  double *secs;
+  double total;
+};
+
+#define HUGE_BYTES ((size_t)2 << 20)
+
+/* Aligned, huge-page advised when large, and every page touched now so a
+ * step never faults. */
+static char *alloc_block(int64_t bytes) {
+  size_t n = (size_t)(bytes > 0 ? bytes : 64);
+  size_t align = n >= HUGE_BYTES ? HUGE_BYTES : 64;
+  void *p = NULL;
+  if (posix_memalign(&p, align, n) != 0)
+    return NULL;
+  if (n >= HUGE_BYTES)
+    madvise(p, n, MADV_HUGEPAGE); /* advice only: failure is harmless */
+  memset(p, 0, n);
+  return p;
+}
+
+static bool same_mesh(const pt_mesh *a, const pt_mesh *b) {
+  if (a->naxes != b->naxes)
+    return false;
+  for (int k = 0; k < a->naxes; k++)
+    if (a->sizes[k] != b->sizes[k] || strcmp(a->names[k], b->names[k]) != 0)
+      return false;
+  return true;
+}
+
+pt_exec *pt_exec_create(const pt_func *g, pt_mpi_mesh *mm, pt_diag *d) {
+  const pt_mesh *mesh = &g->module->mesh;
+  if (mm && !same_mesh(mesh, pt_mpi_mesh_mesh(mm))) {
+    pt_diag_error(d, g->loc, "rank %d: @%s is lowered for a mesh other than the MPI runtime's",
+                  pt_mpi_mesh_rank(mm), g->name);
+    return NULL;
+  }
+  if (!mm && pt_mesh_devices(mesh) > 1)
+    for (int i = 0; i < g->nops; i++)
+      if (pt_optab[g->ops[i]->code].flags & PT_OPF_COLLECTIVE) {
+        pt_diag_error(d, g->ops[i]->loc,
+                      "'%s' needs the MPI runtime: @%s runs on a mesh of %lld devices",
+                      pt_op_name(g->ops[i]->code), g->name, (long long)pt_mesh_devices(mesh));
+        return NULL;
+      }
+  pt_exec *e = pt_calloc(1, sizeof *e);
+  e->g = g;
+  e->mm = mm;
+  pt_plan_buffers(g, &e->plan);
+  const pt_buffer_plan *p = &e->plan;
+  int64_t sizes[3] = {p->arg_bytes, p->result_bytes, p->temp_bytes};
+  for (int b = 0; b < 3; b++)
+    if (!(e->block[b] = alloc_block(sizes[b]))) {
+      pt_diag_error(d, g->loc, "cannot allocate %lld bytes for @%s's buffers", (long long)sizes[b],
+                    g->name);
+      pt_exec_destroy(e);
+      return NULL;
+    }
+  int nv = g->nvalues ? g->nvalues : 1;
+  e->views = pt_calloc((size_t)nv, sizeof *e->views);
+  e->results = pt_calloc((size_t)g->nresults + 1, sizeof *e->results);
+  for (int v = 0; v < g->nvalues; v++)
+    e->views[v].data = NULL;
+  for (int i = 0; i < g->nargs; i++)
+    e->views[g->args[i]->id].type = g->args[i]->type;
+  for (int i = 0; i < g->nops; i++)
+    e->views[g->ops[i]->result->id].type = g->ops[i]->result->type;
+  for (int v = 0; v < g->nvalues; v++) {
+    int b = p->region[v] == PT_BUF_ARG      ? BLOCK_ARG
+            : p->region[v] == PT_BUF_RESULT ? BLOCK_RESULT
+                                            : BLOCK_TEMP;
+    if (p->region[v] != PT_BUF_NONE)
+      e->views[v].data = e->block[b] + p->offset[v];
+  }
+  for (int i = 0; i < g->nresults; i++) {
+    e->results[i].type = g->results[i].type;
+    e->results[i].data = e->block[BLOCK_RESULT] + p->result_offset[i];
+  }
+  int maxops = 1;
+  for (int i = 0; i < g->nops; i++)
+    if (g->ops[i]->noperands > maxops)
+      maxops = g->ops[i]->noperands;
+  e->x = pt_calloc((size_t)maxops, sizeof *e->x);
+  e->secs = pt_calloc((size_t)g->nops + 1, sizeof *e->secs);
+  return e;
+}
+
+void pt_exec_destroy(pt_exec *e) {
+  if (!e)
+    return;
+  for (int b = 0; b < 3; b++)
+    free(e->block[b]);
+  pt_buffer_plan_free(&e->plan);
+  pt_free(e->views);
+  pt_free(e->results);
+  pt_free(e->x);
+  pt_free(e->secs);
+  pt_free(e);
+}
+
+pt_tensor *pt_exec_arg_buffer(pt_exec *e, int i) {
+  PT_ASSERT(i >= 0 && i < e->g->nargs);
+  return &e->views[e->g->args[i]->id];
+}
+
+const pt_tensor *pt_exec_result_buffer(const pt_exec *e, int i) {
+  PT_ASSERT(i >= 0 && i < e->g->nresults);
+  return &e->results[i];
+}
+
+int64_t pt_exec_peak_bytes(const pt_exec *e) {
+  return e->plan.peak_bytes;
+}
+const pt_buffer_plan *pt_exec_plan(const pt_exec *e) {
+  return &e->plan;
+}
+void pt_exec_set_profile(pt_exec *e, bool on) {
+  e->profile = on;
+}
+const double *pt_exec_op_seconds(const pt_exec *e) {
+  return e->secs;
+}
+double pt_exec_run_seconds(const pt_exec *e) {
+  return e->total;
+}
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* A collective on a mesh of one device: the group is this device alone. */
+static void local_collective(const pt_op *op, const pt_tensor *x, pt_tensor *r) {
+  size_t n = pt_type_bytes(&r->type);
+  PT_ASSERT(n == pt_type_bytes(&x->type));
+  if (op->code == PT_OP_COLLECTIVE_PERMUTE && pt_op_attr(op, PT_A_PAIRS)->val.n == 0)
+    memset(r->data, 0, n);
+  else
+    memcpy(r->data, x->data, n);
+}
+
+static pt_status run_op(pt_exec *e, int i, pt_diag *d) {
+  const pt_op *op = e->g->ops[i];
+  pt_tensor *r = &e->views[op->result->id], **x = e->x;
+  for (int j = 0; j < op->noperands; j++)
+    x[j] = &e->views[op->operands[j]->id];
+  char *scratch = e->block[BLOCK_TEMP] + e->plan.scratch_offset[i];
+  bool done = false;
+  switch (op->code) {
+  case PT_OP_NEG:
+  case PT_OP_EXP:
+  case PT_OP_LOG:
+  case PT_OP_TANH:
+  case PT_OP_LOGISTIC:
+  case PT_OP_SQRT:
+  case PT_OP_RSQRT:
+  case PT_OP_ABS:
+  case PT_OP_SIN:
+  case PT_OP_COS:
+    done = k_unary(op->code, x[0], r);
+    break;
+  case PT_OP_ADD:
+  case PT_OP_SUB:
+  case PT_OP_MUL:
+  case PT_OP_DIV:
+  case PT_OP_MAX:
+  case PT_OP_MIN:
+  case PT_OP_POW:
+    done = k_binary(op->code, x[0], x[1], r);
+    break;
+  case PT_OP_COMPARE:
+    done = k_compare(op, x[0], x[1], r);
+    break;
+  case PT_OP_SELECT:
+    done = k_select(x[0], x[1], x[2], r);
+    break;
+  case PT_OP_CONVERT:
+    done = k_convert(x[0], r);
+    break;
+  case PT_OP_CONSTANT:
+    done = k_constant(op, r);
+    break;
+  case PT_OP_IOTA:
+    done = k_iota(op, r);
+    break;
+  case PT_OP_BROADCAST:
+    done = k_broadcast(op, x[0], r);
+    break;
+  case PT_OP_RESHAPE:
+    memcpy(r->data, x[0]->data, pt_type_bytes(&r->type));
+    done = true;
+    break;
+  case PT_OP_TRANSPOSE:
+    done = k_transpose(op, x[0], r);
+    break;
+  case PT_OP_SLICE:
+    done = k_slice(op, x[0], r);
+    break;
+  case PT_OP_CONCAT:
+    done = k_concat(op, x, r);
+    break;
+  case PT_OP_PAD:
+    done = k_pad(op, x[0], x[1], r);
+    break;
+  case PT_OP_REDUCE_SUM:
+  case PT_OP_REDUCE_MAX:
+    done = k_reduce(op, x[0], r, scratch);
+    break;
+  case PT_OP_DOT:
+    done = k_dot(op, x[0], x[1], r, scratch);
+    break;
+  case PT_OP_TAKE:
+    done = k_take(x[0], x[1], r);
+    break;
+  case PT_OP_SCATTER_ADD:
+  case PT_OP_SCAN:
+    break;
+  case PT_OP_ALL_GATHER:
+  case PT_OP_REDUCE_SCATTER:
+  case PT_OP_ALL_REDUCE:
+  case PT_OP_ALL_TO_ALL:
+  case PT_OP_AXIS_SLICE:
+  case PT_OP_COLLECTIVE_PERMUTE:
+    if (e->mm)
+      return pt_mpi_collective(e->mm, op, x[0], r, d);
+    local_collective(op, x[0], r);
+    return PT_OK;
+  case PT_OP_COUNT:
+    PT_UNREACHABLE();
+  }
+  if (done)
+    return PT_OK;
+  memset(r->data, 0, pt_type_bytes(&r->type)); /* the interpreter's kernels start from zeros */
+  return pt_interp_op(op, x, r, d);
+}
+
+pt_status pt_exec_run(pt_exec *e, pt_tensor *const *args, pt_tensor **results, pt_diag *d) {
+  const pt_func *g = e->g;
+  double t0 = now();
+  if (args)
+    for (int i = 0; i < g->nargs; i++) {
+      pt_tensor *buf = &e->views[g->args[i]->id];
+      if (!args[i] || args[i]->data == buf->data)
+        continue;
+      if (args[i]->wide || !pt_type_equal(&args[i]->type, &buf->type)) {
+        char want[PT_TYPE_STRLEN], got[PT_TYPE_STRLEN];
+        pt_diag_error(d, g->args[i]->loc, "argument %%%s of @%s is %s%s, not %s",
+                      g->args[i]->name ? g->args[i]->name : "?", g->name,
+                      pt_type_str(&args[i]->type, got, sizeof got), args[i]->wide ? " (wide)" : "",
+                      pt_type_str(&buf->type, want, sizeof want));
+        if (results)
+          for (int k = 0; k < g->nresults; k++)
+            results[k] = NULL;
+        return PT_ERR;
+      }
+      memcpy(buf->data, args[i]->data, pt_type_bytes(&buf->type));
+    }
+  pt_status st = PT_OK;
+  if (!e->profile)
+    memset(e->secs, 0, (size_t)g->nops * sizeof *e->secs);
+  for (int i = 0; i < g->nops && st == PT_OK; i++) {
+    double t = e->profile ? now() : 0;
+    st = run_op(e, i, d);
+    if (e->profile)
+      e->secs[i] = now() - t;
+    if (st != PT_OK && e->mm)
+      pt_diag_note(d, g->ops[i]->loc, "on rank %d of %d", pt_mpi_mesh_rank(e->mm),
+                   pt_mpi_mesh_size(e->mm));
+  }
+  for (int i = 0; i < g->nresults && st == PT_OK; i++) {
+    const pt_tensor *v = &e->views[g->results[i].value->id];
+    if (v->data != e->results[i].data)
+      memcpy(e->results[i].data, v->data, pt_type_bytes(&e->results[i].type));
+  }
+  if (results)
+    for (int i = 0; i < g->nresults; i++)
+      results[i] = st == PT_OK ? pt_tensor_clone(&e->results[i]) : NULL;
+  e->total = now() - t0;
+  return st;
+}

@@ -1,0 +1,100 @@
+/* The per-rank executor: runs a lowered (SPMD) program on this rank's local
+ * blocks. Buffers are planned once by liveness and allocated up front, so a
+ * step allocates nothing; kernels are f32 fast paths (BLAS for dot, tight
+ * loops for element-wise and data-movement ops) with the reference
+ * interpreter's kernels as the fallback for everything else; collectives go
+ * through the MPI runtime (runtime/mpi_coll.h).
+ *
+ * Results match pt_interp_op within f32 rounding: dot sums in BLAS's order
+ * in f32, other f32 sums in double like the interpreter. */
+#ifndef PT_EXEC_H
+#define PT_EXEC_H
+
+#include "interp.h"
+#include "mpi_coll.h"
+
+/* ---- the buffer plan (pure; the simulator shares it) ------------------ */
+
+typedef enum {
+  PT_BUF_NONE,   /* not stored */
+  PT_BUF_ARG,    /* in the argument block: persistent, filled by the caller */
+  PT_BUF_RESULT, /* in the result block: persistent, read by the caller */
+  PT_BUF_TEMP,   /* in the temporary block, shared by liveness */
+} pt_buf_region;
+
+/* Where every value of a function lives. Three blocks: the arguments' and
+ * the results' (each buffer its own range), and the temporaries', where two
+ * values share bytes only if their live ranges are disjoint. A value's live
+ * range is [first, last] in op indices, both ends inclusive: first is the op
+ * defining it (-1 for arguments), last the last op reading it (nops when a
+ * result returns it; first when nothing reads it). Each op may also need
+ * kernel scratch, a range of the temporary block live during that op only.
+ * Every buffer is rounded up to a multiple of 64 bytes (at least 64). */
+typedef struct {
+  int nvalues, nops, nargs, nresults;
+  /* per value id */
+  pt_buf_region *region;
+  int64_t *offset; /* in its region's block */
+  int64_t *bytes;  /* reserved */
+  int *first, *last;
+  /* per op */
+  int64_t *scratch_offset, *scratch_bytes; /* in the temporary block */
+  /* per argument and result: the offset of its buffer in its block. A
+   * result whose value is computed by an op is stored there directly;
+   * otherwise (an argument returned, a value returned twice) it is copied
+   * there at the end of a step. */
+  int64_t *arg_offset, *result_offset;
+  int64_t arg_bytes, result_bytes, temp_bytes;
+  int64_t peak_bytes; /* arg_bytes + result_bytes + temp_bytes */
+} pt_buffer_plan;
+
+/* Plans g's buffers (greedy interval allocation, largest first, each at the
+ * lowest offset free over its live range). Free with pt_buffer_plan_free. */
+void pt_plan_buffers(const pt_func *g, pt_buffer_plan *out);
+void pt_buffer_plan_free(pt_buffer_plan *p);
+/* The kernel scratch op needs in the executor (0 for most ops). */
+int64_t pt_exec_op_scratch_bytes(const pt_op *op);
+
+/* ---- the executor ----------------------------------------------------- */
+
+typedef struct pt_exec pt_exec;
+
+/* Plans and allocates every buffer of lowered function g (borrowed; it and
+ * its module must outlive the executor). mm (borrowed, may be NULL) runs
+ * the collectives and must be a mesh equal to g's module's; with mm NULL,
+ * collectives are allowed only on a mesh of one device, where they are
+ * identities. NULL with a message in d on error. */
+pt_exec *pt_exec_create(const pt_func *g, pt_mpi_mesh *mm, pt_diag *d);
+void pt_exec_destroy(pt_exec *e);
+
+/* Runs one step. args[i] (borrowed) is this rank's block of argument i and
+ * is copied into the argument buffer; args NULL, or args[i] NULL, means the
+ * buffer was filled in place (pt_exec_arg_buffer) and is used as it is.
+ * An argument of another type than g's is an error. With results
+ * non-NULL, results[i] receives a new tensor (the caller frees it); the
+ * result buffers hold the results either way. On error (reported located
+ * at the op, with the rank) results[i] are NULL. Collective over the mesh
+ * when g has collectives. */
+pt_status pt_exec_run(pt_exec *e, pt_tensor *const *args, pt_tensor **results, pt_diag *d);
+
+/* The buffers, as tensors borrowed from the executor (valid until destroy;
+ * the same pointers every step): fill an argument's data in place before a
+ * run; read a result's after it. */
+pt_tensor *pt_exec_arg_buffer(pt_exec *e, int i);
+const pt_tensor *pt_exec_result_buffer(const pt_exec *e, int i);
+
+/* The planned total: argument, result and temporary blocks in bytes
+ * (pt_buffer_plan.peak_bytes; kernel scratch included). */
+int64_t pt_exec_peak_bytes(const pt_exec *e);
+/* The plan (borrowed). */
+const pt_buffer_plan *pt_exec_plan(const pt_exec *e);
+
+/* Per-op timing: when on, each run records the seconds spent in every op
+ * (collectives included), readable after the run: pt_exec_op_seconds(e)[i]
+ * for g->ops[i] (borrowed, nops entries; zeros when profiling is off). */
+void pt_exec_set_profile(pt_exec *e, bool on);
+const double *pt_exec_op_seconds(const pt_exec *e);
+/* The seconds of the last run, in total. */
+double pt_exec_run_seconds(const pt_exec *e);
+
+#endif

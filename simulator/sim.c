@@ -1,0 +1,233 @@
+/* The cost model (sim.h): one walk over a lowered program in execution
+ * order, pricing each op on the hardware file's rates and links. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec.h"
+#include "sim.h"
+#include "strmap.h"
+
+static int64_t vbytes(const pt_value *v) {
+  return (int64_t)pt_type_bytes(&v->type);
+}
+
+/* Names of every value as the printer writes them: unnamed values get the
+ * smallest numbers no named value uses (ir/print.c). */
+static char **name_values(const pt_func *f) {
+  char **names = pt_calloc((size_t)f->nvalues + 1, sizeof *names);
+  pt_strmap used = {0};
+  for (int i = 0; i < f->nargs + f->nops; i++) {
+    pt_value *v = i < f->nargs ? f->args[i] : f->ops[i - f->nargs]->result;
+    if (v && v->name)
+      pt_strmap_put(&used, v->name, v);
+  }
+  long counter = 0;
+  char buf[32];
+  for (int i = 0; i < f->nargs + f->nops; i++) {
+    pt_value *v = i < f->nargs ? f->args[i] : f->ops[i - f->nargs]->result;
+    if (!v)
+      continue;
+    if (v->name) {
+      names[v->id] = pt_strdup(v->name);
+      continue;
+    }
+    do
+      snprintf(buf, sizeof buf, "%ld", counter++);
+    while (pt_strmap_get(&used, buf, strlen(buf)));
+    names[v->id] = pt_strdup(buf);
+  }
+  pt_strmap_clear(&used);
+  return names;
+}
+
+/* B, M, N, K of a dot: batch points, lhs-free, rhs-free and contracted. */
+static void dot_dims(const pt_op *op, int64_t *B, int64_t *M, int64_t *N, int64_t *K) {
+  int64_t lb[PT_MAX_RANK], rb[PT_MAX_RANK], lc[PT_MAX_RANK], rc[PT_MAX_RANK];
+  int nb = pt_op_ints(op, PT_A_LHS_BATCH, lb, PT_MAX_RANK);
+  int nrb = pt_op_ints(op, PT_A_RHS_BATCH, rb, PT_MAX_RANK);
+  int nc = pt_op_ints(op, PT_A_LHS_CONTRACT, lc, PT_MAX_RANK);
+  int nrc = pt_op_ints(op, PT_A_RHS_CONTRACT, rc, PT_MAX_RANK);
+  nb = nb < 0 ? 0 : nb;
+  nrb = nrb < 0 ? 0 : nrb;
+  nc = nc < 0 ? 0 : nc;
+  nrc = nrc < 0 ? 0 : nrc;
+  const pt_type *l = &op->operands[0]->type, *r = &op->operands[1]->type;
+  bool lused[PT_MAX_RANK] = {0}, rused[PT_MAX_RANK] = {0};
+  *B = *M = *N = *K = 1;
+  for (int i = 0; i < nb; i++)
+    *B *= l->dims[lb[i]], lused[lb[i]] = true;
+  for (int i = 0; i < nrb; i++)
+    rused[rb[i]] = true;
+  for (int i = 0; i < nc; i++)
+    *K *= l->dims[lc[i]], lused[lc[i]] = true;
+  for (int i = 0; i < nrc; i++)
+    rused[rc[i]] = true;
+  for (int i = 0; i < l->rank; i++)
+    if (!lused[i])
+      *M *= l->dims[i];
+  for (int i = 0; i < r->rank; i++)
+    if (!rused[i])
+      *N *= r->dims[i];
+}
+
+/* Bytes a local op reads and writes. */
+static int64_t traffic(const pt_op *op) {
+  int64_t out = op->result ? vbytes(op->result) : 0;
+  switch (op->code) {
+  case PT_OP_CONSTANT:
+  case PT_OP_IOTA:
+    return out;
+  case PT_OP_SLICE:
+  case PT_OP_AXIS_SLICE:
+    return 2 * out; /* reads only the part it keeps */
+  case PT_OP_TAKE:
+    return vbytes(op->operands[1]) + 2 * out; /* the indices and the rows taken */
+  default:
+    break;
+  }
+  int64_t in = 0;
+  for (int j = 0; j < op->noperands; j++)
+    in += vbytes(op->operands[j]);
+  return in + out;
+}
+
+static void price_collective(const pt_sim_hw *hw, const pt_mesh *mesh, const int *links,
+                             pt_sim_op *e) {
+  const pt_op *op = e->op;
+  const pt_attr *a = pt_op_attr(op, PT_A_AXES);
+  int axes[PT_MAX_AXES], naxes = 0;
+  e->group = 1;
+  for (int i = 0; a && i < a->val.n && naxes < PT_MAX_AXES; i++) {
+    const char *s = a->val.items[i].s;
+    int ax = pt_mesh_axis(mesh, s, strlen(s));
+    PT_ASSERT(ax >= 0);
+    axes[naxes++] = ax;
+    e->group *= mesh->sizes[ax];
+  }
+  int64_t in = vbytes(op->operands[0]);
+  e->bytes = pt_sim_bytes_sent(e->kind, e->group, in);
+  e->link = naxes ? links[axes[0]] : -1;
+  e->time = 0;
+  /* a group spanning several axes goes as fast as its slowest link */
+  for (int i = 0; i < naxes; i++) {
+    pt_sim_ab ab = pt_sim_collective_ab(hw, links[axes[i]], e->kind, e->group);
+    double t = ab.alpha + ab.beta * (double)in;
+    if (i == 0 || t > e->time) {
+      e->time = t;
+      e->link = links[axes[i]];
+    }
+  }
+}
+
+typedef struct {
+  double time;
+  int index;
+} ranked;
+
+static int by_time(const void *a, const void *b) {
+  const ranked *x = a, *y = b;
+  if (x->time != y->time)
+    return x->time > y->time ? -1 : 1;
+  return x->index - y->index;
+}
+
+pt_status pt_sim_run(const pt_sim_hw *hw, const pt_func *g, pt_sim_result *out, pt_diag *d) {
+  memset(out, 0, sizeof *out);
+  out->g = g;
+  out->hw = hw;
+  const pt_mesh *mesh = &g->module->mesh;
+  int links[PT_MAX_AXES];
+  if (pt_sim_hw_check_mesh(hw, mesh, links, d) != PT_OK)
+    return PT_ERR;
+  out->devices = 1;
+  for (int a = 0; a < mesh->naxes; a++)
+    out->devices *= mesh->sizes[a];
+  out->nops = g->nops;
+  out->ops = pt_calloc((size_t)g->nops + 1, sizeof *out->ops);
+  double clock = 0;
+  for (int i = 0; i < g->nops; i++) {
+    pt_sim_op *e = &out->ops[i];
+    const pt_op *op = g->ops[i];
+    e->op = op;
+    e->start = clock;
+    e->kind =
+        (pt_optab[op->code].flags & PT_OPF_COLLECTIVE) ? (int)(op->code - PT_OP_ALL_GATHER) : -1;
+    e->link = -1;
+    if (e->kind >= 0 && e->kind != PT_SIM_AXIS_SLICE) {
+      price_collective(hw, mesh, links, e);
+      out->comm += e->time;
+      out->comm_kind[e->kind] += e->time;
+      out->bytes_kind[e->kind] += e->bytes;
+      out->bytes_sent += e->bytes;
+    } else {
+      if (op->code == PT_OP_DOT) {
+        int64_t B, M, N, K;
+        dot_dims(op, &B, &M, &N, &K);
+        e->flops = 2.0 * (double)B * (double)M * (double)N * (double)K;
+        e->time = e->flops > 0 ? e->flops / pt_sim_gemm_rate(hw, M, N, K) : 0;
+        e->bytes = traffic(op);
+        out->flops += e->flops;
+      } else {
+        e->bytes = traffic(op);
+        e->time = (double)e->bytes / hw->elementwise_rate;
+      }
+      e->time += hw->op_overhead;
+      out->compute += e->time;
+    }
+    if (e->kind >= 0)
+      out->count_kind[e->kind]++;
+    clock += e->time;
+  }
+  out->step = out->compute + out->comm;
+  pt_buffer_plan plan;
+  pt_plan_buffers(g, &plan);
+  out->memory =
+      (pt_sim_memory){plan.peak_bytes, plan.arg_bytes, plan.result_bytes, plan.temp_bytes};
+  pt_buffer_plan_free(&plan);
+  out->capacity = hw->memory;
+  out->fits = out->memory.peak_bytes <= hw->memory;
+  if (g->nops) {
+    ranked *r = pt_malloc((size_t)g->nops * sizeof *r);
+    for (int i = 0; i < g->nops; i++)
+      r[i] = (ranked){out->ops[i].time, i};
+    qsort(r, (size_t)g->nops, sizeof *r, by_time);
+    for (int i = 0; i < g->nops && i < PT_SIM_TOP; i++)
+      out->top[out->ntop++] = r[i].index;
+    pt_free(r);
+  }
+  out->names = name_values(g);
+  return PT_OK;
+}
+
+void pt_sim_result_free(pt_sim_result *r) {
+  if (r->names && r->g)
+    for (int i = 0; i < r->g->nvalues; i++)
+      pt_free(r->names[i]);
+  pt_free(r->names);
+  pt_free(r->ops);
+  memset(r, 0, sizeof *r);
+}
+
+char *pt_sim_where(const pt_op *op, char *buf, size_t cap) {
+  if (op->loc.file && op->loc.line > 0)
+    snprintf(buf, cap, "%s:%d:%d", op->loc.file, op->loc.line, op->loc.col);
+  else
+    snprintf(buf, cap, "?");
+  return buf;
+}
+
+char *pt_sim_time_str(double s, char *buf, size_t cap) {
+  if (s == 0)
+    snprintf(buf, cap, "0 s");
+  else if (s < 1e-6)
+    snprintf(buf, cap, "%.1f ns", s * 1e9);
+  else if (s < 1e-4)
+    snprintf(buf, cap, "%.2f µs", s * 1e6);
+  else if (s < 1e-3)
+    snprintf(buf, cap, "%.1f µs", s * 1e6);
+  else if (s < 1)
+    snprintf(buf, cap, "%.2f ms", s * 1e3);
+  else
+    snprintf(buf, cap, "%.3f s", s);
+  return buf;
+}

@@ -1,0 +1,612 @@
+/* The per-rank executor without MPI (one device, or no mesh): every op kind
+ * against the reference interpreter on small random inputs (relative
+ * tolerance 1e-5: only dot sums in another order), the collectives of a
+ * one-device mesh against the virtual mesh, the MLP and the tiny
+ * transformer (loss and Adam train_step, lowered on a one-device mesh)
+ * against the interpreter, and the buffer planner's promises: no two values
+ * live at once share a byte, the peak lies between the largest live set and
+ * the sum of all sizes, buffers are reused across steps, and two steps give
+ * identical results. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "exec.h"
+#include "init.h"
+#include "lower.h"
+#include "passes.h"
+#include "step_check.h"
+#include "tactics.h"
+#include "testutil.h"
+#include "vmesh.h"
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* max |got - want| over the reference's largest finite magnitude (1 if that
+ * is 0); nan and infinities must sit at the same places. Returns -1 when
+ * they do not, or the types differ. */
+static double rel_diff(const pt_tensor *got, const pt_tensor *want) {
+  if (!pt_type_equal(&got->type, &want->type))
+    return -1;
+  double mx = 0, scale = 0;
+  for (int64_t i = 0; i < pt_type_numel(&want->type); i++) {
+    double a = pt_tensor_get(got, i), b = pt_tensor_get(want, i);
+    if (isnan(a) || isnan(b) || isinf(a) || isinf(b)) {
+      if (!(isnan(a) && isnan(b)) && a != b)
+        return -1;
+      continue;
+    }
+    mx = fmax(mx, fabs(a - b));
+    scale = fmax(scale, fabs(b));
+  }
+  return mx / (scale > 0 ? scale : 1);
+}
+
+static pt_tensor **init_args(const pt_func *f, uint64_t seed) {
+  pt_tensor **args = pt_calloc((size_t)f->nargs + 1, sizeof *args);
+  for (int i = 0; i < f->nargs; i++) {
+    pt_init_spec sp = pt_init_spec_for(f, f->args[i], seed);
+    args[i] = pt_init_tensor(&sp, f->args[i]->type);
+  }
+  return args;
+}
+
+static void free_tensors(pt_tensor **t, int n) {
+  for (int i = 0; i < n; i++)
+    pt_tensor_destroy(t[i]);
+  pt_free(t);
+}
+
+/* ---- the buffer plan's promises ------------------------------------------ */
+
+static void check_plan(const pt_func *g, const pt_buffer_plan *p, const char *name) {
+  int64_t sum = 0, largest_live = 0;
+  /* intervals in the temporary block: values and op scratch */
+  typedef struct {
+    int64_t off, bytes;
+    int first, last;
+  } item;
+  item *items = pt_malloc((size_t)(g->nvalues + g->nops + 1) * sizeof *items);
+  int n = 0;
+  for (int i = 0; i < g->nops; i++) {
+    int v = g->ops[i]->result->id;
+    ck_assert_msg(p->region[v] == PT_BUF_TEMP || p->region[v] == PT_BUF_RESULT,
+                  "%s: value %d has no buffer", name, v);
+    if (p->region[v] == PT_BUF_TEMP) {
+      items[n++] = (item){p->offset[v], p->bytes[v], p->first[v], p->last[v]};
+      ck_assert_int_ge(p->first[v], 0);
+      ck_assert_int_ge(p->last[v], p->first[v]);
+      ck_assert_int_lt(p->last[v], g->nops);
+    }
+  }
+  for (int i = 0; i < g->nops; i++)
+    if (p->scratch_bytes[i] > 0)
+      items[n++] = (item){p->scratch_offset[i], p->scratch_bytes[i], i, i};
+  for (int a = 0; a < n; a++) {
+    sum += items[a].bytes;
+    ck_assert_msg(items[a].off >= 0 && items[a].off + items[a].bytes <= p->temp_bytes,
+                  "%s: a buffer lies outside the temporary block", name);
+    ck_assert_msg(items[a].off % 64 == 0, "%s: a buffer is not 64-byte aligned", name);
+    for (int b = a + 1; b < n; b++) {
+      bool live_together = items[a].first <= items[b].last && items[b].first <= items[a].last;
+      bool overlap = items[a].off < items[b].off + items[b].bytes &&
+                     items[b].off < items[a].off + items[a].bytes;
+      ck_assert_msg(!(live_together && overlap),
+                    "%s: buffers live at once overlap ([%d, %d] at %lld and [%d, %d] at %lld)",
+                    name, items[a].first, items[a].last, (long long)items[a].off, items[b].first,
+                    items[b].last, (long long)items[b].off);
+    }
+  }
+  for (int i = 0; i < g->nops; i++) {
+    int64_t live = 0;
+    for (int a = 0; a < n; a++)
+      if (items[a].first <= i && i <= items[a].last)
+        live += items[a].bytes;
+    largest_live = live > largest_live ? live : largest_live;
+  }
+  ck_assert_msg(p->temp_bytes <= sum, "%s: peak %lld above the sum of sizes %lld", name,
+                (long long)p->temp_bytes, (long long)sum);
+  ck_assert_msg(p->temp_bytes >= largest_live, "%s: peak %lld below the largest live set %lld",
+                name, (long long)p->temp_bytes, (long long)largest_live);
+  ck_assert_int_eq(p->peak_bytes, p->arg_bytes + p->result_bytes + p->temp_bytes);
+  /* arguments and results: one buffer each, disjoint, in their blocks */
+  for (int i = 0; i < g->nargs; i++) {
+    int id = g->args[i]->id;
+    ck_assert_int_eq(p->region[id], PT_BUF_ARG);
+    ck_assert_int_eq(p->offset[id], p->arg_offset[i]);
+    ck_assert(p->arg_offset[i] + (int64_t)pt_type_bytes(&g->args[i]->type) <=
+              (i + 1 < g->nargs ? p->arg_offset[i + 1] : p->arg_bytes));
+  }
+  for (int i = 0; i < g->nresults; i++)
+    ck_assert(p->result_offset[i] + (int64_t)pt_type_bytes(&g->results[i].type) <=
+              (i + 1 < g->nresults ? p->result_offset[i + 1] : p->result_bytes));
+  pt_free(items);
+}
+
+/* ---- every op kind against the interpreter ----------------------------- */
+
+typedef struct {
+  const char *name;
+  const char *text;
+} op_case;
+
+#define F(sig, res, body) "func @f(" sig ") -> (" res ") {\n" body "}\n"
+
+static const op_case op_cases[] = {
+    /* element-wise unary, f32 and i32 */
+    {"neg", F("input %a: f32[3,17]", "r: f32[3,17]", "%r = neg %a : f32[3,17]\nreturn %r\n")},
+    {"exp", F("input %a: f32[3,17]", "r: f32[3,17]", "%r = exp %a : f32[3,17]\nreturn %r\n")},
+    {"log", F("input %a: f32[3,17]", "r: f32[3,17]", "%r = log %a : f32[3,17]\nreturn %r\n")},
+    {"tanh", F("input %a: f32[3,17]", "r: f32[3,17]", "%r = tanh %a : f32[3,17]\nreturn %r\n")},
+    {"logistic",
+     F("input %a: f32[3,17]", "r: f32[3,17]", "%r = logistic %a : f32[3,17]\nreturn %r\n")},
+    {"sqrt", F("input %a: f32[3,17]", "r: f32[3,17]", "%r = sqrt %a : f32[3,17]\nreturn %r\n")},
+    {"rsqrt", F("input %a: f32[3,17]", "r: f32[3,17]", "%r = rsqrt %a : f32[3,17]\nreturn %r\n")},
+    {"abs", F("input %a: f32[3,17]", "r: f32[3,17]", "%r = abs %a : f32[3,17]\nreturn %r\n")},
+    {"sin", F("input %a: f32[3,17]", "r: f32[3,17]", "%r = sin %a : f32[3,17]\nreturn %r\n")},
+    {"cos", F("input %a: f32[3,17]", "r: f32[3,17]", "%r = cos %a : f32[3,17]\nreturn %r\n")},
+    {"i32 neg abs", F("input %i: i32[4,5]", "r: i32[4,5], s: i32[4,5]",
+                      "%c = constant {value = 500} : i32[4,5]\n%j = sub %i, %c : i32[4,5]\n"
+                      "%r = neg %j : i32[4,5]\n%s = abs %j : i32[4,5]\nreturn %r, %s\n")},
+    /* element-wise binary */
+    {"f32 binary",
+     F("input %a: f32[5,13], input %b: f32[5,13]",
+       "add: f32[5,13], sub: f32[5,13], mul: f32[5,13], div: f32[5,13], max: f32[5,13], "
+       "min: f32[5,13], pow: f32[5,13]",
+       "%add = add %a, %b : f32[5,13]\n%sub = sub %a, %b : f32[5,13]\n"
+       "%mul = mul %a, %b : f32[5,13]\n%div = div %a, %b : f32[5,13]\n"
+       "%max = max %a, %b : f32[5,13]\n%min = min %a, %b : f32[5,13]\n"
+       "%ab = abs %a : f32[5,13]\n%pow = pow %ab, %b : f32[5,13]\n"
+       "return %add, %sub, %mul, %div, %max, %min, %pow\n")},
+    {"f32 max min nan",
+     F("input %a: f32[8]", "max: f32[8], min: f32[8]",
+       "%n = constant {value = [nan, 1, nan, -2, 0, 3, -inf, inf]} : f32[8]\n"
+       "%max = max %a, %n : f32[8]\n%min = min %n, %a : f32[8]\nreturn %max, %min\n")},
+    {"i32 binary", F("input %i: i32[6,7], input %j: i32[6,7]",
+                     "add: i32[6,7], sub: i32[6,7], mul: i32[6,7], div: i32[6,7], max: i32[6,7], "
+                     "min: i32[6,7]",
+                     "%big = constant {value = 7654321} : i32[6,7]\n%ib = mul %i, %big : i32[6,7]\n"
+                     "%add = add %ib, %ib : i32[6,7]\n%sub = sub %j, %ib : i32[6,7]\n"
+                     "%mul = mul %ib, %j : i32[6,7]\n%one = constant {value = 1} : i32[6,7]\n"
+                     "%j1 = max %j, %one : i32[6,7]\n%div = div %sub, %j1 : i32[6,7]\n"
+                     "%max = max %sub, %j : i32[6,7]\n%min = min %sub, %j : i32[6,7]\n"
+                     "return %add, %sub, %mul, %div, %max, %min\n")},
+    /* compare, select, convert */
+    {"compare",
+     F("input %a: f32[4,9], input %b: f32[4,9], input %i: i32[4,9], input %p: pred[4,9]",
+       "lt: pred[4,9], le: pred[4,9], gt: pred[4,9], ge: pred[4,9], eq: pred[4,9], "
+       "ne: pred[4,9], ilt: pred[4,9], peq: pred[4,9]",
+       "%lt = compare %a, %b {dir = lt} : pred[4,9]\n%le = compare %a, %a {dir = le} : pred[4,9]\n"
+       "%gt = compare %a, %b {dir = gt} : pred[4,9]\n%ge = compare %b, %a {dir = ge} : pred[4,9]\n"
+       "%eq = compare %a, %a {dir = eq} : pred[4,9]\n%ne = compare %a, %b {dir = ne} : pred[4,9]\n"
+       "%c = constant {value = 500} : i32[4,9]\n"
+       "%ilt = compare %i, %c {dir = lt} : pred[4,9]\n%peq = compare %p, %lt {dir = eq} : "
+       "pred[4,9]\n"
+       "return %lt, %le, %gt, %ge, %eq, %ne, %ilt, %peq\n")},
+    {"select",
+     F("input %p: pred[3,11], input %a: f32[3,11], input %b: f32[3,11], input %i: i32[3,11], "
+       "input %q: pred[3,11]",
+       "f: f32[3,11], i: i32[3,11], q: pred[3,11]",
+       "%f = select %p, %a, %b : f32[3,11]\n%c = constant {value = -3} : i32[3,11]\n"
+       "%i2 = select %p, %i, %c : i32[3,11]\n%q2 = select %p, %q, %p : pred[3,11]\n"
+       "return %f, %i2, %q2\n")},
+    {"convert",
+     F("input %a: f32[2,9], input %i: i32[2,9], input %p: pred[2,9]",
+       "fi: i32[2,9], if: f32[2,9], fp: pred[2,9], pf: f32[2,9], pi: i32[2,9], ip: pred[2,9], "
+       "ff: f32[2,9]",
+       "%k = constant {value = 3e9} : f32[2,9]\n%ak = mul %a, %k : f32[2,9]\n"
+       "%fi = convert %ak : i32[2,9]\n%if = convert %i : f32[2,9]\n%fp = convert %a : pred[2,9]\n"
+       "%pf = convert %p : f32[2,9]\n%pi = convert %p : i32[2,9]\n%ip = convert %i : pred[2,9]\n"
+       "%ff = convert %a : f32[2,9]\nreturn %fi, %if, %fp, %pf, %pi, %ip, %ff\n")},
+    {"convert nan",
+     F("input %a: f32[4]", "r: i32[4]",
+       "%n = constant {value = [nan, inf, -inf, -2.5]} : f32[4]\n%s = add %n, %a : f32[4]\n"
+       "%z = mul %s, %s : f32[4]\n%r = convert %n : i32[4]\nreturn %r\n")},
+    /* producers */
+    {"constant", F("input %a: f32[]", "f: f32[3,5], i: i32[7], p: pred[2,2], l: f32[2,3], s: f32[]",
+                   "%f = constant {value = 0.1} : f32[3,5]\n%i = constant {value = -7} : i32[7]\n"
+                   "%p = constant {value = 1} : pred[2,2]\n"
+                   "%l = constant {value = [1, 2.5, -3, 4, 5e-3, 6]} : f32[2,3]\n"
+                   "%s = constant {value = 2.0} : f32[]\nreturn %f, %i, %p, %l, %s\n")},
+    {"iota",
+     F("input %a: f32[]", "f: f32[3,4,2], i: i32[3,4]",
+       "%f = iota {dim = 1} : f32[3,4,2]\n%i = iota {dim = 0} : i32[3,4]\nreturn %f, %i\n")},
+    /* data movement */
+    {"broadcast",
+     F("input %v: f32[4], input %w: f32[3], input %o: f32[1,4], input %s: f32[], "
+       "input %p: pred[3], input %m: f32[2,3]",
+       "a: f32[3,4], b: f32[3,4], c: f32[3,4], d: f32[2,3], e: pred[3,2], f: f32[2,4,3]",
+       "%a = broadcast %v {dims = [1]} : f32[3,4]\n%b = broadcast %w {dims = [0]} : f32[3,4]\n"
+       "%c = broadcast %o {dims = [0, 1]} : f32[3,4]\n%d = broadcast %s {dims = []} : f32[2,3]\n"
+       "%e = broadcast %p {dims = [0]} : pred[3,2]\n%f = broadcast %m {dims = [0, 2]} : "
+       "f32[2,4,3]\n"
+       "return %a, %b, %c, %d, %e, %f\n")},
+    {"reshape",
+     F("input %a: f32[4,6]", "r: f32[2,3,4]", "%r = reshape %a : f32[2,3,4]\nreturn %r\n")},
+    {"transpose", F("input %a: f32[2,3,4], input %p: pred[3,5]",
+                    "x: f32[4,2,3], y: f32[3,2,4], z: f32[2,4,3], q: pred[5,3]",
+                    "%x = transpose %a {perm = [2, 0, 1]} : f32[4,2,3]\n"
+                    "%y = transpose %a {perm = [1, 0, 2]} : f32[3,2,4]\n"
+                    "%z = transpose %a {perm = [0, 2, 1]} : f32[2,4,3]\n"
+                    "%q = transpose %p {perm = [1, 0]} : pred[5,3]\nreturn %x, %y, %z, %q\n")},
+    {"slice",
+     F("input %a: f32[5,6], input %b: i32[4,5,6]", "x: f32[2,2], y: i32[2,5,3], z: f32[5,1]",
+       "%x = slice %a {start = [1, 0], limit = [5, 6], stride = [2, 3]} : f32[2,2]\n"
+       "%y = slice %b {start = [1, 0, 1], limit = [3, 5, 6], stride = [1, 1, 2]} : i32[2,5,3]\n"
+       "%z = slice %a {start = [0, 4], limit = [5, 5]} : f32[5,1]\nreturn %x, %y, %z\n")},
+    {"concat",
+     F("input %a: f32[2,3], input %b: f32[2,1], input %c: f32[4,3], input %p: pred[2,2,2]",
+       "x: f32[2,7], y: f32[6,3], z: pred[2,4,2]",
+       "%x = concat %a, %b, %a {dim = 1} : f32[2,7]\n%y = concat %a, %c {dim = 0} : f32[6,3]\n"
+       "%z = concat %p, %p {dim = 1} : pred[2,4,2]\nreturn %x, %y, %z\n")},
+    {"pad", F("input %a: f32[2,3], input %v: f32[], input %i: i32[3], input %w: i32[]",
+              "x: f32[5,7], y: i32[9]",
+              "%x = pad %a, %v {low = [1, 0], high = [1, 2], interior = [1, 1]} : f32[5,7]\n"
+              "%y = pad %i, %w {low = [2], high = [0], interior = [2]} : i32[9]\nreturn %x, %y\n")},
+    /* reductions */
+    {"reduce_sum",
+     F("input %a: f32[3,4,5]",
+       "d0: f32[4,5], d1: f32[3,5], d2: f32[3,4], d02: f32[4], all: f32[], "
+       "none: f32[3,4,5]",
+       "%d0 = reduce_sum %a {dims = [0]} : f32[4,5]\n%d1 = reduce_sum %a {dims = [1]} : f32[3,5]\n"
+       "%d2 = reduce_sum %a {dims = [2]} : f32[3,4]\n%d02 = reduce_sum %a {dims = [0, 2]} : "
+       "f32[4]\n"
+       "%all = reduce_sum %a {dims = [0, 1, 2]} : f32[]\n"
+       "%none = reduce_sum %a {dims = []} : f32[3,4,5]\nreturn %d0, %d1, %d2, %d02, %all, "
+       "%none\n")},
+    {"reduce_max",
+     F("input %a: f32[3,4,5]", "d0: f32[4,5], d2: f32[3,4], d01: f32[5], all: f32[]",
+       "%d0 = reduce_max %a {dims = [0]} : f32[4,5]\n%d2 = reduce_max %a {dims = [2]} : f32[3,4]\n"
+       "%d01 = reduce_max %a {dims = [0, 1]} : f32[5]\n"
+       "%all = reduce_max %a {dims = [0, 1, 2]} : f32[]\nreturn %d0, %d2, %d01, %all\n")},
+    {"reduce nan",
+     F("input %a: f32[2,4]", "m: f32[2], n: f32[4]",
+       "%c = constant {value = [1, nan, 2, 3, -inf, -inf, -inf, -inf]} : f32[2,4]\n"
+       "%m = reduce_max %c {dims = [1]} : f32[2]\n%n = reduce_max %c {dims = [0]} : f32[4]\n"
+       "return %m, %n\n")},
+    {"reduce i32",
+     F("input %i: i32[3,4,5]", "s1: i32[3,5], s02: i32[4], m1: i32[3,5], m2: i32[3,4]",
+       "%big = constant {value = 987654321} : i32[3,4,5]\n%b = mul %i, %big : i32[3,4,5]\n"
+       "%s1 = reduce_sum %b {dims = [1]} : i32[3,5]\n%s02 = reduce_sum %b {dims = [0, 2]} : "
+       "i32[4]\n"
+       "%m1 = reduce_max %b {dims = [1]} : i32[3,5]\n%m2 = reduce_max %b {dims = [2]} : i32[3,4]\n"
+       "return %s1, %s02, %m1, %m2\n")},
+    /* dot in every layout: in place, transposed, copied */
+    {"dot plain",
+     F("input %a: f32[5,7], input %b: f32[7,3]", "r: f32[5,3]",
+       "%r = dot %a, %b {lhs_contract = [1], rhs_contract = [0]} : f32[5,3]\nreturn %r\n")},
+    {"dot transposed",
+     F("input %a: f32[7,5], input %b: f32[3,7]", "r: f32[5,3]",
+       "%r = dot %a, %b {lhs_contract = [0], rhs_contract = [1]} : f32[5,3]\nreturn %r\n")},
+    {"dot batch", F("input %a: f32[2,5,7], input %b: f32[2,7,3]", "r: f32[2,5,3]",
+                    "%r = dot %a, %b {lhs_batch = [0], rhs_batch = [0], lhs_contract = [2], "
+                    "rhs_contract = [1]} : f32[2,5,3]\nreturn %r\n")},
+    {"dot batch inside", F("input %a: f32[5,2,7], input %b: f32[7,2,3]", "r: f32[2,5,3]",
+                           "%r = dot %a, %b {lhs_batch = [1], rhs_batch = [1], lhs_contract = [2], "
+                           "rhs_contract = [0]} : f32[2,5,3]\nreturn %r\n")},
+    {"dot two contractions",
+     F("input %a: f32[4,3,5], input %b: f32[3,5,2]", "r: f32[4,2], s: f32[4,2]",
+       "%r = dot %a, %b {lhs_contract = [1, 2], rhs_contract = [0, 1]} : f32[4,2]\n"
+       "%s = dot %a, %b {lhs_contract = [2, 1], rhs_contract = [1, 0]} : f32[4,2]\n"
+       "return %r, %s\n")},
+    {"dot outer",
+     F("input %a: f32[3], input %b: f32[4]", "r: f32[3,4]",
+       "%r = dot %a, %b {lhs_contract = [], rhs_contract = []} : f32[3,4]\nreturn %r\n")},
+    {"dot attention",
+     F("input %q: f32[2,2,4,3], input %k: f32[2,2,4,3]", "r: f32[2,2,4,4], s: f32[2,2,3,3]",
+       "%r = dot %q, %k {lhs_batch = [0, 1], rhs_batch = [0, 1], lhs_contract = [3], "
+       "rhs_contract = [3]} : f32[2,2,4,4]\n"
+       "%s = dot %q, %k {lhs_batch = [0, 1], rhs_batch = [0, 1], lhs_contract = [2], "
+       "rhs_contract = [2]} : f32[2,2,3,3]\nreturn %r, %s\n")},
+    {"dot free dims split",
+     F("input %a: f32[5,7,3], input %b: f32[7,2]", "r: f32[5,3,2]",
+       "%r = dot %a, %b {lhs_contract = [1], rhs_contract = [0]} : f32[5,3,2]\nreturn %r\n")},
+    {"dot large",
+     F("input %a: f32[33,130], input %b: f32[130,65]", "r: f32[33,65]",
+       "%r = dot %a, %b {lhs_contract = [1], rhs_contract = [0]} : f32[33,65]\nreturn %r\n")},
+    {"dot i32",
+     F("input %i: i32[3,4], input %j: i32[4,2]", "r: i32[3,2]",
+       "%r = dot %i, %j {lhs_contract = [1], rhs_contract = [0]} : i32[3,2]\nreturn %r\n")},
+    /* gathers, scatters, scans */
+    {"take",
+     F("param %t: f32[5,3], input %idx: i32[2,4], param %u: i32[6]", "r: f32[2,4,3], s: i32[2,4]",
+       "%r = take %t, %idx : f32[2,4,3]\n%s = take %u, %idx : i32[2,4]\nreturn %r, %s\n")},
+    {"scatter_add", F("input %idx: i32[4], input %u: f32[4,3]", "r: f32[5,3]",
+                      "%r = scatter_add %idx, %u : f32[5,3]\nreturn %r\n")},
+    {"scan",
+     F("input %a: f32[2,5], input %b: f32[2,5]", "r: f32[2,5], s: f32[2,5]",
+       "%r = scan %a, %b {dim = 1} : f32[2,5]\n%s = scan %a, %b {dim = 0, reverse = 1} : f32[2,5]\n"
+       "return %r, %s\n")},
+    /* a chain: buffers shared between values */
+    {"chain",
+     F("input %a: f32[16,16], input %b: f32[16,16]", "r: f32[16,16], a: f32[16,16]",
+       "%x = add %a, %b : f32[16,16]\n%y = mul %x, %x : f32[16,16]\n%z = tanh %y : f32[16,16]\n"
+       "%w = dot %z, %x {lhs_contract = [1], rhs_contract = [0]} : f32[16,16]\n"
+       "%v = sub %w, %y : f32[16,16]\n%r = tanh %v : f32[16,16]\nreturn %r, %a\n")},
+    {"returned twice", F("input %a: f32[3]", "r: f32[3], s: f32[3], t: f32[3]",
+                         "%x = neg %a : f32[3]\nreturn %x, %x, %a\n")},
+};
+
+START_TEST(op_kind_matches_interpreter) {
+  const op_case *c = &op_cases[_i];
+  pt_module *m = pt_test_parse_ok(c->text);
+  pt_func *f = m->funcs[0];
+  pt_diag *d = pt_diag_create(stderr);
+  pt_tensor **args = init_args(f, 11);
+  pt_tensor **want = pt_calloc((size_t)f->nresults, sizeof *want);
+  pt_tensor **got = pt_calloc((size_t)f->nresults, sizeof *got);
+  ck_assert_int_eq(pt_interp_run(f, args, want, d), PT_OK);
+  pt_exec *e = pt_exec_create(f, NULL, d);
+  ck_assert_msg(e != NULL, "%s: create failed", c->name);
+  check_plan(f, pt_exec_plan(e), c->name);
+  ck_assert_msg(pt_exec_run(e, args, got, d) == PT_OK, "%s: run failed", c->name);
+  for (int i = 0; i < f->nresults; i++) {
+    double r = rel_diff(got[i], want[i]);
+    ck_assert_msg(r >= 0 && r <= 1e-5, "%s: result %s differs from the interpreter by %g", c->name,
+                  f->results[i].name, r);
+  }
+  free_tensors(got, f->nresults);
+  free_tensors(want, f->nresults);
+  free_tensors(args, f->nargs);
+  pt_exec_destroy(e);
+  pt_diag_destroy(d);
+  pt_module_destroy(m);
+}
+END_TEST
+
+/* The cases above hold every non-collective op of the table (the
+ * collectives are in collectives_on_one_device), so a new op must join. */
+START_TEST(op_cases_cover_the_table) {
+  bool seen[PT_OP_COUNT] = {false};
+  for (size_t c = 0; c < sizeof op_cases / sizeof op_cases[0]; c++) {
+    pt_module *m = pt_test_parse_ok(op_cases[c].text);
+    for (int i = 0; i < m->funcs[0]->nops; i++)
+      seen[m->funcs[0]->ops[i]->code] = true;
+    pt_module_destroy(m);
+  }
+  for (int c = 0; c < PT_OP_COUNT; c++)
+    ck_assert_msg(seen[c] || (pt_optab[c].flags & PT_OPF_COLLECTIVE),
+                  "op '%s' is missing from the executor's cases", pt_op_name((pt_opcode)c));
+}
+END_TEST
+
+/* Runtime errors come from the interpreter's kernels, located at the op. */
+START_TEST(runtime_errors_are_reported) {
+  pt_module *m = pt_test_parse_ok(
+      F("input %t: f32[3,2], input %i: i32[2], input %j: i32[2]", "r: f32[2,2], q: i32[2]",
+        "%r = take %t, %i : f32[2,2]\n%q = div %i, %j : i32[2]\nreturn %r, %q\n"));
+  pt_func *f = m->funcs[0];
+  pt_diag *d = pt_diag_create(NULL);
+  pt_exec *e = pt_exec_create(f, NULL, d);
+  pt_tensor *a = pt_exec_arg_buffer(e, 0), *i = pt_exec_arg_buffer(e, 1),
+            *j = pt_exec_arg_buffer(e, 2);
+  ((int32_t *)i->data)[1] = 3; /* outside [0, 3) */
+  ((int32_t *)j->data)[0] = 1;
+  (void)a;
+  pt_tensor *res[2];
+  ck_assert_int_eq(pt_exec_run(e, NULL, res, d), PT_ERR);
+  ck_assert_ptr_null(res[0]);
+  ck_assert_msg(strstr(pt_diag_text(d, 0), "index 3") != NULL, "%s", pt_diag_text(d, 0));
+  ck_assert_int_eq(pt_diag_loc(d, 0).line, 2);
+  pt_diag_clear(d);
+  ((int32_t *)i->data)[1] = 2;
+  ((int32_t *)j->data)[1] = 0; /* division by zero */
+  ck_assert_int_eq(pt_exec_run(e, NULL, NULL, d), PT_ERR);
+  ck_assert_msg(strstr(pt_diag_text(d, 0), "division by zero") != NULL, "%s", pt_diag_text(d, 0));
+  pt_diag_clear(d);
+  ((int32_t *)j->data)[1] = -1;
+  ck_assert_int_eq(pt_exec_run(e, NULL, NULL, d), PT_OK);
+  /* a caller's argument of the wrong type */
+  pt_tensor *wrong = pt_tensor_create(pt_type_make(PT_F32, 1, (int64_t[]){6}));
+  pt_tensor *args[3] = {wrong, NULL, NULL};
+  res[0] = res[1] = wrong;
+  ck_assert_int_eq(pt_exec_run(e, args, res, d), PT_ERR);
+  ck_assert_ptr_null(res[0]);
+  ck_assert_msg(strstr(pt_diag_text(d, 0), "argument %t of @f is f32[6], not f32[3,2]") != NULL,
+                "%s", pt_diag_text(d, 0));
+  pt_tensor_destroy(wrong);
+  pt_exec_destroy(e);
+  pt_diag_destroy(d);
+  pt_module_destroy(m);
+}
+END_TEST
+
+/* On a one-device mesh collectives are identities (permute with no pairs:
+ * zeros), as on the virtual mesh; on a larger mesh they need MPI. */
+START_TEST(collectives_on_one_device) {
+  pt_module *m = pt_test_parse_ok(
+      "mesh {x = 1, y = 1}\n\n"
+      "func @f(input %a: f32[2,3]) -> (g: f32[2,3], s: f32[2,3], r: f32[2,3], m: f32[2,3], "
+      "t: f32[2,3], k: f32[2,3], p: f32[2,3], z: f32[2,3]) {\n"
+      "  %g = all_gather %a {dim = 0, axes = [x]} : f32[2,3]\n"
+      "  %s = reduce_scatter %a {dim = 1, axes = [y, x]} : f32[2,3]\n"
+      "  %r = all_reduce %a {reduce = sum, axes = [x, y]} : f32[2,3]\n"
+      "  %m = all_reduce %a {reduce = max, axes = [y]} : f32[2,3]\n"
+      "  %t = all_to_all %a {split_dim = 1, concat_dim = 0, axes = [y]} : f32[2,3]\n"
+      "  %k = axis_slice %a {dim = 0, axes = [x]} : f32[2,3]\n"
+      "  %p = collective_permute %a {axes = [y], pairs = [[0, 0]]} : f32[2,3]\n"
+      "  %z = collective_permute %a {axes = [x], pairs = []} : f32[2,3]\n"
+      "  return %g, %s, %r, %m, %t, %k, %p, %z\n}\n");
+  pt_func *f = m->funcs[0];
+  pt_diag *d = pt_diag_create(stderr);
+  pt_tensor **args = init_args(f, 3);
+  pt_tensor *want[8], *got[8];
+  ck_assert_int_eq(pt_vmesh_run(f, args, want, d), PT_OK);
+  pt_exec *e = pt_exec_create(f, NULL, d);
+  ck_assert_ptr_nonnull(e);
+  ck_assert_int_eq(pt_exec_run(e, args, got, d), PT_OK);
+  for (int i = 0; i < 8; i++) {
+    ck_assert_msg(memcmp(got[i]->data, want[i]->data, pt_type_bytes(&want[i]->type)) == 0,
+                  "result %s differs from the virtual mesh", f->results[i].name);
+    pt_tensor_destroy(got[i]);
+    pt_tensor_destroy(want[i]);
+  }
+  pt_exec_destroy(e);
+  free_tensors(args, f->nargs);
+  pt_module_destroy(m);
+  /* two devices and no MPI: refused, located at the collective */
+  m = pt_test_parse_ok("mesh {x = 2}\n\nfunc @f(input %a: f32[2]) -> (r: f32[2]) {\n"
+                       "  %r = all_reduce %a {reduce = sum, axes = [x]} : f32[2]\n"
+                       "  return %r\n}\n");
+  pt_diag_clear(d);
+  pt_diag *q = pt_diag_create(NULL);
+  ck_assert_ptr_null(pt_exec_create(m->funcs[0], NULL, q));
+  ck_assert_msg(strstr(pt_diag_text(q, 0), "needs the MPI runtime") != NULL, "%s",
+                pt_diag_text(q, 0));
+  ck_assert_int_eq(pt_diag_loc(q, 0).line, 4);
+  pt_diag_destroy(q);
+  pt_diag_destroy(d);
+  pt_module_destroy(m);
+}
+END_TEST
+
+/* ---- models lowered on one device ---------------------------------------- */
+
+typedef struct {
+  const char *model, *script;
+  int optimizer; /* -1: @loss; else a pt_optim_kind for @train_step */
+} model_case;
+
+static const model_case models[] = {
+    {"examples/mlp.pir", "examples/mlp.bp_mp.yaml", -1},
+    {"examples/mlp.pir", "examples/mlp.bp.yaml", PT_OPTIM_SGD},
+    {"examples/mlp.pir", "examples/mlp.bp_mp.yaml", PT_OPTIM_ADAM},
+    {"tests/data/tiny_transformer_block.pir", "examples/transformer_block.bp_mp.yaml", -1},
+    {"tests/data/tiny_transformer_block.pir", "examples/transformer_block.bp_mp.yaml",
+     PT_OPTIM_ADAM},
+};
+
+/* Loads a model, builds @train_step if asked, applies the script on a mesh
+ * of ones and lowers; *f is the global function, the result the lowered. */
+static pt_func *lower_on_one(const model_case *c, pt_module **mp, pt_func **f, pt_diag *d) {
+  char *path = pt_test_path(c->model), *spath = pt_test_path(c->script);
+  pt_module *m = pt_parse_file(path, d);
+  ck_assert_ptr_nonnull(m);
+  ck_assert_int_eq(pt_verify_module(m, d), PT_OK);
+  *f = pt_module_find_func(m, "loss");
+  if (c->optimizer >= 0) {
+    pt_optimizer opt = pt_optimizer_default((pt_optim_kind)c->optimizer);
+    ck_assert_int_eq(pt_pass_train_step(m, "loss", &opt, NULL, f, d), PT_OK);
+  }
+  pt_schedule *s = pt_schedule_read(spath, d);
+  ck_assert_ptr_nonnull(s);
+  for (int a = 0; a < s->mesh.naxes; a++)
+    s->mesh.sizes[a] = 1;
+  ck_assert_int_eq(pt_schedule_set_mesh(m, s, d), PT_OK);
+  ck_assert_int_eq(pt_schedule_apply(*f, s, NULL, d), PT_OK);
+  pt_func *g = NULL;
+  ck_assert_int_eq(pt_pass_lower(m, *f, NULL, &g, d), PT_OK);
+  ck_assert_int_eq(pt_verify_func(g, d), PT_OK);
+  pt_schedule_destroy(s);
+  pt_free(path);
+  pt_free(spath);
+  *mp = m;
+  return g;
+}
+
+START_TEST(model_matches_interpreter) {
+  const model_case *c = &models[_i];
+  char name[256];
+  snprintf(name, sizeof name, "%s @%s", c->model,
+           c->optimizer < 0                ? "loss"
+           : c->optimizer == PT_OPTIM_ADAM ? "train_step (adam)"
+                                           : "train_step (sgd)");
+  pt_diag *d = pt_diag_create(stderr);
+  pt_module *m;
+  pt_func *f;
+  pt_func *g = lower_on_one(c, &m, &f, d);
+  pt_tensor **args = init_args(f, 7);
+  pt_tensor **want = pt_calloc((size_t)f->nresults, sizeof *want);
+  pt_tensor **got = pt_calloc((size_t)f->nresults, sizeof *got);
+  pt_tensor **again = pt_calloc((size_t)f->nresults, sizeof *again);
+  double t0 = now();
+  ck_assert_int_eq(pt_interp_run(f, args, want, d), PT_OK);
+  double t_interp = now() - t0;
+  pt_exec *e = pt_exec_create(g, NULL, d);
+  ck_assert_ptr_nonnull(e);
+  check_plan(g, pt_exec_plan(e), name);
+  /* buffers are the same pointers in every step */
+  void *arg0 = pt_exec_arg_buffer(e, 0)->data, *res0 = pt_exec_result_buffer(e, 0)->data;
+  t0 = now();
+  ck_assert_int_eq(pt_exec_run(e, args, got, d), PT_OK);
+  double t_first = now() - t0;
+  pt_exec_set_profile(e, true);
+  ck_assert_int_eq(pt_exec_run(e, args, again, d), PT_OK);
+  double t_exec = pt_exec_run_seconds(e), t_ops = 0;
+  for (int i = 0; i < g->nops; i++)
+    t_ops += pt_exec_op_seconds(e)[i];
+  ck_assert(t_ops > 0 && t_ops <= t_exec);
+  ck_assert_ptr_eq(pt_exec_arg_buffer(e, 0)->data, arg0);
+  ck_assert_ptr_eq(pt_exec_result_buffer(e, 0)->data, res0);
+  pt_step_check chk;
+  pt_step_compare(f, got, want, 1e-4, &chk);
+  ck_assert_msg(!chk.bad[0], "%s: %s", name, chk.bad);
+  for (int i = 0; i < f->nresults; i++) {
+    ck_assert_msg(memcmp(got[i]->data, again[i]->data, pt_type_bytes(&got[i]->type)) == 0,
+                  "%s: two steps give different %s", name, f->results[i].name);
+  }
+  /* in place: arguments written into their buffers, results read from theirs */
+  for (int i = 0; i < g->nargs; i++)
+    memcpy(pt_exec_arg_buffer(e, i)->data, args[i]->data, pt_type_bytes(&args[i]->type));
+  ck_assert_int_eq(pt_exec_run(e, NULL, NULL, d), PT_OK);
+  for (int i = 0; i < f->nresults; i++)
+    ck_assert(
+        memcmp(pt_exec_result_buffer(e, i)->data, got[i]->data, pt_type_bytes(&got[i]->type)) == 0);
+  fprintf(stderr,
+          "exec: %s: %d ops, buffers %.2f MB (temporaries %.2f MB), worst relative difference "
+          "%.2g (%lld Adam updates near g = 0 excused); interpreter %.3f s, executor %.4f s (first "
+          "step %.4f s)\n",
+          name, g->nops, (double)pt_exec_peak_bytes(e) / 1e6,
+          (double)pt_exec_plan(e)->temp_bytes / 1e6, chk.worst, (long long)chk.excused, t_interp,
+          t_exec, t_first);
+  free_tensors(got, f->nresults);
+  free_tensors(again, f->nresults);
+  free_tensors(want, f->nresults);
+  free_tensors(args, f->nargs);
+  pt_exec_destroy(e);
+  pt_module_destroy(m);
+  pt_diag_destroy(d);
+}
+END_TEST
+
+/* The temporaries reuse memory: a long chain needs about two buffers. */
+START_TEST(planner_reuses_memory) {
+  char text[4096];
+  size_t k = (size_t)snprintf(text, sizeof text,
+                              "func @f(input %%a: f32[256]) -> (r: f32[256]) {\n"
+                              "  %%v0 = neg %%a : f32[256]\n");
+  for (int i = 1; i < 30; i++)
+    k += (size_t)snprintf(text + k, sizeof text - k, "  %%v%d = exp %%v%d : f32[256]\n", i, i - 1);
+  snprintf(text + k, sizeof text - k, "  %%r = neg %%v29 : f32[256]\n  return %%r\n}\n");
+  pt_module *m = pt_test_parse_ok(text);
+  pt_buffer_plan p;
+  pt_plan_buffers(m->funcs[0], &p);
+  check_plan(m->funcs[0], &p, "chain");
+  ck_assert_int_eq(p.temp_bytes, 2 * 1024);
+  ck_assert_int_eq(p.arg_bytes, 1024);
+  ck_assert_int_eq(p.result_bytes, 1024);
+  ck_assert_int_eq(p.region[m->funcs[0]->results[0].value->id], PT_BUF_RESULT);
+  pt_buffer_plan_free(&p);
+  pt_module_destroy(m);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("exec");
+  TCase *tc = tcase_create("exec");
+  tcase_set_timeout(tc, 600);
+  tcase_add_loop_test(tc, op_kind_matches_interpreter, 0,
+                      (int)(sizeof op_cases / sizeof op_cases[0]));
+  tcase_add_test(tc, op_cases_cover_the_table);
+  tcase_add_test(tc, runtime_errors_are_reported);
+  tcase_add_test(tc, collectives_on_one_device);
+  tcase_add_test(tc, planner_reuses_memory);
+  tcase_add_loop_test(tc, model_matches_interpreter, 0, (int)(sizeof models / sizeof models[0]));
+  suite_add_tcase(s, tc);
+  return pt_test_main(s);
+}

@@ -1,0 +1,641 @@
+/* The MPI runtime under mpirun (ctest runs it on 1, 2 and 4 ranks): every
+ * collective on every mesh shape that fits the world, along every dim and
+ * every order of its axes, against the virtual mesh bit for bit (every rank
+ * runs the whole virtual mesh and compares its own block); random
+ * redistribution plans run both ways; and lowered MLP train steps run by the
+ * per-rank executor against pt_vmesh_run_global.
+ *
+ * Bit-for-bit needs sums that do not depend on MPI's reduction order, so the
+ * f32 test data are small multiples of 1/4 (every partial sum is exact).
+ *
+ * Check runs without fork (CK_NOFORK: a forked test breaks large MPI
+ * messages). A failure on one rank must not leave the others waiting in a
+ * collective, so each test gathers its verdict on every rank (agree) and
+ * asserts it everywhere. */
+#include <math.h>
+#include <mpi.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec.h"
+#include "init.h"
+#include "lower.h"
+#include "mpi_coll.h"
+#include "passes.h"
+#include "redistribute.h"
+#include "step_check.h"
+#include "tactics.h"
+#include "testutil.h"
+#include "vmesh.h"
+
+static int world_rank, world_size;
+
+/* ---- verdicts ----------------------------------------------------------- */
+
+static char failure[512]; /* this rank's first failure in the running test */
+
+static void fail_local(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fail_local(const char *fmt, ...) {
+  if (failure[0])
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(failure, sizeof failure, fmt, ap);
+  va_end(ap);
+}
+
+/* Fails the test on every rank if it failed on any. */
+static void agree(void) {
+  int ok = failure[0] == 0, all = 0;
+  MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
+  char msg[600];
+  snprintf(msg, sizeof msg, "rank %d of %d: %s", world_rank, world_size,
+           failure[0] ? failure : "another rank failed");
+  failure[0] = 0;
+  ck_assert_msg(all, "%s", msg);
+}
+
+/* ---- meshes that fit the world ------------------------------------------ */
+
+typedef struct {
+  int naxes;
+  int64_t sizes[3];
+} mesh_shape;
+
+static int world_meshes(mesh_shape *out) {
+  int n = 0;
+  int64_t w = world_size;
+  out[n++] = (mesh_shape){1, {w}};
+  out[n++] = (mesh_shape){2, {1, w}};
+  if (w > 1)
+    out[n++] = (mesh_shape){2, {w, 1}};
+  if (w == 4) {
+    out[n++] = (mesh_shape){2, {2, 2}};
+    out[n++] = (mesh_shape){3, {2, 1, 2}};
+  }
+  return n;
+}
+
+static const char *axis_names[3] = {"x", "y", "z"};
+
+static pt_module *mesh_module(const mesh_shape *s) {
+  pt_module *m = pt_module_create("test_mpi");
+  for (int a = 0; a < s->naxes; a++)
+    pt_module_add_axis(m, axis_names[a], s->sizes[a]);
+  return m;
+}
+
+static void mesh_str(const mesh_shape *s, char *buf, size_t n) {
+  size_t k = (size_t)snprintf(buf, n, "{");
+  for (int a = 0; a < s->naxes && k < n; a++)
+    k += (size_t)snprintf(buf + k, n - k, "%s%s:%lld", a ? ", " : "", axis_names[a],
+                          (long long)s->sizes[a]);
+  if (k < n)
+    snprintf(buf + k, n - k, "}");
+}
+
+/* ---- one collective against the virtual mesh ---------------------------- */
+
+/* Element i of device dev's block: exact under any order of sums (f32:
+ * multiples of 1/4 below 2^10); i32 values wrap when summed. */
+static void fill_block(pt_tensor *t, int64_t dev, uint32_t salt) {
+  int64_t n = pt_type_numel(&t->type);
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t h = (uint32_t)(dev * 131 + i * 7 + salt * 17);
+    switch (t->type.dtype) {
+    case PT_F32:
+      ((float *)t->data)[i] = (float)((int)(h % 61) - 30) * 0.25f;
+      break;
+    case PT_I32:
+      ((int32_t *)t->data)[i] = (int32_t)(h * 2654435761u);
+      break;
+    case PT_PRED:
+      ((uint8_t *)t->data)[i] = (uint8_t)(h % 3 == 0);
+      break;
+    case PT_DTYPE_COUNT:
+      PT_UNREACHABLE();
+    }
+  }
+}
+
+typedef struct {
+  pt_opcode code;
+  int dim, dim2;      /* dim or split_dim, concat_dim */
+  const char *reduce; /* all_reduce */
+  int pairs;          /* permute: 0 shift without wrap, 1 cycle, 2 reverse, 3 identity of 0 */
+  pt_dtype dtype;
+} coll_case;
+
+static int coll_cases(coll_case *out) {
+  int n = 0;
+  static const pt_dtype move_types[] = {PT_F32, PT_PRED};
+  for (int t = 0; t < 2; t++)
+    for (int dim = 0; dim < 3; dim++) {
+      out[n++] = (coll_case){PT_OP_ALL_GATHER, dim, 0, NULL, 0, move_types[t]};
+      out[n++] = (coll_case){PT_OP_AXIS_SLICE, dim, 0, NULL, 0, move_types[t]};
+      for (int dim2 = 0; dim2 < 3; dim2++)
+        out[n++] = (coll_case){PT_OP_ALL_TO_ALL, dim, dim2, NULL, 0, move_types[t]};
+    }
+  for (int t = 0; t < 2; t++) {
+    pt_dtype dt = t ? PT_I32 : PT_F32;
+    for (int dim = 0; dim < 3; dim++)
+      out[n++] = (coll_case){PT_OP_REDUCE_SCATTER, dim, 0, NULL, 0, dt};
+    out[n++] = (coll_case){PT_OP_ALL_REDUCE, 0, 0, "sum", 0, dt};
+    out[n++] = (coll_case){PT_OP_ALL_REDUCE, 0, 0, "max", 0, dt};
+  }
+  for (int p = 0; p < 4; p++)
+    out[n++] = (coll_case){PT_OP_COLLECTIVE_PERMUTE, 0, 0, NULL, p, p == 3 ? PT_PRED : PT_F32};
+  return n;
+}
+
+/* A function with one collective over `axes` (n of them, mesh indices). */
+static pt_func *one_op(pt_module *m, const coll_case *c, const int *axes, int n, pt_diag *d) {
+  int64_t g = 1;
+  const char *names[PT_MAX_AXES];
+  for (int k = 0; k < n; k++) {
+    names[k] = m->mesh.names[axes[k]];
+    g *= m->mesh.sizes[axes[k]];
+  }
+  int64_t dims[3] = {2, 3, 5};
+  if (c->code == PT_OP_REDUCE_SCATTER || c->code == PT_OP_AXIS_SLICE || c->code == PT_OP_ALL_TO_ALL)
+    dims[c->dim] *= g;
+  char fname[32];
+  snprintf(fname, sizeof fname, "f%d", m->nfuncs);
+  pt_func *f = pt_func_create(m, fname, PT_NOLOC);
+  pt_value *x = pt_func_add_arg(f, "x", PT_ROLE_INPUT, pt_type_make(c->dtype, 3, dims), PT_NOLOC);
+  pt_op *op = pt_op_create(f, c->code, &x, 1, PT_NOLOC);
+  pt_op_set_idents(op, PT_A_AXES, names, n);
+  switch (c->code) {
+  case PT_OP_ALL_GATHER:
+  case PT_OP_REDUCE_SCATTER:
+  case PT_OP_AXIS_SLICE:
+    pt_op_set_int(op, PT_A_DIM, c->dim);
+    break;
+  case PT_OP_ALL_TO_ALL:
+    pt_op_set_int(op, PT_A_SPLIT_DIM, c->dim);
+    pt_op_set_int(op, PT_A_CONCAT_DIM, c->dim2);
+    break;
+  case PT_OP_ALL_REDUCE:
+    pt_op_set_ident(op, PT_A_REDUCE, c->reduce);
+    break;
+  case PT_OP_COLLECTIVE_PERMUTE: {
+    pt_aval pairs[64][2], items[64];
+    int np = 0;
+    for (int64_t p = 0; p < g && np < 64; p++) {
+      int64_t to = -1;
+      switch (c->pairs) {
+      case 0:
+        to = p + 1 < g ? p + 1 : -1;
+        break;
+      case 1:
+        to = (p + 1) % g;
+        break;
+      case 2:
+        to = g - 1 - p;
+        break;
+      default:
+        to = p == 0 ? 0 : -1;
+      }
+      if (to < 0)
+        continue;
+      pairs[np][0] = (pt_aval){.kind = PT_AV_INT, .i = p};
+      pairs[np][1] = (pt_aval){.kind = PT_AV_INT, .i = to};
+      items[np] = (pt_aval){.kind = PT_AV_LIST, .items = pairs[np], .n = 2};
+      np++;
+    }
+    pt_aval list = {.kind = PT_AV_LIST, .items = items, .n = np};
+    pt_op_set_attr(op, PT_A_PAIRS, &list, PT_NOLOC);
+    break;
+  }
+  default:
+    PT_UNREACHABLE();
+  }
+  pt_value *r = pt_op_finish(op, "r", NULL, d);
+  if (!r)
+    return NULL;
+  pt_func_add_result(f, "r", r->type, r, PT_NOLOC);
+  return pt_verify_func(f, d) == PT_OK ? f : NULL;
+}
+
+static const char *case_str(const coll_case *c, const pt_mesh *mesh, const int *axes, int n) {
+  static char buf[200];
+  size_t k =
+      (size_t)snprintf(buf, sizeof buf, "%s %s", pt_op_name(c->code), pt_dtype_name(c->dtype));
+  if (c->code == PT_OP_ALL_REDUCE)
+    k += (size_t)snprintf(buf + k, sizeof buf - k, " %s", c->reduce);
+  else if (c->code == PT_OP_COLLECTIVE_PERMUTE)
+    k += (size_t)snprintf(buf + k, sizeof buf - k, " pairs %d", c->pairs);
+  else if (c->code == PT_OP_ALL_TO_ALL)
+    k += (size_t)snprintf(buf + k, sizeof buf - k, " %d->%d", c->dim, c->dim2);
+  else
+    k += (size_t)snprintf(buf + k, sizeof buf - k, " dim %d", c->dim);
+  k += (size_t)snprintf(buf + k, sizeof buf - k, " axes [");
+  for (int i = 0; i < n; i++)
+    k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%s", i ? ", " : "", mesh->names[axes[i]]);
+  snprintf(buf + k, sizeof buf - k, "]");
+  return buf;
+}
+
+/* Every ordered list of distinct axes of an n-axis mesh, as out[i][0..len). */
+static int axis_lists(int naxes, int out[][3], int *len) {
+  int count = 0;
+  for (int mask = 1; mask < (1 << naxes); mask++) {
+    int sel[3], k = 0;
+    for (int a = 0; a < naxes; a++)
+      if (mask >> a & 1)
+        sel[k++] = a;
+    /* every permutation of sel (k <= 3) */
+    static const int perms[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+                                    {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+    for (int p = 0; p < 6; p++) {
+      bool valid = true;
+      for (int i = 0; i < k; i++)
+        valid &= perms[p][i] < k;
+      /* a permutation of k < 3 elements appears once among those that keep
+       * the unused slots at the end in order */
+      for (int i = k; i < 3; i++)
+        valid &= perms[p][i] == i;
+      if (!valid)
+        continue;
+      for (int i = 0; i < k; i++)
+        out[count][i] = sel[perms[p][i]];
+      len[count++] = k;
+    }
+  }
+  return count;
+}
+
+START_TEST(collectives_match_vmesh) {
+  mesh_shape shapes[8];
+  int nshapes = world_meshes(shapes);
+  coll_case cases[128];
+  int ncases = coll_cases(cases);
+  int ran = 0;
+  for (int s = 0; s < nshapes; s++) {
+    char ms[64];
+    mesh_str(&shapes[s], ms, sizeof ms);
+    pt_module *m = mesh_module(&shapes[s]);
+    pt_diag *d = pt_diag_create(NULL);
+    pt_mpi_mesh *mm = pt_mpi_mesh_create(&m->mesh, MPI_COMM_WORLD, d);
+    ck_assert_msg(mm != NULL, "mesh %s: %s", ms, pt_diag_count(d) ? pt_diag_message(d, 0) : "");
+    int lists[48][3], lens[48];
+    int nlists = axis_lists(shapes[s].naxes, lists, lens);
+    int64_t ndev = pt_mesh_devices(&m->mesh);
+    for (int l = 0; l < nlists; l++)
+      for (int c = 0; c < ncases; c++) {
+        const char *what = case_str(&cases[c], &m->mesh, lists[l], lens[l]);
+        pt_func *f = one_op(m, &cases[c], lists[l], lens[l], d);
+        if (!f) {
+          fail_local("mesh %s, %s: does not build: %s", ms, what,
+                     pt_diag_count(d) ? pt_diag_message(d, 0) : "");
+          continue;
+        }
+        pt_tensor **args = pt_calloc((size_t)ndev, sizeof *args);
+        pt_tensor **res = pt_calloc((size_t)ndev, sizeof *res);
+        for (int64_t dev = 0; dev < ndev; dev++) {
+          args[dev] = pt_tensor_create(f->args[0]->type);
+          fill_block(args[dev], dev, (uint32_t)c);
+        }
+        if (pt_vmesh_run(f, args, res, d) != PT_OK)
+          fail_local("mesh %s, %s: vmesh failed", ms, what);
+        pt_tensor *got = pt_tensor_create(f->results[0].type);
+        memset(got->data, 0xab, pt_type_bytes(&got->type)); /* every byte must be written */
+        if (pt_mpi_collective(mm, f->ops[0], args[world_rank], got, d) != PT_OK)
+          fail_local("mesh %s, %s: %s", ms, what, pt_diag_count(d) ? pt_diag_message(d, 0) : "");
+        else if (res[world_rank] &&
+                 memcmp(got->data, res[world_rank]->data, pt_type_bytes(&got->type)) != 0)
+          fail_local("mesh %s, %s: the block differs from the virtual mesh's", ms, what);
+        pt_tensor_destroy(got);
+        for (int64_t dev = 0; dev < ndev; dev++) {
+          pt_tensor_destroy(args[dev]);
+          pt_tensor_destroy(res[dev]);
+        }
+        pt_free(args);
+        pt_free(res);
+        ran++;
+      }
+    pt_mpi_mesh_destroy(mm);
+    pt_diag_destroy(d);
+    pt_module_destroy(m);
+  }
+  agree();
+  if (world_rank == 0)
+    fprintf(stderr, "mpi: %d collectives on %d ranks match the virtual mesh\n", ran, world_size);
+}
+END_TEST
+
+START_TEST(mesh_of_wrong_size) {
+  pt_module *m = pt_module_create("test_mpi");
+  pt_module_add_axis(m, "x", world_size + 1);
+  pt_diag *d = pt_diag_create(NULL);
+  pt_mpi_mesh *mm = pt_mpi_mesh_create(&m->mesh, MPI_COMM_WORLD, d);
+  ck_assert_ptr_null(mm);
+  ck_assert_int_eq(pt_diag_error_count(d), 1);
+  ck_assert_msg(strstr(pt_diag_text(d, 0), "ranks") != NULL, "message: %s", pt_diag_text(d, 0));
+  pt_diag_destroy(d);
+  pt_module_destroy(m);
+}
+END_TEST
+
+/* ---- redistribution plans ----------------------------------------------- */
+
+static uint64_t rng_state;
+static int rnd(int n) {
+  rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+  return (int)((rng_state >> 33) % (uint64_t)n);
+}
+
+/* As tests/test_spmd.c: each axis unused, on a random dim (if it divides),
+ * or (when allowed) a partial sum. */
+static pt_layout random_layout(const pt_mesh *m, const pt_type *t, bool allow_partial) {
+  pt_layout l;
+  memset(&l, 0, sizeof l);
+  l.rank = t->rank;
+  int64_t local[PT_MAX_RANK];
+  for (int d = 0; d < t->rank; d++)
+    local[d] = t->dims[d];
+  int order[PT_MAX_AXES];
+  for (int a = 0; a < m->naxes; a++)
+    order[a] = a;
+  for (int a = m->naxes - 1; a > 0; a--) {
+    int j = rnd(a + 1), tmp = order[a];
+    order[a] = order[j];
+    order[j] = tmp;
+  }
+  for (int k = 0; k < m->naxes; k++) {
+    int a = order[k], r = rnd(10);
+    if (r < 3)
+      continue;
+    if (r < 5 && allow_partial) {
+      l.partial_sum |= 1u << a;
+      continue;
+    }
+    int d = rnd(t->rank);
+    if (local[d] % m->sizes[a])
+      continue;
+    local[d] /= m->sizes[a];
+    l.axes[d][l.naxes[d]++] = (int8_t)a;
+  }
+  return l;
+}
+
+/* Runs f's ops on this rank: collectives through MPI, the rest with the
+ * reference kernels (plans have only collectives). */
+static pt_status run_ops(pt_mpi_mesh *mm, const pt_func *f, pt_tensor *arg, pt_tensor **result,
+                         pt_diag *d) {
+  pt_tensor **vals = pt_calloc((size_t)f->nvalues, sizeof *vals);
+  vals[f->args[0]->id] = pt_tensor_clone(arg);
+  pt_status st = PT_OK;
+  for (int i = 0; i < f->nops && st == PT_OK; i++) {
+    const pt_op *op = f->ops[i];
+    pt_tensor *r = pt_tensor_create(op->result->type);
+    pt_tensor *x[8];
+    for (int j = 0; j < op->noperands; j++)
+      x[j] = vals[op->operands[j]->id];
+    if (pt_optab[op->code].flags & PT_OPF_COLLECTIVE)
+      st = pt_mpi_collective(mm, op, x[0], r, d);
+    else
+      st = pt_interp_op(op, x, r, d);
+    vals[op->result->id] = r;
+  }
+  *result = NULL;
+  if (st == PT_OK) {
+    *result = vals[f->results[0].value->id];
+    vals[f->results[0].value->id] = NULL;
+  }
+  for (int i = 0; i < f->nvalues; i++)
+    pt_tensor_destroy(vals[i]);
+  pt_free(vals);
+  return st;
+}
+
+/* A random factorisation of the world over 1 to 3 axes. */
+static mesh_shape random_mesh(void) {
+  mesh_shape s = {1 + rnd(3), {1, 1, 1}};
+  int64_t left = world_size;
+  while (left > 1) {
+    s.sizes[rnd(s.naxes)] *= 2; /* worlds are powers of two here */
+    left /= 2;
+  }
+  return s;
+}
+
+START_TEST(plans_match_vmesh) {
+  rng_state = 4242;
+  int ran = 0, moves = 0;
+  for (int iter = 0; iter < 200; iter++) {
+    mesh_shape sh = random_mesh();
+    pt_module *m = mesh_module(&sh);
+    const pt_mesh *mesh = &m->mesh;
+    pt_type t;
+    memset(&t, 0, sizeof t);
+    t.dtype = PT_F32;
+    t.rank = 1 + rnd(3);
+    for (int d = 0; d < t.rank; d++) {
+      t.dims[d] = 1 + rnd(3);
+      for (int a = 0; a < sh.naxes; a++)
+        if (rnd(2))
+          t.dims[d] *= sh.sizes[a];
+    }
+    pt_layout from = random_layout(mesh, &t, true), to = random_layout(mesh, &t, false);
+    pt_plan p;
+    pt_plan_redistribution(mesh, &t, &from, &to, &p);
+    moves += p.nmoves;
+    /* the function: the source's local block in, the target's out */
+    pt_func *f = pt_func_create(m, "plan", PT_NOLOC);
+    pt_layout src = from;
+    uint32_t partial = src.partial_sum;
+    src.partial_sum = 0;
+    pt_type lt = t;
+    for (int d = 0; d < t.rank; d++)
+      for (int k = 0; k < src.naxes[d]; k++)
+        lt.dims[d] /= mesh->sizes[src.axes[d][k]];
+    pt_value *x = pt_func_add_arg(f, "x", PT_ROLE_INPUT, lt, PT_NOLOC);
+    pt_value *y = pt_plan_emit(f, PT_NOLOC, mesh, &p, x, NULL);
+    pt_func_add_result(f, "y", y->type, y, PT_NOLOC);
+    pt_diag *d = pt_diag_create(NULL);
+    char fb[128], tb[128];
+    pt_layout_str(mesh, &from, fb, sizeof fb);
+    pt_layout_str(mesh, &to, tb, sizeof tb);
+    if (pt_verify_func(f, d) != PT_OK)
+      fail_local("plan %d %s -> %s does not verify", iter, fb, tb);
+    /* global indices (times 1/4, exact) on the partial axes' coordinate 0 */
+    int64_t ndev = pt_mesh_devices(mesh);
+    pt_tensor *global = pt_tensor_create(t);
+    for (int64_t i = 0; i < pt_type_numel(&t); i++)
+      pt_tensor_set(global, i, 0.25 * (double)i);
+    pt_tensor **args = pt_calloc((size_t)ndev, sizeof *args);
+    pt_tensor **res = pt_calloc((size_t)ndev, sizeof *res);
+    for (int64_t dev = 0; dev < ndev; dev++) {
+      args[dev] = pt_block_of(global, mesh, &src, dev);
+      for (int a = 0; a < mesh->naxes; a++)
+        if ((partial >> a) & 1 && pt_mesh_coord(mesh, dev, a) != 0)
+          memset(args[dev]->data, 0, pt_type_bytes(&args[dev]->type));
+    }
+    if (pt_vmesh_run(f, args, res, d) != PT_OK)
+      fail_local("plan %d: vmesh failed", iter);
+    pt_mpi_mesh *mm = pt_mpi_mesh_create(mesh, MPI_COMM_WORLD, d);
+    pt_tensor *got = NULL;
+    if (!mm || run_ops(mm, f, args[world_rank], &got, d) != PT_OK)
+      fail_local("plan %d %s -> %s: %s", iter, fb, tb,
+                 pt_diag_count(d) ? pt_diag_message(d, 0) : "");
+    else if (memcmp(got->data, res[world_rank]->data, pt_type_bytes(&got->type)) != 0)
+      fail_local("plan %d %s -> %s: the block differs from the virtual mesh's", iter, fb, tb);
+    /* and through the executor */
+    pt_exec *e = mm ? pt_exec_create(f, mm, d) : NULL;
+    pt_tensor *xr[1] = {NULL};
+    if (!e || pt_exec_run(e, &args[world_rank], xr, d) != PT_OK)
+      fail_local("plan %d %s -> %s: the executor failed", iter, fb, tb);
+    else if (memcmp(xr[0]->data, res[world_rank]->data, pt_type_bytes(&xr[0]->type)) != 0)
+      fail_local("plan %d %s -> %s: the executor's block differs", iter, fb, tb);
+    pt_tensor_destroy(xr[0]);
+    pt_exec_destroy(e);
+    pt_tensor *want = pt_block_of(global, mesh, &to, world_rank);
+    if (got && memcmp(got->data, want->data, pt_type_bytes(&want->type)) != 0)
+      fail_local("plan %d %s -> %s: not the target block", iter, fb, tb);
+    pt_tensor_destroy(want);
+    pt_tensor_destroy(got);
+    pt_mpi_mesh_destroy(mm);
+    for (int64_t dev = 0; dev < ndev; dev++) {
+      pt_tensor_destroy(args[dev]);
+      pt_tensor_destroy(res[dev]);
+    }
+    pt_free(args);
+    pt_free(res);
+    pt_tensor_destroy(global);
+    pt_diag_destroy(d);
+    pt_plan_free(&p);
+    pt_module_destroy(m);
+    ran++;
+  }
+  agree();
+  if (world_rank == 0)
+    fprintf(stderr, "mpi: %d redistribution plans (%d collectives) on %d ranks match\n", ran, moves,
+            world_size);
+}
+END_TEST
+
+/* ---- lowered train steps through the executor ---------------------------- */
+
+/* Data parallelism on 1 and 2 ranks, data and Megatron model parallelism
+ * on 4 (more cases would only repeat the grid of tests/test_grid.c, slowly:
+ * every rank runs the whole virtual mesh in the interpreter's kernels). */
+static const char *step_script(void) {
+  return world_size >= 4 ? "examples/mlp.bp_mp.yaml" : "examples/mlp.bp.yaml";
+}
+
+START_TEST(train_step_matches_vmesh) {
+  const char *script = step_script();
+  char *path = pt_test_path("examples/mlp.pir"), *spath = pt_test_path(script);
+  pt_diag *d = pt_diag_create(NULL);
+  pt_module *m = pt_parse_file(path, d);
+  ck_assert_ptr_nonnull(m);
+  pt_func *f = NULL;
+  pt_optimizer opt = pt_optimizer_default(PT_OPTIM_ADAM);
+  ck_assert_int_eq(pt_pass_train_step(m, "loss", &opt, NULL, &f, d), PT_OK);
+  pt_schedule *s = pt_schedule_read(spath, d);
+  ck_assert_ptr_nonnull(s);
+  int64_t left = world_size;
+  char ms[64];
+  size_t k = (size_t)snprintf(ms, sizeof ms, "{");
+  for (int a = 0; a < s->mesh.naxes; a++) {
+    int64_t size = left < s->mesh.sizes[a] ? left : s->mesh.sizes[a];
+    if (a == s->mesh.naxes - 1)
+      size = left;
+    s->mesh.sizes[a] = size;
+    left /= size;
+    k += (size_t)snprintf(ms + k, sizeof ms - k, "%s%s: %lld", a ? ", " : "", s->mesh.names[a],
+                          (long long)size);
+  }
+  snprintf(ms + k, sizeof ms - k, "}");
+  ck_assert_int_eq(pt_schedule_set_mesh(m, s, d), PT_OK);
+  ck_assert_int_eq(pt_schedule_apply(f, s, NULL, d), PT_OK);
+  pt_func *g = NULL;
+  ck_assert_int_eq(pt_pass_lower(m, f, NULL, &g, d), PT_OK);
+  ck_assert_int_eq(pt_verify_func(g, d), PT_OK);
+  const pt_mesh *mesh = &m->mesh;
+  /* every rank builds the global arguments and takes its blocks */
+  pt_tensor **args = pt_calloc((size_t)f->nargs, sizeof *args);
+  pt_tensor **mine = pt_calloc((size_t)f->nargs, sizeof *mine);
+  for (int i = 0; i < f->nargs; i++) {
+    pt_init_spec sp = pt_init_spec_for(f, f->args[i], 7);
+    args[i] = pt_init_tensor(&sp, f->args[i]->type);
+    pt_layout l = pt_layout_of(f->args[i]);
+    mine[i] = pt_block_of(args[i], mesh, &l, world_rank);
+  }
+  pt_tensor **ref = pt_calloc((size_t)f->nresults, sizeof *ref);
+  pt_tensor **want = pt_calloc((size_t)f->nresults, sizeof *want);
+  pt_tensor **got = pt_calloc((size_t)g->nresults, sizeof *got);
+  if (pt_vmesh_run_global(f, g, args, ref, d) != PT_OK)
+    fail_local("%s on %s: the virtual mesh failed", script, ms);
+  pt_mpi_mesh *mm = pt_mpi_mesh_create(mesh, MPI_COMM_WORLD, d);
+  pt_exec *e = mm ? pt_exec_create(g, mm, d) : NULL;
+  double secs = 0;
+  if (!e || pt_exec_run(e, mine, got, d) != PT_OK) {
+    fail_local("%s on %s: %s", script, ms, pt_diag_count(d) ? pt_diag_message(d, 0) : "");
+  } else {
+    secs = pt_exec_run_seconds(e);
+    for (int i = 0; i < f->nresults; i++) {
+      pt_layout l = pt_lower_result_layout(f, i);
+      want[i] = ref[i] ? pt_block_of(ref[i], mesh, &l, world_rank) : NULL;
+    }
+    if (ref[0]) {
+      pt_step_check chk;
+      pt_step_compare(g, got, want, 1e-4, &chk);
+      if (chk.bad[0])
+        fail_local("%s on %s: %s", script, ms, chk.bad);
+      else if (world_rank == 0)
+        fprintf(stderr,
+                "mpi: MLP adam train_step with %s on %s: %d ops, %.1f MB of buffers per rank, "
+                "step %.3f s, worst relative difference %.2g (%lld Adam updates near g = 0 "
+                "excused)\n",
+                script, ms, g->nops, (double)pt_exec_peak_bytes(e) / 1e6, secs, chk.worst,
+                (long long)chk.excused);
+    }
+  }
+  agree();
+  pt_exec_destroy(e);
+  pt_mpi_mesh_destroy(mm);
+  for (int i = 0; i < f->nresults; i++) {
+    pt_tensor_destroy(ref[i]);
+    pt_tensor_destroy(want[i]);
+    pt_tensor_destroy(got[i]);
+  }
+  for (int i = 0; i < f->nargs; i++) {
+    pt_tensor_destroy(args[i]);
+    pt_tensor_destroy(mine[i]);
+  }
+  pt_free(args);
+  pt_free(mine);
+  pt_free(ref);
+  pt_free(want);
+  pt_free(got);
+  pt_schedule_destroy(s);
+  pt_module_destroy(m);
+  pt_diag_destroy(d);
+  pt_free(path);
+  pt_free(spath);
+}
+END_TEST
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &world_size);
+  Suite *s = suite_create("mpi");
+  TCase *tc = tcase_create("collectives");
+  tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, collectives_match_vmesh);
+  tcase_add_test(tc, mesh_of_wrong_size);
+  tcase_add_test(tc, plans_match_vmesh);
+  tcase_add_test(tc, train_step_matches_vmesh);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_set_fork_status(sr, CK_NOFORK);
+  srunner_run_all(sr, world_rank == 0 ? CK_NORMAL : CK_SILENT);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  MPI_Finalize();
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
