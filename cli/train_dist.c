@@ -318,7 +318,8 @@ int pt_cli_train_distributed(const pt_train_dist_opts *o) {
     if (rank_failed(&x, failed))
       goto done;
     if (root)
-      printf("resumed from %s at step %llu\n", path, (unsigned long long)start_step);
+      fprintf(o->json ? stderr : stdout, "resumed from %s at step %llu\n", path,
+              (unsigned long long)start_step);
   }
   if (o->ckpt_dir && !o->resume && root)
     mkdir(o->ckpt_dir, 0777);

@@ -37,4 +37,12 @@ step "Redistribution: the example of Rink et al." \
   --to '{[y1,y2],[x1,x2]}' --check
 step "Run the partitioned Adam step on the virtual mesh, against the reference" \
   $P run examples/mlp.pir --tactics examples/mlp.bp_mp.yaml --optimizer adam --compare
-printf '\ndemo finished: the examples ran through every stage, and the partitioned program\nmatched the reference interpreter.\n'
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+MPI=(mpirun --allow-run-as-root --oversubscribe)
+step "Train the MLP under mpirun on 4 ranks (2x2 mesh, BP+MP), checked against the reference, with a checkpoint" \
+  "${MPI[@]}" -n 4 $P train examples/mlp.pir --tactics examples/mlp.bp_mp.yaml --optimizer adam \
+  --steps 20 --every 5 --verify --checkpoint-dir "$out/ckpt"
+step "Resume that checkpoint on 2 ranks under plain data parallelism" \
+  "${MPI[@]}" -n 2 $P train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer adam \
+  --steps 10 --every 5 --checkpoint-dir "$out/ckpt" --resume
+printf '\ndemo finished: the examples ran through every stage, the partitioned program matched\nthe reference interpreter, and the MLP trained under mpirun across a checkpoint.\n'

@@ -8,6 +8,7 @@ PACKAGES=(
   libyaml-dev check libsubunit-dev libjansson-dev
   libopenblas-dev libopenmpi-dev openmpi-bin
   llvm-16-dev
+  python3  # tests/mpi_train.sh reads JSON with it
 )
 
 missing=()

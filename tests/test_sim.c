@@ -192,6 +192,50 @@ START_TEST(shipped_hardware_files) {
 }
 END_TEST
 
+/* Random byte mutations of a shipped file never crash the reader, and
+ * every rejection is located; a file that is accepted is usable. */
+START_TEST(mutations_never_crash) {
+  char *path = pt_test_path("examples/hw/a100-cluster.yaml");
+  char *orig = pt_test_slurp(path);
+  size_t len = strlen(orig);
+  ck_assert(len > 100);
+  uint64_t state = 4242;
+  const char alphabet[] = "{}[]:,-# \n\t0123456789.e_akmnGiB'\"&*";
+  int rejected = 0;
+  for (int iter = 0; iter < 3000; iter++) {
+    char *s = pt_strdup(orig);
+    int nmut = 1 + iter % 4;
+    for (int k = 0; k < nmut; k++) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      size_t pos = (size_t)(state >> 33) % len;
+      s[pos] = alphabet[(state >> 20) % (sizeof alphabet - 1)];
+    }
+    pt_diag *d = pt_diag_create(NULL);
+    pt_sim_hw *hw = pt_sim_hw_parse(s, len, "fuzz.yaml", d);
+    if (hw) {
+      ck_assert(hw->ngemm > 0 && hw->nlinks > 0 && hw->memory > 0 && hw->elementwise_rate > 0);
+      double rate = pt_sim_gemm_rate(hw, 100, 200, 300);
+      ck_assert(rate > 0 && isfinite(rate));
+      for (int l = 0; l < hw->nlinks; l++)
+        for (int k = 0; k < PT_SIM_NKINDS; k++) {
+          pt_sim_ab ab = pt_sim_collective_ab(hw, l, k, 8);
+          ck_assert(ab.alpha >= 0 && ab.beta >= 0 && isfinite(ab.alpha) && isfinite(ab.beta));
+        }
+    } else {
+      rejected++;
+      ck_assert(pt_diag_error_count(d) >= 1);
+      ck_assert_msg(pt_diag_loc(d, 0).line >= 1, "unlocated error: %s", pt_diag_message(d, 0));
+    }
+    pt_sim_hw_destroy(hw);
+    pt_diag_destroy(d);
+    pt_free(s);
+  }
+  ck_assert_int_gt(rejected, 300);
+  pt_free(orig);
+  pt_free(path);
+}
+END_TEST
+
 /* ---- the cost formulas ------------------------------------------------- */
 
 static const char unit_hw[] = "name: unit\n"
@@ -758,6 +802,7 @@ int main(void) {
   TCase *hw = tcase_create("hardware");
   tcase_add_loop_test(hw, bad_hardware_files, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
   tcase_add_test(hw, shipped_hardware_files);
+  tcase_add_test(hw, mutations_never_crash);
   suite_add_tcase(s, hw);
   TCase *cost = tcase_create("cost");
   tcase_set_timeout(cost, 120);
