@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
 #include "ir.h"
 
 #define DEFAULT_OPS 100000
@@ -29,11 +30,6 @@ static const char usage[] =
     "  --dump FILE  also write the generated text to FILE (for profiling)\n"
     "  -h, --help   show this help\n";
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* ---- the generated program ------------------------------------------ */
 
@@ -247,15 +243,11 @@ typedef struct {
   double best, median;
 } stage;
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 static void summarize(stage *s, int reps) {
   double sorted[MAX_REPS];
   memcpy(sorted, s->t, (size_t)reps * sizeof *sorted);
-  qsort(sorted, (size_t)reps, sizeof *sorted, cmp_double);
+  qsort(sorted, (size_t)reps, sizeof *sorted, pt_bench_cmp_double);
   s->best = sorted[0];
   s->median = reps % 2 ? sorted[reps / 2] : 0.5 * (sorted[reps / 2 - 1] + sorted[reps / 2]);
 }
@@ -279,30 +271,6 @@ static void verify_or_die(const pt_module *m, pt_diag *d, const char *what) {
   }
 }
 
-static void machine_line(void) {
-  char model[256] = "unknown";
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  if (f) {
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-      if (strncmp(line, "model name", 10) != 0)
-        continue;
-      const char *c = strchr(line, ':');
-      if (!c)
-        continue;
-      c++;
-      while (*c == ' ' || *c == '\t')
-        c++;
-      snprintf(model, sizeof model, "%s", c);
-      model[strcspn(model, "\n")] = 0;
-      break;
-    }
-    fclose(f);
-  }
-  const char *core = getenv("OPENBLAS_CORETYPE");
-  printf("machine: nproc %ld, cpu \"%s\", OPENBLAS_CORETYPE %s\n", sysconf(_SC_NPROCESSORS_ONLN),
-         model, core ? core : "unset");
-}
 
 static bool parse_count(const char *s, long lo, long hi, long *out) {
   char *end;
@@ -343,10 +311,10 @@ int main(int argc, char **argv) {
   }
 
   pt_diag *d = pt_diag_create(NULL);
-  double t0 = now();
+  double t0 = pt_bench_now();
   int nlayers;
   pt_module *built = build((int)nops, d, &nlayers);
-  double t_build = now() - t0;
+  double t_build = pt_bench_now() - t0;
   verify_or_die(built, d, "built");
   char *text = pt_print_module_str(built);
   size_t len = strlen(text);
@@ -380,26 +348,26 @@ int main(int argc, char **argv) {
       {.name = "parse"}, {.name = "verify"}, {.name = "print"}, {.name = "parse+verify"}};
   for (int r = 0; r < reps; r++) {
     pt_diag *dr = pt_diag_create(NULL);
-    double a = now();
+    double a = pt_bench_now();
     pt_module *p = parse_or_die(text, len, dr);
-    st[0].t[r] = now() - a;
+    st[0].t[r] = pt_bench_now() - a;
     pt_module_destroy(p);
     pt_diag_destroy(dr);
 
-    a = now();
+    a = pt_bench_now();
     verify_or_die(m, d, "parsed");
-    st[1].t[r] = now() - a;
+    st[1].t[r] = pt_bench_now() - a;
 
-    a = now();
+    a = pt_bench_now();
     char *s = pt_print_module_str(m);
-    st[2].t[r] = now() - a;
+    st[2].t[r] = pt_bench_now() - a;
     pt_free(s);
 
     dr = pt_diag_create(NULL);
-    a = now();
+    a = pt_bench_now();
     p = parse_or_die(text, len, dr);
     verify_or_die(p, dr, "parsed");
-    st[3].t[r] = now() - a;
+    st[3].t[r] = pt_bench_now() - a;
     pt_module_destroy(p);
     pt_diag_destroy(dr);
   }
@@ -409,7 +377,7 @@ int main(int argc, char **argv) {
          LAYER_OPS, nargs);
   printf("text: %.2f MB, %.1f bytes/op; built in %.3f s; %ld reps per stage\n", mb,
          (double)len / (double)nops, t_build, reps);
-  machine_line();
+  pt_bench_machine_line();
   printf("round trip print(parse(text)) == text: %s\n\n", round_trip ? "ok" : "DIFFERS");
   printf("%-13s %10s %10s %14s %10s\n", "stage", "best s", "median s", "ops/s (best)", "MB/s");
   for (int i = 0; i < 4; i++) {

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
 #include "build.h"
 #include "passes.h"
 #include "propagate.h"
@@ -61,100 +62,11 @@ static const char schedule_yaml[] = "mesh: {batch: 2, model: 2}\n"
                                     "    axis: model\n"
                                     "    shard: {emb: 0}\n";
 
-enum { B = 16, D = 64, V = 1024 };
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
-static pt_type ty2(int64_t a, int64_t b) {
-  int64_t dims[2] = {a, b};
-  return pt_type_make(PT_F32, 2, dims);
-}
 
-/* The loss with `layers` layers, in a new module. */
-static pt_module *build_loss(int layers) {
-  pt_module *m = pt_module_create("bench.pir");
-  pt_loc loc = {"bench.pir", 1, 1};
-  pt_func *f = pt_func_create(m, "loss", loc);
-  int64_t nb[1] = {B};
-  pt_value *tok = pt_func_add_arg(f, "tok", PT_ROLE_INPUT, pt_type_make(PT_I32, 1, nb), loc);
-  pt_value *y = pt_func_add_arg(f, "y", PT_ROLE_INPUT, ty2(B, D), loc);
-  pt_value *emb = pt_func_add_arg(f, "emb", PT_ROLE_PARAM, ty2(V, D), loc);
-  pt_value **w = pt_calloc((size_t)layers, sizeof *w),
-           **bias = pt_calloc((size_t)layers, sizeof *bias);
-  int64_t nd[1] = {D};
-  for (int l = 0; l < layers; l++) {
-    char name[64];
-    snprintf(name, sizeof name, "layers.%d.w", l);
-    w[l] = pt_func_add_arg(f, name, PT_ROLE_PARAM, ty2(D, D), loc);
-    snprintf(name, sizeof name, "layers.%d.b", l);
-    bias[l] = pt_func_add_arg(f, name, PT_ROLE_PARAM, pt_type_make(PT_F32, 1, nd), loc);
-  }
-  pt_builder b = {f, loc};
-  pt_value *h = pt_b_take(&b, emb, tok);
-  const int64_t lc[1] = {1}, rc[1] = {0}, bdims[1] = {1}, all[2] = {0, 1};
-  for (int l = 0; l < layers; l++) {
-    pt_value *z = pt_b_dot(&b, h, w[l], NULL, NULL, 0, lc, rc, 1);
-    z = pt_b_binary(&b, PT_OP_ADD, z, pt_b_broadcast(&b, bias[l], bdims, ty2(B, D)));
-    h = pt_b_binary(&b, PT_OP_MAX, z, pt_b_splat(&b, 0.0, ty2(B, D)));
-  }
-  pt_value *err = pt_b_binary(&b, PT_OP_SUB, h, y);
-  pt_value *sum = pt_b_reduce(&b, PT_OP_REDUCE_SUM, pt_b_binary(&b, PT_OP_MUL, err, err), all, 2);
-  pt_value *loss =
-      pt_b_binary(&b, PT_OP_DIV, sum, pt_b_splat(&b, (double)(B * D), pt_type_scalar(PT_F32)));
-  pt_func_add_result(f, "loss", pt_type_scalar(PT_F32), loss, loc);
-  pt_free(w);
-  pt_free(bias);
-  return m;
-}
 
-/* The loss and its train_step; *nops gets the step's op count. */
-static pt_module *build_step(int layers, int *nops) {
-  pt_module *m = build_loss(layers);
-  pt_diag *d = pt_diag_create(stderr);
-  pt_optimizer o = pt_optimizer_default(PT_OPTIM_ADAM);
-  pt_func *ts = NULL;
-  if (pt_verify_module(m, d) != PT_OK || pt_pass_train_step(m, "loss", &o, NULL, &ts, d) != PT_OK) {
-    fprintf(stderr, "bench_propagate: the generated program does not build\n");
-    exit(1);
-  }
-  pt_diag_destroy(d);
-  *nops = ts->nops;
-  return m;
-}
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static void machine_line(void) {
-  char model[256] = "unknown";
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  if (f) {
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-      if (strncmp(line, "model name", 10) != 0)
-        continue;
-      const char *c = strchr(line, ':');
-      if (!c)
-        continue;
-      c++;
-      while (*c == ' ' || *c == '\t')
-        c++;
-      snprintf(model, sizeof model, "%s", c);
-      model[strcspn(model, "\n")] = 0;
-      break;
-    }
-    fclose(f);
-  }
-  const char *core = getenv("OPENBLAS_CORETYPE");
-  printf("machine: nproc %ld, cpu \"%s\", OPENBLAS_CORETYPE %s\n", sysconf(_SC_NPROCESSORS_ONLN),
-         model, core ? core : "unset");
-}
 
 static bool parse_count(const char *s, long lo, long hi, long *out) {
   char *end;
@@ -205,18 +117,12 @@ int main(int argc, char **argv) {
     }
   }
 
-  /* the op count is linear in the depth: measure two depths, solve */
-  int n2, n4;
-  pt_module_destroy(build_step(2, &n2));
-  pt_module_destroy(build_step(4, &n4));
-  int per_layer = (n4 - n2) / 2, base = n2 - 2 * per_layer;
-  int layers = (int)((target - base + per_layer / 2) / per_layer);
-  if (layers < 2)
-    layers = 2;
+  int per_layer;
+  int layers = pt_bench_step_layers(target, &per_layer);
   int nops;
-  double t0 = now();
-  pt_module *gen = build_step(layers, &nops);
-  double tbuild = now() - t0;
+  double t0 = pt_bench_now();
+  pt_module *gen = pt_bench_build_step(layers, &nops);
+  double tbuild = pt_bench_now() - t0;
   char *text = pt_print_module_str(gen);
   if (dump) {
     FILE *f = fopen(dump, "w");
@@ -234,7 +140,7 @@ int main(int argc, char **argv) {
 
   printf("train_step of %d layers + embedding: %d ops (%d per layer), built in %.2f s\n", layers,
          nops, per_layer, tbuild);
-  machine_line();
+  pt_bench_machine_line();
   double times[MAX_REPS];
   int sweeps = 0, conflicts = 0, after = 0;
   for (int r = 0; r < reps; r++) {
@@ -243,9 +149,9 @@ int main(int argc, char **argv) {
     pt_prop_report rep = {0};
     if (pt_schedule_set_mesh(m, s, d) != PT_OK)
       return 1;
-    double a = now();
+    double a = pt_bench_now();
     pt_status st = pt_schedule_apply(f, s, &rep, d);
-    times[r] = now() - a;
+    times[r] = pt_bench_now() - a;
     if (st != PT_OK) {
       pt_diag_print(d, stderr);
       return 1;
@@ -258,7 +164,7 @@ int main(int argc, char **argv) {
   }
   double sorted[MAX_REPS];
   memcpy(sorted, times, sizeof(double) * (size_t)reps);
-  qsort(sorted, (size_t)reps, sizeof(double), cmp_double);
+  qsort(sorted, (size_t)reps, sizeof(double), pt_bench_cmp_double);
   double best = sorted[0], median = sorted[reps / 2];
   if (reps % 2 == 0)
     median = (sorted[reps / 2 - 1] + sorted[reps / 2]) / 2;
@@ -276,20 +182,20 @@ int main(int argc, char **argv) {
     return 1;
   for (int i = 0; i < s->ntactics; i++) {
     pt_prop_report rep = {0};
-    double a = now();
+    double a = pt_bench_now();
     if (pt_tactic_apply(f, s, i, &rep, d) != PT_OK) {
       pt_diag_print(d, stderr);
       return 1;
     }
-    double t = now() - a;
+    double t = pt_bench_now() - a;
     char label[64];
     snprintf(label, sizeof label, "  %s", s->tactics[i].name);
     printf("%-18s %10.4f %10s %12s %8d %10d\n", label, t, "", "", rep.sweeps, rep.nconflicts);
     pt_prop_report_free(&rep);
   }
-  double a = now();
+  double a = pt_bench_now();
   pt_propagate_finish(f);
-  printf("%-18s %10.4f\n", "  finish", now() - a);
+  printf("%-18s %10.4f\n", "  finish", pt_bench_now() - a);
   pt_module_destroy(m);
 
   /* SPMD lowering of the same step on a 64-device mesh (8 x 8) */
@@ -306,19 +212,19 @@ int main(int argc, char **argv) {
     pt_lower_stats st = {0};
     pt_lower_opts lo = {NULL, NULL, 0, &st};
     pt_func *g = NULL;
-    a = now();
+    a = pt_bench_now();
     if (pt_pass_lower(m, f, &lo, &g, d) != PT_OK) {
       pt_diag_print(d, stderr);
       return 1;
     }
-    lt[r] = now() - a;
+    lt[r] = pt_bench_now() - a;
     lops = g->nops;
     ncoll = st.nrecords;
     pt_lower_stats_free(&st);
     pt_module_destroy(m);
   }
   memcpy(sorted, lt, sizeof(double) * (size_t)reps);
-  qsort(sorted, (size_t)reps, sizeof(double), cmp_double);
+  qsort(sorted, (size_t)reps, sizeof(double), pt_bench_cmp_double);
   printf("lowering on {batch = 8, model = 8} (64 devices): best %.4f s, median %.4f s; "
          "%d local ops, %d collectives inserted\n",
          sorted[0], reps % 2 ? sorted[reps / 2] : (sorted[reps / 2 - 1] + sorted[reps / 2]) / 2,
