@@ -240,6 +240,11 @@ pt_status pt_verify_func(const pt_func *f, pt_diag *d);
  * registered with d so messages show the line. NULL on error. */
 pt_module *pt_parse(const char *text, size_t len, const char *file,
                     pt_diag *d);
+/* The whole contents of a file, NUL-terminated (pt_free it), its length in
+ * *len; an unopenable or unreadable file is reported to d as
+ * `path: error: cannot open/read: ...` and gives NULL. */
+char *pt_read_file(const char *path, size_t *len, pt_diag *d);
+
 /* Reads and parses a file; reports unreadable files to d. */
 pt_module *pt_parse_file(const char *path, pt_diag *d);
 

@@ -897,28 +897,10 @@ pt_module *pt_parse(const char *text, size_t len, const char *file, pt_diag *d) 
 }
 
 pt_module *pt_parse_file(const char *path, pt_diag *d) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) {
-    pt_diag_error(d, (pt_loc){path, 0, 0}, "cannot open: %s", strerror(errno));
+  size_t n = 0;
+  char *buf = pt_read_file(path, &n, d);
+  if (!buf)
     return NULL;
-  }
-  char *buf = NULL;
-  size_t n = 0, cap = 0;
-  for (;;) {
-    PT_GROW(buf, cap, n + 65536);
-    size_t k = fread(buf + n, 1, cap - n, fp);
-    n += k;
-    if (k == 0)
-      break;
-  }
-  bool err = ferror(fp);
-  int e = errno;
-  fclose(fp);
-  if (err) {
-    pt_diag_error(d, (pt_loc){path, 0, 0}, "cannot read: %s", strerror(e));
-    pt_free(buf);
-    return NULL;
-  }
   pt_module *m = pt_parse(buf, n, path, d);
   pt_free(buf);
   return m;

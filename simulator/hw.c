@@ -647,28 +647,11 @@ pt_sim_hw *pt_sim_hw_parse(const char *buf, size_t len, const char *file, pt_dia
 }
 
 pt_sim_hw *pt_sim_hw_read(const char *path, pt_diag *d) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    pt_diag_error(d, (pt_loc){path, 0, 0}, "cannot open: %s", strerror(errno));
+  size_t n = 0;
+  char *buf = pt_read_file(path, &n, d);
+  if (!buf)
     return NULL;
-  }
-  char *buf = NULL;
-  size_t n = 0, cap = 0;
-  for (;;) {
-    PT_GROW(buf, cap, n + 65536);
-    size_t k = fread(buf + n, 1, cap - n, f);
-    n += k;
-    if (k == 0)
-      break;
-  }
-  bool bad = ferror(f);
-  fclose(f);
-  if (bad) {
-    pt_diag_error(d, (pt_loc){path, 0, 0}, "cannot read: %s", strerror(errno));
-    pt_free(buf);
-    return NULL;
-  }
-  pt_sim_hw *hw = pt_sim_hw_parse(buf ? buf : "", n, path, d);
+  pt_sim_hw *hw = pt_sim_hw_parse(buf, n, path, d);
   pt_free(buf);
   return hw;
 }

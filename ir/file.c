@@ -1,0 +1,35 @@
+/* Reading whole text files, with unreadable files reported as diagnostics. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ir.h"
+
+char *pt_read_file(const char *path, size_t *len, pt_diag *d) {
+  FILE *fp = fopen(path, "rb");
+  if (!fp) {
+    pt_diag_error(d, (pt_loc){path, 0, 0}, "cannot open: %s", strerror(errno));
+    return NULL;
+  }
+  char *buf = NULL;
+  size_t n = 0, cap = 0;
+  for (;;) {
+    /* one spare byte past the data, so the text can be NUL-terminated */
+    PT_GROW(buf, cap, n + 65536);
+    size_t k = fread(buf + n, 1, cap - n - 1, fp);
+    n += k;
+    if (k == 0)
+      break;
+  }
+  bool err = ferror(fp);
+  int e = errno;
+  fclose(fp);
+  if (err) {
+    pt_diag_error(d, (pt_loc){path, 0, 0}, "cannot read: %s", strerror(e));
+    pt_free(buf);
+    return NULL;
+  }
+  buf[n] = 0;
+  *len = n;
+  return buf;
+}
