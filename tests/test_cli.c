@@ -68,6 +68,26 @@ static const usage_case usage_cases[] = {
      "has no function '@nope'; it has: @loss"},
     {"run with a missing inputs file", "run examples/mlp.pir --inputs /nonexistent.st", 1,
      "/nonexistent.st: error: cannot open"},
+    {"reshard without a layout", "reshard --mesh x=2 --shape 4", 2,
+     "--mesh, --shape, --from and --to are all needed"},
+    {"reshard with a zero-size axis", "reshard --mesh x=0 --shape 4 --from '{[x]}' --to '{[]}'",
+     2, "--mesh: 'x=0' is not AXIS=SIZE with a size of at least 1"},
+    {"reshard on an unknown axis", "reshard --mesh x=2 --shape 4 --from '{[y]}' --to '{[]}'", 2,
+     "--from: 'y' is not an axis of the mesh"},
+    {"reshard with a layout the shape does not divide",
+     "reshard --mesh x=4 --shape 6 --from '{[x]}' --to '{[]}'", 2,
+     "--from does not fit the shape"},
+    {"reshard to a partial layout",
+     "reshard --mesh x=2 --shape 4 --from '{[]}' --to '{[]} partial(sum: x)'", 2,
+     "--to cannot be partial"},
+    {"lower without tactics", "lower examples/mlp.pir", 2, "partita lower: error: --tactics is needed"},
+    {"lower with a missing script", "lower examples/mlp.pir --tactics /nonexistent.yaml", 1,
+     "/nonexistent.yaml: error: cannot open"},
+    {"run --compare without tactics", "run examples/mlp.pir --compare", 2,
+     "--compare needs --tactics"},
+    {"run with a script that does not fit the model",
+     "run examples/mlp.pir --tactics examples/transformer_block.mp.yaml", 1,
+     "matches no argument of @loss"},
     {"run writing to a missing directory",
      "run tests/data/every_op.pir --func every_op --out /nonexistent/dir/o.safetensors", 1,
      "cannot"},
@@ -85,13 +105,13 @@ START_TEST(bad_command_lines) {
 END_TEST
 
 START_TEST(help_everywhere) {
-  const char *cmds[] = {"check", "fmt", "run"};
+  const char *cmds[] = {"check", "fmt", "run", "lower", "reshard"};
   result r = partita("--help");
   ck_assert_int_eq(r.status, 0);
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < 5; i++)
     ck_assert_msg(strstr(r.out, cmds[i]), "top-level help lacks %s", cmds[i]);
   result_free(&r);
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < 5; i++) {
     char args[64], want[64];
     snprintf(args, sizeof args, "%s --help", cmds[i]);
     snprintf(want, sizeof want, "Usage: partita %s", cmds[i]);
