@@ -94,7 +94,12 @@ const pt_buffer_plan *pt_exec_plan(const pt_exec *e);
  * for g->ops[i] (borrowed, nops entries; zeros when profiling is off). */
 void pt_exec_set_profile(pt_exec *e, bool on);
 const double *pt_exec_op_seconds(const pt_exec *e);
-/* The seconds of the last run, in total. */
+/* When each op started, in seconds from the start of the run (borrowed,
+ * nops entries; zeros when profiling is off). */
+const double *pt_exec_op_starts(const pt_exec *e);
+/* The seconds of the last run, in total, and when it started
+ * (CLOCK_MONOTONIC seconds, comparable across the ranks of one machine). */
 double pt_exec_run_seconds(const pt_exec *e);
+double pt_exec_run_start(const pt_exec *e);
 
 #endif
