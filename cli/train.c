@@ -24,7 +24,8 @@ const pt_command pt_cmd_train = {
     "                     [--seed N] [--out OUT.safetensors] [--json] [--every K]\n"
     "       mpirun -n N partita train FILE --tactics T.yaml --optimizer ... --steps S\n"
     "                     [--verify] [--checkpoint-dir D [--checkpoint-every K]]\n"
-    "                     [--resume] [--real-data]\n\n"
+    "                     [--resume] [--real-data] [--inputs IN.safetensors]\n"
+    "                     [--profile TRACE.json]\n\n"
     "Builds the loss's train step (as 'partita train-step' does) and runs it N\n"
     "times in the reference interpreter, each step taking the params and\n"
     "optimizer state the previous one returned. Params, inputs and optimizer\n"
@@ -61,6 +62,11 @@ const pt_command pt_cmd_train = {
     "                      script\n"
     "      --real-data     inputs from --seed as `run` makes them, instead of targets\n"
     "                      from a fixed random teacher (the default: learnable)\n"
+    "      --inputs FILE   as above; each rank reads only its own blocks, and a\n"
+    "                      tensor that is not an argument of train_step is an error\n"
+    "      --profile FILE  time every op of the steps after the first (at most 10)\n"
+    "                      on every rank and write one Chrome trace-event JSON file,\n"
+    "                      a process per rank, as `partita sim --trace` writes\n"
     "  -h, --help          show this help\n\n"
     "Exit status: 0 success, 1 bad input or a runtime error, 2 bad usage.\n"};
 
@@ -200,7 +206,8 @@ static int run(int argc, char **argv) {
     OPT_CKPT_DIR,
     OPT_CKPT_EVERY,
     OPT_RESUME,
-    OPT_REAL
+    OPT_REAL,
+    OPT_PROFILE
   };
   static const struct option opts[] = {{"func", required_argument, 0, 'f'},
                                        {"out", required_argument, 0, 'o'},
@@ -221,8 +228,9 @@ static int run(int argc, char **argv) {
                                        {"checkpoint-every", required_argument, 0, OPT_CKPT_EVERY},
                                        {"resume", no_argument, 0, OPT_RESUME},
                                        {"real-data", no_argument, 0, OPT_REAL},
+                                       {"profile", required_argument, 0, OPT_PROFILE},
                                        {0, 0, 0, 0}};
-  const char *tactics = NULL, *ckpt_dir = NULL;
+  const char *tactics = NULL, *ckpt_dir = NULL, *profile = NULL;
   uint64_t ckpt_every = 0;
   bool verify = false, resume = false, real_data = false;
   const char *func = NULL, *outpath = NULL, *inputs = NULL;
@@ -253,6 +261,9 @@ static int run(int argc, char **argv) {
       break;
     case OPT_REAL:
       real_data = true;
+      break;
+    case OPT_PROFILE:
+      profile = optarg;
       break;
     case 'f':
       func = optarg;
@@ -317,15 +328,30 @@ static int run(int argc, char **argv) {
   if (!tactics && (verify || ckpt_dir || resume || ckpt_every || real_data))
     return pt_cli_usage(&pt_cmd_train, "--verify, --checkpoint-dir, --checkpoint-every, "
                         "--resume and --real-data need --tactics");
+  if (!tactics && profile)
+    return pt_cli_usage(&pt_cmd_train, "--profile needs --tactics (it times the ops of the "
+                        "lowered program; the reference interpreter runs without it)");
   if ((resume || ckpt_every) && !ckpt_dir)
     return pt_cli_usage(&pt_cmd_train, "%s needs --checkpoint-dir",
                         resume ? "--resume" : "--checkpoint-every");
   if (tactics) {
-    if (inputs)
-      return pt_cli_usage(&pt_cmd_train, "--inputs is not supported with --tactics yet");
-    pt_train_dist_opts o = {path,       func,    tactics, outpath, ckpt_dir, oa.optimizer, opt,
-                            steps,      seed,    every,   ckpt_every, json,  verify,       resume,
-                            !real_data};
+    pt_train_dist_opts o = {.file = path,
+                            .func = func,
+                            .tactics = tactics,
+                            .outpath = outpath,
+                            .ckpt_dir = ckpt_dir,
+                            .inputs = inputs,
+                            .profile = profile,
+                            .optimizer_name = oa.optimizer,
+                            .opt = opt,
+                            .steps = steps,
+                            .seed = seed,
+                            .every = every,
+                            .ckpt_every = ckpt_every,
+                            .json = json,
+                            .verify = verify,
+                            .resume = resume,
+                            .synthetic = !real_data};
     return pt_cli_train_distributed(&o);
   }
 

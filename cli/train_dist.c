@@ -2,8 +2,9 @@
  * loop, one MPI rank per device. Every rank builds the same train_step,
  * partitions it with the tactic script, lowers it, and runs its own local
  * program with the MPI collectives; each rank initialises only its own
- * blocks of every argument (the counter-based init), so the full model
- * never exists on one rank. */
+ * blocks of every argument (the counter-based init, or its blocks of the
+ * --inputs file), so the full model never exists on one rank. */
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <mpi.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "build.h"
 #include "checkpoint.h"
@@ -18,6 +20,8 @@
 #include "init.h"
 #include "lower.h"
 #include "mpi_coll.h"
+#include "profile.h"
+#include "safetensors.h"
 #include "shard_init.h"
 #include "sharding.h"
 #include "tactics.h"
@@ -125,6 +129,7 @@ typedef struct {
   pt_func *loss, *ts, *g;
   pt_mpi_mesh *mm;
   pt_exec *e;
+  pt_tensor **cur; /* see current() */
 } dist;
 
 /* Every rank agrees on failure: returns true if any rank failed. */
@@ -146,6 +151,15 @@ static bool rank_failed(const dist *x, bool failed) {
 static const char *ckpt_path(const char *dir, char *buf, size_t n) {
   snprintf(buf, n, "%s/checkpoint.safetensors", dir);
   return buf;
+}
+
+/* The params and optimizer state as they are now: the executor's argument
+ * buffers, where every step leaves them (borrowed; valid until the next
+ * step). */
+static pt_tensor *const *current(dist *x, int nupd) {
+  for (int i = 0; i < nupd; i++)
+    x->cur[i] = pt_exec_arg_buffer(x->e, i);
+  return x->cur;
 }
 
 static bool save(dist *x, const pt_train_dist_opts *o, pt_tensor *const *args, int nupd,
@@ -175,6 +189,65 @@ static bool save(dist *x, const pt_train_dist_opts *o, pt_tensor *const *args, i
   return st == PT_OK;
 }
 
+/* --inputs: the names of the tensors the file holds, every one an argument
+ * of train_step (an unknown name is an error: a misspelt name would
+ * otherwise be initialised from --seed unnoticed). Alike on every rank;
+ * rank 0 reports. */
+static bool input_names(dist *x, const char *path, int *n, char ***names) {
+  int ok = 1;
+  if (x->rank == 0 && access(path, R_OK) != 0) {
+    pt_diag_error(x->d, (pt_loc){path, 0, 0}, "cannot read the --inputs file: %s",
+                  strerror(errno));
+    ok = 0;
+  }
+  MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  if (!ok || pt_ckpt_names(MPI_COMM_WORLD, path, n, names, x->d) != PT_OK)
+    return false;
+  bool bad = false;
+  for (int i = 0; i < *n; i++) {
+    if (pt_func_find_arg(x->ts, (*names)[i]))
+      continue;
+    char have[512] = "";
+    size_t k = 0;
+    for (int a = 0; a < x->ts->nargs && a <= 10 && k + 8 < sizeof have; a++)
+      k += (size_t)snprintf(have + k, sizeof have - k, "%s%s", a ? ", " : "",
+                            a < 10 ? x->ts->args[a]->name : "...");
+    pt_diag_error(x->d, (pt_loc){path, 0, 0},
+                  "tensor '%s' is not an argument of @%s (its arguments: %s)", (*names)[i],
+                  x->ts->name, have);
+    bad = true;
+  }
+  return !bad;
+}
+
+/* This rank's blocks of the n tensors of the --inputs file, into given[]
+ * (indexed as train_step's arguments; NULL for those the file lacks).
+ * Collective, alike on every rank. */
+static bool read_inputs(dist *x, const char *path, int n, char *const *names, pt_tensor **given) {
+  const char **nm = pt_calloc((size_t)n + 1, sizeof *nm);
+  pt_type *types = pt_calloc((size_t)n + 1, sizeof *types);
+  pt_layout *lay = pt_calloc((size_t)n + 1, sizeof *lay);
+  pt_tensor **blocks = pt_calloc((size_t)n + 1, sizeof *blocks);
+  int *idx = pt_calloc((size_t)n + 1, sizeof *idx);
+  for (int k = 0; k < n; k++) {
+    const pt_value *a = pt_func_find_arg(x->ts, names[k]);
+    idx[k] = a->arg_index;
+    nm[k] = a->name;
+    types[k] = a->type;
+    lay[k] = pt_layout_of(a);
+  }
+  bool ok = pt_ckpt_read(MPI_COMM_WORLD, path, n, nm, types, lay, &x->m->mesh, blocks, x->d) ==
+            PT_OK;
+  for (int k = 0; k < n && ok; k++)
+    given[idx[k]] = blocks[k];
+  pt_free(nm);
+  pt_free(types);
+  pt_free(lay);
+  pt_free(blocks);
+  pt_free(idx);
+  return ok;
+}
+
 int pt_cli_train_distributed(const pt_train_dist_opts *o) {
   int inited = 0;
   MPI_Initialized(&inited);
@@ -192,6 +265,12 @@ int pt_cli_train_distributed(const pt_train_dist_opts *o) {
   double *losses = NULL, *secs = NULL;
   uint64_t start_step = 0;
   bool failed = false;
+  int nin = 0;
+  char **in_names = NULL;
+  pt_st_file *in_whole = NULL;
+  pt_prof *prof = NULL;
+  pt_tensor **ref = NULL;   /* --verify: rank 0's global tensors */
+  pt_tensor **given = NULL; /* this rank's blocks of the --inputs tensors */
 
   x.m = pt_cli_load(o->file, x.d);
   x.loss = x.m ? pt_cli_pick_func(x.m, o->func, "train") : NULL;
@@ -243,10 +322,27 @@ int pt_cli_train_distributed(const pt_train_dist_opts *o) {
   }
   if (any_failed(failed))
     goto done;
+  /* the files first: a bad one fails before the executor is built */
+  if (o->profile && !pt_prof_check_path(MPI_COMM_WORLD, o->profile))
+    goto done;
+  given = pt_calloc((size_t)x.ts->nargs + 1, sizeof *given);
+  if (o->inputs && (!input_names(&x, o->inputs, &nin, &in_names) ||
+                    !read_inputs(&x, o->inputs, nin, in_names, given)))
+    goto done;
   x.mm = pt_mpi_mesh_create(&x.m->mesh, MPI_COMM_WORLD, x.d);
   failed = !x.mm || !(x.e = pt_exec_create(x.g, x.mm, x.d));
+  if (x.e)
+    x.cur = pt_calloc((size_t)x.g->nargs + 1, sizeof *x.cur);
   if (rank_failed(&x, failed))
     goto done;
+  /* The teacher's targets are computed from the seeded inputs: they are
+   * used only when the file gives none of the loss's inputs. */
+  bool teacher = o->synthetic;
+  for (int k = 0; k < nin; k++) {
+    const pt_value *la = pt_func_find_arg(x.loss, in_names[k]);
+    if (la && la->role == PT_ROLE_INPUT)
+      teacher = false;
+  }
 
   /* this rank's blocks of every argument */
   const pt_mesh *mesh = &x.m->mesh;
@@ -257,9 +353,12 @@ int pt_cli_train_distributed(const pt_train_dist_opts *o) {
     pt_layout l = pt_layout_of(a);
     const pt_value *la = pt_func_find_arg(x.loss, a->name);
     pt_tensor *target = NULL;
-    if (la && la->role == PT_ROLE_INPUT && o->synthetic)
+    if (!given[i] && la && la->role == PT_ROLE_INPUT && teacher)
       target = teacher_target(x.loss, la, o->seed);
-    if (target) {
+    if (given[i]) {
+      args[i] = given[i];
+      given[i] = NULL;
+    } else if (target) {
       args[i] = pt_block_of(target, mesh, &l, x.rank);
       pt_tensor_destroy(target);
     } else if (la) {
@@ -315,7 +414,8 @@ int pt_cli_train_distributed(const pt_train_dist_opts *o) {
       pt_free(lay);
       pt_free(blocks);
     }
-    if (rank_failed(&x, failed))
+    /* pt_ckpt_* report on every rank alike: rank 0 has said it */
+    if (any_failed(failed))
       goto done;
     if (root)
       fprintf(o->json ? stderr : stdout, "resumed from %s at step %llu\n", path,
@@ -325,16 +425,22 @@ int pt_cli_train_distributed(const pt_train_dist_opts *o) {
     mkdir(o->ckpt_dir, 0777);
 
   /* --verify: rank 0 runs the first steps in the reference interpreter */
-  pt_tensor **ref = NULL;
+  if (o->verify && root && !o->resume && nin > 0)
+    failed = !(in_whole = pt_st_read(o->inputs, x.d)); /* the global tensors, rank 0 only */
+  if (any_failed(failed))
+    goto done;
   if (o->verify && root && !o->resume) {
     ref = pt_calloc((size_t)x.ts->nargs + 1, sizeof *ref);
     for (int i = 0; i < x.ts->nargs; i++) {
       const pt_value *a = x.ts->args[i];
       const pt_value *la = pt_func_find_arg(x.loss, a->name);
-      pt_tensor *target = la && la->role == PT_ROLE_INPUT && o->synthetic
+      const pt_tensor *whole = in_whole ? pt_st_find(in_whole, a->name) : NULL;
+      pt_tensor *target = !whole && la && la->role == PT_ROLE_INPUT && teacher
                               ? teacher_target(x.loss, la, o->seed)
                               : NULL;
-      if (target)
+      if (whole)
+        ref[i] = pt_tensor_clone(whole);
+      else if (target)
         ref[i] = target;
       else if (la)
         ref[i] = pt_init_tensor(&specs[la->arg_index], a->type);
@@ -354,21 +460,29 @@ int pt_cli_train_distributed(const pt_train_dist_opts *o) {
     printf("training @%s with %s on %d ranks (%s) for %llu steps\n", x.loss->name,
            o->optimizer_name, x.size, o->tactics, (unsigned long long)o->steps);
   uint64_t verify_steps = o->verify ? (o->steps < 2 ? o->steps : 2) : 0;
+  /* --profile: the first step is a warm-up (caches, BLAS and MPI buffers,
+   * lazily opened connections) unless it is the only one */
+  uint64_t prof_first = o->steps > 1 ? 1 : 0;
+  uint64_t prof_end = prof_first + PT_PROF_MAX_STEPS;
+  if (o->profile)
+    prof = pt_prof_create(x.g, PT_PROF_MAX_STEPS);
   for (uint64_t s = 0; s < o->steps; s++) {
+    bool recording = prof && s >= prof_first && s < prof_end;
+    pt_exec_set_profile(x.e, recording);
     MPI_Barrier(MPI_COMM_WORLD);
     double t0 = now();
-    failed = pt_exec_run(x.e, args, results, x.d) != PT_OK;
+    /* the first step copies the arguments into the executor's buffers; the
+     * updated params and optimizer state then stay there, handed from each
+     * step's results to the next step's arguments without a copy */
+    failed = pt_exec_run(x.e, s == 0 ? args : NULL, NULL, x.d) != PT_OK;
     if (rank_failed(&x, failed))
       goto done;
+    for (int i = 0; i < nupd; i++)
+      pt_exec_carry(x.e, i, i);
     secs[s] = now() - t0;
-    for (int i = 0; i < nupd; i++) {
-      pt_tensor_destroy(args[i]);
-      args[i] = results[i];
-      results[i] = NULL;
-    }
-    losses[s] = pt_tensor_get(results[nupd], 0);
-    pt_tensor_destroy(results[nupd]);
-    results[nupd] = NULL;
+    if (recording)
+      pt_prof_record(prof, x.e, start_step + s + 1, t0, secs[s]);
+    losses[s] = pt_tensor_get(pt_exec_result_buffer(x.e, nupd), 0);
     uint64_t step = start_step + s + 1;
     if (ref && s < verify_steps) {
       pt_tensor **rr = pt_calloc((size_t)x.ts->nresults + 1, sizeof *rr);
@@ -406,7 +520,8 @@ int pt_cli_train_distributed(const pt_train_dist_opts *o) {
     }
     bool last = s + 1 == o->steps;
     if (o->ckpt_dir && ((o->ckpt_every && step % o->ckpt_every == 0) || last)) {
-      failed = !save(&x, o, args, nupd, step, ckpt_path(o->ckpt_dir, pathbuf, sizeof pathbuf));
+      failed = !save(&x, o, current(&x, nupd), nupd, step,
+                     ckpt_path(o->ckpt_dir, pathbuf, sizeof pathbuf));
       if (rank_failed(&x, failed))
         goto done;
       if (root)
@@ -414,10 +529,21 @@ int pt_cli_train_distributed(const pt_train_dist_opts *o) {
                 pathbuf);
     }
   }
-  if (o->outpath && !save(&x, o, args, nupd, start_step + o->steps, o->outpath))
+  if (o->outpath && !save(&x, o, current(&x, nupd), nupd, start_step + o->steps, o->outpath))
     failed = true;
   if (any_failed(failed))
     goto done;
+  if (prof) {
+    pt_prof_info pi = {o->file, x.loss->name, o->tactics, o->optimizer_name, &x.m->mesh,
+                       (int)prof_first};
+    if (!pt_prof_write(prof, MPI_COMM_WORLD, o->profile, &pi))
+      goto done;
+    uint64_t last = o->steps < prof_end ? o->steps : prof_end;
+    if (root)
+      fprintf(progress, "profile: steps %llu-%llu of %d rank%s written to %s\n",
+              (unsigned long long)(start_step + prof_first + 1),
+              (unsigned long long)(start_step + last), x.size, x.size == 1 ? "" : "s", o->profile);
+  }
   /* the summary */
   long long peak = (long long)pt_exec_peak_bytes(x.e);
   long long *peaks = root ? pt_calloc((size_t)x.size, sizeof *peaks) : NULL;
@@ -454,11 +580,11 @@ int pt_cli_train_distributed(const pt_train_dist_opts *o) {
   }
   pt_free(peaks);
   status = PT_EXIT_OK;
+done:
   if (ref)
     for (int i = 0; i < x.ts->nargs; i++)
       pt_tensor_destroy(ref[i]);
   pt_free(ref);
-done:
   if (args)
     for (int i = 0; i < x.ts->nargs; i++)
       pt_tensor_destroy(args[i]);
@@ -470,8 +596,16 @@ done:
   pt_free(losses);
   pt_free(secs);
   pt_free(specs);
+  if (given)
+    for (int i = 0; i < x.ts->nargs; i++)
+      pt_tensor_destroy(given[i]);
+  pt_free(given);
+  pt_ckpt_names_free(nin, in_names);
+  pt_st_close(in_whole);
+  pt_prof_destroy(prof);
   if (x.e)
     pt_exec_destroy(x.e);
+  pt_free(x.cur);
   if (x.mm)
     pt_mpi_mesh_destroy(x.mm);
   pt_schedule_destroy(x.s);

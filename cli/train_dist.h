@@ -9,6 +9,8 @@ typedef struct {
   const char *file, *func, *tactics;
   const char *outpath;  /* final params and state, as a checkpoint file */
   const char *ckpt_dir; /* checkpoints go to CKPT_DIR/checkpoint.safetensors */
+  const char *inputs;   /* starting values by name (safetensors), or NULL */
+  const char *profile;  /* the measured timeline (Chrome trace JSON), or NULL */
   const char *optimizer_name;
   pt_optimizer opt;
   uint64_t steps, seed, every, ckpt_every;

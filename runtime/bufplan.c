@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "exec.h"
+#include "fusion.h"
 
 static int64_t round64(int64_t n) {
   return n <= 0 ? 64 : (n + 63) / 64 * 64;
@@ -13,6 +14,7 @@ static int64_t round64(int64_t n) {
 typedef struct {
   int64_t bytes;
   int first, last;
+  int order;       /* in the list: ties keep it, whatever qsort's stability */
   int64_t *offset; /* where to write the placement */
 } interval;
 
@@ -22,19 +24,139 @@ static int by_size_desc(const void *a, const void *b) {
     return x->bytes > y->bytes ? -1 : 1;
   if (x->first != y->first)
     return x->first < y->first ? -1 : 1;
-  return x->last < y->last ? -1 : x->last > y->last;
+  if (x->last != y->last)
+    return x->last < y->last ? -1 : 1;
+  return x->order < y->order ? -1 : x->order > y->order;
 }
+
+/* ---- the temporaries' placement ----------------------------------------
+ *
+ * Greedy by size: each interval goes at the lowest offset where it overlaps
+ * no placed interval live at the same time. Only the union of the offsets
+ * those intervals occupy matters, so the placed intervals are indexed by
+ * time in a segment tree over op positions, each node holding unions of
+ * offset ranges (sorted, disjoint, touching ranges merged):
+ *   cov(N): intervals of which N is a canonical node (the O(log n) maximal
+ *           nodes that tile a live range), whose live range contains N's;
+ *   sub(N): intervals with a canonical node in N's subtree, and maybe others
+ *           that meet N's range (those with an end in it).
+ * An interval meets a query range Q iff it is in sub(C) for a canonical node
+ * C of Q, or in cov(A) for an ancestor A of such a C; every such A lies on
+ * the path from Q's first or last leaf to the root. So a query reads
+ * O(log n) sets and an insertion writes O(log n), instead of comparing with
+ * every placed interval. Placed buffers pack tightly, so the unions hold few
+ * ranges. The lowest fit over the sets walks them round-robin, raising the
+ * candidate past any range it meets, until a full round meets none: the same
+ * lowest offset the pairwise scan found, so the plans are unchanged. */
 
 typedef struct {
   int64_t lo, hi;
 } range;
 
-static int by_lo(const void *a, const void *b) {
-  const range *x = a, *y = b;
-  return x->lo < y->lo ? -1 : x->lo > y->lo;
+typedef struct {
+  range *r; /* sorted by lo, disjoint, not touching */
+  int n, cap;
+} rset;
+
+/* The first range of s ending after x (s->n if none). */
+static int rset_after(const rset *s, int64_t x) {
+  int lo = 0, hi = s->n;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (s->r[mid].hi > x)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
+
+static void rset_add(rset *s, int64_t lo, int64_t hi) {
+  int i = rset_after(s, lo - 1), j = i; /* i: the first range touching or after */
+  while (j < s->n && s->r[j].lo <= hi)
+    j++;
+  if (i == j) {
+    PT_GROW(s->r, s->cap, s->n + 1);
+    memmove(s->r + i + 1, s->r + i, (size_t)(s->n - i) * sizeof *s->r);
+    s->r[i] = (range){lo, hi};
+    s->n++;
+    return;
+  }
+  range m = {lo < s->r[i].lo ? lo : s->r[i].lo, hi > s->r[j - 1].hi ? hi : s->r[j - 1].hi};
+  s->r[i] = m;
+  memmove(s->r + i + 1, s->r + j, (size_t)(s->n - j) * sizeof *s->r);
+  s->n -= j - i - 1;
+}
+
+typedef struct {
+  int leaves;      /* a power of two; leaf t is node leaves + t */
+  rset *cov, *sub; /* per node, 1 .. 2 * leaves - 1 */
+  const rset **q;  /* a query's nonempty sets: at most 4 per level */
+} timeline;
+
+static void tl_insert(timeline *t, int first, int last, int64_t lo, int64_t hi) {
+  for (int a = first + t->leaves, b = last + t->leaves + 1; a < b; a >>= 1, b >>= 1) {
+    if (a & 1) {
+      rset_add(&t->cov[a], lo, hi);
+      rset_add(&t->sub[a++], lo, hi);
+    }
+    if (b & 1) {
+      rset_add(&t->cov[--b], lo, hi);
+      rset_add(&t->sub[b], lo, hi);
+    }
+  }
+  int a = first + t->leaves, b = last + t->leaves;
+  for (; a != b; a >>= 1, b >>= 1) {
+    rset_add(&t->sub[a], lo, hi);
+    rset_add(&t->sub[b], lo, hi);
+  }
+  for (; a >= 1; a >>= 1)
+    rset_add(&t->sub[a], lo, hi);
+}
+
+static int64_t tl_lowest_fit(timeline *t, int first, int last, int64_t bytes) {
+  int k = 0;
+  for (int a = first + t->leaves, b = last + t->leaves + 1; a < b; a >>= 1, b >>= 1) {
+    if (a & 1 && t->sub[a++].n)
+      t->q[k++] = &t->sub[a - 1];
+    if (b & 1 && t->sub[--b].n)
+      t->q[k++] = &t->sub[b];
+  }
+  /* the canonical nodes' ancestors, all on the two end leaves' paths (the
+   * path's nodes at or below a canonical node only repeat what its sub has) */
+  int a = (first + t->leaves) >> 1, b = (last + t->leaves) >> 1;
+  for (; a != b; a >>= 1, b >>= 1) {
+    if (t->cov[a].n)
+      t->q[k++] = &t->cov[a];
+    if (t->cov[b].n)
+      t->q[k++] = &t->cov[b];
+  }
+  for (; a >= 1; a >>= 1)
+    if (t->cov[a].n)
+      t->q[k++] = &t->cov[a];
+  int64_t at = 0;
+  for (int i = 0, clean = 0; clean < k;) {
+    const rset *s = t->q[i];
+    int j = rset_after(s, at);
+    if (j < s->n && s->r[j].lo < at + bytes) {
+      at = s->r[j].hi;
+      clean = 0;
+    } else {
+      clean++;
+      i = i + 1 < k ? i + 1 : 0;
+    }
+  }
+  return at;
 }
 
 void pt_plan_buffers(const pt_func *g, pt_buffer_plan *p) {
+  pt_fusion_plan f;
+  pt_plan_fusion(g, pt_fusion_default(), &f);
+  pt_plan_buffers_fused(g, &f, p);
+  pt_fusion_plan_free(&f);
+}
+
+void pt_plan_buffers_fused(const pt_func *g, const pt_fusion_plan *f, pt_buffer_plan *p) {
   memset(p, 0, sizeof *p);
   int nv = g->nvalues, nops = g->nops;
   p->nvalues = nv;
@@ -63,16 +185,39 @@ void pt_plan_buffers(const pt_func *g, pt_buffer_plan *p) {
     p->arg_bytes += p->bytes[a->id];
     p->first[a->id] = p->last[a->id] = -1;
   }
+  /* Liveness over what runs: a fusion group reads its inputs and writes
+   * its outputs at its last member; its other values and the absorbed ops'
+   * results are never stored. */
+  bool *unstored = pt_calloc(v1, sizeof *unstored);
   for (int i = 0; i < nops; i++) {
     const pt_op *op = g->ops[i];
-    for (int j = 0; j < op->noperands; j++) {
-      int id = op->operands[j]->id;
-      if (p->last[id] < i)
-        p->last[id] = i;
-    }
-    int id = op->result->id;
+    int id = op->result->id, gi = f->group_of[i];
     p->first[id] = p->last[id] = i;
     p->bytes[id] = round64((int64_t)pt_type_bytes(&op->result->type));
+    if (f->absorbed[i]) {
+      unstored[id] = true;
+      continue;
+    }
+    if (gi >= 0) {
+      const pt_fusion_group *fg = &f->groups[gi];
+      unstored[id] = true;
+      if (i != fg->at)
+        continue;
+      for (int j = 0; j < fg->ninputs; j++)
+        if (p->last[fg->inputs[j]->id] < i)
+          p->last[fg->inputs[j]->id] = i;
+      for (int j = 0; j < fg->noutputs; j++) {
+        int o = fg->outputs[j]->id;
+        unstored[o] = false;
+        p->first[o] = p->last[o] = i;
+      }
+      continue;
+    }
+    for (int j = 0; j < op->noperands; j++) {
+      int o = op->operands[j]->id;
+      if (p->last[o] < i)
+        p->last[o] = i;
+    }
     p->scratch_bytes[i] = pt_exec_op_scratch_bytes(op);
   }
   for (int i = 0; i < g->nresults; i++) {
@@ -90,34 +235,40 @@ void pt_plan_buffers(const pt_func *g, pt_buffer_plan *p) {
   int n = 0;
   for (int i = 0; i < nops; i++) {
     int id = g->ops[i]->result->id;
-    if (p->region[id] == PT_BUF_NONE) {
+    if (p->region[id] == PT_BUF_NONE && !unstored[id]) {
       p->region[id] = PT_BUF_TEMP;
-      iv[n++] = (interval){p->bytes[id], p->first[id], p->last[id], &p->offset[id]};
+      iv[n] = (interval){p->bytes[id], p->first[id], p->last[id], n, &p->offset[id]};
+      n++;
     }
-    if (p->scratch_bytes[i] > 0)
-      iv[n++] = (interval){p->scratch_bytes[i], i, i, &p->scratch_offset[i]};
+    if (p->scratch_bytes[i] > 0) {
+      iv[n] = (interval){p->scratch_bytes[i], i, i, n, &p->scratch_offset[i]};
+      n++;
+    }
   }
   qsort(iv, (size_t)n, sizeof *iv, by_size_desc);
-  range *busy = pt_malloc((size_t)(n ? n : 1) * sizeof *busy);
+  timeline t = {.leaves = 1};
+  int levels = 1;
+  for (; t.leaves < nops; levels++)
+    t.leaves *= 2;
+  t.cov = pt_calloc(2 * (size_t)t.leaves, sizeof *t.cov);
+  t.sub = pt_calloc(2 * (size_t)t.leaves, sizeof *t.sub);
+  t.q = pt_malloc(4 * (size_t)levels * sizeof *t.q);
   for (int k = 0; k < n; k++) {
-    int nb = 0;
-    for (int j = 0; j < k; j++)
-      if (iv[j].first <= iv[k].last && iv[k].first <= iv[j].last)
-        busy[nb++] = (range){*iv[j].offset, *iv[j].offset + iv[j].bytes};
-    qsort(busy, (size_t)nb, sizeof *busy, by_lo);
-    int64_t at = 0;
-    for (int j = 0; j < nb; j++) {
-      if (busy[j].lo >= at + iv[k].bytes)
-        break;
-      if (busy[j].hi > at)
-        at = busy[j].hi;
-    }
+    int64_t at = tl_lowest_fit(&t, iv[k].first, iv[k].last, iv[k].bytes);
+    tl_insert(&t, iv[k].first, iv[k].last, at, at + iv[k].bytes);
     *iv[k].offset = at;
     if (at + iv[k].bytes > p->temp_bytes)
       p->temp_bytes = at + iv[k].bytes;
   }
-  pt_free(busy);
+  for (int i = 1; i < 2 * t.leaves; i++) {
+    pt_free(t.cov[i].r);
+    pt_free(t.sub[i].r);
+  }
+  pt_free(t.cov);
+  pt_free(t.sub);
+  pt_free(t.q);
   pt_free(iv);
+  pt_free(unstored);
   p->peak_bytes = p->arg_bytes + p->result_bytes + p->temp_bytes;
 }
 

@@ -666,7 +666,39 @@ out:
   return ok ? PT_OK : PT_ERR;
 }
 
-/* ---- metadata ---------------------------------------------------------- */
+/* ---- names and metadata ------------------------------------------------ */
+
+pt_status pt_ckpt_names(MPI_Comm comm, const char *path, int *n_out, char ***names_out,
+                        pt_diag *d) {
+  ck_ctx c;
+  ck_init(&c, comm, path, d);
+  *n_out = 0;
+  *names_out = NULL;
+  json_t *root;
+  uint64_t data_start, data_len;
+  if (!read_header(&c, &root, &data_start, &data_len))
+    return PT_ERR;
+  char **names = pt_calloc(json_object_size(root) + 1, sizeof *names);
+  int n = 0;
+  const char *k;
+  json_t *v;
+  json_object_foreach(root, k, v) {
+    if (strcmp(k, "__metadata__") != 0)
+      names[n++] = pt_strdup(k);
+  }
+  json_decref(root);
+  *n_out = n;
+  *names_out = names;
+  return PT_OK;
+}
+
+void pt_ckpt_names_free(int n, char **names) {
+  if (!names)
+    return;
+  for (int i = 0; i < n; i++)
+    pt_free(names[i]);
+  pt_free(names);
+}
 
 pt_status pt_ckpt_meta(MPI_Comm comm, const char *path, int *nmeta_out, char ***meta_out,
                        pt_diag *d) {

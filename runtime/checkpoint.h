@@ -51,6 +51,15 @@ pt_status pt_ckpt_read(MPI_Comm comm, const char *path, int n, const char *const
                        const pt_type *global_types, const pt_layout *layouts, const pt_mesh *mesh,
                        pt_tensor **local_blocks_out, pt_diag *d);
 
+/* The names of the tensors the file at path holds ("__metadata__" aside),
+ * in the header's order, so a caller can read the ones it knows with
+ * pt_ckpt_read and report the others: on success *names_out holds *n_out
+ * names, owned by the caller and freed with pt_ckpt_names_free. On error
+ * *names_out is NULL. */
+pt_status pt_ckpt_names(MPI_Comm comm, const char *path, int *n_out, char ***names_out,
+                        pt_diag *d);
+void pt_ckpt_names_free(int n, char **names);
+
 /* The checkpoint's "__metadata__": on success *meta_out holds *nmeta_out
  * key/value pairs (key at [2k], value at [2k+1], in the header's order, which
  * is sorted by key), owned by the caller and freed with pt_ckpt_meta_free.

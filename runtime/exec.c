@@ -3,6 +3,7 @@
  * op's types or attributes; the op then runs in the reference interpreter's
  * kernel, which is always right and only slower. */
 #include "exec.h"
+#include "jit.h"
 
 #include <cblas.h>
 #include <limits.h>
@@ -764,6 +765,9 @@ struct pt_exec {
   const pt_func *g;
   pt_mpi_mesh *mm;
   pt_buffer_plan plan;
+  pt_fusion_plan fusion;
+  pt_jit_program *jit;
+  char **gptrs; /* a group's buffer pointers */
   char *block[3];
   pt_tensor *views;   /* per value: its buffer (data borrowed) */
   pt_tensor *results; /* per result: its buffer */
@@ -816,7 +820,17 @@ pt_exec *pt_exec_create(const pt_func *g, pt_mpi_mesh *mm, pt_diag *d) {
   pt_exec *e = pt_calloc(1, sizeof *e);
   e->g = g;
   e->mm = mm;
-  pt_plan_buffers(g, &e->plan);
+  pt_plan_fusion(g, pt_fusion_default(), &e->fusion);
+  pt_plan_buffers_fused(g, &e->fusion, &e->plan);
+  if (!(e->jit = pt_jit_compile(g, &e->fusion, d))) {
+    pt_exec_destroy(e);
+    return NULL;
+  }
+  int maxp = 1;
+  for (int k = 0; k < e->fusion.ngroups; k++)
+    if (e->fusion.groups[k].ninputs + e->fusion.groups[k].noutputs > maxp)
+      maxp = e->fusion.groups[k].ninputs + e->fusion.groups[k].noutputs;
+  e->gptrs = pt_calloc((size_t)maxp, sizeof *e->gptrs);
   const pt_buffer_plan *p = &e->plan;
   int64_t sizes[3] = {p->arg_bytes, p->result_bytes, p->temp_bytes};
   for (int b = 0; b < 3; b++)
@@ -862,6 +876,9 @@ void pt_exec_destroy(pt_exec *e) {
   for (int b = 0; b < 3; b++)
     free(e->block[b]);
   pt_buffer_plan_free(&e->plan);
+  pt_jit_program_destroy(e->jit);
+  pt_fusion_plan_free(&e->fusion);
+  pt_free(e->gptrs);
   pt_free(e->views);
   pt_free(e->results);
   pt_free(e->x);
@@ -878,6 +895,19 @@ pt_tensor *pt_exec_arg_buffer(pt_exec *e, int i) {
 const pt_tensor *pt_exec_result_buffer(const pt_exec *e, int i) {
   PT_ASSERT(i >= 0 && i < e->g->nresults);
   return &e->results[i];
+}
+
+void pt_exec_carry(pt_exec *e, int result, int arg) {
+  PT_ASSERT(result >= 0 && result < e->g->nresults && arg >= 0 && arg < e->g->nargs);
+  pt_tensor *a = &e->views[e->g->args[arg]->id], *r = &e->results[result];
+  PT_ASSERT(pt_type_equal(&a->type, &r->type));
+  void *was_arg = a->data, *was_result = r->data;
+  /* the value computed into the result buffer is computed into the other */
+  for (int v = 0; v < e->g->nvalues; v++)
+    if (e->plan.region[v] == PT_BUF_RESULT && e->views[v].data == was_result)
+      e->views[v].data = was_arg;
+  a->data = was_result;
+  r->data = was_arg;
 }
 
 int64_t pt_exec_peak_bytes(const pt_exec *e) {
@@ -1013,6 +1043,15 @@ static pt_status run_op(pt_exec *e, int i, pt_diag *d) {
   return pt_interp_op(op, x, r, d);
 }
 
+static void run_group(pt_exec *e, int gi) {
+  const pt_fusion_group *grp = &e->fusion.groups[gi];
+  for (int q = 0; q < grp->ninputs; q++)
+    e->gptrs[q] = e->views[grp->inputs[q]->id].data;
+  for (int q = 0; q < grp->noutputs; q++)
+    e->gptrs[grp->ninputs + q] = e->views[grp->outputs[q]->id].data;
+  pt_jit_group_fn(e->jit, gi)(e->gptrs);
+}
+
 pt_status pt_exec_run(pt_exec *e, pt_tensor *const *args, pt_tensor **results, pt_diag *d) {
   const pt_func *g = e->g;
   double t0 = now();
@@ -1041,8 +1080,17 @@ pt_status pt_exec_run(pt_exec *e, pt_tensor *const *args, pt_tensor **results, p
     memset(e->starts, 0, (size_t)g->nops * sizeof *e->starts);
   }
   for (int i = 0; i < g->nops && st == PT_OK; i++) {
+    int gi = e->fusion.group_of[i];
+    if (e->fusion.absorbed[i] || (gi >= 0 && e->fusion.groups[gi].at != i)) {
+      /* absorbed by a group, or a group's member run at its last */
+      e->secs[i] = e->starts[i] = 0;
+      continue;
+    }
     double t = e->profile ? now() : 0;
-    st = run_op(e, i, d);
+    if (gi >= 0)
+      run_group(e, gi);
+    else
+      st = run_op(e, i, d);
     if (e->profile) {
       e->starts[i] = t - t0;
       e->secs[i] = now() - t;

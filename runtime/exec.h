@@ -11,6 +11,7 @@
 #define PT_EXEC_H
 
 #include "interp.h"
+#include "fusion.h"
 #include "mpi_coll.h"
 
 /* ---- the buffer plan (pure; the simulator shares it) ------------------ */
@@ -51,6 +52,11 @@ typedef struct {
 /* Plans g's buffers (greedy interval allocation, largest first, each at the
  * lowest offset free over its live range). Free with pt_buffer_plan_free. */
 void pt_plan_buffers(const pt_func *g, pt_buffer_plan *out);
+/* The same for the program as it runs with fusion plan f (runtime/fusion.h):
+ * a group's values other than its outputs, and absorbed ops' results, are
+ * not stored; a group reads and writes at its last member. pt_plan_buffers
+ * uses the default fusion plan, as the executor does. */
+void pt_plan_buffers_fused(const pt_func *g, const pt_fusion_plan *f, pt_buffer_plan *out);
 void pt_buffer_plan_free(pt_buffer_plan *p);
 /* The kernel scratch op needs in the executor (0 for most ops). */
 int64_t pt_exec_op_scratch_bytes(const pt_op *op);
@@ -78,10 +84,17 @@ void pt_exec_destroy(pt_exec *e);
 pt_status pt_exec_run(pt_exec *e, pt_tensor *const *args, pt_tensor **results, pt_diag *d);
 
 /* The buffers, as tensors borrowed from the executor (valid until destroy;
- * the same pointers every step): fill an argument's data in place before a
- * run; read a result's after it. */
+ * the same pointers every step unless pt_exec_carry exchanges them): fill
+ * an argument's data in place before a run; read a result's after it. */
 pt_tensor *pt_exec_arg_buffer(pt_exec *e, int i);
 const pt_tensor *pt_exec_result_buffer(const pt_exec *e, int i);
+
+/* Makes result `result` of the last run argument `arg` of the next, by
+ * exchanging the two buffers (no copy): what a training loop does with
+ * updated params and optimizer state. The types must be equal. Afterwards
+ * pt_exec_arg_buffer(e, arg) and pt_exec_result_buffer(e, result) point at
+ * each other's former memory; take their pointers again after a carry. */
+void pt_exec_carry(pt_exec *e, int result, int arg);
 
 /* The planned total: argument, result and temporary blocks in bytes
  * (pt_buffer_plan.peak_bytes; kernel scratch included). */

@@ -144,12 +144,33 @@ pt_status pt_sim_run(const pt_sim_hw *hw, const pt_func *g, pt_sim_result *out, 
     out->devices *= mesh->sizes[a];
   out->nops = g->nops;
   out->ops = pt_calloc((size_t)g->nops + 1, sizeof *out->ops);
+  /* the executor's fusion groups: one loop each, priced at the group's
+   * last member by the bytes it reads and writes; the other members and
+   * the absorbed broadcasts and constants cost nothing */
+  pt_fusion_plan fp;
+  pt_plan_fusion(g, pt_fusion_default(), &fp);
   double clock = 0;
   for (int i = 0; i < g->nops; i++) {
     pt_sim_op *e = &out->ops[i];
     const pt_op *op = g->ops[i];
     e->op = op;
     e->start = clock;
+    int gi = fp.group_of[i];
+    if (fp.absorbed[i] || gi >= 0) {
+      e->kind = -1;
+      e->link = -1;
+      if (gi >= 0 && fp.groups[gi].at == i) {
+        const pt_fusion_group *grp = &fp.groups[gi];
+        for (int k = 0; k < grp->ninputs; k++)
+          e->bytes += vbytes(grp->inputs[k]);
+        for (int k = 0; k < grp->noutputs; k++)
+          e->bytes += vbytes(grp->outputs[k]);
+        e->time = (double)e->bytes / hw->elementwise_rate + hw->op_overhead;
+        out->compute += e->time;
+        clock += e->time;
+      }
+      continue;
+    }
     e->kind =
         (pt_optab[op->code].flags & PT_OPF_COLLECTIVE) ? (int)(op->code - PT_OP_ALL_GATHER) : -1;
     e->link = -1;
@@ -180,7 +201,8 @@ pt_status pt_sim_run(const pt_sim_hw *hw, const pt_func *g, pt_sim_result *out, 
   }
   out->step = out->compute + out->comm;
   pt_buffer_plan plan;
-  pt_plan_buffers(g, &plan);
+  pt_plan_buffers_fused(g, &fp, &plan);
+  pt_fusion_plan_free(&fp);
   out->memory =
       (pt_sim_memory){plan.peak_bytes, plan.arg_bytes, plan.result_bytes, plan.temp_bytes};
   pt_buffer_plan_free(&plan);

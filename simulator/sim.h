@@ -12,7 +12,10 @@
  *   axis_slice         a local copy: bytes read plus written
  *   other collectives  alpha + beta * operand bytes, for the kind and group
  *                      size, on the slowest link among the op's axes
- * plus the hardware file's per-op overhead for every op but collectives. */
+ * plus the hardware file's per-op overhead for every op but collectives.
+ * Element-wise chains run as the executor runs them, fused (runtime/fusion.h):
+ * a group costs the bytes it loads and stores, at its last member; its other
+ * members and the broadcasts and constants it absorbs cost nothing. */
 #ifndef PT_SIM_H
 #define PT_SIM_H
 

@@ -9,6 +9,12 @@
 #     another script (BP): the continued losses equal an uninterrupted run's
 #   - launch checks: wrong rank count, a script that does not fit the model,
 #     a missing and a foreign checkpoint: a message from rank 0, non-zero exit
+#   - --inputs: params, optimizer state and data from a safetensors file give
+#     the single-process `train --inputs` losses on 2 ranks (BP and MP); a
+#     missing file, a wrong shape, an unknown name: one message, exit 1
+#   - --profile: the trace has every lowered op once per recorded step on
+#     both ranks, collectives on the communication lane, within the step
+#   - a rank killed with SIGKILL ends the job, non-zero, naming the rank
 # Usage: mpi_train.sh PARTITA SOURCE_DIR
 set -u
 P=$1
@@ -99,6 +105,180 @@ expect_error "a missing checkpoint" "checkpoint.safetensors" \
 expect_error "a foreign checkpoint" "not a checkpoint of @loss trained with sgd" \
   "${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer sgd \
   --steps 1 --checkpoint-dir "$T/ck" --resume
+
+# 4. --inputs: each rank reads its own blocks of the file's tensors
+cat >"$T/st.py" <<'PY'
+# Writes safetensors files for the --inputs checks: MODE OUT [IN]
+import json, random, struct, sys
+def read(path):
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    h.pop("__metadata__", None)
+    return {k: (v["dtype"], v["shape"], b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]])
+            for k, v in h.items()}
+def f32(shape, seed):
+    r, n = random.Random(seed), 1
+    for d in shape:
+        n *= d
+    return ("F32", shape, struct.pack("<%df" % n, *[r.uniform(-1, 1) for _ in range(n)]))
+def write(path, ts):
+    h, off = {}, 0
+    for k, (dt, shape, raw) in ts.items():
+        h[k] = {"dtype": dt, "shape": shape, "data_offsets": [off, off + len(raw)]}
+        off += len(raw)
+    s = json.dumps(h).encode()
+    s += b" " * (-len(s) % 8)
+    open(path, "wb").write(struct.pack("<Q", len(s)) + s + b"".join(t[2] for t in ts.values()))
+mode, out = sys.argv[1], sys.argv[2]
+if mode == "inputs":  # a trained state (opt.step 1, moments) plus data of our own
+    ts = read(sys.argv[3])
+    ts["x"], ts["y"] = f32([64, 1024], 1), f32([64, 1024], 2)
+elif mode == "badshape":
+    ts = {"w1": f32([2, 2], 3)}
+else:
+    ts = {"b1": f32([1024], 4), "w9": f32([4], 5)}
+write(out, ts)
+PY
+if "$P" train examples/mlp.pir --optimizer adam --steps 1 --seed 3 -o "$T/state.safetensors" \
+    >"$T/out" 2>&1 && python3 "$T/st.py" inputs "$T/in.safetensors" "$T/state.safetensors" &&
+    "$P" train examples/mlp.pir --optimizer adam --steps 2 --inputs "$T/in.safetensors" --json \
+    >"$T/single.json" 2>"$T/out"; then
+  for script in mlp.bp mlp.mp; do
+    if "${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics "examples/$script.yaml" \
+        --optimizer adam --steps 2 --inputs "$T/in.safetensors" --json >"$T/dist.json" \
+        2>"$T/out" && python3 -c 'import json, sys
+a, b = (json.load(open(p))["losses"] for p in sys.argv[1:])
+assert len(a) == len(b) == 2, (a, b)
+for x, y in zip(a, b):
+    assert abs(x - y) <= 1e-4 * abs(x), (a, b)
+print(" ".join("%.7g" % x for x in b))' "$T/single.json" "$T/dist.json" >"$T/cmp" 2>&1; then
+      pass "--inputs on 2 ranks ($script): losses $(cat "$T/cmp") equal the single-process run's"
+    else
+      fail "--inputs on 2 ranks ($script)"
+      cat "$T/out" "$T/cmp"
+    fi
+  done
+else
+  fail "the single-process --inputs run"
+  cat "$T/out"
+fi
+python3 "$T/st.py" badshape "$T/badshape.safetensors"
+python3 "$T/st.py" unknown "$T/unknown.safetensors"
+expect_once() { # name, phrase, --inputs file: one message (rank 0's), exit non-zero, no hang
+  local name=$1 phrase=$2
+  if timeout 60 "${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml \
+      --optimizer adam --steps 1 --inputs "$3" >"$T/out" 2>&1; then
+    fail "$name: exit 0"
+  elif [ "$(grep -c -- "$phrase" "$T/out")" = 1 ]; then
+    pass "$name"
+  else
+    fail "$name: not one '$phrase' in"
+    cat "$T/out"
+  fi
+}
+expect_once "a missing --inputs file" "none.safetensors: error: cannot read the --inputs file" \
+  "$T/none.safetensors"
+expect_once "an --inputs tensor of the wrong shape" "tensor 'w1' is f32\[2,2\] but" \
+  "$T/badshape.safetensors"
+expect_once "an --inputs tensor that is no argument" \
+  "tensor 'w9' is not an argument of @train_step" "$T/unknown.safetensors"
+
+# 5. --profile: one trace of both ranks' measured ops
+cat >"$T/prof.py" <<'PY'
+# Checks a --profile trace of steps 2 and 3 on 2 ranks against the lowered program.
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+# the lowered program's ops, named as the trace names them
+ops = [m.group(2) + " %" + m.group(1)
+       for m in re.finditer(r"^\s+%(\S+) = ([a-z_]+)", open(sys.argv[2]).read(), re.M)]
+other, ev = d["otherData"], d["traceEvents"]
+assert other["ranks"] == 2 and other["ops_per_step"] == len(ops) > 0, (other, len(ops))
+assert other["steps_recorded"] == [2, 3] and other["warmup_steps_skipped"] == 1, other
+assert len(other["median_step_seconds"]) == 2, other
+names = {e["pid"]: e["args"]["name"] for e in ev if e["name"] == "process_name"}
+assert names == {1: "rank 0", 2: "rank 1"}, names
+coll = ("all_gather", "reduce_scatter", "all_reduce", "all_to_all", "collective_permute")
+ncomm = 0
+for pid in (1, 2):
+    for step in (2, 3):
+        box = [e for e in ev if e["pid"] == pid and e.get("cat") == "step" and e["args"]["step"] == step]
+        assert len(box) == 1, (pid, step, box)
+        box = box[0]
+        mine = sorted((e for e in ev if e["pid"] == pid and e["ph"] == "X" and e["cat"] != "step"
+                       and e["args"]["step"] == step), key=lambda e: e["args"]["index"])
+        assert [e["args"]["index"] for e in mine] == list(range(len(ops))), (pid, step)
+        assert [e["name"] for e in mine] == ops, (pid, step)
+        total = 0.0
+        for e in mine:
+            assert e["dur"] >= 0 and e["ts"] >= box["ts"] - 1e-3, e
+            assert e["ts"] + e["dur"] <= box["ts"] + box["dur"] + 1e-2, (e, box)
+            comm = e["name"].split()[0] in coll
+            assert e["tid"] == (2 if comm else 1), e
+            assert e["cat"] == ("communication" if comm else "compute"), e
+            assert "where" in e["args"] and "type" in e["args"], e
+            if comm:
+                assert "comment" in e["args"], e
+                ncomm += 1
+            total += e["dur"]
+        # the ops' sum within the executor's step, and that within the loop's
+        assert total <= box["dur"] + 1e-3 * len(mine), (pid, step, total, box["dur"])
+        assert box["dur"] <= box["args"]["step_seconds"] * 1e6 + 1e-3, box
+assert ncomm > 0
+print("%d ops x 2 steps x 2 ranks, %d collectives per step" % (len(ops), ncomm // 4))
+PY
+"$P" lower examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer adam >"$T/lowered" 2>&1
+if "${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer adam \
+    --steps 3 --real-data --profile "$T/prof.json" >"$T/out" 2>&1 &&
+    python3 "$T/prof.py" "$T/prof.json" "$T/lowered" >"$T/cmp" 2>&1; then
+  pass "--profile: $(cat "$T/cmp"), each op once per step, within the step"
+else
+  fail "--profile"
+  cat "$T/out" "$T/cmp"
+fi
+expect_error "--profile without --tactics" "--profile needs --tactics" \
+  "$P" train examples/mlp.pir --optimizer sgd --steps 1 --profile "$T/p.json"
+expect_error "--profile into a missing directory" "cannot write the profile" \
+  "${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer sgd \
+  --steps 1 --real-data --profile "$T/none/p.json"
+
+# 6. a rank that dies: mpirun ends the job, non-zero, and names the rank
+"${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer sgd \
+  --steps 1000000 --real-data >"$T/killed" 2>&1 &
+job=$!
+victim=
+for _ in $(seq 300); do # up to 30 s for the first step
+  if grep -q '^step' "$T/killed"; then
+    for c in $(pgrep -P "$job"); do
+      tr '\0' '\n' <"/proc/$c/environ" 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 && victim=$c
+    done
+    break
+  fi
+  sleep 0.1
+done
+if [ -z "$victim" ]; then
+  fail "a killed rank: no rank 1 process under mpirun"
+  cat "$T/killed"
+  kill -9 $(pgrep -P "$job") "$job" 2>/dev/null
+else
+  kill -9 "$victim"
+  start=$SECONDS
+  while kill -0 "$job" 2>/dev/null && [ $((SECONDS - start)) -lt 30 ]; do
+    sleep 0.2
+  done
+  if kill -0 "$job" 2>/dev/null; then
+    fail "a killed rank: mpirun still running 30 s after rank 1 was killed"
+    kill -9 $(pgrep -P "$job") "$job" 2>/dev/null
+  elif wait "$job"; then
+    fail "a killed rank: mpirun exited 0"
+  elif grep -q 'rank 1 .*signal 9' "$T/killed"; then
+    pass "a killed rank: the job ended within $((SECONDS - start + 1)) s, naming rank 1"
+  else
+    fail "a killed rank: the output does not name rank 1"
+    cat "$T/killed"
+  fi
+fi
+wait 2>/dev/null
 
 if [ "$fails" -ne 0 ]; then
   echo "mpi_train: $fails check(s) failed"

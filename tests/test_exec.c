@@ -5,13 +5,15 @@
  * transformer (loss and Adam train_step, lowered on a one-device mesh)
  * against the interpreter, and the buffer planner's promises: no two values
  * live at once share a byte, the peak lies between the largest live set and
- * the sum of all sizes, buffers are reused across steps, and two steps give
- * identical results. */
+ * the sum of all sizes, buffers are reused across steps, two steps give
+ * identical results, and every buffer sits where the pairwise (quadratic)
+ * placement puts it, on random programs and the examples. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "build.h"
 #include "exec.h"
 #include "init.h"
 #include "lower.h"
@@ -73,10 +75,27 @@ static void check_plan(const pt_func *g, const pt_buffer_plan *p, const char *na
   } item;
   item *items = pt_malloc((size_t)(g->nvalues + g->nops + 1) * sizeof *items);
   int n = 0;
+  /* what fusion keeps in registers (runtime/fusion.h) has no buffer;
+   * everything else has one */
+  pt_fusion_plan fp;
+  pt_plan_fusion(g, pt_fusion_default(), &fp);
+  bool *stored = pt_calloc((size_t)g->nvalues + 1, sizeof *stored);
+  for (int i = 0; i < g->nops; i++)
+    stored[g->ops[i]->result->id] = !fp.absorbed[i] && fp.group_of[i] < 0;
+  for (int k = 0; k < fp.ngroups; k++)
+    for (int j = 0; j < fp.groups[k].noutputs; j++) {
+      stored[fp.groups[k].outputs[j]->id] = true;
+      ck_assert_int_eq(p->first[fp.groups[k].outputs[j]->id], fp.groups[k].at);
+    }
+  for (int i = 0; i < g->nresults; i++)
+    ck_assert_msg(stored[g->results[i].value->id] || !g->results[i].value->def,
+                  "%s: result %d is not stored", name, i);
+  pt_fusion_plan_free(&fp);
   for (int i = 0; i < g->nops; i++) {
     int v = g->ops[i]->result->id;
-    ck_assert_msg(p->region[v] == PT_BUF_TEMP || p->region[v] == PT_BUF_RESULT,
-                  "%s: value %d has no buffer", name, v);
+    bool has = p->region[v] == PT_BUF_TEMP || p->region[v] == PT_BUF_RESULT;
+    ck_assert_msg(has == stored[v], "%s: value %d %s", name, v,
+                  has ? "is fused away but has a buffer" : "has no buffer");
     if (p->region[v] == PT_BUF_TEMP) {
       items[n++] = (item){p->offset[v], p->bytes[v], p->first[v], p->last[v]};
       ck_assert_int_ge(p->first[v], 0);
@@ -126,6 +145,7 @@ static void check_plan(const pt_func *g, const pt_buffer_plan *p, const char *na
     ck_assert(p->result_offset[i] + (int64_t)pt_type_bytes(&g->results[i].type) <=
               (i + 1 < g->nresults ? p->result_offset[i + 1] : p->result_bytes));
   pt_free(items);
+  pt_free(stored);
 }
 
 /* ---- every op kind against the interpreter ----------------------------- */
@@ -550,6 +570,53 @@ START_TEST(model_matches_interpreter) {
     ck_assert_msg(memcmp(got[i]->data, again[i]->data, pt_type_bytes(&got[i]->type)) == 0,
                   "%s: two steps give different %s", name, f->results[i].name);
   }
+  /* fusion changes no bit: op by op gives the same results */
+  setenv("PT_FUSION", "0", 1);
+  pt_exec *plain = pt_exec_create(g, NULL, d);
+  unsetenv("PT_FUSION");
+  ck_assert_ptr_nonnull(plain);
+  ck_assert_int_eq(pt_exec_run(plain, args, NULL, d), PT_OK);
+  for (int i = 0; i < f->nresults; i++)
+    ck_assert_msg(memcmp(pt_exec_result_buffer(plain, i)->data, got[i]->data,
+                         pt_type_bytes(&got[i]->type)) == 0,
+                  "%s: fused and op-by-op runs differ in %s", name, f->results[i].name);
+  pt_exec_destroy(plain);
+  /* a training loop's carry: results handed to the next step's arguments by
+   * exchanging buffers equals passing them as arguments */
+  {
+    pt_tensor **next = pt_calloc((size_t)g->nargs, sizeof *next), **want2, **got2;
+    want2 = pt_calloc((size_t)g->nresults, sizeof *want2);
+    got2 = pt_calloc((size_t)g->nresults, sizeof *got2);
+    int carried = 0;
+    for (int j = 0; j < g->nargs; j++) {
+      next[j] = args[j];
+      for (int i = 0; i < g->nresults; i++)
+        if (g->args[j]->name && strcmp(g->results[i].name, g->args[j]->name) == 0)
+          next[j] = got[i];
+    }
+    ck_assert_int_eq(pt_exec_run(e, next, want2, d), PT_OK);
+    ck_assert_int_eq(pt_exec_run(e, args, NULL, d), PT_OK);
+    for (int j = 0; j < g->nargs; j++)
+      for (int i = 0; i < g->nresults; i++)
+        if (g->args[j]->name && strcmp(g->results[i].name, g->args[j]->name) == 0) {
+          pt_exec_carry(e, i, j);
+          carried++;
+        }
+    ck_assert_int_eq(pt_exec_run(e, NULL, got2, d), PT_OK);
+    for (int i = 0; i < g->nresults; i++)
+      ck_assert_msg(memcmp(got2[i]->data, want2[i]->data, pt_type_bytes(&got2[i]->type)) == 0,
+                    "%s: a carried step differs in %s (%d carried)", name, g->results[i].name,
+                    carried);
+    ck_assert(carried > 0 || c->optimizer < 0);
+    free_tensors(want2, g->nresults);
+    free_tensors(got2, g->nresults);
+    pt_free(next);
+    /* back to the buffers' first arrangement for the checks below */
+    for (int j = 0; j < g->nargs; j++)
+      for (int i = 0; i < g->nresults; i++)
+        if (g->args[j]->name && strcmp(g->results[i].name, g->args[j]->name) == 0)
+          pt_exec_carry(e, i, j);
+  }
   /* in place: arguments written into their buffers, results read from theirs */
   for (int i = 0; i < g->nargs; i++)
     memcpy(pt_exec_arg_buffer(e, i)->data, args[i]->data, pt_type_bytes(&args[i]->type));
@@ -574,6 +641,118 @@ START_TEST(model_matches_interpreter) {
 }
 END_TEST
 
+/* Random element-wise programs -- chains through every fusable op, reads
+ * of broadcasts (trailing, leading, strided, degenerate, scalar) and splat
+ * constants, values leaving a group half-way (for a reduction, or as a
+ * result) -- give the same bits fused as op by op, and the interpreter's
+ * values. */
+START_TEST(fusion_matches_op_by_op) {
+  uint64_t r = 0x9e3779b97f4a7c15ull * (uint64_t)(_i + 1);
+  char text[16384];
+  size_t k = (size_t)snprintf(text, sizeof text,
+                              "func @f(input %%a: f32[4,6,5], input %%b: f32[4,6,5], input %%c: "
+                              "f32[5], input %%e: f32[4,5], input %%s: f32[], input %%u: "
+                              "f32[4,1,5]) -> (r0: f32[4,6,5], r1: f32[4,6,5], r2: f32[]) {\n");
+  int n = 2; /* %v0 = a, %v1 = b */
+  k += (size_t)snprintf(text + k, sizeof text - k,
+                        "  %%v0 = add %%a, %%b : f32[4,6,5]\n  %%v1 = mul %%a, %%b : f32[4,6,5]\n");
+  static const char *un[] = {"neg", "exp", "abs", "tanh", "logistic", "sin", "cos"};
+  static const char *bin[] = {"add", "sub", "mul", "div", "max", "min"};
+  static const char *cmp[] = {"lt", "le", "gt", "ge", "eq", "ne"};
+  int nb = 0, npred = 0;
+  for (int step = 0; step < 24; step++) {
+#define RND(m) ((int)((r = r * 6364136223846793005ull + 1442695040888963407ull) >> 33) % (m))
+    int x = RND(n), y = RND(n), kind = RND(9);
+    char other[64];
+    switch (RND(6)) { /* the second operand */
+    case 0:
+      snprintf(other, sizeof other, "%%bc%d", nb);
+      k += (size_t)snprintf(text + k, sizeof text - k,
+                            "  %%bc%d = broadcast %%c {dims = [2]} : f32[4,6,5]\n", nb++);
+      break;
+    case 1:
+      snprintf(other, sizeof other, "%%bc%d", nb);
+      k += (size_t)snprintf(text + k, sizeof text - k,
+                            "  %%bc%d = broadcast %%e {dims = [0, 2]} : f32[4,6,5]\n", nb++);
+      break;
+    case 2:
+      snprintf(other, sizeof other, "%%bc%d", nb);
+      k += (size_t)snprintf(text + k, sizeof text - k,
+                            "  %%bc%d = broadcast %%u {dims = [0, 1, 2]} : f32[4,6,5]\n", nb++);
+      break;
+    case 3:
+      snprintf(other, sizeof other, "%%bc%d", nb);
+      k += (size_t)snprintf(text + k, sizeof text - k,
+                            "  %%bc%d = broadcast %%s {dims = []} : f32[4,6,5]\n", nb++);
+      break;
+    case 4:
+      snprintf(other, sizeof other, "%%bc%d", nb);
+      k += (size_t)snprintf(text + k, sizeof text - k,
+                            "  %%bc%d = constant {value = %d.5} : f32[4,6,5]\n", nb++, RND(5) - 2);
+      break;
+    default:
+      snprintf(other, sizeof other, "%%v%d", y);
+    }
+    if (kind < 2)
+      k += (size_t)snprintf(text + k, sizeof text - k, "  %%v%d = %s %%v%d : f32[4,6,5]\n", n,
+                            un[RND(7)], x);
+    else if (kind < 6)
+      k += (size_t)snprintf(text + k, sizeof text - k, "  %%v%d = %s %%v%d, %s : f32[4,6,5]\n", n,
+                            bin[RND(6)], x, other);
+    else if (kind < 8) {
+      k += (size_t)snprintf(text + k, sizeof text - k,
+                            "  %%p%d = compare %%v%d, %s {dir = %s} : pred[4,6,5]\n"
+                            "  %%v%d = select %%p%d, %%v%d, %s : f32[4,6,5]\n",
+                            npred, x, other, cmp[RND(6)], n, npred, y, other);
+      npred++;
+    } else /* a reader outside any group: its operand leaves the group */
+      k += (size_t)snprintf(text + k, sizeof text - k,
+                            "  %%red%d = reduce_sum %%v%d {dims = [1]} : f32[4,5]\n"
+                            "  %%v%d = broadcast %%red%d {dims = [0, 2]} : f32[4,6,5]\n",
+                            n, x, n, n);
+    n++;
+#undef RND
+  }
+  snprintf(text + k, sizeof text - k,
+           "  %%sum = reduce_sum %%v%d {dims = [0, 1, 2]} : f32[]\n"
+           "  return %%v%d, %%v%d, %%sum\n}\n",
+           n - 1, n / 2, n - 1);
+  pt_module *m = pt_test_parse_ok(text);
+  pt_func *f = m->funcs[0];
+  pt_diag *d = pt_diag_create(stderr);
+  pt_tensor **args = init_args(f, (uint64_t)_i);
+  pt_fusion_plan fp;
+  pt_plan_fusion(f, true, &fp);
+  ck_assert_msg(fp.ngroups > 0, "program %d has nothing to fuse", _i);
+  pt_fusion_plan_free(&fp);
+  pt_tensor *fused[3], *plain[3], *want[3];
+  pt_exec *e = pt_exec_create(f, NULL, d);
+  ck_assert_ptr_nonnull(e);
+  check_plan(f, pt_exec_plan(e), "random fused program");
+  ck_assert_int_eq(pt_exec_run(e, args, fused, d), PT_OK);
+  pt_exec_destroy(e);
+  setenv("PT_FUSION", "0", 1);
+  e = pt_exec_create(f, NULL, d);
+  unsetenv("PT_FUSION");
+  ck_assert_int_eq(pt_exec_run(e, args, plain, d), PT_OK);
+  pt_exec_destroy(e);
+  ck_assert_int_eq(pt_interp_run(f, args, want, d), PT_OK);
+  for (int i = 0; i < 3; i++) {
+    ck_assert_msg(memcmp(fused[i]->data, plain[i]->data, pt_type_bytes(&plain[i]->type)) == 0,
+                  "program %d: result %d differs fused and op by op:\n%s", _i, i, text);
+    double rd = rel_diff(fused[i], want[i]);
+    ck_assert_msg(rd >= 0 && rd <= 1e-5, "program %d: result %d is %g off the interpreter:\n%s",
+                  _i, i, rd, text);
+    pt_tensor_destroy(fused[i]);
+    pt_tensor_destroy(plain[i]);
+    pt_tensor_destroy(want[i]);
+  }
+  free_tensors(args, f->nargs);
+  pt_module_destroy(m);
+  pt_diag_destroy(d);
+}
+END_TEST
+
 /* The temporaries reuse memory: a long chain needs about two buffers. */
 START_TEST(planner_reuses_memory) {
   char text[4096];
@@ -585,6 +764,8 @@ START_TEST(planner_reuses_memory) {
   snprintf(text + k, sizeof text - k, "  %%r = neg %%v29 : f32[256]\n  return %%r\n}\n");
   pt_module *m = pt_test_parse_ok(text);
   pt_buffer_plan p;
+  /* op by op (fusion off) */
+  setenv("PT_FUSION", "0", 1);
   pt_plan_buffers(m->funcs[0], &p);
   check_plan(m->funcs[0], &p, "chain");
   ck_assert_int_eq(p.temp_bytes, 2 * 1024);
@@ -592,7 +773,270 @@ START_TEST(planner_reuses_memory) {
   ck_assert_int_eq(p.result_bytes, 1024);
   ck_assert_int_eq(p.region[m->funcs[0]->results[0].value->id], PT_BUF_RESULT);
   pt_buffer_plan_free(&p);
+  unsetenv("PT_FUSION");
+  /* fused: one loop from %a to %r, no temporaries at all */
+  pt_plan_buffers(m->funcs[0], &p);
+  check_plan(m->funcs[0], &p, "fused chain");
+  ck_assert_int_eq(p.temp_bytes, 0);
+  ck_assert_int_eq(p.result_bytes, 1024);
+  ck_assert_int_eq(p.region[m->funcs[0]->results[0].value->id], PT_BUF_RESULT);
+  pt_buffer_plan_free(&p);
   pt_module_destroy(m);
+}
+END_TEST
+
+/* ---- the planner against the pairwise reference ------------------------- */
+
+/* The placement as the planner first did it: each interval, largest first,
+ * against every placed interval live at the same time (quadratic). The
+ * planner's interval index must place every buffer exactly here, so plans
+ * (and every peak figure built on them) do not move. It reads the plan's
+ * own liveness and sizes, and writes into voff (per value) and soff (per
+ * op); returns the temporary block's size. */
+typedef struct {
+  int64_t bytes;
+  int first, last, order;
+  int64_t *dst;
+} ref_item;
+
+static int ref_by_size(const void *a, const void *b) {
+  const ref_item *x = a, *y = b;
+  if (x->bytes != y->bytes)
+    return x->bytes > y->bytes ? -1 : 1;
+  if (x->first != y->first)
+    return x->first < y->first ? -1 : 1;
+  if (x->last != y->last)
+    return x->last < y->last ? -1 : 1;
+  return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int ref_by_lo(const void *a, const void *b) {
+  const int64_t *x = a, *y = b;
+  return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+static int64_t reference_placement(const pt_func *g, const pt_buffer_plan *p, int64_t *voff,
+                                   int64_t *soff) {
+  ref_item *it = pt_malloc((size_t)(g->nvalues + g->nops + 1) * sizeof *it);
+  int n = 0;
+  for (int i = 0; i < g->nops; i++) {
+    int id = g->ops[i]->result->id;
+    if (p->region[id] == PT_BUF_TEMP) {
+      it[n] = (ref_item){p->bytes[id], p->first[id], p->last[id], n, &voff[id]};
+      n++;
+    }
+    if (p->scratch_bytes[i] > 0) {
+      it[n] = (ref_item){p->scratch_bytes[i], i, i, n, &soff[i]};
+      n++;
+    }
+  }
+  qsort(it, (size_t)n, sizeof *it, ref_by_size);
+  int64_t(*busy)[2] = pt_malloc((size_t)(n + 1) * sizeof *busy);
+  int64_t temp = 0;
+  for (int k = 0; k < n; k++) {
+    int nb = 0;
+    for (int j = 0; j < k; j++)
+      if (it[j].first <= it[k].last && it[k].first <= it[j].last) {
+        busy[nb][0] = *it[j].dst;
+        busy[nb++][1] = *it[j].dst + it[j].bytes;
+      }
+    qsort(busy, (size_t)nb, sizeof *busy, ref_by_lo);
+    int64_t at = 0;
+    for (int j = 0; j < nb && busy[j][0] < at + it[k].bytes; j++)
+      at = busy[j][1] > at ? busy[j][1] : at;
+    *it[k].dst = at;
+    temp = at + it[k].bytes > temp ? at + it[k].bytes : temp;
+  }
+  pt_free(busy);
+  pt_free(it);
+  return temp;
+}
+
+/* Plans g and checks every temporary and scratch offset against the
+ * reference; returns the number of intervals compared. */
+static int check_plan_matches_reference(const pt_func *g, const char *name) {
+  pt_buffer_plan p;
+  pt_plan_buffers(g, &p);
+  int64_t *voff = pt_calloc((size_t)g->nvalues + 1, sizeof *voff);
+  int64_t *soff = pt_calloc((size_t)g->nops + 1, sizeof *soff);
+  int64_t temp = reference_placement(g, &p, voff, soff);
+  int n = 0;
+  for (int i = 0; i < g->nops; i++) {
+    int id = g->ops[i]->result->id;
+    if (p.region[id] == PT_BUF_TEMP) {
+      ck_assert_msg(p.offset[id] == voff[id], "%s: value %d (op %d) at %lld, reference %lld", name,
+                    id, i, (long long)p.offset[id], (long long)voff[id]);
+      n++;
+    }
+    if (p.scratch_bytes[i] > 0) {
+      ck_assert_msg(p.scratch_offset[i] == soff[i], "%s: op %d's scratch at %lld, reference %lld",
+                    name, i, (long long)p.scratch_offset[i], (long long)soff[i]);
+      n++;
+    }
+  }
+  ck_assert_msg(p.temp_bytes == temp, "%s: temporaries %lld, reference %lld", name,
+                (long long)p.temp_bytes, (long long)temp);
+  pt_free(voff);
+  pt_free(soff);
+  pt_buffer_plan_free(&p);
+  return n;
+}
+
+static uint64_t xorshift(uint64_t *s) {
+  *s ^= *s << 13;
+  *s ^= *s >> 7;
+  *s ^= *s << 17;
+  return *s;
+}
+
+/* A random program of about nops ops over f32 vectors whose live ranges mix
+ * the short (read by the next few ops), the long (read by a random later
+ * op) and the very long (the first values, read throughout), with sizes
+ * drawn from a few lengths (so ties are common) and reduce_sum's scratch. */
+static pt_module *random_planner_program(uint64_t seed, int nops) {
+  pt_module *m = pt_module_create("planner");
+  pt_func *f = pt_func_create(m, "f", PT_NOLOC);
+  int64_t n0 = 256;
+  pt_value *a = pt_func_add_arg(f, "a", PT_ROLE_INPUT, pt_type_make(PT_F32, 1, &n0), PT_NOLOC);
+  pt_value *z = pt_func_add_arg(f, "z", PT_ROLE_INPUT, pt_type_make(PT_F32, 0, NULL), PT_NOLOC);
+  pt_builder b = {f, PT_NOLOC};
+  static const int64_t lens[] = {1, 16, 16, 48, 64, 100, 256, 256, 1000, 3000};
+  int nlens = (int)(sizeof lens / sizeof lens[0]), nv = 0, cap = nops + 2;
+  pt_value **vals = pt_malloc((size_t)cap * sizeof *vals);
+  vals[nv++] = a;
+  uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+  while (f->nops < nops && nv < cap) {
+    uint64_t r = xorshift(&s);
+    int j = r % 8 < 5   ? nv - 1 - (int)((r >> 8) % (uint64_t)(nv < 3 ? nv : 3))
+            : r % 8 < 7 ? (int)((r >> 8) % (uint64_t)nv)
+                        : (int)((r >> 8) % (uint64_t)(nv < 4 ? nv : 4));
+    pt_value *x = vals[j], *y;
+    int64_t len = x->type.dims[0], zero = 0, one = 1, dims2[2];
+    int64_t want = lens[(r >> 20) % (uint64_t)nlens];
+    switch ((r >> 32) % 8) {
+    case 0: /* reduce_sum over a broadcast: scratch of 8 bytes an element */
+      dims2[0] = len;
+      dims2[1] = 2;
+      y = pt_b_broadcast(&b, x, &zero, pt_type_make(PT_F32, 2, dims2));
+      y = pt_b_reduce(&b, PT_OP_REDUCE_SUM, y, &one, 1);
+      break;
+    case 1: { /* reading two values */
+      pt_value *xs[2] = {x, vals[(r >> 40) % (uint64_t)nv]};
+      if (len + xs[1]->type.dims[0] <= 4096) {
+        y = pt_b_concat(&b, xs, 2, 0);
+        break;
+      }
+    }
+      /* fall through */
+    default:
+      if (want <= len) {
+        y = pt_b_slice(&b, x, &zero, &want, NULL);
+      } else {
+        int64_t high = want - len;
+        y = pt_b_pad(&b, x, z, &zero, &high, NULL);
+      }
+    }
+    vals[nv++] = y;
+  }
+  pt_func_add_result(f, "r", vals[nv - 1]->type, vals[nv - 1], PT_NOLOC);
+  pt_value *mid = vals[1 + (int)(xorshift(&s) % (uint64_t)(nv - 1))];
+  pt_func_add_result(f, "s", mid->type, mid, PT_NOLOC);
+  pt_free(vals);
+  return m;
+}
+
+START_TEST(planner_matches_reference_on_random_programs) {
+  pt_diag *d = pt_diag_create(stderr);
+  int compared = 0;
+  double t0 = now();
+  for (int c = 0; c < 300; c++) {
+    int nops = c < 290 ? 5 + c : 1000 + 100 * (c - 290);
+    pt_module *m = random_planner_program((uint64_t)c + 1, nops);
+    ck_assert_int_eq(pt_verify_module(m, d), PT_OK);
+    char name[64];
+    snprintf(name, sizeof name, "random program %d (%d ops)", c, m->funcs[0]->nops);
+    compared += check_plan_matches_reference(m->funcs[0], name);
+    if (c % 50 == 7) {
+      pt_buffer_plan p;
+      pt_plan_buffers(m->funcs[0], &p);
+      check_plan(m->funcs[0], &p, name);
+      pt_buffer_plan_free(&p);
+    }
+    pt_module_destroy(m);
+  }
+  ck_assert_int_gt(compared, 10000);
+  fprintf(stderr,
+          "exec: planner: %d intervals of 300 random programs placed as the reference "
+          "places them (%.2f s)\n",
+          compared, now() - t0);
+  pt_diag_destroy(d);
+}
+END_TEST
+
+/* Every function of the example programs, their adam train_steps, and the
+ * steps lowered under every example script on its own mesh. */
+static const char *const planner_programs[] = {
+    "examples/mlp.pir",
+    "examples/transformer_block.pir",
+    "tests/data/every_op.pir",
+    "tests/data/tiny_transformer_block.pir",
+};
+
+static const char *const planner_scripts[][2] = {
+    {"examples/mlp.pir", "examples/mlp.bp.yaml"},
+    {"examples/mlp.pir", "examples/mlp.bp_mp.yaml"},
+    {"examples/mlp.pir", "examples/mlp.bp_z3.yaml"},
+    {"examples/mlp.pir", "examples/mlp.mp.yaml"},
+    {"examples/transformer_block.pir", "examples/transformer_block.bp.yaml"},
+    {"examples/transformer_block.pir", "examples/transformer_block.bp_mp.yaml"},
+    {"examples/transformer_block.pir", "examples/transformer_block.bp_z3.yaml"},
+    {"examples/transformer_block.pir", "examples/transformer_block.mp.yaml"},
+};
+
+START_TEST(planner_matches_reference_on_examples) {
+  pt_diag *d = pt_diag_create(stderr);
+  char name[512];
+  int compared = 0;
+  double t0 = now();
+  for (size_t c = 0; c < sizeof planner_programs / sizeof planner_programs[0]; c++) {
+    char *path = pt_test_path(planner_programs[c]);
+    pt_module *m = pt_parse_file(path, d);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_int_eq(pt_verify_module(m, d), PT_OK);
+    for (int i = 0; i < m->nfuncs; i++) {
+      snprintf(name, sizeof name, "%s @%s", planner_programs[c], m->funcs[i]->name);
+      compared += check_plan_matches_reference(m->funcs[i], name);
+    }
+    pt_module_destroy(m);
+    pt_free(path);
+  }
+  for (size_t c = 0; c < sizeof planner_scripts / sizeof planner_scripts[0]; c++) {
+    char *path = pt_test_path(planner_scripts[c][0]), *spath = pt_test_path(planner_scripts[c][1]);
+    pt_module *m = pt_parse_file(path, d);
+    ck_assert_ptr_nonnull(m);
+    pt_optimizer opt = pt_optimizer_default(PT_OPTIM_ADAM);
+    pt_func *f = NULL, *g = NULL;
+    ck_assert_int_eq(pt_pass_train_step(m, "loss", &opt, NULL, &f, d), PT_OK);
+    snprintf(name, sizeof name, "%s @train_step", planner_scripts[c][0]);
+    compared += check_plan_matches_reference(f, name);
+    pt_schedule *s = pt_schedule_read(spath, d);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(pt_schedule_set_mesh(m, s, d), PT_OK);
+    ck_assert_int_eq(pt_schedule_apply(f, s, NULL, d), PT_OK);
+    ck_assert_int_eq(pt_pass_lower(m, f, NULL, &g, d), PT_OK);
+    snprintf(name, sizeof name, "%s @train_step lowered by %s", planner_scripts[c][0],
+             planner_scripts[c][1]);
+    compared += check_plan_matches_reference(g, name);
+    pt_schedule_destroy(s);
+    pt_module_destroy(m);
+    pt_free(path);
+    pt_free(spath);
+  }
+  fprintf(stderr,
+          "exec: planner: %d intervals of the examples placed as the reference places them "
+          "(%.2f s)\n",
+          compared, now() - t0);
+  pt_diag_destroy(d);
 }
 END_TEST
 
@@ -603,9 +1047,12 @@ int main(void) {
   tcase_add_loop_test(tc, op_kind_matches_interpreter, 0,
                       (int)(sizeof op_cases / sizeof op_cases[0]));
   tcase_add_test(tc, op_cases_cover_the_table);
+  tcase_add_loop_test(tc, fusion_matches_op_by_op, 0, 40);
   tcase_add_test(tc, runtime_errors_are_reported);
   tcase_add_test(tc, collectives_on_one_device);
   tcase_add_test(tc, planner_reuses_memory);
+  tcase_add_test(tc, planner_matches_reference_on_random_programs);
+  tcase_add_test(tc, planner_matches_reference_on_examples);
   tcase_add_loop_test(tc, model_matches_interpreter, 0, (int)(sizeof models / sizeof models[0]));
   suite_add_tcase(s, tc);
   return pt_test_main(s);

@@ -322,17 +322,39 @@ START_TEST(elementwise_time_is_bytes_over_bandwidth) {
   pt_diag *d = pt_diag_create(stderr);
   pt_sim_hw *hw = unit(d);
   pt_sim_result r;
-  pt_module *m = simulate("func @f(input %x: f32[1024]) -> (y: f32[1024]) {\n"
-                          "  %c = constant {value = 2.0} : f32[1024]\n"
-                          "  %y = add %x, %c : f32[1024]\n"
-                          "  return %y\n}\n",
-                          hw, &r);
+  const char *text = "func @f(input %x: f32[1024]) -> (y: f32[1024]) {\n"
+                     "  %c = constant {value = 2.0} : f32[1024]\n"
+                     "  %y = add %x, %c : f32[1024]\n"
+                     "  return %y\n}\n";
+  /* op by op (fusion off) */
+  setenv("PT_FUSION", "0", 1);
+  pt_module *m = simulate(text, hw, &r);
+  unsetenv("PT_FUSION");
   near(r.ops[0].time, 4096.0 / 8e9, "constant: bytes written");
   near(r.ops[1].time, 3 * 4096.0 / 8e9, "add: bytes read and written");
   near(r.ops[1].start, r.ops[0].time, "ops run one after the other");
   ck_assert(r.comm == 0);
   for (int k = 0; k < PT_SIM_NKINDS; k++)
     ck_assert(r.comm_kind[k] == 0 && r.count_kind[k] == 0);
+  pt_sim_result_free(&r);
+  pt_module_destroy(m);
+  /* fused, as the executor runs it: the splat is a literal in the add's loop */
+  m = simulate(text, hw, &r);
+  near(r.ops[0].time, 0, "constant: absorbed");
+  near(r.ops[1].time, 2 * 4096.0 / 8e9, "add: reads x, writes y");
+  pt_sim_result_free(&r);
+  pt_module_destroy(m);
+  /* a fused chain reads its inputs and writes its outputs once */
+  m = simulate("func @f(input %x: f32[1024], input %z: f32[1024]) -> (y: f32[1024]) {\n"
+               "  %a = mul %x, %z : f32[1024]\n"
+               "  %b = exp %a : f32[1024]\n"
+               "  %y = sub %b, %x : f32[1024]\n"
+               "  return %y\n}\n",
+               hw, &r);
+  near(r.ops[0].time + r.ops[1].time, 0, "members before the last");
+  near(r.ops[2].time, 3 * 4096.0 / 8e9, "the chain: x and z read, y written");
+  near(r.step, 3 * 4096.0 / 8e9, "step");
+  ck_assert_int_eq(r.memory.temp_bytes, 0);
   pt_sim_result_free(&r);
   pt_module_destroy(m);
   pt_sim_hw_destroy(hw);

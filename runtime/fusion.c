@@ -1,0 +1,271 @@
+/* Element-wise fusion groups (see fusion.h). */
+#include "fusion.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A group stays small enough that checking a candidate member against the
+ * group's readers stays cheap (and the JIT's functions stay short). */
+#define MAX_MEMBERS 64
+
+bool pt_fusion_default(void) {
+  const char *s = getenv("PT_FUSION");
+  return !(s && strcmp(s, "0") == 0);
+}
+
+static bool is_f32(const pt_value *v) {
+  return v->type.dtype == PT_F32;
+}
+
+bool pt_fusion_member_op(const pt_op *op) {
+  switch (op->code) {
+  case PT_OP_NEG:
+  case PT_OP_EXP:
+  case PT_OP_LOG:
+  case PT_OP_TANH:
+  case PT_OP_LOGISTIC:
+  case PT_OP_SQRT:
+  case PT_OP_RSQRT:
+  case PT_OP_ABS:
+  case PT_OP_SIN:
+  case PT_OP_COS:
+  case PT_OP_ADD:
+  case PT_OP_SUB:
+  case PT_OP_MUL:
+  case PT_OP_DIV:
+  case PT_OP_MAX:
+  case PT_OP_MIN:
+  case PT_OP_POW:
+    return is_f32(op->result);
+  case PT_OP_COMPARE:
+    return is_f32(op->operands[0]);
+  case PT_OP_SELECT:
+    return is_f32(op->result) && op->operands[0]->type.dtype == PT_PRED;
+  default:
+    return false;
+  }
+}
+
+/* A constant holding one value (an f32 splat). */
+static bool splat_of(const pt_value *v, double *out) {
+  const pt_op *c = v->def;
+  if (!c || c->code != PT_OP_CONSTANT || !is_f32(v))
+    return false;
+  const pt_aval *a = &pt_op_attr(c, PT_A_VALUE)->val;
+  if (a->kind == PT_AV_LIST) {
+    if (a->n != 1)
+      return false;
+    a = &a->items[0];
+  }
+  if (a->kind != PT_AV_FLOAT && a->kind != PT_AV_INT)
+    return false;
+  *out = a->kind == PT_AV_FLOAT ? a->f : (double)a->i;
+  return true;
+}
+
+pt_fusion_access pt_fusion_read(const pt_value *v) {
+  pt_fusion_access r = {false, 0, v, NULL};
+  if (splat_of(v, &r.value)) {
+    r.splat = true;
+    r.src = NULL;
+  } else if (v->def && v->def->code == PT_OP_BROADCAST &&
+             (v->type.dtype == PT_F32 || v->type.dtype == PT_PRED)) {
+    r.bcast = v->def;
+    r.src = v->def->operands[0];
+    if (splat_of(r.src, &r.value)) {
+      r.splat = true;
+      r.src = NULL;
+      r.bcast = NULL;
+    }
+  }
+  return r;
+}
+
+typedef struct {
+  int *ops, nops, cap;
+  int first;
+} group;
+
+void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
+  memset(p, 0, sizeof *p);
+  int nops = g->nops, nv = g->nvalues;
+  size_t o1 = (size_t)(nops ? nops : 1), v1 = (size_t)(nv ? nv : 1);
+  p->group_of = pt_malloc(o1 * sizeof *p->group_of);
+  p->absorbed = pt_calloc(o1, sizeof *p->absorbed);
+  for (int i = 0; i < nops; i++)
+    p->group_of[i] = -1;
+  if (!enable)
+    return;
+
+  /* who reads what: users of value v are use[ustart[v] .. ustart[v+1]) */
+  int *def = pt_malloc(v1 * sizeof *def), *ustart = pt_calloc(v1 + 1, sizeof *ustart);
+  for (int v = 0; v < nv; v++)
+    def[v] = -1;
+  int nuses = 0;
+  for (int i = 0; i < nops; i++) {
+    def[g->ops[i]->result->id] = i;
+    for (int j = 0; j < g->ops[i]->noperands; j++)
+      ustart[g->ops[i]->operands[j]->id + 1]++;
+    nuses += g->ops[i]->noperands;
+  }
+  bool *returned = pt_calloc(v1, sizeof *returned);
+  for (int i = 0; i < g->nresults; i++)
+    returned[g->results[i].value->id] = true;
+  for (int v = 0; v < nv; v++)
+    ustart[v + 1] += ustart[v];
+  int *use = pt_malloc((size_t)(nuses ? nuses : 1) * sizeof *use), *fill = pt_calloc(v1, sizeof *fill);
+  for (int i = 0; i < nops; i++)
+    for (int j = 0; j < g->ops[i]->noperands; j++) {
+      int v = g->ops[i]->operands[j]->id;
+      use[ustart[v] + fill[v]++] = i;
+    }
+  pt_free(fill);
+
+  group *gs = NULL;
+  int ng = 0, capg = 0;
+  for (int i = 0; i < nops; i++) {
+    const pt_op *op = g->ops[i];
+    if (!pt_fusion_member_op(op))
+      continue;
+    /* the groups this op could join: those of its operands */
+    int chosen = -1;
+    for (int j = 0; j < op->noperands && chosen < 0; j++) {
+      int d = op->operands[j]->def ? def[op->operands[j]->id] : -1;
+      int gi = d >= 0 ? p->group_of[d] : -1;
+      if (gi < 0 || gs[gi].nops >= MAX_MEMBERS)
+        continue;
+      bool ok = true;
+      /* every outside reader of the group's values comes after op i */
+      for (int k = 0; k < gs[gi].nops && ok; k++) {
+        int v = g->ops[gs[gi].ops[k]]->result->id;
+        for (int u = ustart[v]; u < ustart[v + 1] && ok; u++)
+          if (use[u] != i && p->group_of[use[u]] != gi && use[u] < i)
+            ok = false;
+      }
+      /* a broadcast read virtually must not be of one of the group's own */
+      for (int k = 0; k < op->noperands && ok; k++) {
+        pt_fusion_access a = pt_fusion_read(op->operands[k]);
+        if (a.bcast && a.src->def && p->group_of[def[a.src->id]] == gi)
+          ok = false;
+      }
+      if (ok)
+        chosen = gi;
+    }
+    if (chosen < 0) {
+      if (ng == capg) {
+        capg = capg ? 2 * capg : 16;
+        gs = pt_realloc(gs, (size_t)capg * sizeof *gs);
+      }
+      gs[ng] = (group){NULL, 0, 0, i};
+      chosen = ng++;
+    }
+    group *gr = &gs[chosen];
+    if (gr->nops == gr->cap) {
+      gr->cap = gr->cap ? 2 * gr->cap : 4;
+      gr->ops = pt_realloc(gr->ops, (size_t)gr->cap * sizeof *gr->ops);
+    }
+    gr->ops[gr->nops++] = i;
+    p->group_of[i] = chosen;
+  }
+
+  /* keep the groups that save a pass: two or more members, or a virtual read */
+  int *renum = pt_malloc((size_t)(ng ? ng : 1) * sizeof *renum);
+  p->groups = pt_calloc((size_t)(ng ? ng : 1), sizeof *p->groups);
+  for (int gi = 0; gi < ng; gi++) {
+    group *gr = &gs[gi];
+    bool keep = gr->nops >= 2;
+    const pt_op *only = g->ops[gr->ops[0]];
+    for (int j = 0; j < only->noperands && !keep; j++) {
+      pt_fusion_access a = pt_fusion_read(only->operands[j]);
+      keep = a.splat || a.bcast;
+    }
+    renum[gi] = keep ? p->ngroups++ : -1;
+  }
+  for (int i = 0; i < nops; i++)
+    if (p->group_of[i] >= 0)
+      p->group_of[i] = renum[p->group_of[i]];
+
+  /* inputs and outputs */
+  for (int gi = 0; gi < ng; gi++) {
+    group *gr = &gs[gi];
+    if (renum[gi] < 0) {
+      pt_free(gr->ops);
+      continue;
+    }
+    int me = renum[gi];
+    pt_fusion_group *fg = &p->groups[me];
+    fg->ops = gr->ops;
+    fg->nops = gr->nops;
+    fg->at = gr->ops[gr->nops - 1];
+    fg->shape = g->ops[fg->at]->result->type;
+    fg->shape.dtype = PT_F32;
+    int cap = 0;
+    for (int k = 0; k < gr->nops; k++)
+      cap += g->ops[gr->ops[k]]->noperands;
+    fg->inputs = pt_malloc((size_t)(cap ? cap : 1) * sizeof *fg->inputs);
+    fg->outputs = pt_malloc((size_t)gr->nops * sizeof *fg->outputs);
+    for (int k = 0; k < gr->nops; k++) {
+      const pt_op *op = g->ops[gr->ops[k]];
+      for (int j = 0; j < op->noperands; j++) {
+        const pt_value *v = op->operands[j];
+        if (v->def && p->group_of[def[v->id]] == me)
+          continue;
+        pt_fusion_access a = pt_fusion_read(v);
+        if (a.splat)
+          continue;
+        bool seen = false;
+        for (int q = 0; q < fg->ninputs && !seen; q++)
+          seen = fg->inputs[q] == a.src;
+        if (!seen)
+          fg->inputs[fg->ninputs++] = a.src;
+      }
+      int v = op->result->id;
+      bool out = returned[v];
+      for (int u = ustart[v]; u < ustart[v + 1] && !out; u++)
+        out = p->group_of[use[u]] != me;
+      if (out)
+        fg->outputs[fg->noutputs++] = op->result;
+    }
+  }
+  pt_free(gs);
+  pt_free(renum);
+
+  /* absorbed: broadcasts and constants every reader of which reads them
+   * virtually (a member, or an absorbed broadcast); last to first, so a
+   * constant behind an absorbed broadcast is absorbed too */
+  for (int i = nops - 1; i >= 0; i--) {
+    const pt_op *op = g->ops[i];
+    if (op->code != PT_OP_BROADCAST && op->code != PT_OP_CONSTANT)
+      continue;
+    int v = op->result->id;
+    bool all = !returned[v] && ustart[v + 1] > ustart[v];
+    for (int u = ustart[v]; u < ustart[v + 1] && all; u++) {
+      int r = use[u];
+      const pt_op *reader = g->ops[r];
+      if (p->group_of[r] >= 0) {
+        pt_fusion_access a = pt_fusion_read(op->result);
+        all = a.splat || a.bcast;
+      } else {
+        all = p->absorbed[r] && reader->code == PT_OP_BROADCAST &&
+              pt_fusion_read(reader->result).splat;
+      }
+    }
+    p->absorbed[i] = all;
+  }
+  pt_free(def);
+  pt_free(ustart);
+  pt_free(use);
+  pt_free(returned);
+}
+
+void pt_fusion_plan_free(pt_fusion_plan *p) {
+  for (int i = 0; i < p->ngroups; i++) {
+    pt_free(p->groups[i].ops);
+    pt_free(p->groups[i].inputs);
+    pt_free(p->groups[i].outputs);
+  }
+  pt_free(p->groups);
+  pt_free(p->group_of);
+  pt_free(p->absorbed);
+  memset(p, 0, sizeof *p);
+}

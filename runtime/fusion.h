@@ -1,0 +1,68 @@
+/* Element-wise fusion: which ops of a lowered program run together as one
+ * loop (runtime/jit.c compiles each group with LLVM). Pure, so the executor,
+ * the buffer planner and the cost simulator all see the same groups.
+ *
+ * A group is a set of f32 element-wise ops of one shape (unary and binary
+ * arithmetic, compare, select) that run as one loop nest over that shape
+ * at the position of the group's last member. Inside the loop, members'
+ * results are registers; only the outputs -- member results read by an op
+ * outside the group or returned -- are stored. A member's operand defined
+ * by a `broadcast` is read from the broadcast's source with zero strides
+ * (the broadcast is never materialised for it), and a splat `constant` is a
+ * literal. A broadcast or constant read only that way is absorbed: it does
+ * not run and has no buffer.
+ *
+ * Grouping is greedy in program order: an op joins the group of one of its
+ * operands when every op outside the group reading the group's values comes
+ * after it (the group runs at its last member, so nothing may read its
+ * values earlier); otherwise it starts a group of its own. A group of one
+ * op that reads nothing virtually is dissolved: the op runs on its own. */
+#ifndef PT_FUSION_H
+#define PT_FUSION_H
+
+#include "ir.h"
+
+typedef struct {
+  int *ops; /* member op indices, in program order */
+  int nops;
+  int at; /* the op index the group runs at: its last member */
+  pt_type shape;               /* the iteration space (the members' result shape, f32) */
+  const pt_value **inputs;     /* external values read, each once, in first-use order */
+  int ninputs;
+  const pt_value **outputs;    /* member results stored, in program order */
+  int noutputs;
+} pt_fusion_group;
+
+typedef struct {
+  int ngroups;
+  pt_fusion_group *groups;
+  int *group_of;  /* per op index: its group, or -1 */
+  bool *absorbed; /* per op index: a broadcast/constant read only virtually */
+} pt_fusion_plan;
+
+/* Plans g's groups. With `enable` false the plan has no groups (every op
+ * runs on its own). Free with pt_fusion_plan_free. */
+void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *out);
+void pt_fusion_plan_free(pt_fusion_plan *p);
+
+/* Whether fusion is on by default: PT_FUSION=0 in the environment turns it
+ * off (every op then runs its own kernel, as the interpreter does). */
+bool pt_fusion_default(void);
+
+/* How a group's loop reads a member's operand that is not a member's
+ * result: a splat constant is a literal; a value defined by a broadcast
+ * (not a member) is read from the broadcast's source through its dims;
+ * anything else is loaded element by element. */
+typedef struct {
+  bool splat;
+  double value;         /* splat: the constant */
+  const pt_value *src;  /* otherwise: what is loaded */
+  const pt_op *bcast;   /* the broadcast read through, or NULL */
+} pt_fusion_access;
+
+pt_fusion_access pt_fusion_read(const pt_value *v);
+
+/* Whether op is an element-wise op a group can hold. */
+bool pt_fusion_member_op(const pt_op *op);
+
+#endif

@@ -1,0 +1,32 @@
+/* LLVM-compiled loops for fusion groups (runtime/fusion.h), through the
+ * LLVM 16 C API: each group becomes one function looping over the group's
+ * shape, optimised at O3 for the host CPU (so the loop vectoriser uses its
+ * vector width) and compiled in-process by ORC's LLJIT. One JIT serves the
+ * process; each compiled program owns its code through a resource tracker
+ * and frees it when destroyed.
+ *
+ * The loops compute exactly what the executor's per-op kernels compute,
+ * operation by operation (no reassociation, no contraction into FMAs;
+ * transcendental functions in double through the C library, as the
+ * kernels do), so fused and unfused runs agree bit for bit. */
+#ifndef PT_JIT_H
+#define PT_JIT_H
+
+#include "fusion.h"
+
+/* A group's function: ptrs[0 .. ninputs-1] are its inputs' buffers (in
+ * group->inputs order), ptrs[ninputs ..] its outputs' (group->outputs). */
+typedef void (*pt_jit_fn)(char *const *ptrs);
+
+typedef struct pt_jit_program pt_jit_program;
+
+/* Compiles every group of f (for function g). NULL with a message in d on
+ * failure (which would be a bug or a broken LLVM installation). */
+pt_jit_program *pt_jit_compile(const pt_func *g, const pt_fusion_plan *f, pt_diag *d);
+void pt_jit_program_destroy(pt_jit_program *p);
+/* Group gi's function. */
+pt_jit_fn pt_jit_group_fn(const pt_jit_program *p, int gi);
+/* Seconds spent compiling (optimisation and code generation). */
+double pt_jit_compile_seconds(const pt_jit_program *p);
+
+#endif
