@@ -1,14 +1,14 @@
-/* Hardware files (docs/hardware.md), read with libyaml's document API in the
- * style of tactics/yaml.c: every error is located at the YAML node it is
- * about, and the models they describe (GEMM interpolation, alpha-beta
- * collectives) are evaluated here too. */
+/* Hardware files (docs/hardware.md), read with libyaml's document API through
+ * the loader layer tactic scripts use (tactics/yamlnode.h): every error is
+ * located at the YAML node it is about. The models they describe (GEMM
+ * interpolation, alpha-beta collectives) are evaluated here too. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 #include "hw.h"
+#include "yamlnode.h"
 
 _Static_assert(PT_OP_REDUCE_SCATTER - PT_OP_ALL_GATHER == PT_SIM_REDUCE_SCATTER &&
                    PT_OP_ALL_REDUCE - PT_OP_ALL_GATHER == PT_SIM_ALL_REDUCE &&
@@ -24,178 +24,35 @@ const char *pt_sim_kind_name(int kind) {
 
 /* ---- the YAML reader -------------------------------------------------- */
 
-typedef struct {
-  yaml_document_t *doc;
-  pt_diag *d;
-  pt_sim_hw *hw;
-  int errors;
-} loader;
-
-static pt_loc at(const loader *L, const yaml_node_t *n) {
-  return (pt_loc){L->hw->file, (int)n->start_mark.line + 1, (int)n->start_mark.column + 1};
-}
-
-static void error(loader *L, const yaml_node_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void error(loader *L, const yaml_node_t *n, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  pt_diag_verror(L->d, at(L, n), fmt, ap);
-  va_end(ap);
-  L->errors++;
-}
-
-static yaml_node_t *node(const loader *L, int i) {
-  return yaml_document_get_node(L->doc, i);
-}
-
-static const char *kind_name(const yaml_node_t *n) {
-  switch (n->type) {
-  case YAML_SCALAR_NODE:
-    return n->data.scalar.length ? "a scalar" : "empty";
-  case YAML_SEQUENCE_NODE:
-    return "a list";
-  case YAML_MAPPING_NODE:
-    return "a mapping";
-  case YAML_NO_NODE:
-    break;
-  }
-  return "nothing";
-}
-
-static bool is_scalar(const yaml_node_t *n) {
-  return n->type == YAML_SCALAR_NODE;
-}
-
-static const char *text(const yaml_node_t *n) {
-  return (const char *)n->data.scalar.value;
-}
-
-static bool is_ident(const char *s) {
-  if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
-    return false;
-  for (s++; *s; s++)
-    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-          *s == '_' || *s == '-' || *s == '.'))
-      return false;
-  return true;
-}
-
-/* Edit distance of short strings, for "did you mean". */
-static int distance(const char *a, const char *b) {
-  size_t na = strlen(a), nb = strlen(b);
-  if (na > 40 || nb > 40)
-    return 99;
-  int row[41];
-  for (size_t j = 0; j <= nb; j++)
-    row[j] = (int)j;
-  for (size_t i = 1; i <= na; i++) {
-    int diag = row[0];
-    row[0] = (int)i;
-    for (size_t j = 1; j <= nb; j++) {
-      int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-      if (up + 1 < best)
-        best = up + 1;
-      if (row[j - 1] + 1 < best)
-        best = row[j - 1] + 1;
-      row[j] = best;
-      diag = up;
-    }
-  }
-  return row[nb];
-}
-
-/* " (did you mean 'x'?)" for the name closest to got (distance <= 2), or "". */
-static const char *suggest(const char *got, const char *const *names, int n, char *buf,
-                           size_t cap) {
-  int best = 3, bi = -1;
-  for (int i = 0; i < n; i++) {
-    int dd = distance(got, names[i]);
-    if (dd < best)
-      best = dd, bi = i;
-  }
-  buf[0] = 0;
-  if (bi >= 0)
-    snprintf(buf, cap, " (did you mean '%s'?)", names[bi]);
-  return buf;
-}
-
-/* Reports unknown, non-scalar and duplicate keys of mapping n; returns
- * whether there was an unknown one (a key then missing is probably the
- * misspelt one, and is not reported twice). */
-static bool check_keys(loader *L, const yaml_node_t *n, const char *const *allowed, int nallowed,
-                       const char *what) {
-  char list[256] = "";
-  for (int i = 0, k = 0; i < nallowed; i++)
-    k += snprintf(list + k, sizeof list - (size_t)k, "%s%s", i ? ", " : "", allowed[i]);
-  bool unknown = false;
-  for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-    yaml_node_t *k = node(L, p->key);
-    if (!is_scalar(k)) {
-      error(L, k, "a key of %s must be a name, not %s", what, kind_name(k));
-      unknown = true;
-      continue;
-    }
-    bool known = false;
-    for (int i = 0; i < nallowed; i++)
-      known |= strcmp(text(k), allowed[i]) == 0;
-    if (!known) {
-      char sb[96];
-      error(L, k, "unknown key '%s' in %s%s; allowed keys: %s", text(k), what,
-            suggest(text(k), allowed, nallowed, sb, sizeof sb), list);
-      unknown = true;
-      continue;
-    }
-    for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < p; q++) {
-      yaml_node_t *k2 = node(L, q->key);
-      if (is_scalar(k2) && strcmp(text(k2), text(k)) == 0) {
-        error(L, k, "key '%s' appears twice in %s (first at line %d)", text(k), what,
-              (int)k2->start_mark.line + 1);
-        break;
-      }
-    }
-  }
-  return unknown;
-}
-
-/* The value of `key` in mapping n, or NULL. */
-static yaml_node_t *lookup(const loader *L, const yaml_node_t *n, const char *key) {
-  for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-    yaml_node_t *k = node(L, p->key);
-    if (is_scalar(k) && strcmp(text(k), key) == 0)
-      return node(L, p->value);
-  }
-  return NULL;
-}
-
 /* The value of a required key; reports it missing (at the mapping) unless an
  * unknown key was already reported there. */
-static yaml_node_t *require(loader *L, const yaml_node_t *n, const char *key, bool unknown,
+static yaml_node_t *require(pt_yaml_loader *L, const yaml_node_t *n, const char *key, bool unknown,
                             const char *what, const char *hint) {
-  yaml_node_t *v = lookup(L, n, key);
+  yaml_node_t *v = pt_yaml_lookup(L, n, key, NULL);
   if (v)
     return v;
   if (unknown)
     L->errors++;
   else
-    error(L, n, "%s has no '%s'%s", what, key, hint);
+    pt_yaml_error(L, n, "%s has no '%s'%s", what, key, hint);
   return NULL;
 }
 
-static bool expect_mapping(loader *L, const yaml_node_t *n, const char *what, const char *example) {
+static bool expect_mapping(pt_yaml_loader *L, const yaml_node_t *n, const char *what,
+                           const char *example) {
   if (n->type == YAML_MAPPING_NODE)
     return true;
-  error(L, n, "%s must be a mapping%s, not %s", what, example, kind_name(n));
+  pt_yaml_error(L, n, "%s must be a mapping%s, not %s", what, example, pt_yaml_kind(n));
   return false;
 }
 
 /* A plain scalar that is a finite decimal number. */
 static bool parse_number(const yaml_node_t *n, double *out) {
-  if (!is_scalar(n) || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE || !*text(n))
+  if (!pt_yaml_is_scalar(n) || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE || !*pt_yaml_text(n))
     return false;
   errno = 0;
   char *end;
-  double v = strtod(text(n), &end);
+  double v = strtod(pt_yaml_text(n), &end);
   if (errno || *end || !isfinite(v))
     return false;
   *out = v;
@@ -203,35 +60,37 @@ static bool parse_number(const yaml_node_t *n, double *out) {
 }
 
 /* A number for `key`: positive (rates) or, with zero_ok, at least zero. */
-static bool get_number(loader *L, const yaml_node_t *v, const char *key, bool zero_ok,
+static bool get_number(pt_yaml_loader *L, const yaml_node_t *v, const char *key, bool zero_ok,
                        double *out) {
   if (!parse_number(v, out)) {
-    if (is_scalar(v))
-      error(L, v, "'%s' must be a number, not '%s'", key, text(v));
+    if (pt_yaml_is_scalar(v))
+      pt_yaml_error(L, v, "'%s' must be a number, not '%s'", key, pt_yaml_text(v));
     else
-      error(L, v, "'%s' must be a number, not %s", key, kind_name(v));
+      pt_yaml_error(L, v, "'%s' must be a number, not %s", key, pt_yaml_kind(v));
     return false;
   }
   if (*out < 0 || (*out == 0 && !zero_ok)) {
-    error(L, v, "'%s' is %s; it must be %s", key, text(v),
-          zero_ok ? "zero or more" : "more than zero");
+    pt_yaml_error(L, v, "'%s' is %s; it must be %s", key, pt_yaml_text(v),
+                  zero_ok ? "zero or more" : "more than zero");
     return false;
   }
   return true;
 }
 
 /* A positive integer (sizes, counts) at most 2^53. */
-static bool get_count(loader *L, const yaml_node_t *v, const char *key, int64_t min, int64_t *out) {
+static bool get_count(pt_yaml_loader *L, const yaml_node_t *v, const char *key, int64_t min,
+                      int64_t *out) {
   double x;
   if (!parse_number(v, &x) || x != floor(x)) {
-    if (is_scalar(v))
-      error(L, v, "'%s' must be a whole number, not '%s'", key, text(v));
+    if (pt_yaml_is_scalar(v))
+      pt_yaml_error(L, v, "'%s' must be a whole number, not '%s'", key, pt_yaml_text(v));
     else
-      error(L, v, "'%s' must be a whole number, not %s", key, kind_name(v));
+      pt_yaml_error(L, v, "'%s' must be a whole number, not %s", key, pt_yaml_kind(v));
     return false;
   }
   if (x < (double)min || x > 9007199254740992.0) {
-    error(L, v, "'%s' is %s; it must be at least %lld", key, text(v), (long long)min);
+    pt_yaml_error(L, v, "'%s' is %s; it must be at least %lld", key, pt_yaml_text(v),
+                  (long long)min);
     return false;
   }
   *out = (int64_t)x;
@@ -239,7 +98,7 @@ static bool get_count(loader *L, const yaml_node_t *v, const char *key, int64_t 
 }
 
 /* A byte size: a whole number of bytes, or a number with a unit. */
-static bool get_bytes(loader *L, const yaml_node_t *v, const char *key, int64_t *out) {
+static bool get_bytes(pt_yaml_loader *L, const yaml_node_t *v, const char *key, int64_t *out) {
   static const struct {
     const char *unit;
     double scale;
@@ -253,7 +112,9 @@ static bool get_bytes(loader *L, const yaml_node_t *v, const char *key, int64_t 
                {"MB", 1e6},
                {"GB", 1e9},
                {"TB", 1e12}};
-  const char *s = is_scalar(v) && v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? text(v) : NULL;
+  const char *s = pt_yaml_is_scalar(v) && v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE
+                      ? pt_yaml_text(v)
+                      : NULL;
   if (s && *s) {
     errno = 0;
     char *end;
@@ -266,46 +127,47 @@ static bool get_bytes(loader *L, const yaml_node_t *v, const char *key, int64_t 
         continue;
       double b = x * units[i].scale;
       if (b < 1 || b > 9.2e18) {
-        error(L, v, "'%s' is %s; it must be at least one byte", key, s);
+        pt_yaml_error(L, v, "'%s' is %s; it must be at least one byte", key, s);
         return false;
       }
       *out = (int64_t)llround(b);
       return true;
     }
   }
-  error(L, v,
-        "'%s' must be a size in bytes, like 24GiB or 80GB (units B, KiB, MiB, GiB, TiB, KB, "
-        "MB, GB, TB), not %s%s%s",
-        key, s ? "'" : "", s ? s : kind_name(v), s ? "'" : "");
+  pt_yaml_error(
+      L, v,
+      "'%s' must be a size in bytes, like 24GiB or 80GB (units B, KiB, MiB, GiB, TiB, KB, "
+      "MB, GB, TB), not %s%s%s",
+      key, s ? "'" : "", s ? s : pt_yaml_kind(v), s ? "'" : "");
   return false;
 }
 
 /* ---- devices ---------------------------------------------------------- */
 
-static void read_gemm(loader *L, yaml_node_t *n) {
+static void read_gemm(pt_yaml_loader *L, yaml_node_t *n) {
   if (n->type != YAML_SEQUENCE_NODE) {
-    error(L, n,
-          "'gemm' must be a list of measured points like {m: 64, n: 1024, k: 1024, "
-          "gflops: 95}, not %s",
-          kind_name(n));
+    pt_yaml_error(L, n,
+                  "'gemm' must be a list of measured points like {m: 64, n: 1024, k: 1024, "
+                  "gflops: 95}, not %s",
+                  pt_yaml_kind(n));
     return;
   }
   int count = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
   if (!count) {
-    error(L, n,
-          "'gemm' has no points; give at least one, like {m: 64, n: 1024, k: 1024, "
-          "gflops: 95}");
+    pt_yaml_error(L, n,
+                  "'gemm' has no points; give at least one, like {m: 64, n: 1024, k: 1024, "
+                  "gflops: 95}");
     return;
   }
-  pt_sim_hw *hw = L->hw;
+  pt_sim_hw *hw = L->ud;
   hw->gemm = pt_arena_alloc(hw->arena, (size_t)count * sizeof *hw->gemm);
   static const char *const keys[] = {"m", "n", "k", "gflops"};
   for (int i = 0; i < count; i++) {
-    yaml_node_t *p = node(L, n->data.sequence.items.start[i]);
+    yaml_node_t *p = pt_yaml_node(L, n->data.sequence.items.start[i]);
     if (!expect_mapping(L, p, "a gemm point", " like {m: 64, n: 1024, k: 1024, gflops: 95}"))
       continue;
     int before = L->errors;
-    bool unknown = check_keys(L, p, keys, 4, "a gemm point");
+    bool unknown = pt_yaml_check_keys(L, p, keys, 4, "a gemm point");
     int64_t dims[3] = {0, 0, 0};
     double gflops = 0;
     for (int j = 0; j < 3; j++) {
@@ -320,8 +182,8 @@ static void read_gemm(loader *L, yaml_node_t *n) {
       continue;
     for (int j = 0; j < hw->ngemm; j++)
       if (hw->gemm[j].m == dims[0] && hw->gemm[j].n == dims[1] && hw->gemm[j].k == dims[2]) {
-        error(L, p, "gemm point m=%lld n=%lld k=%lld is given twice (first as point %d)",
-              (long long)dims[0], (long long)dims[1], (long long)dims[2], j + 1);
+        pt_yaml_error(L, p, "gemm point m=%lld n=%lld k=%lld is given twice (first as point %d)",
+                      (long long)dims[0], (long long)dims[1], (long long)dims[2], j + 1);
         break;
       }
     if (L->errors == before)
@@ -329,16 +191,16 @@ static void read_gemm(loader *L, yaml_node_t *n) {
   }
 }
 
-static void read_devices(loader *L, yaml_node_t *n) {
+static void read_devices(pt_yaml_loader *L, yaml_node_t *n) {
   if (!expect_mapping(L, n, "'devices'", " with keys memory, gemm, elementwise_gbps"))
     return;
   static const char *const keys[] = {"count", "memory", "gemm", "elementwise_gbps",
                                      "op_overhead_us"};
-  bool unknown = check_keys(L, n, keys, 5, "'devices'");
-  pt_sim_hw *hw = L->hw;
+  bool unknown = pt_yaml_check_keys(L, n, keys, 5, "'devices'");
+  pt_sim_hw *hw = L->ud;
   yaml_node_t *v;
-  if ((v = lookup(L, n, "count"))) {
-    hw->count_loc = at(L, v);
+  if ((v = pt_yaml_lookup(L, n, "count", NULL))) {
+    hw->count_loc = pt_yaml_at(L, v);
     get_count(L, v, "count", 1, &hw->count);
   }
   if ((v = require(L, n, "memory", unknown, "'devices'", " (bytes per device, like 24GiB)")))
@@ -351,7 +213,7 @@ static void read_devices(loader *L, yaml_node_t *n) {
     if (get_number(L, v, "elementwise_gbps", false, &gbps))
       hw->elementwise_rate = gbps * 1e9;
   }
-  if ((v = lookup(L, n, "op_overhead_us"))) {
+  if ((v = pt_yaml_lookup(L, n, "op_overhead_us", NULL))) {
     double us;
     if (get_number(L, v, "op_overhead_us", true, &us))
       hw->op_overhead = us * 1e-6;
@@ -363,7 +225,8 @@ static void read_devices(loader *L, yaml_node_t *n) {
 static const char *const ab_keys[] = {"alpha_us", "beta_ns_per_byte"};
 
 /* {alpha_us: A, beta_ns_per_byte: B}, or the two keys inside a larger mapping. */
-static bool read_ab(loader *L, yaml_node_t *n, bool unknown, const char *what, pt_sim_ab *out) {
+static bool read_ab(pt_yaml_loader *L, yaml_node_t *n, bool unknown, const char *what,
+                    pt_sim_ab *out) {
   int before = L->errors;
   double a = 0, b = 0;
   yaml_node_t *v;
@@ -381,16 +244,16 @@ static const char *const kind_keys[] = {"all_gather", "reduce_scatter", "all_red
 static const int kind_of_key[] = {PT_SIM_ALL_GATHER, PT_SIM_REDUCE_SCATTER, PT_SIM_ALL_REDUCE,
                                   PT_SIM_ALL_TO_ALL, PT_SIM_PERMUTE};
 
-static void read_table(loader *L, pt_sim_link *link, int kind, yaml_node_t *n) {
+static void read_table(pt_yaml_loader *L, pt_sim_link *link, int kind, yaml_node_t *n) {
   if (!expect_mapping(L, n, "a collective's table",
                       " of group sizes to alpha-beta, like {2: {alpha_us: 1.3, "
                       "beta_ns_per_byte: 0.13}}"))
     return;
   size_t cap = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
-  pt_sim_ab_point *t = pt_arena_alloc(L->hw->arena, (cap ? cap : 1) * sizeof *t);
+  pt_sim_ab_point *t = pt_arena_alloc(L->arena, (cap ? cap : 1) * sizeof *t);
   int nt = 0;
   for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-    yaml_node_t *k = node(L, p->key), *v = node(L, p->value);
+    yaml_node_t *k = pt_yaml_node(L, p->key), *v = pt_yaml_node(L, p->value);
     int64_t g;
     if (!get_count(L, k, "group size", 2, &g))
       continue;
@@ -398,13 +261,14 @@ static void read_table(loader *L, pt_sim_link *link, int kind, yaml_node_t *n) {
     for (int i = 0; i < nt && !dup; i++)
       dup = t[i].group == g;
     if (dup) {
-      error(L, k, "group size %lld is given twice for %s", (long long)g, pt_sim_kind_name(kind));
+      pt_yaml_error(L, k, "group size %lld is given twice for %s", (long long)g,
+                    pt_sim_kind_name(kind));
       continue;
     }
     if (!expect_mapping(L, v, "an alpha-beta entry",
                         " like {alpha_us: 1.3, beta_ns_per_byte: 0.13}"))
       continue;
-    bool unknown = check_keys(L, v, ab_keys, 2, "an alpha-beta entry");
+    bool unknown = pt_yaml_check_keys(L, v, ab_keys, 2, "an alpha-beta entry");
     pt_sim_ab ab;
     if (read_ab(L, v, unknown, "an alpha-beta entry", &ab)) {
       int i = nt++;
@@ -417,85 +281,90 @@ static void read_table(loader *L, pt_sim_link *link, int kind, yaml_node_t *n) {
   link->ntable[kind] = nt;
 }
 
-static void read_link(loader *L, pt_sim_link *link, yaml_node_t *n) {
+static void read_link(pt_yaml_loader *L, pt_sim_link *link, yaml_node_t *n) {
   if (!expect_mapping(L, n, "a link",
                       " with keys alpha_us, beta_ns_per_byte and optionally "
                       "collectives"))
     return;
   static const char *const keys[] = {"alpha_us", "beta_ns_per_byte", "collectives"};
-  bool unknown = check_keys(L, n, keys, 3, "a link");
+  bool unknown = pt_yaml_check_keys(L, n, keys, 3, "a link");
   char what[160];
   snprintf(what, sizeof what, "link '%s'", link->name);
   read_ab(L, n, unknown, what, &link->p2p);
-  yaml_node_t *c = lookup(L, n, "collectives");
+  yaml_node_t *c = pt_yaml_lookup(L, n, "collectives", NULL);
   if (!c || !expect_mapping(L, c, "'collectives'", " of collective kinds to tables"))
     return;
   for (yaml_node_pair_t *p = c->data.mapping.pairs.start; p < c->data.mapping.pairs.top; p++) {
-    yaml_node_t *k = node(L, p->key);
-    if (!is_scalar(k)) {
-      error(L, k, "a key of 'collectives' must be a collective's name, not %s", kind_name(k));
+    yaml_node_t *k = pt_yaml_node(L, p->key);
+    if (!pt_yaml_is_scalar(k)) {
+      pt_yaml_error(L, k, "a key of 'collectives' must be a collective's name, not %s",
+                    pt_yaml_kind(k));
       continue;
     }
-    if (strcmp(text(k), "axis_slice") == 0) {
-      error(L, k,
-            "axis_slice sends nothing (each device keeps its own block); it has no cost "
-            "table");
+    if (strcmp(pt_yaml_text(k), "axis_slice") == 0) {
+      pt_yaml_error(L, k,
+                    "axis_slice sends nothing (each device keeps its own block); it has no cost "
+                    "table");
       continue;
     }
     int i = 0;
-    while (i < 5 && strcmp(text(k), kind_keys[i]) != 0)
+    while (i < 5 && strcmp(pt_yaml_text(k), kind_keys[i]) != 0)
       i++;
     if (i == 5) {
       char sb[96];
-      error(L, k,
-            "unknown collective '%s' in 'collectives'%s; allowed: all_gather, reduce_scatter, "
-            "all_reduce, all_to_all, collective_permute",
-            text(k), suggest(text(k), kind_keys, 5, sb, sizeof sb));
+      pt_yaml_error(
+          L, k,
+          "unknown collective '%s' in 'collectives'%s; allowed: all_gather, reduce_scatter, "
+          "all_reduce, all_to_all, collective_permute",
+          pt_yaml_text(k), pt_yaml_suggest(pt_yaml_text(k), kind_keys, 5, sb, sizeof sb));
       continue;
     }
-    if (link->ntable[kind_of_key[i]] || lookup(L, c, text(k)) != node(L, p->value)) {
-      error(L, k, "'%s' appears twice in 'collectives'", text(k));
+    if (link->ntable[kind_of_key[i]] ||
+        pt_yaml_lookup(L, c, pt_yaml_text(k), NULL) != pt_yaml_node(L, p->value)) {
+      pt_yaml_error(L, k, "'%s' appears twice in 'collectives'", pt_yaml_text(k));
       continue;
     }
-    read_table(L, link, kind_of_key[i], node(L, p->value));
+    read_table(L, link, kind_of_key[i], pt_yaml_node(L, p->value));
   }
 }
 
-static void read_links(loader *L, yaml_node_t *n) {
+static void read_links(pt_yaml_loader *L, yaml_node_t *n) {
   if (!expect_mapping(L, n, "'links'", " of link names to alpha-beta models"))
     return;
   size_t cap = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
   if (!cap) {
-    error(L, n,
-          "'links' is empty; give at least one link, like shm: {alpha_us: 3.6, "
-          "beta_ns_per_byte: 0.04}");
+    pt_yaml_error(L, n,
+                  "'links' is empty; give at least one link, like shm: {alpha_us: 3.6, "
+                  "beta_ns_per_byte: 0.04}");
     return;
   }
-  pt_sim_hw *hw = L->hw;
+  pt_sim_hw *hw = L->ud;
   hw->links = pt_arena_alloc(hw->arena, cap * sizeof *hw->links);
   for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-    yaml_node_t *k = node(L, p->key), *v = node(L, p->value);
-    if (!is_scalar(k) || !is_ident(text(k))) {
-      error(L, k, "a link name must be an identifier, not %s%s%s", is_scalar(k) ? "'" : "",
-            is_scalar(k) ? text(k) : kind_name(k), is_scalar(k) ? "'" : "");
+    yaml_node_t *k = pt_yaml_node(L, p->key), *v = pt_yaml_node(L, p->value);
+    if (!pt_yaml_is_scalar(k) || !pt_yaml_is_ident(pt_yaml_text(k), "-.")) {
+      pt_yaml_error(L, k, "a link name must be an identifier, not %s%s%s",
+                    pt_yaml_is_scalar(k) ? "'" : "",
+                    pt_yaml_is_scalar(k) ? pt_yaml_text(k) : pt_yaml_kind(k),
+                    pt_yaml_is_scalar(k) ? "'" : "");
       continue;
     }
     bool dup = false;
     for (int i = 0; i < hw->nlinks && !dup; i++)
-      dup = strcmp(hw->links[i].name, text(k)) == 0;
+      dup = strcmp(hw->links[i].name, pt_yaml_text(k)) == 0;
     if (dup) {
-      error(L, k, "link '%s' is defined twice", text(k));
+      pt_yaml_error(L, k, "link '%s' is defined twice", pt_yaml_text(k));
       continue;
     }
     pt_sim_link *link = &hw->links[hw->nlinks++];
-    link->name = pt_arena_strdup(hw->arena, text(k));
-    link->loc = at(L, k);
+    link->name = pt_arena_strdup(hw->arena, pt_yaml_text(k));
+    link->loc = pt_yaml_at(L, k);
     read_link(L, link, v);
   }
 }
 
-static void read_axes(loader *L, yaml_node_t *n) {
-  pt_sim_hw *hw = L->hw;
+static void read_axes(pt_yaml_loader *L, yaml_node_t *n) {
+  pt_sim_hw *hw = L->ud;
   if (!expect_mapping(L, n, "'axes'",
                       " of mesh axis names to link names, like {model: nvlink, "
                       "default: infiniband}"))
@@ -506,81 +375,62 @@ static void read_axes(loader *L, yaml_node_t *n) {
   for (int i = 0; i < hw->nlinks; i++)
     names[i] = hw->links[i].name;
   for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-    yaml_node_t *k = node(L, p->key), *v = node(L, p->value);
-    if (!is_scalar(k) || !is_ident(text(k))) {
-      error(L, k, "a key of 'axes' must be a mesh axis name or 'default', not %s%s%s",
-            is_scalar(k) ? "'" : "", is_scalar(k) ? text(k) : kind_name(k),
-            is_scalar(k) ? "'" : "");
+    yaml_node_t *k = pt_yaml_node(L, p->key), *v = pt_yaml_node(L, p->value);
+    if (!pt_yaml_is_scalar(k) || !pt_yaml_is_ident(pt_yaml_text(k), "-.")) {
+      pt_yaml_error(L, k, "a key of 'axes' must be a mesh axis name or 'default', not %s%s%s",
+                    pt_yaml_is_scalar(k) ? "'" : "",
+                    pt_yaml_is_scalar(k) ? pt_yaml_text(k) : pt_yaml_kind(k),
+                    pt_yaml_is_scalar(k) ? "'" : "");
       continue;
     }
     bool dup = false;
     for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < p && !dup; q++)
-      dup = is_scalar(node(L, q->key)) && strcmp(text(node(L, q->key)), text(k)) == 0;
+      dup = pt_yaml_is_scalar(pt_yaml_node(L, q->key)) &&
+            strcmp(pt_yaml_text(pt_yaml_node(L, q->key)), pt_yaml_text(k)) == 0;
     if (dup) {
-      error(L, k, "'%s' is given twice in 'axes'", text(k));
+      pt_yaml_error(L, k, "'%s' is given twice in 'axes'", pt_yaml_text(k));
       continue;
     }
-    if (!is_scalar(v) || !*text(v)) {
-      error(L, v, "the link of '%s' must be a link name, not %s", text(k), kind_name(v));
+    if (!pt_yaml_is_scalar(v) || !*pt_yaml_text(v)) {
+      pt_yaml_error(L, v, "the link of '%s' must be a link name, not %s", pt_yaml_text(k),
+                    pt_yaml_kind(v));
       continue;
     }
     int link = -1;
     for (int i = 0; i < hw->nlinks; i++)
-      if (strcmp(hw->links[i].name, text(v)) == 0)
+      if (strcmp(hw->links[i].name, pt_yaml_text(v)) == 0)
         link = i;
     if (link < 0) {
       char sb[96];
-      error(L, v, "'%s' is not a link of this file%s", text(v),
-            suggest(text(v), names, hw->nlinks, sb, sizeof sb));
+      pt_yaml_error(L, v, "'%s' is not a link of this file%s", pt_yaml_text(v),
+                    pt_yaml_suggest(pt_yaml_text(v), names, hw->nlinks, sb, sizeof sb));
       continue;
     }
-    if (strcmp(text(k), "default") == 0)
+    if (strcmp(pt_yaml_text(k), "default") == 0)
       hw->default_link = link;
     else
       hw->axes[hw->naxes++] =
-          (pt_sim_axis_link){pt_arena_strdup(hw->arena, text(k)), link, at(L, k)};
+          (pt_sim_axis_link){pt_arena_strdup(hw->arena, pt_yaml_text(k)), link, pt_yaml_at(L, k)};
   }
   pt_free(names);
 }
 
 /* ---- the document ----------------------------------------------------- */
 
-static void syntax_error(loader *L, const yaml_parser_t *p, const char *buf, size_t len) {
-  pt_loc loc = {L->hw->file, (int)p->problem_mark.line + 1, (int)p->problem_mark.column + 1};
-  if (p->error == YAML_READER_ERROR) {
-    /* reader errors give a byte offset, not a mark */
-    int line = 1, col = 1;
-    for (size_t i = 0; i < p->problem_offset && i < len; i++) {
-      if (buf[i] == '\n')
-        line++, col = 1;
-      else
-        col++;
-    }
-    loc = (pt_loc){L->hw->file, line, col};
-  }
-  const char *problem = p->problem ? p->problem : "malformed YAML";
-  if (p->context)
-    pt_diag_error(L->d, loc, "YAML syntax: %s (%s at line %d, column %d)", problem, p->context,
-                  (int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
-  else
-    pt_diag_error(L->d, loc, "YAML syntax: %s", problem);
-  L->errors++;
-}
-
-static void read_root(loader *L, yaml_node_t *root) {
-  pt_sim_hw *hw = L->hw;
-  hw->root_loc = at(L, root);
+static void read_root(pt_yaml_loader *L, yaml_node_t *root) {
+  pt_sim_hw *hw = L->ud;
+  hw->root_loc = pt_yaml_at(L, root);
   hw->axes_loc = hw->root_loc;
   if (!expect_mapping(L, root, "the top level", " with keys name, devices, links and axes"))
     return;
   static const char *const keys[] = {"name", "devices", "links", "axes"};
-  bool unknown = check_keys(L, root, keys, 4, "the top level");
+  bool unknown = pt_yaml_check_keys(L, root, keys, 4, "the top level");
   yaml_node_t *v;
   if ((v = require(L, root, "name", unknown, "the hardware file", " (like name: this-machine)"))) {
-    if (!is_scalar(v) || !*text(v))
-      error(L, v, "'name' must be a non-empty string, not %s", kind_name(v));
+    if (!pt_yaml_is_scalar(v) || !*pt_yaml_text(v))
+      pt_yaml_error(L, v, "'name' must be a non-empty string, not %s", pt_yaml_kind(v));
     else
-      hw->name = pt_arena_strdup(hw->arena, text(v));
+      hw->name = pt_arena_strdup(hw->arena, pt_yaml_text(v));
   }
   if ((v = require(L, root, "devices", unknown, "the hardware file",
                    " (memory, gemm and elementwise_gbps of each device)")))
@@ -589,11 +439,11 @@ static void read_root(loader *L, yaml_node_t *root) {
                                " (named alpha-beta models of the interconnect)");
   if (links)
     read_links(L, links);
-  if ((v = lookup(L, root, "axes"))) {
+  if ((v = pt_yaml_lookup(L, root, "axes", NULL))) {
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
          p++)
-      if (node(L, p->value) == v)
-        hw->axes_loc = at(L, node(L, p->key)); /* "mesh axis has no link": point at 'axes' */
+      if (pt_yaml_node(L, p->value) == v) /* "mesh axis has no link": point at 'axes' */
+        hw->axes_loc = pt_yaml_at(L, pt_yaml_node(L, p->key));
     if (links && hw->nlinks)
       read_axes(L, v);
   }
@@ -605,40 +455,11 @@ pt_sim_hw *pt_sim_hw_parse(const char *buf, size_t len, const char *file, pt_dia
   hw->arena = a;
   hw->file = pt_arena_strdup(a, file);
   hw->default_link = -1;
-  pt_diag_add_source(d, hw->file, buf, len);
-  loader L = {NULL, d, hw, 0};
-
-  yaml_parser_t parser;
-  yaml_document_t doc;
-  PT_ASSERT(yaml_parser_initialize(&parser));
-  yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-  if (!yaml_parser_load(&parser, &doc)) {
-    syntax_error(&L, &parser, buf, len);
-    yaml_parser_delete(&parser);
-    pt_arena_destroy(a);
-    return NULL;
-  }
-  L.doc = &doc;
-  yaml_node_t *root = yaml_document_get_root_node(&doc);
-  if (!root) {
-    pt_diag_error(d, (pt_loc){hw->file, 1, 1},
-                  "the hardware file is empty; it needs name, devices and links");
-    L.errors++;
-  } else {
-    yaml_document_t extra;
-    if (!yaml_parser_load(&parser, &extra)) {
-      syntax_error(&L, &parser, buf, len);
-    } else {
-      yaml_node_t *r2 = yaml_document_get_root_node(&extra);
-      if (r2)
-        error(&L, r2, "a hardware file holds one YAML document; this is a second one");
-      yaml_document_delete(&extra);
-    }
-    if (!L.errors)
-      read_root(&L, root);
-  }
-  yaml_document_delete(&doc);
-  yaml_parser_delete(&parser);
+  pt_yaml_loader L = {.d = d, .file = hw->file, .arena = a, .ud = hw};
+  yaml_node_t *root = pt_yaml_open(&L, buf, len, "hardware file", "name, devices and links");
+  if (root)
+    read_root(&L, root);
+  pt_yaml_close(&L);
   if (L.errors) {
     pt_arena_destroy(a);
     return NULL;
