@@ -230,6 +230,35 @@ void pt_plan_buffers_fused(const pt_func *g, const pt_fusion_plan *f, pt_buffer_
       p->offset[v->id] = p->result_offset[i];
     }
   }
+  /* In place: an op whose kernel may write its result over an operand
+   * writes it over the last read of a temporary operand of the same size;
+   * the chain of values sharing those bytes is one interval, from the first
+   * one's definition to the last one's last use. */
+  p->alias = pt_malloc(v1 * sizeof *p->alias);
+  int *root = pt_malloc(v1 * sizeof *root), *end = pt_malloc(v1 * sizeof *end);
+  for (int v = 0; v < nv; v++) {
+    p->alias[v] = -1;
+    root[v] = v;
+    end[v] = p->last[v];
+  }
+  for (int i = 0; i < nops; i++) {
+    const pt_op *op = g->ops[i];
+    int r = op->result->id;
+    if (f->absorbed[i] || f->group_of[i] >= 0 || p->region[r] != PT_BUF_NONE || unstored[r] ||
+        !pt_exec_op_in_place(op))
+      continue;
+    for (int j = 0; j < op->noperands; j++) {
+      int x = op->operands[j]->id;
+      if (op->operands[j]->def && p->region[x] == PT_BUF_NONE && !unstored[x] &&
+          p->last[x] == i && p->bytes[x] == p->bytes[r]) {
+        p->alias[r] = x;
+        root[r] = root[x];
+        if (end[root[r]] < p->last[r])
+          end[root[r]] = p->last[r];
+        break;
+      }
+    }
+  }
   /* the temporaries and the kernels' scratch: greedy by size */
   interval *iv = pt_malloc((v1 + o1) * sizeof *iv);
   int n = 0;
@@ -237,8 +266,10 @@ void pt_plan_buffers_fused(const pt_func *g, const pt_fusion_plan *f, pt_buffer_
     int id = g->ops[i]->result->id;
     if (p->region[id] == PT_BUF_NONE && !unstored[id]) {
       p->region[id] = PT_BUF_TEMP;
-      iv[n] = (interval){p->bytes[id], p->first[id], p->last[id], n, &p->offset[id]};
-      n++;
+      if (p->alias[id] < 0) {
+        iv[n] = (interval){p->bytes[id], p->first[id], end[id], n, &p->offset[id]};
+        n++;
+      }
     }
     if (p->scratch_bytes[i] > 0) {
       iv[n] = (interval){p->scratch_bytes[i], i, i, n, &p->scratch_offset[i]};
@@ -267,8 +298,15 @@ void pt_plan_buffers_fused(const pt_func *g, const pt_fusion_plan *f, pt_buffer_
   pt_free(t.cov);
   pt_free(t.sub);
   pt_free(t.q);
+  for (int i = 0; i < nops; i++) {
+    int id = g->ops[i]->result->id;
+    if (p->alias[id] >= 0)
+      p->offset[id] = p->offset[p->alias[id]];
+  }
   pt_free(iv);
   pt_free(unstored);
+  pt_free(root);
+  pt_free(end);
   p->peak_bytes = p->arg_bytes + p->result_bytes + p->temp_bytes;
 }
 
@@ -278,6 +316,7 @@ void pt_buffer_plan_free(pt_buffer_plan *p) {
   pt_free(p->bytes);
   pt_free(p->first);
   pt_free(p->last);
+  pt_free(p->alias);
   pt_free(p->scratch_offset);
   pt_free(p->scratch_bytes);
   pt_free(p->arg_offset);

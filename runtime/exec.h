@@ -38,6 +38,7 @@ typedef struct {
   int64_t *offset; /* in its region's block */
   int64_t *bytes;  /* reserved */
   int *first, *last;
+  int *alias; /* the temporary whose bytes it takes over in place, or -1 */
   /* per op */
   int64_t *scratch_offset, *scratch_bytes; /* in the temporary block */
   /* per argument and result: the offset of its buffer in its block. A
@@ -58,6 +59,11 @@ void pt_plan_buffers(const pt_func *g, pt_buffer_plan *out);
  * uses the default fusion plan, as the executor does. */
 void pt_plan_buffers_fused(const pt_func *g, const pt_fusion_plan *f, pt_buffer_plan *out);
 void pt_buffer_plan_free(pt_buffer_plan *p);
+/* Whether the executor's kernel for op may write its result over one of
+ * its operands (element-wise f32 kernels, all_reduce). The planner then
+ * gives the result the bytes of an operand that dies at op and has the same
+ * size (pt_buffer_plan.alias). */
+bool pt_exec_op_in_place(const pt_op *op);
 /* The kernel scratch op needs in the executor (0 for most ops). */
 int64_t pt_exec_op_scratch_bytes(const pt_op *op);
 
