@@ -195,14 +195,16 @@ static void read_devices(pt_yaml_loader *L, yaml_node_t *n) {
   if (!expect_mapping(L, n, "'devices'", " with keys memory, gemm, elementwise_gbps"))
     return;
   static const char *const keys[] = {"count", "memory", "gemm", "elementwise_gbps",
-                                     "op_overhead_us"};
-  bool unknown = pt_yaml_check_keys(L, n, keys, 5, "'devices'");
+                                     "op_overhead_us", "cores"};
+  bool unknown = pt_yaml_check_keys(L, n, keys, 6, "'devices'");
   pt_sim_hw *hw = L->ud;
   yaml_node_t *v;
   if ((v = pt_yaml_lookup(L, n, "count", NULL))) {
     hw->count_loc = pt_yaml_at(L, v);
     get_count(L, v, "count", 1, &hw->count);
   }
+  if ((v = pt_yaml_lookup(L, n, "cores", NULL)))
+    get_count(L, v, "cores", 1, &hw->cores);
   if ((v = require(L, n, "memory", unknown, "'devices'", " (bytes per device, like 24GiB)")))
     get_bytes(L, v, "memory", &hw->memory);
   if ((v = require(L, n, "gemm", unknown, "'devices'", " (measured GEMM rates)")))

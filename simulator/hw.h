@@ -54,6 +54,8 @@ typedef struct {
 typedef struct {
   const char *file, *name;
   int64_t count;  /* most devices a mesh may have; 0: no limit given */
+  int64_t cores;  /* processors the devices share (a mesh of more devices
+                     time-shares them); 0: one per device */
   int64_t memory; /* bytes per device */
   pt_sim_gemm_point *gemm;
   int ngemm;

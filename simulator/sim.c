@@ -149,6 +149,9 @@ pt_status pt_sim_run(const pt_sim_hw *hw, const pt_func *g, pt_sim_result *out, 
    * the absorbed broadcasts and constants cost nothing */
   pt_fusion_plan fp;
   pt_plan_fusion(g, pt_fusion_default(), &fp);
+  /* more devices than cores time-share them: every kernel takes longer */
+  double shared = hw->cores && out->devices > hw->cores ? (double)out->devices / (double)hw->cores
+                                                        : 1.0;
   double clock = 0;
   for (int i = 0; i < g->nops; i++) {
     pt_sim_op *e = &out->ops[i];
@@ -165,7 +168,7 @@ pt_status pt_sim_run(const pt_sim_hw *hw, const pt_func *g, pt_sim_result *out, 
           e->bytes += vbytes(grp->inputs[k]);
         for (int k = 0; k < grp->noutputs; k++)
           e->bytes += vbytes(grp->outputs[k]);
-        e->time = (double)e->bytes / hw->elementwise_rate + hw->op_overhead;
+        e->time = ((double)e->bytes / hw->elementwise_rate + hw->op_overhead) * shared;
         out->compute += e->time;
         clock += e->time;
       }
@@ -192,7 +195,7 @@ pt_status pt_sim_run(const pt_sim_hw *hw, const pt_func *g, pt_sim_result *out, 
         e->bytes = traffic(op);
         e->time = (double)e->bytes / hw->elementwise_rate;
       }
-      e->time += hw->op_overhead;
+      e->time = (e->time + hw->op_overhead) * shared;
       out->compute += e->time;
     }
     if (e->kind >= 0)

@@ -362,6 +362,36 @@ START_TEST(elementwise_time_is_bytes_over_bandwidth) {
 }
 END_TEST
 
+/* More devices than cores time-share them: local ops take devices/cores
+ * times as long; collectives keep their measured prices. */
+START_TEST(oversubscribed_devices_share_cores) {
+  pt_diag *d = pt_diag_create(stderr);
+  char text[sizeof unit_hw + 64];
+  const char *at = strstr(unit_hw, "  memory:");
+  snprintf(text, sizeof text, "%.*s  cores: 2\n%s", (int)(at - unit_hw), unit_hw, at);
+  pt_sim_hw *shared = pt_sim_hw_parse(text, strlen(text), "cores.yaml", d);
+  ck_assert_msg(shared, "%s", pt_diag_count(d) ? pt_diag_message(d, 0) : "?");
+  ck_assert_int_eq(shared->cores, 2);
+  pt_sim_hw *own = unit(d);
+  const char *prog = "mesh {a = 4}\n"
+                     "func @f(input %x: f32[64,128], input %w: f32[128,256]) -> (y: f32[64,256]) {\n"
+                     "  %p = dot %x, %w {lhs_contract = [1], rhs_contract = [0]} : f32[64,256]\n"
+                     "  %y = all_reduce %p {reduce = sum, axes = [a]} : f32[64,256]\n"
+                     "  return %y\n}\n";
+  pt_sim_result r1, r2;
+  pt_module *m1 = simulate(prog, own, &r1), *m2 = simulate(prog, shared, &r2);
+  near(r2.ops[0].time, 2 * r1.ops[0].time, "a dot on 4 devices sharing 2 cores");
+  near(r2.ops[1].time, r1.ops[1].time, "the all_reduce");
+  pt_sim_result_free(&r1);
+  pt_sim_result_free(&r2);
+  pt_module_destroy(m1);
+  pt_module_destroy(m2);
+  pt_sim_hw_destroy(own);
+  pt_sim_hw_destroy(shared);
+  pt_diag_destroy(d);
+}
+END_TEST
+
 START_TEST(collective_time_is_alpha_beta) {
   pt_diag *d = pt_diag_create(stderr);
   pt_sim_hw *hw = unit(d);
@@ -831,6 +861,7 @@ int main(void) {
   tcase_add_test(cost, dot_time_is_flops_over_rate);
   tcase_add_test(cost, elementwise_time_is_bytes_over_bandwidth);
   tcase_add_test(cost, collective_time_is_alpha_beta);
+  tcase_add_test(cost, oversubscribed_devices_share_cores);
   tcase_add_test(cost, bytes_sent_match_redistribution);
   tcase_add_loop_test(cost, mlp_memory_and_bytes, 0, 4);
   tcase_add_test(cost, one_device_has_no_communication);
