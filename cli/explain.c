@@ -35,28 +35,6 @@ const pt_command pt_cmd_explain = {
 
 /* ---- names ------------------------------------------------------------- */
 
-static int distance(const char *a, const char *b) {
-  size_t na = strlen(a), nb = strlen(b);
-  if (na > 60 || nb > 60)
-    return 99;
-  int row[61];
-  for (size_t j = 0; j <= nb; j++)
-    row[j] = (int)j;
-  for (size_t i = 1; i <= na; i++) {
-    int diag = row[0];
-    row[0] = (int)i;
-    for (size_t j = 1; j <= nb; j++) {
-      int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-      if (up + 1 < best)
-        best = up + 1;
-      if (row[j - 1] + 1 < best)
-        best = row[j - 1] + 1;
-      row[j] = best;
-      diag = up;
-    }
-  }
-  return row[nb];
-}
 
 static void unknown_value(const pt_cli_sharded *x, const char *name) {
   if (name[0] == '%')
@@ -69,7 +47,7 @@ static void unknown_value(const pt_cli_sharded *x, const char *name) {
   for (int i = 0; i < f->nargs + f->nops; i++) {
     const pt_value *v = i < f->nargs ? f->args[i] : f->ops[i - f->nargs]->result;
     const char *vn = pt_cli_vname(x, v);
-    int dd = distance(name, vn);
+    int dd = pt_edit_distance(name, vn);
     if (dd > limit && !(strlen(name) >= 2 && strstr(vn, name)))
       continue;
     if (dd > limit)

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "sharded.h"
-#include "strmap.h"
 
 static int run(int argc, char **argv);
 
@@ -42,35 +41,6 @@ const pt_command pt_cmd_partition = {
     "cannot apply), 2 bad usage.\n"};
 
 /* ---- shared with explain ---------------------------------------------- */
-
-/* The printer's names: a value's own name, else the smallest number no named
- * value uses, in order (ir/print.c does the same). */
-static char **name_values(const pt_func *f) {
-  char **names = pt_calloc((size_t)f->nvalues + 1, sizeof *names);
-  pt_strmap used = {0};
-  for (int i = 0; i < f->nargs + f->nops; i++) {
-    pt_value *v = i < f->nargs ? f->args[i] : f->ops[i - f->nargs]->result;
-    if (v && v->name)
-      pt_strmap_put(&used, v->name, v);
-  }
-  long counter = 0;
-  char buf[32];
-  for (int i = 0; i < f->nargs + f->nops; i++) {
-    pt_value *v = i < f->nargs ? f->args[i] : f->ops[i - f->nargs]->result;
-    if (!v)
-      continue;
-    if (v->name) {
-      names[v->id] = pt_strdup(v->name);
-      continue;
-    }
-    do
-      snprintf(buf, sizeof buf, "%ld", counter++);
-    while (pt_strmap_get(&used, buf, strlen(buf)));
-    names[v->id] = pt_strdup(buf);
-  }
-  pt_strmap_clear(&used);
-  return names;
-}
 
 int pt_cli_shard(const pt_command *c, const pt_cli_shard_args *a, pt_cli_sharded *x) {
   memset(x, 0, sizeof *x);
@@ -111,15 +81,13 @@ int pt_cli_shard(const pt_command *c, const pt_cli_shard_args *a, pt_cli_sharded
   }
   if (pt_schedule_apply(f, x->s, &x->rep, x->d) != PT_OK)
     return PT_EXIT_INPUT;
-  x->names = name_values(f);
+  x->names = pt_value_names(f);
   return PT_EXIT_OK;
 }
 
 void pt_cli_sharded_free(pt_cli_sharded *x) {
-  if (x->names)
-    for (int i = 0; i < x->f->nvalues; i++)
-      pt_free(x->names[i]);
-  pt_free(x->names);
+  if (x->f)
+    pt_value_names_free(x->f, x->names);
   pt_free(x->in_text);
   pt_prop_report_free(&x->rep);
   pt_schedule_destroy(x->s);

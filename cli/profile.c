@@ -12,10 +12,10 @@
 #include "cli.h"
 #include "profile.h"
 #include "sim.h"
-#include "strmap.h"
+#include "tracefmt.h"
 
 /* Lanes as in simulator/trace.c, plus one with a box per step above them. */
-enum { TID_COMPUTE = 1, TID_COMM = 2, TID_STEP = 3 };
+enum { TID_COMPUTE = PT_TRACE_COMPUTE, TID_COMM = PT_TRACE_COMM, TID_STEP = PT_TRACE_STEP };
 
 /* A record is REC_HEAD doubles then (start, seconds) per op, starts from
  * the executor's run start; doubles, so that one MPI_Gatherv moves it all. */
@@ -88,85 +88,22 @@ bool pt_prof_check_path(MPI_Comm comm, const char *path) {
 
 /* ---- the trace (rank 0) ------------------------------------------------- */
 
-/* Value names as the printer writes them (ir/print.c; simulator/sim.c keeps
- * the same rule), so that an event is named as `partita lower` prints it
- * and as `partita sim --trace` names it. */
-static char **name_values(const pt_func *f) {
-  char **names = pt_calloc((size_t)f->nvalues + 1, sizeof *names);
-  pt_strmap used = {0};
-  for (int i = 0; i < f->nargs + f->nops; i++) {
-    pt_value *v = i < f->nargs ? f->args[i] : f->ops[i - f->nargs]->result;
-    if (v && v->name)
-      pt_strmap_put(&used, v->name, v);
-  }
-  long counter = 0;
-  char buf[32];
-  for (int i = 0; i < f->nargs + f->nops; i++) {
-    pt_value *v = i < f->nargs ? f->args[i] : f->ops[i - f->nargs]->result;
-    if (!v)
-      continue;
-    if (v->name) {
-      names[v->id] = pt_strdup(v->name);
-      continue;
-    }
-    do
-      snprintf(buf, sizeof buf, "%ld", counter++);
-    while (pt_strmap_get(&used, buf, strlen(buf)));
-    names[v->id] = pt_strdup(buf);
-  }
-  pt_strmap_clear(&used);
-  return names;
-}
-
-/* Microseconds, rounded to the nanosecond (as simulator/trace.c). */
-static double us_of(double seconds) {
-  return round(seconds * 1e9) / 1e3;
-}
-
-/* A complete event from start to end (seconds on the trace's clock), both
- * ends rounded so that consecutive ops abut exactly. */
-static json_t *span(const char *name, const char *cat, int pid, int tid, double start, double end) {
-  json_t *ev = json_object();
-  double ts = us_of(start), te = us_of(end);
-  json_object_set_new_nocheck(ev, "name", json_string(name));
-  json_object_set_new_nocheck(ev, "cat", json_string(cat));
-  json_object_set_new_nocheck(ev, "ph", json_string("X"));
-  json_object_set_new_nocheck(ev, "ts", json_real(ts));
-  json_object_set_new_nocheck(ev, "dur", json_real(round((te - ts) * 1e3) / 1e3));
-  json_object_set_new_nocheck(ev, "pid", json_integer(pid));
-  json_object_set_new_nocheck(ev, "tid", json_integer(tid));
-  return ev;
-}
-
-static json_t *meta(const char *what, int pid, int tid, const char *key, json_t *val) {
-  json_t *e = json_object();
-  json_object_set_new_nocheck(e, "name", json_string(what));
-  json_object_set_new_nocheck(e, "ph", json_string("M"));
-  json_object_set_new_nocheck(e, "ts", json_integer(0));
-  json_object_set_new_nocheck(e, "pid", json_integer(pid));
-  json_object_set_new_nocheck(e, "tid", json_integer(tid));
-  json_t *args = json_object();
-  json_object_set_new_nocheck(args, key, val);
-  json_object_set_new_nocheck(e, "args", args);
-  return e;
-}
-
 static void lanes(json_t *events, int rank) {
   int pid = rank + 1; /* pid 0 is special to some viewers */
   char title[32];
   snprintf(title, sizeof title, "rank %d", rank);
-  json_array_append_new(events, meta("process_name", pid, 0, "name", json_string(title)));
-  json_array_append_new(events,
-                        meta("process_sort_index", pid, 0, "sort_index", json_integer(rank)));
+  json_array_append_new(events, pt_trace_meta("process_name", pid, 0, "name", json_string(title)));
+  json_array_append_new(
+      events, pt_trace_meta("process_sort_index", pid, 0, "sort_index", json_integer(rank)));
   const struct {
     int tid, sort;
     const char *name;
   } lane[] = {{TID_STEP, 0, "step"}, {TID_COMPUTE, 1, "compute"}, {TID_COMM, 2, "communication"}};
   for (int k = 0; k < 3; k++) {
-    json_array_append_new(events,
-                          meta("thread_name", pid, lane[k].tid, "name", json_string(lane[k].name)));
-    json_array_append_new(events, meta("thread_sort_index", pid, lane[k].tid, "sort_index",
-                                       json_integer(lane[k].sort)));
+    json_array_append_new(
+        events, pt_trace_meta("thread_name", pid, lane[k].tid, "name", json_string(lane[k].name)));
+    json_array_append_new(events, pt_trace_meta("thread_sort_index", pid, lane[k].tid, "sort_index",
+                                                json_integer(lane[k].sort)));
   }
 }
 
@@ -179,31 +116,11 @@ static int cmp_double(const void *a, const void *b) {
  * when the executor did not run it on its own. */
 static json_t *op_event(const pt_op *op, int i, uint64_t step, int rank, double start,
                         double seconds, bool fused, char **names) {
-  char buf[PT_TYPE_STRLEN + 64];
-  bool comm = (pt_optab[op->code].flags & PT_OPF_COLLECTIVE) && op->code != PT_OP_AXIS_SLICE;
-  snprintf(buf, sizeof buf, "%s %%%s", pt_op_name(op->code),
-           op->result ? names[op->result->id] : "");
-  json_t *ev = span(buf, comm ? "communication" : "compute", rank + 1,
-                    comm ? TID_COMM : TID_COMPUTE, start, start + seconds);
-  json_t *args = json_object();
-  json_object_set_new_nocheck(args, "index", json_integer(i));
+  json_t *ev = pt_trace_op(op, i, names, rank + 1, start, start + seconds);
+  json_t *args = json_object_get(ev, "args");
   json_object_set_new_nocheck(args, "step", json_integer((json_int_t)step));
   if (fused)
     json_object_set_new_nocheck(args, "fused", json_true());
-  if (op->result)
-    json_object_set_new_nocheck(args, "type",
-                                json_string(pt_type_str(&op->result->type, buf, sizeof buf)));
-  json_object_set_new_nocheck(args, "where", json_string(pt_sim_where(op, buf, sizeof buf)));
-  if (op->comment) {
-    /* the first line: for collectives the lowering's "reshard ... for 'op'
-     * at file:line:col (tactic)" */
-    const char *c = op->comment;
-    c += strncmp(c, "// ", 3) == 0 ? 3 : 0;
-    char *line = pt_strndup(c, strcspn(c, "\n"));
-    json_object_set_new_nocheck(args, "comment", json_string(line));
-    pt_free(line);
-  }
-  json_object_set_new_nocheck(ev, "args", args);
   return ev;
 }
 
@@ -237,7 +154,7 @@ static char *trace_json(const pt_func *g, int size, const double *all, const int
       t0 = origin[r][0];
   }
 
-  char **names = name_values(g);
+  char **names = pt_value_names(g);
   json_t **ops = pt_calloc((size_t)g->nops + 1, sizeof *ops);
   json_t *events = json_array(), *medians = json_array(), *recorded = json_array();
   char buf[64];
@@ -248,7 +165,7 @@ static char *trace_json(const pt_func *g, int size, const double *all, const int
       const double *rec = all + off[r] + k * len;
       double o = origin[r][k] - t0;
       snprintf(buf, sizeof buf, "step %lld", (long long)rec[R_STEP]);
-      json_t *ev = span(buf, "step", r + 1, TID_STEP, o, o + rec[R_RUN_SECONDS]);
+      json_t *ev = pt_trace_span(buf, "step", r + 1, TID_STEP, o, o + rec[R_RUN_SECONDS]);
       json_t *args = json_object();
       json_object_set_new_nocheck(args, "step", json_integer((json_int_t)rec[R_STEP]));
       json_object_set_new_nocheck(args, "step_seconds", json_real(rec[R_STEP_SECONDS]));
@@ -280,9 +197,7 @@ static char *trace_json(const pt_func *g, int size, const double *all, const int
              : json_null());
     pt_free(secs);
   }
-  for (int i = 0; i < g->nvalues; i++)
-    pt_free(names[i]);
-  pt_free(names);
+  pt_value_names_free(g, names);
   pt_free(ops);
   for (int r = 0; r < size; r++)
     pt_free(origin[r]);

@@ -59,8 +59,7 @@ void pt_diag_destroy(pt_diag *d) {
   pt_free(d);
 }
 
-void pt_diag_add_source(pt_diag *d, const char *file, const char *text,
-                        size_t len) {
+void pt_diag_add_source(pt_diag *d, const char *file, const char *text, size_t len) {
   PT_GROW(d->srcs, d->capsrcs, d->nsrcs + 1);
   source *s = &d->srcs[d->nsrcs++];
   s->file = pt_strdup(file);
@@ -126,8 +125,7 @@ static void print_one(const pt_diag *d, const message *m, FILE *out) {
   fputs("^\n", out);
 }
 
-void pt_diag_vreport(pt_diag *d, pt_severity sev, pt_loc loc, const char *fmt,
-                     va_list ap) {
+void pt_diag_vreport(pt_diag *d, pt_severity sev, pt_loc loc, const char *fmt, va_list ap) {
   PT_GROW(d->msgs, d->capmsgs, d->nmsgs + 1);
   message *m = &d->msgs[d->nmsgs++];
   m->sev = sev;
@@ -151,8 +149,7 @@ void pt_diag_vreport(pt_diag *d, pt_severity sev, pt_loc loc, const char *fmt,
     print_one(d, m, d->echo);
 }
 
-void pt_diag_report(pt_diag *d, pt_severity sev, pt_loc loc, const char *fmt,
-                    ...) {
+void pt_diag_report(pt_diag *d, pt_severity sev, pt_loc loc, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   pt_diag_vreport(d, sev, loc, fmt, ap);
@@ -177,11 +174,21 @@ void pt_diag_note(pt_diag *d, pt_loc loc, const char *fmt, ...) {
   va_end(ap);
 }
 
-int pt_diag_error_count(const pt_diag *d) { return d->errors; }
-int pt_diag_count(const pt_diag *d) { return (int)d->nmsgs; }
-const char *pt_diag_message(const pt_diag *d, int i) { return d->msgs[i].line; }
-const char *pt_diag_text(const pt_diag *d, int i) { return d->msgs[i].text; }
-pt_loc pt_diag_loc(const pt_diag *d, int i) { return d->msgs[i].loc; }
+int pt_diag_error_count(const pt_diag *d) {
+  return d->errors;
+}
+int pt_diag_count(const pt_diag *d) {
+  return (int)d->nmsgs;
+}
+const char *pt_diag_message(const pt_diag *d, int i) {
+  return d->msgs[i].line;
+}
+const char *pt_diag_text(const pt_diag *d, int i) {
+  return d->msgs[i].text;
+}
+pt_loc pt_diag_loc(const pt_diag *d, int i) {
+  return d->msgs[i].loc;
+}
 
 void pt_diag_print(const pt_diag *d, FILE *out) {
   for (size_t i = 0; i < d->nmsgs; i++)
@@ -194,4 +201,27 @@ _Noreturn void pt_internal_error(const char *file, int line, const char *what) {
           "This is a bug in partita, not in your input; please report it.\n",
           file, line, what);
   abort();
+}
+
+int pt_edit_distance(const char *a, const char *b) {
+  size_t na = strlen(a), nb = strlen(b);
+  if (na > 64 || nb > 64)
+    return 99;
+  int row[65];
+  for (size_t j = 0; j <= nb; j++)
+    row[j] = (int)j;
+  for (size_t i = 1; i <= na; i++) {
+    int diag = row[0];
+    row[0] = (int)i;
+    for (size_t j = 1; j <= nb; j++) {
+      int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+      if (up + 1 < best)
+        best = up + 1;
+      if (row[j - 1] + 1 < best)
+        best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[nb];
 }

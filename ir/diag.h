@@ -64,4 +64,9 @@ void pt_diag_clear(pt_diag *d);
 #define PT_UNREACHABLE() pt_internal_error(__FILE__, __LINE__, "unreachable")
 _Noreturn void pt_internal_error(const char *file, int line, const char *what);
 
+/* Edit distance (insertions, deletions, substitutions) between two short
+ * strings, for "did you mean" suggestions; strings over 64 bytes are
+ * 99 apart. */
+int pt_edit_distance(const char *a, const char *b);
+
 #endif

@@ -253,6 +253,11 @@ void pt_print_module(const pt_module *m, FILE *out);
 void pt_print_func(const pt_func *f, FILE *out);
 /* Prints into a malloc'd string (caller frees with pt_free). */
 char *pt_print_module_str(const pt_module *m);
+/* Every value's name as the printer writes it (per value id): its own name,
+ * or for an unnamed value the smallest number no named value uses, in
+ * order. Free with pt_value_names_free. */
+char **pt_value_names(const pt_func *f);
+void pt_value_names_free(const pt_func *f, char **names);
 
 /* Formats a double so that strtod gives it back exactly, shortest first. */
 void pt_fmt_double(double v, char *buf, size_t n);

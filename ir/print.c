@@ -52,17 +52,11 @@ static void print_comment(FILE *out, const char *c, const char *indent) {
   }
 }
 
-/* Names for every value of f; unnamed values get the smallest numbers no
- * named value uses. */
-static void name_values(printer *pr, const pt_func *f) {
-  pr->nnames = f->nvalues;
-  pr->names = pt_calloc((size_t)f->nvalues, sizeof *pr->names);
+char **pt_value_names(const pt_func *f) {
+  char **names = pt_calloc((size_t)f->nvalues + 1, sizeof *names);
   pt_strmap used = {0};
-  for (int i = 0; i < f->nargs; i++)
-    if (f->args[i]->name)
-      pt_strmap_put(&used, f->args[i]->name, f->args[i]);
-  for (int i = 0; i < f->nops; i++) {
-    pt_value *v = f->ops[i]->result;
+  for (int i = 0; i < f->nargs + f->nops; i++) {
+    pt_value *v = i < f->nargs ? f->args[i] : f->ops[i - f->nargs]->result;
     if (v && v->name)
       pt_strmap_put(&used, v->name, v);
   }
@@ -73,15 +67,29 @@ static void name_values(printer *pr, const pt_func *f) {
     if (!v)
       continue;
     if (v->name) {
-      pr->names[v->id] = pt_strdup(v->name);
+      names[v->id] = pt_strdup(v->name);
       continue;
     }
     do
       snprintf(buf, sizeof buf, "%ld", counter++);
     while (pt_strmap_get(&used, buf, strlen(buf)));
-    pr->names[v->id] = pt_strdup(buf);
+    names[v->id] = pt_strdup(buf);
   }
   pt_strmap_clear(&used);
+  return names;
+}
+
+void pt_value_names_free(const pt_func *f, char **names) {
+  if (!names)
+    return;
+  for (int i = 0; i < f->nvalues; i++)
+    pt_free(names[i]);
+  pt_free(names);
+}
+
+static void name_values(printer *pr, const pt_func *f) {
+  pr->nnames = f->nvalues;
+  pr->names = pt_value_names(f);
 }
 
 static void free_names(printer *pr) {
@@ -191,8 +199,7 @@ void pt_print_module(const pt_module *m, FILE *out) {
   if (m->mesh.naxes) {
     fputs("mesh {", out);
     for (int i = 0; i < m->mesh.naxes; i++)
-      fprintf(out, "%s%s = %lld", i ? ", " : "", m->mesh.names[i],
-              (long long)m->mesh.sizes[i]);
+      fprintf(out, "%s%s = %lld", i ? ", " : "", m->mesh.names[i], (long long)m->mesh.sizes[i]);
     fputs("}\n", out);
   }
   if (m->comment || m->mesh.naxes)

@@ -249,8 +249,8 @@ void pt_plan_buffers_fused(const pt_func *g, const pt_fusion_plan *f, pt_buffer_
       continue;
     for (int j = 0; j < op->noperands; j++) {
       int x = op->operands[j]->id;
-      if (op->operands[j]->def && p->region[x] == PT_BUF_NONE && !unstored[x] &&
-          p->last[x] == i && p->bytes[x] == p->bytes[r]) {
+      if (op->operands[j]->def && p->region[x] == PT_BUF_NONE && !unstored[x] && p->last[x] == i &&
+          p->bytes[x] == p->bytes[r]) {
         p->alias[r] = x;
         root[r] = root[x];
         if (end[root[r]] < p->last[r])

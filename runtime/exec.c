@@ -118,35 +118,16 @@ static void plan_dot(const pt_op *op, dot_plan *p) {
 }
 
 bool pt_exec_op_in_place(const pt_op *op) {
-  switch (op->code) {
-  case PT_OP_ALL_REDUCE: /* MPI_IN_PLACE */
+  if (op->code == PT_OP_ALL_REDUCE) /* MPI_IN_PLACE */
     return true;
-  case PT_OP_NEG:
-  case PT_OP_EXP:
-  case PT_OP_LOG:
-  case PT_OP_TANH:
-  case PT_OP_LOGISTIC:
-  case PT_OP_SQRT:
-  case PT_OP_RSQRT:
-  case PT_OP_ABS:
-  case PT_OP_SIN:
-  case PT_OP_COS:
-  case PT_OP_ADD:
-  case PT_OP_SUB:
-  case PT_OP_MUL:
-  case PT_OP_DIV:
-  case PT_OP_MAX:
-  case PT_OP_MIN:
-  case PT_OP_POW:
-    /* k_unary and k_binary read element i before writing it, and never fall
-     * back to the interpreter (which clears the result first) for f32 */
-    for (int j = 0; j < op->noperands; j++)
-      if (op->operands[j]->type.dtype != PT_F32)
-        return false;
-    return op->result->type.dtype == PT_F32;
-  default:
+  if (pt_optab[op->code].cls != PT_CLS_UNARY && pt_optab[op->code].cls != PT_CLS_BINARY)
     return false;
-  }
+  /* k_unary and k_binary read element i before writing it, and never fall
+   * back to the interpreter (which clears the result first) for f32 */
+  for (int j = 0; j < op->noperands; j++)
+    if (op->operands[j]->type.dtype != PT_F32)
+      return false;
+  return op->result->type.dtype == PT_F32;
 }
 
 int64_t pt_exec_op_scratch_bytes(const pt_op *op) {

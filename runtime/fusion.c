@@ -18,28 +18,13 @@ static bool is_f32(const pt_value *v) {
 }
 
 bool pt_fusion_member_op(const pt_op *op) {
-  switch (op->code) {
-  case PT_OP_NEG:
-  case PT_OP_EXP:
-  case PT_OP_LOG:
-  case PT_OP_TANH:
-  case PT_OP_LOGISTIC:
-  case PT_OP_SQRT:
-  case PT_OP_RSQRT:
-  case PT_OP_ABS:
-  case PT_OP_SIN:
-  case PT_OP_COS:
-  case PT_OP_ADD:
-  case PT_OP_SUB:
-  case PT_OP_MUL:
-  case PT_OP_DIV:
-  case PT_OP_MAX:
-  case PT_OP_MIN:
-  case PT_OP_POW:
+  switch (pt_optab[op->code].cls) {
+  case PT_CLS_UNARY:
+  case PT_CLS_BINARY:
     return is_f32(op->result);
-  case PT_OP_COMPARE:
+  case PT_CLS_COMPARE:
     return is_f32(op->operands[0]);
-  case PT_OP_SELECT:
+  case PT_CLS_SELECT:
     return is_f32(op->result) && op->operands[0]->type.dtype == PT_PRED;
   default:
     return false;
@@ -113,7 +98,8 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
     returned[g->results[i].value->id] = true;
   for (int v = 0; v < nv; v++)
     ustart[v + 1] += ustart[v];
-  int *use = pt_malloc((size_t)(nuses ? nuses : 1) * sizeof *use), *fill = pt_calloc(v1, sizeof *fill);
+  int *use = pt_malloc((size_t)(nuses ? nuses : 1) * sizeof *use),
+      *fill = pt_calloc(v1, sizeof *fill);
   for (int i = 0; i < nops; i++)
     for (int j = 0; j < g->ops[i]->noperands; j++) {
       int v = g->ops[i]->operands[j]->id;

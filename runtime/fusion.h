@@ -25,11 +25,11 @@
 typedef struct {
   int *ops; /* member op indices, in program order */
   int nops;
-  int at; /* the op index the group runs at: its last member */
-  pt_type shape;               /* the iteration space (the members' result shape, f32) */
-  const pt_value **inputs;     /* external values read, each once, in first-use order */
+  int at;                  /* the op index the group runs at: its last member */
+  pt_type shape;           /* the iteration space (the members' result shape, f32) */
+  const pt_value **inputs; /* external values read, each once, in first-use order */
   int ninputs;
-  const pt_value **outputs;    /* member results stored, in program order */
+  const pt_value **outputs; /* member results stored, in program order */
   int noutputs;
 } pt_fusion_group;
 
@@ -55,9 +55,9 @@ bool pt_fusion_default(void);
  * anything else is loaded element by element. */
 typedef struct {
   bool splat;
-  double value;         /* splat: the constant */
-  const pt_value *src;  /* otherwise: what is loaded */
-  const pt_op *bcast;   /* the broadcast read through, or NULL */
+  double value;        /* splat: the constant */
+  const pt_value *src; /* otherwise: what is loaded */
+  const pt_op *bcast;  /* the broadcast read through, or NULL */
 } pt_fusion_access;
 
 pt_fusion_access pt_fusion_read(const pt_value *v);

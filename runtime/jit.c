@@ -95,8 +95,8 @@ static bool jit_init(void) {
   J.jd = LLVMOrcLLJITGetMainJITDylib(J.jit);
   /* the C library's exp, log, tanh, ... resolve to this process's */
   LLVMOrcDefinitionGeneratorRef gen;
-  e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
-      &gen, LLVMOrcLLJITGetGlobalPrefix(J.jit), NULL, NULL);
+  e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(J.jit),
+                                                           NULL, NULL);
   if (e) {
     take_error(e, "LLVM JIT symbol search", J.err, sizeof J.err);
     return false;
@@ -296,8 +296,8 @@ static LLVMValueRef operand(cg *c, int k, int j) {
   }
   const access *x = &c->acc[a];
   LLVMTypeRef t = x->pred ? c->i8 : c->f32;
-  LLVMValueRef ptr = LLVMBuildGEP2(c->b, t, c->params[x->ptr], (LLVMValueRef[]){offset(c, x->st)},
-                                   1, "");
+  LLVMValueRef ptr =
+      LLVMBuildGEP2(c->b, t, c->params[x->ptr], (LLVMValueRef[]){offset(c, x->st)}, 1, "");
   LLVMValueRef ld = LLVMBuildLoad2(c->b, t, ptr, "");
   return x->pred ? LLVMBuildICmp(c->b, LLVMIntNE, ld, LLVMConstInt(c->i8, 0, false), "") : ld;
 }
@@ -346,7 +346,8 @@ static LLVMValueRef emit_op(cg *c, int k) {
     unsigned id = LLVMLookupIntrinsicID("llvm.pow", 8);
     LLVMValueRef fn = LLVMGetIntrinsicDeclaration(c->m, id, &t, 1);
     LLVMValueRef args[2] = {widen(c, x), widen(c, y)};
-    return narrow(c, LLVMBuildCall2(c->b, LLVMIntrinsicGetType(c->ctx, id, &t, 1), fn, args, 2, ""));
+    return narrow(c,
+                  LLVMBuildCall2(c->b, LLVMIntrinsicGetType(c->ctx, id, &t, 1), fn, args, 2, ""));
   }
   case PT_OP_COMPARE: {
     static const LLVMRealPredicate preds[PT_CMP_COUNT] = {
@@ -445,8 +446,8 @@ static void emit_group(cg *c, const char *name) {
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, outer, "entry"));
   LLVMValueRef *args = pt_malloc((size_t)(np ? np : 1) * sizeof *args);
   for (int q = 0; q < np; q++) {
-    LLVMValueRef at = LLVMBuildGEP2(c->b, ptr, LLVMGetParam(outer, 0),
-                                    (LLVMValueRef[]){i64c(c, q)}, 1, "");
+    LLVMValueRef at =
+        LLVMBuildGEP2(c->b, ptr, LLVMGetParam(outer, 0), (LLVMValueRef[]){i64c(c, q)}, 1, "");
     args[q] = LLVMBuildLoad2(c->b, ptr, at, "");
   }
   LLVMBuildCall2(c->b, ity, inner, args, (unsigned)np, "");

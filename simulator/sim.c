@@ -5,39 +5,9 @@
 
 #include "exec.h"
 #include "sim.h"
-#include "strmap.h"
 
 static int64_t vbytes(const pt_value *v) {
   return (int64_t)pt_type_bytes(&v->type);
-}
-
-/* Names of every value as the printer writes them: unnamed values get the
- * smallest numbers no named value uses (ir/print.c). */
-static char **name_values(const pt_func *f) {
-  char **names = pt_calloc((size_t)f->nvalues + 1, sizeof *names);
-  pt_strmap used = {0};
-  for (int i = 0; i < f->nargs + f->nops; i++) {
-    pt_value *v = i < f->nargs ? f->args[i] : f->ops[i - f->nargs]->result;
-    if (v && v->name)
-      pt_strmap_put(&used, v->name, v);
-  }
-  long counter = 0;
-  char buf[32];
-  for (int i = 0; i < f->nargs + f->nops; i++) {
-    pt_value *v = i < f->nargs ? f->args[i] : f->ops[i - f->nargs]->result;
-    if (!v)
-      continue;
-    if (v->name) {
-      names[v->id] = pt_strdup(v->name);
-      continue;
-    }
-    do
-      snprintf(buf, sizeof buf, "%ld", counter++);
-    while (pt_strmap_get(&used, buf, strlen(buf)));
-    names[v->id] = pt_strdup(buf);
-  }
-  pt_strmap_clear(&used);
-  return names;
 }
 
 /* B, M, N, K of a dot: batch points, lhs-free, rhs-free and contracted. */
@@ -150,8 +120,8 @@ pt_status pt_sim_run(const pt_sim_hw *hw, const pt_func *g, pt_sim_result *out, 
   pt_fusion_plan fp;
   pt_plan_fusion(g, pt_fusion_default(), &fp);
   /* more devices than cores time-share them: every kernel takes longer */
-  double shared = hw->cores && out->devices > hw->cores ? (double)out->devices / (double)hw->cores
-                                                        : 1.0;
+  double shared =
+      hw->cores && out->devices > hw->cores ? (double)out->devices / (double)hw->cores : 1.0;
   double clock = 0;
   for (int i = 0; i < g->nops; i++) {
     pt_sim_op *e = &out->ops[i];
@@ -220,15 +190,13 @@ pt_status pt_sim_run(const pt_sim_hw *hw, const pt_func *g, pt_sim_result *out, 
       out->top[out->ntop++] = r[i].index;
     pt_free(r);
   }
-  out->names = name_values(g);
+  out->names = pt_value_names(g);
   return PT_OK;
 }
 
 void pt_sim_result_free(pt_sim_result *r) {
-  if (r->names && r->g)
-    for (int i = 0; i < r->g->nvalues; i++)
-      pt_free(r->names[i]);
-  pt_free(r->names);
+  if (r->g)
+    pt_value_names_free(r->g, r->names);
   pt_free(r->ops);
   memset(r, 0, sizeof *r);
 }

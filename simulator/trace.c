@@ -7,23 +7,24 @@
 
 #include "sim.h"
 
-enum { PID = 1, TID_COMPUTE = 1, TID_COMM = 2 };
+#include "tracefmt.h"
 
-/* Microseconds, rounded to the nanosecond so the file stays readable. */
-static double us_of(double seconds) {
+enum { PID = 1, TID_COMPUTE = PT_TRACE_COMPUTE, TID_COMM = PT_TRACE_COMM };
+
+double pt_trace_us(double seconds) {
   return round(seconds * 1e9) / 1e3;
 }
 
 static json_t *us(double seconds) {
-  return json_real(us_of(seconds));
+  return json_real(pt_trace_us(seconds));
 }
 
-static json_t *meta(const char *what, int tid, const char *key, json_t *val) {
+json_t *pt_trace_meta(const char *what, int pid, int tid, const char *key, json_t *val) {
   json_t *e = json_object();
   json_object_set_new_nocheck(e, "name", json_string(what));
   json_object_set_new_nocheck(e, "ph", json_string("M"));
   json_object_set_new_nocheck(e, "ts", json_integer(0));
-  json_object_set_new_nocheck(e, "pid", json_integer(PID));
+  json_object_set_new_nocheck(e, "pid", json_integer(pid));
   json_object_set_new_nocheck(e, "tid", json_integer(tid));
   json_t *args = json_object();
   json_object_set_new_nocheck(args, key, val);
@@ -31,38 +32,67 @@ static json_t *meta(const char *what, int tid, const char *key, json_t *val) {
   return e;
 }
 
+json_t *pt_trace_span(const char *name, const char *cat, int pid, int tid, double start,
+                      double end) {
+  json_t *ev = json_object();
+  double ts = pt_trace_us(start), te = pt_trace_us(end);
+  json_object_set_new_nocheck(ev, "name", json_string(name));
+  json_object_set_new_nocheck(ev, "cat", json_string(cat));
+  json_object_set_new_nocheck(ev, "ph", json_string("X"));
+  json_object_set_new_nocheck(ev, "ts", json_real(ts));
+  json_object_set_new_nocheck(ev, "dur", json_real(round((te - ts) * 1e3) / 1e3));
+  json_object_set_new_nocheck(ev, "pid", json_integer(pid));
+  json_object_set_new_nocheck(ev, "tid", json_integer(tid));
+  return ev;
+}
+
+bool pt_trace_is_comm(const pt_op *op) {
+  return (pt_optab[op->code].flags & PT_OPF_COLLECTIVE) && op->code != PT_OP_AXIS_SLICE;
+}
+
+json_t *pt_trace_op(const pt_op *op, int index, char *const *names, int pid, double start,
+                    double end) {
+  char buf[PT_TYPE_STRLEN + 64];
+  bool comm = pt_trace_is_comm(op);
+  snprintf(buf, sizeof buf, "%s %%%s", pt_op_name(op->code),
+           op->result ? names[op->result->id] : "");
+  json_t *ev = pt_trace_span(buf, comm ? "communication" : "compute", pid,
+                             comm ? PT_TRACE_COMM : PT_TRACE_COMPUTE, start, end);
+  json_t *args = json_object();
+  json_object_set_new_nocheck(args, "index", json_integer(index));
+  if (op->result)
+    json_object_set_new_nocheck(args, "type",
+                                json_string(pt_type_str(&op->result->type, buf, sizeof buf)));
+  json_object_set_new_nocheck(args, "where", json_string(pt_sim_where(op, buf, sizeof buf)));
+  if (op->comment) {
+    /* the first line: for collectives the lowering's "reshard ... for 'op'
+     * at file:line:col (tactic)" */
+    const char *c = op->comment;
+    c += strncmp(c, "// ", 3) == 0 ? 3 : 0;
+    char *line = pt_strndup(c, strcspn(c, "\n"));
+    json_object_set_new_nocheck(args, "comment", json_string(line));
+    pt_free(line);
+  }
+  json_object_set_new_nocheck(ev, "args", args);
+  return ev;
+}
+
 char *pt_sim_trace_json(const pt_sim_result *r, const char *title) {
   json_t *events = json_array();
-  json_array_append_new(events, meta("process_name", 0, "name", json_string(title)));
-  json_array_append_new(events, meta("thread_name", TID_COMPUTE, "name", json_string("compute")));
-  json_array_append_new(events,
-                        meta("thread_name", TID_COMM, "name", json_string("communication")));
+  json_array_append_new(events, pt_trace_meta("process_name", PID, 0, "name", json_string(title)));
   json_array_append_new(
-      events, meta("thread_sort_index", TID_COMPUTE, "sort_index", json_integer(TID_COMPUTE)));
-  json_array_append_new(events,
-                        meta("thread_sort_index", TID_COMM, "sort_index", json_integer(TID_COMM)));
-  char buf[PT_TYPE_STRLEN + 64];
+      events, pt_trace_meta("thread_name", PID, TID_COMPUTE, "name", json_string("compute")));
+  json_array_append_new(
+      events, pt_trace_meta("thread_name", PID, TID_COMM, "name", json_string("communication")));
+  json_array_append_new(events, pt_trace_meta("thread_sort_index", PID, TID_COMPUTE, "sort_index",
+                                              json_integer(TID_COMPUTE)));
+  json_array_append_new(events, pt_trace_meta("thread_sort_index", PID, TID_COMM, "sort_index",
+                                              json_integer(TID_COMM)));
   for (int i = 0; i < r->nops; i++) {
     const pt_sim_op *e = &r->ops[i];
-    const pt_op *op = e->op;
-    bool comm = e->kind >= 0 && e->kind != PT_SIM_AXIS_SLICE;
-    json_t *ev = json_object(), *args = json_object();
-    const char *vname = op->result ? r->names[op->result->id] : "";
-    snprintf(buf, sizeof buf, "%s %%%s", pt_op_name(op->code), vname);
-    json_object_set_new_nocheck(ev, "name", json_string(buf));
-    json_object_set_new_nocheck(ev, "cat", json_string(comm ? "communication" : "compute"));
-    json_object_set_new_nocheck(ev, "ph", json_string("X"));
-    /* both ends rounded, so that consecutive ops abut exactly */
-    double ts = us_of(e->start), end = us_of(e->start + e->time);
-    json_object_set_new_nocheck(ev, "ts", json_real(ts));
-    json_object_set_new_nocheck(ev, "dur", json_real(round((end - ts) * 1e3) / 1e3));
-    json_object_set_new_nocheck(ev, "pid", json_integer(PID));
-    json_object_set_new_nocheck(ev, "tid", json_integer(comm ? TID_COMM : TID_COMPUTE));
-    json_object_set_new_nocheck(args, "index", json_integer(i));
-    if (op->result)
-      json_object_set_new_nocheck(args, "type",
-                                  json_string(pt_type_str(&op->result->type, buf, sizeof buf)));
-    json_object_set_new_nocheck(args, "where", json_string(pt_sim_where(op, buf, sizeof buf)));
+    bool comm = pt_trace_is_comm(e->op);
+    json_t *ev = pt_trace_op(e->op, i, r->names, PID, e->start, e->start + e->time);
+    json_t *args = json_object_get(ev, "args");
     if (e->flops > 0)
       json_object_set_new_nocheck(args, "flops", json_real(e->flops));
     json_object_set_new_nocheck(args, comm ? "bytes_sent" : "bytes_accessed",
@@ -72,16 +102,6 @@ char *pt_sim_trace_json(const pt_sim_result *r, const char *title) {
       if (e->link >= 0)
         json_object_set_new_nocheck(args, "link", json_string(r->hw->links[e->link].name));
     }
-    if (op->comment) {
-      /* the first line: for collectives the lowering's "reshard ... for 'op'
-       * at file:line:col (tactic)" */
-      const char *c = op->comment;
-      c += strncmp(c, "// ", 3) == 0 ? 3 : 0;
-      char *line = pt_strndup(c, strcspn(c, "\n"));
-      json_object_set_new_nocheck(args, "comment", json_string(line));
-      pt_free(line);
-    }
-    json_object_set_new_nocheck(ev, "args", args);
     json_array_append_new(events, ev);
   }
   json_t *root = json_object(), *other = json_object();

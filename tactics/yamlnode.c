@@ -130,35 +130,12 @@ bool pt_yaml_is_ident(const char *s, const char *more) {
   return true;
 }
 
-/* Edit distance of short strings, for "did you mean". */
-static int distance(const char *a, const char *b) {
-  size_t na = strlen(a), nb = strlen(b);
-  if (na > 40 || nb > 40)
-    return 99;
-  int row[41];
-  for (size_t j = 0; j <= nb; j++)
-    row[j] = (int)j;
-  for (size_t i = 1; i <= na; i++) {
-    int diag = row[0];
-    row[0] = (int)i;
-    for (size_t j = 1; j <= nb; j++) {
-      int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-      if (up + 1 < best)
-        best = up + 1;
-      if (row[j - 1] + 1 < best)
-        best = row[j - 1] + 1;
-      row[j] = best;
-      diag = up;
-    }
-  }
-  return row[nb];
-}
 
 const char *pt_yaml_suggest(const char *got, const char *const *names, int n, char *buf,
                             size_t cap) {
   int best = 3, bi = -1;
   for (int i = 0; i < n; i++) {
-    int dd = distance(got, names[i]);
+    int dd = pt_edit_distance(got, names[i]);
     if (dd < best)
       best = dd, bi = i;
   }

@@ -768,8 +768,8 @@ START_TEST(fusion_matches_op_by_op) {
     ck_assert_msg(memcmp(fused[i]->data, plain[i]->data, pt_type_bytes(&plain[i]->type)) == 0,
                   "program %d: result %d differs fused and op by op:\n%s", _i, i, text);
     double rd = rel_diff(fused[i], want[i]);
-    ck_assert_msg(rd >= 0 && rd <= 1e-5, "program %d: result %d is %g off the interpreter:\n%s",
-                  _i, i, rd, text);
+    ck_assert_msg(rd >= 0 && rd <= 1e-5, "program %d: result %d is %g off the interpreter:\n%s", _i,
+                  i, rd, text);
     pt_tensor_destroy(fused[i]);
     pt_tensor_destroy(plain[i]);
     pt_tensor_destroy(want[i]);

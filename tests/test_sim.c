@@ -373,11 +373,12 @@ START_TEST(oversubscribed_devices_share_cores) {
   ck_assert_msg(shared, "%s", pt_diag_count(d) ? pt_diag_message(d, 0) : "?");
   ck_assert_int_eq(shared->cores, 2);
   pt_sim_hw *own = unit(d);
-  const char *prog = "mesh {a = 4}\n"
-                     "func @f(input %x: f32[64,128], input %w: f32[128,256]) -> (y: f32[64,256]) {\n"
-                     "  %p = dot %x, %w {lhs_contract = [1], rhs_contract = [0]} : f32[64,256]\n"
-                     "  %y = all_reduce %p {reduce = sum, axes = [a]} : f32[64,256]\n"
-                     "  return %y\n}\n";
+  const char *prog =
+      "mesh {a = 4}\n"
+      "func @f(input %x: f32[64,128], input %w: f32[128,256]) -> (y: f32[64,256]) {\n"
+      "  %p = dot %x, %w {lhs_contract = [1], rhs_contract = [0]} : f32[64,256]\n"
+      "  %y = all_reduce %p {reduce = sum, axes = [a]} : f32[64,256]\n"
+      "  return %y\n}\n";
   pt_sim_result r1, r2;
   pt_module *m1 = simulate(prog, own, &r1), *m2 = simulate(prog, shared, &r2);
   near(r2.ops[0].time, 2 * r1.ops[0].time, "a dot on 4 devices sharing 2 cores");
