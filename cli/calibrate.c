@@ -60,7 +60,7 @@ const pt_command pt_cmd_calibrate = {
 
 /* ---- measuring ---------------------------------------------------------- */
 
-enum { MAX_CLASSES = 3 };
+enum { MAX_CLASSES = 16 };
 
 /* Element-wise inputs rotate over pairs of vectors this large in all (more
  * than the caches); operands of EW_FROM_MEMORY bytes and more then stream
@@ -338,6 +338,28 @@ static void emit_gemm(FILE *f, const void *arg, int reps) {
             i, m, n);
   }
   fprintf(f, "  return %%tn%d\n}\n", reps - 1);
+}
+
+/* The ops that compute more than they move (devices.element_ns), one of
+ * each per round over n floats ([n / 512, 512] for the reductions, which
+ * reduce the last dimension as softmax and normalisation do). */
+static void emit_functions(FILE *f, const void *arg, int reps) {
+  long long n = *(const int64_t *)arg, rows = n / 512;
+  fprintf(f, "func @fn(input %%a: f32[%lld], input %%b: f32[%lld], input %%m: f32[%lld,512]) "
+             "-> (r: f32[%lld]) {\n",
+          n, n, rows, n);
+  int i = 0;
+  for (int r = 0; r < reps; r++)
+    for (int k = 0; k < pt_sim_nelement_ops; k++, i++) {
+      pt_opcode c = pt_sim_element_ops[k];
+      if (c == PT_OP_REDUCE_SUM || c == PT_OP_REDUCE_MAX)
+        fprintf(f, "  %%v%d = %s %%m {dims = [1]} : f32[%lld]\n", i, pt_op_name(c), rows);
+      else if (pt_optab[c].arity == 2)
+        fprintf(f, "  %%v%d = %s %%a, %%b : f32[%lld]\n", i, pt_op_name(c), n);
+      else
+        fprintf(f, "  %%v%d = %s %%a : f32[%lld]\n", i, pt_op_name(c), n);
+    }
+  fprintf(f, "  return %%v0\n}\n");
 }
 
 typedef struct {
@@ -703,6 +725,8 @@ typedef struct {
   const int64_t *ew;
   double (*ew_secs)[2]; /* per size: add, mul */
   ab_fit ew_fit;
+  int64_t fn_n;                  /* elements per function op */
+  double fn_secs[MAX_CLASSES];   /* per pt_sim_element_ops entry: seconds per op */
   double ew_faster; /* the most the cache-resident sizes beat the line by */
   int ncoll;
   const int64_t *coll;
@@ -791,6 +815,15 @@ static char *write_yaml(const results *R) {
           100 * R->ew_fit.rms, 100 * R->ew_fit.max, R->ew_faster);
   fprintf(f, "  elementwise_gbps: %s\n", num(1e-9 / R->ew_fit.beta, a, sizeof a));
   fprintf(f, "  op_overhead_us: %s\n", num(R->ew_fit.alpha * 1e6, a, sizeof a));
+  fprintf(f, "  # Nanoseconds per element of the ops bound by computing, not by memory (the C\n"
+             "  # library's functions; reductions of a last dimension of 512), each measured over\n"
+             "  # %lld elements; the simulator charges an op or fused loop the longer of its\n"
+             "  # memory traffic and these.\n"
+             "  element_ns:\n",
+          (long long)R->fn_n);
+  for (int k = 0; k < pt_sim_nelement_ops; k++)
+    fprintf(f, "    %s: %s\n", pt_op_name(pt_sim_element_ops[k]),
+            num(R->fn_secs[k] / (double)R->fn_n * 1e9, a, sizeof a));
   const char *link = R->nodes == 1 ? "shm" : "net";
   const group_result *g0 = &R->groups[0];
   fprintf(f,
@@ -917,7 +950,7 @@ static int run(int argc, char **argv) {
     if (c.size % g == 0 || (g & (g - 1)) == 0)
       gsizes[R.ngroups++] = g;
   R.groups = pt_calloc((size_t)R.ngroups, sizeof *R.groups);
-  c.total = c.passes * (R.ngemm + R.nelem + R.ngroups * NKINDS * R.ncoll);
+  c.total = c.passes * (R.ngemm + R.nelem + 1 + R.ngroups * NKINDS * R.ncoll);
   if (c.root) {
     long nproc = sysconf(_SC_NPROCESSORS_ONLN);
     fprintf(stderr,
@@ -971,6 +1004,8 @@ static int run(int argc, char **argv) {
   bool computes = c.local_rank < c.cores;
   double(*ew)[2] = pt_calloc((size_t)R.nelem * (size_t)c.passes, sizeof *ew);
   double(*gm)[3] = pt_calloc((size_t)R.ngemm * (size_t)c.passes, sizeof *gm);
+  double *fn = pt_calloc((size_t)MAX_CLASSES * (size_t)c.passes, sizeof *fn);
+  R.fn_n = c.quick ? 16384 : 262144;
   char s1[32], s2[32], s3[32];
   for (int pass = 0; fine && pass < c.passes; pass++) {
     char tag[32] = "";
@@ -986,6 +1021,18 @@ static int run(int argc, char **argv) {
       progress(&c, "%selement-wise add, mul of %s: %s, %s", tag,
                bytes_str((double)R.ew[i], s1, sizeof s1), secs_str(med[0], s2, sizeof s2),
                secs_str(med[1], s3, sizeof s3));
+    }
+    if (fine) {
+      double med[MAX_CLASSES];
+      fine = measure(&c, NULL, computes, emit_functions, &R.fn_n, pt_sim_nelement_ops, med);
+      mean_over_ranks(computes, med, pt_sim_nelement_ops);
+      for (int k = 0; k < pt_sim_nelement_ops; k++)
+        fn[k * c.passes + pass] = med[k];
+      progress(&c, "%sexp, tanh, ..., reduce_max of %lld elements: %.1f ns, %.1f ns, ..., %.2f ns "
+               "per element",
+               tag, (long long)R.fn_n, med[0] / (double)R.fn_n * 1e9,
+               med[2] / (double)R.fn_n * 1e9,
+               med[pt_sim_nelement_ops - 1] / (double)R.fn_n * 1e9);
     }
     for (int i = 0; fine && i < R.ngemm; i++) {
       gemm_shape sh = {R.gemm[i][0], R.gemm[i][1], R.gemm[i][2]};
@@ -1043,6 +1090,8 @@ static int run(int argc, char **argv) {
         gr->secs[k][i] = median(gr->secs[k] + i * c.passes, c.passes);
       gr->fit[k] = fit_ab(gr->bytes[k], gr->secs[k], R.ncoll);
     }
+  for (int k = 0; fine && k < pt_sim_nelement_ops; k++)
+    R.fn_secs[k] = median(fn + k * c.passes, c.passes);
   if (fine)
     R.ew_fit = fit_elementwise(ex, et, 2 * R.nelem, &R.ew_faster);
   pt_free(v);
@@ -1050,6 +1099,7 @@ static int run(int argc, char **argv) {
   pt_free(et);
   pt_free(ew);
   pt_free(gm);
+  pt_free(fn);
   for (int gi = 0; gi < R.ngroups; gi++) {
     pt_mpi_mesh_destroy(meshes[gi]);
     if (subs[gi] != MPI_COMM_NULL)

@@ -191,12 +191,35 @@ static void read_gemm(pt_yaml_loader *L, yaml_node_t *n) {
   }
 }
 
+const pt_opcode pt_sim_element_ops[] = {PT_OP_EXP,      PT_OP_LOG,        PT_OP_TANH,
+                                         PT_OP_LOGISTIC, PT_OP_SIN,        PT_OP_COS,
+                                         PT_OP_POW,      PT_OP_RSQRT,      PT_OP_SQRT,
+                                         PT_OP_DIV,      PT_OP_REDUCE_SUM, PT_OP_REDUCE_MAX};
+const int pt_sim_nelement_ops = (int)(sizeof pt_sim_element_ops / sizeof pt_sim_element_ops[0]);
+
+/* element_ns: {exp: 12.5, reduce_sum: 1.1, ...} */
+static void read_element_ns(pt_yaml_loader *L, yaml_node_t *n) {
+  if (!expect_mapping(L, n, "'element_ns'", " like {exp: 12, tanh: 30, reduce_sum: 1}"))
+    return;
+  const char *names[sizeof pt_sim_element_ops / sizeof pt_sim_element_ops[0]];
+  for (int i = 0; i < pt_sim_nelement_ops; i++)
+    names[i] = pt_op_name(pt_sim_element_ops[i]);
+  pt_yaml_check_keys(L, n, names, pt_sim_nelement_ops, "'element_ns'");
+  pt_sim_hw *hw = L->ud;
+  for (int i = 0; i < pt_sim_nelement_ops; i++) {
+    yaml_node_t *v = pt_yaml_lookup(L, n, names[i], NULL);
+    double ns;
+    if (v && get_number(L, v, names[i], true, &ns))
+      hw->element_time[pt_sim_element_ops[i]] = ns * 1e-9;
+  }
+}
+
 static void read_devices(pt_yaml_loader *L, yaml_node_t *n) {
   if (!expect_mapping(L, n, "'devices'", " with keys memory, gemm, elementwise_gbps"))
     return;
   static const char *const keys[] = {"count", "memory", "gemm", "elementwise_gbps",
-                                     "op_overhead_us", "cores"};
-  bool unknown = pt_yaml_check_keys(L, n, keys, 6, "'devices'");
+                                     "op_overhead_us", "cores", "element_ns"};
+  bool unknown = pt_yaml_check_keys(L, n, keys, 7, "'devices'");
   pt_sim_hw *hw = L->ud;
   yaml_node_t *v;
   if ((v = pt_yaml_lookup(L, n, "count", NULL))) {
@@ -205,6 +228,8 @@ static void read_devices(pt_yaml_loader *L, yaml_node_t *n) {
   }
   if ((v = pt_yaml_lookup(L, n, "cores", NULL)))
     get_count(L, v, "cores", 1, &hw->cores);
+  if ((v = pt_yaml_lookup(L, n, "element_ns", NULL)))
+    read_element_ns(L, v);
   if ((v = require(L, n, "memory", unknown, "'devices'", " (bytes per device, like 24GiB)")))
     get_bytes(L, v, "memory", &hw->memory);
   if ((v = require(L, n, "gemm", unknown, "'devices'", " (measured GEMM rates)")))

@@ -61,6 +61,9 @@ typedef struct {
   int ngemm;
   double elementwise_rate; /* bytes read plus written per second */
   double op_overhead;      /* seconds added to every op that runs a kernel */
+  /* seconds per element of the ops that compute more than they move (the
+   * C library's exp, tanh, ...; reductions), by opcode; 0: not given */
+  double element_time[PT_OP_COUNT];
   pt_sim_link *links;
   int nlinks;
   pt_sim_axis_link *axes; /* `axes`, without its `default` entry */
@@ -70,6 +73,10 @@ typedef struct {
   pt_loc root_loc, count_loc, axes_loc;
   pt_arena *arena; /* everything above lives here */
 } pt_sim_hw;
+
+/* The ops `devices.element_ns` may price, NULL-terminated. */
+extern const pt_opcode pt_sim_element_ops[];
+extern const int pt_sim_nelement_ops;
 
 /* Reads a hardware file. Errors are located at the offending YAML node:
  * `file:line:col: error: ...`. NULL on error. Free with pt_sim_hw_destroy. */

@@ -138,7 +138,13 @@ pt_status pt_sim_run(const pt_sim_hw *hw, const pt_func *g, pt_sim_result *out, 
           e->bytes += vbytes(grp->inputs[k]);
         for (int k = 0; k < grp->noutputs; k++)
           e->bytes += vbytes(grp->outputs[k]);
-        e->time = ((double)e->bytes / hw->elementwise_rate + hw->op_overhead) * shared;
+        /* memory or the C library's functions, whichever takes longer */
+        double per = 0;
+        for (int k = 0; k < grp->nops; k++)
+          per += hw->element_time[g->ops[grp->ops[k]]->code];
+        double mem = (double)e->bytes / hw->elementwise_rate;
+        double calc = per * (double)pt_type_numel(&grp->shape);
+        e->time = ((mem > calc ? mem : calc) + hw->op_overhead) * shared;
         out->compute += e->time;
         clock += e->time;
       }
@@ -159,11 +165,18 @@ pt_status pt_sim_run(const pt_sim_hw *hw, const pt_func *g, pt_sim_result *out, 
         dot_dims(op, &B, &M, &N, &K);
         e->flops = 2.0 * (double)B * (double)M * (double)N * (double)K;
         e->time = e->flops > 0 ? e->flops / pt_sim_gemm_rate(hw, M, N, K) : 0;
+        /* an operand in neither of GEMM's orders is copied first */
+        e->time += 2.0 * (double)pt_exec_op_scratch_bytes(op) / hw->elementwise_rate;
         e->bytes = traffic(op);
         out->flops += e->flops;
       } else {
         e->bytes = traffic(op);
         e->time = (double)e->bytes / hw->elementwise_rate;
+        double et = hw->element_time[op->code];
+        if (et > 0 && op->noperands > 0) {
+          double calc = et * (double)pt_type_numel(&op->operands[0]->type);
+          e->time = calc > e->time ? calc : e->time;
+        }
       }
       e->time = (e->time + hw->op_overhead) * shared;
       out->compute += e->time;

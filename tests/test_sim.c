@@ -393,6 +393,42 @@ START_TEST(oversubscribed_devices_share_cores) {
 }
 END_TEST
 
+/* Ops bound by computing (devices.element_ns) cost the longer of their
+ * memory traffic and their elements times the per-element time; a fused
+ * loop sums its members' per-element times. */
+START_TEST(element_ns_prices_compute_bound_ops) {
+  pt_diag *d = pt_diag_create(stderr);
+  char text[sizeof unit_hw + 128];
+  const char *at = strstr(unit_hw, "  memory:");
+  snprintf(text, sizeof text, "%.*s  element_ns: {exp: 10, tanh: 30, reduce_sum: 0.001}\n%s",
+           (int)(at - unit_hw), unit_hw, at);
+  pt_sim_hw *hw = pt_sim_hw_parse(text, strlen(text), "fn.yaml", d);
+  ck_assert_msg(hw, "%s", pt_diag_count(d) ? pt_diag_message(d, 0) : "?");
+  pt_sim_result r;
+  pt_module *m = simulate("func @f(input %x: f32[1024]) -> (y: f32[1024], s: f32[]) {\n"
+                          "  %e = exp %x : f32[1024]\n"
+                          "  %y = tanh %e : f32[1024]\n"
+                          "  %s = reduce_sum %x {dims = [0]} : f32[]\n"
+                          "  return %y, %s\n}\n",
+                          hw, &r);
+  near(r.ops[1].time, 1024 * 40e-9, "exp and tanh fused: 40 ns an element");
+  near(r.ops[2].time, (4096.0 + 4) / 8e9, "a cheap reduction: its memory traffic");
+  pt_sim_result_free(&r);
+  pt_module_destroy(m);
+  pt_sim_hw_destroy(hw);
+  /* bad values and keys are located */
+  snprintf(text, sizeof text, "%.*s  element_ns: {exp: -1, tan: 3}\n%s", (int)(at - unit_hw),
+           unit_hw, at);
+  pt_diag *d2 = pt_diag_create(NULL);
+  ck_assert_ptr_null(pt_sim_hw_parse(text, strlen(text), "bad.yaml", d2));
+  ck_assert_int_eq(pt_diag_error_count(d2), 2);
+  ck_assert_msg(strstr(pt_diag_message(d2, 0), "tan") || strstr(pt_diag_message(d2, 1), "tan"),
+                "%s", pt_diag_message(d2, 0));
+  pt_diag_destroy(d2);
+  pt_diag_destroy(d);
+}
+END_TEST
+
 START_TEST(collective_time_is_alpha_beta) {
   pt_diag *d = pt_diag_create(stderr);
   pt_sim_hw *hw = unit(d);
@@ -863,6 +899,7 @@ int main(void) {
   tcase_add_test(cost, elementwise_time_is_bytes_over_bandwidth);
   tcase_add_test(cost, collective_time_is_alpha_beta);
   tcase_add_test(cost, oversubscribed_devices_share_cores);
+  tcase_add_test(cost, element_ns_prices_compute_bound_ops);
   tcase_add_test(cost, bytes_sent_match_redistribution);
   tcase_add_loop_test(cost, mlp_memory_and_bytes, 0, 4);
   tcase_add_test(cost, one_device_has_no_communication);
