@@ -45,4 +45,10 @@ step "Train the MLP under mpirun on 4 ranks (2x2 mesh, BP+MP), checked against t
 step "Resume that checkpoint on 2 ranks under plain data parallelism" \
   "${MPI[@]}" -n 2 $P train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer adam \
   --steps 10 --every 5 --checkpoint-dir "$out/ckpt" --resume
-printf '\ndemo finished: the examples ran through every stage, the partitioned program matched\nthe reference interpreter, and the MLP trained under mpirun across a checkpoint.\n'
+step "Rank the MLP's strategies by simulation on this machine (examples/hw/this-machine.yaml, from partita calibrate)" \
+  $P explore examples/mlp.pir --optimizer adam --hw examples/hw/this-machine.yaml \
+  --tactics examples/mlp.mp.yaml examples/mlp.bp_z3.yaml examples/mlp.bp.yaml examples/mlp.bp_mp.yaml
+step "The same strategies measured under mpirun (median of 15 steps)" \
+  bash scripts/measure.sh build examples/mlp.pir adam 15 examples/mlp.mp.yaml \
+  examples/mlp.bp_z3.yaml examples/mlp.bp.yaml examples/mlp.bp_mp.yaml
+printf '\ndemo finished: the examples ran through every stage, the partitioned program matched\nthe reference interpreter, the MLP trained under mpirun across a checkpoint, and the\nsimulator ranked its strategies next to their measured step times.\n'
