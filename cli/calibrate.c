@@ -345,8 +345,9 @@ static void emit_gemm(FILE *f, const void *arg, int reps) {
  * reduce the last dimension as softmax and normalisation do). */
 static void emit_functions(FILE *f, const void *arg, int reps) {
   long long n = *(const int64_t *)arg, rows = n / 512;
-  fprintf(f, "func @fn(input %%a: f32[%lld], input %%b: f32[%lld], input %%m: f32[%lld,512]) "
-             "-> (r: f32[%lld]) {\n",
+  fprintf(f,
+          "func @fn(input %%a: f32[%lld], input %%b: f32[%lld], input %%m: f32[%lld,512]) "
+          "-> (r: f32[%lld]) {\n",
           n, n, rows, n);
   int i = 0;
   for (int r = 0; r < reps; r++)
@@ -561,30 +562,7 @@ static void cpu_model(char *model, size_t cap) {
 
 /* A size like 8GiB, 512MB or 1073741824 (the units of docs/hardware.md). */
 static bool parse_size(const char *s, double *out) {
-  static const struct {
-    const char *unit;
-    double scale;
-  } units[] = {{"", 1},
-               {"B", 1},
-               {"KiB", 1024.0},
-               {"MiB", 1048576.0},
-               {"GiB", 1073741824.0},
-               {"TiB", 1099511627776.0},
-               {"KB", 1e3},
-               {"MB", 1e6},
-               {"GB", 1e9},
-               {"TB", 1e12}};
-  errno = 0;
-  char *end;
-  double x = strtod(s, &end);
-  if (end == s || errno || !isfinite(x))
-    return false;
-  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-    if (strcmp(end, units[i].unit) == 0) {
-      *out = x * units[i].scale;
-      return *out >= 1 && *out <= 9.2e18;
-    }
-  return false;
+  return pt_sim_parse_size(s, out) > 0;
 }
 
 static bool is_name(const char *s) {
@@ -725,9 +703,9 @@ typedef struct {
   const int64_t *ew;
   double (*ew_secs)[2]; /* per size: add, mul */
   ab_fit ew_fit;
-  int64_t fn_n;                  /* elements per function op */
-  double fn_secs[MAX_CLASSES];   /* per pt_sim_element_ops entry: seconds per op */
-  double ew_faster; /* the most the cache-resident sizes beat the line by */
+  int64_t fn_n;                /* elements per function op */
+  double fn_secs[MAX_CLASSES]; /* per pt_sim_element_ops entry: seconds per op */
+  double ew_faster;            /* the most the cache-resident sizes beat the line by */
   int ncoll;
   const int64_t *coll;
   group_result *groups;
@@ -815,11 +793,12 @@ static char *write_yaml(const results *R) {
           100 * R->ew_fit.rms, 100 * R->ew_fit.max, R->ew_faster);
   fprintf(f, "  elementwise_gbps: %s\n", num(1e-9 / R->ew_fit.beta, a, sizeof a));
   fprintf(f, "  op_overhead_us: %s\n", num(R->ew_fit.alpha * 1e6, a, sizeof a));
-  fprintf(f, "  # Nanoseconds per element of the ops bound by computing, not by memory (the C\n"
-             "  # library's functions; reductions of a last dimension of 512), each measured over\n"
-             "  # %lld elements; the simulator charges an op or fused loop the longer of its\n"
-             "  # memory traffic and these.\n"
-             "  element_ns:\n",
+  fprintf(f,
+          "  # Nanoseconds per element of the ops bound by computing, not by memory (the C\n"
+          "  # library's functions; reductions of a last dimension of 512), each measured over\n"
+          "  # %lld elements; the simulator charges an op or fused loop the longer of its\n"
+          "  # memory traffic and these.\n"
+          "  element_ns:\n",
           (long long)R->fn_n);
   for (int k = 0; k < pt_sim_nelement_ops; k++)
     fprintf(f, "    %s: %s\n", pt_op_name(pt_sim_element_ops[k]),
@@ -1028,10 +1007,10 @@ static int run(int argc, char **argv) {
       mean_over_ranks(computes, med, pt_sim_nelement_ops);
       for (int k = 0; k < pt_sim_nelement_ops; k++)
         fn[k * c.passes + pass] = med[k];
-      progress(&c, "%sexp, tanh, ..., reduce_max of %lld elements: %.1f ns, %.1f ns, ..., %.2f ns "
+      progress(&c,
+               "%sexp, tanh, ..., reduce_max of %lld elements: %.1f ns, %.1f ns, ..., %.2f ns "
                "per element",
-               tag, (long long)R.fn_n, med[0] / (double)R.fn_n * 1e9,
-               med[2] / (double)R.fn_n * 1e9,
+               tag, (long long)R.fn_n, med[0] / (double)R.fn_n * 1e9, med[2] / (double)R.fn_n * 1e9,
                med[pt_sim_nelement_ops - 1] / (double)R.fn_n * 1e9);
     }
     for (int i = 0; fine && i < R.ngemm; i++) {

@@ -97,8 +97,7 @@ static bool get_count(pt_yaml_loader *L, const yaml_node_t *v, const char *key, 
   return true;
 }
 
-/* A byte size: a whole number of bytes, or a number with a unit. */
-static bool get_bytes(pt_yaml_loader *L, const yaml_node_t *v, const char *key, int64_t *out) {
+int pt_sim_parse_size(const char *s, double *bytes) {
   static const struct {
     const char *unit;
     double scale;
@@ -112,33 +111,42 @@ static bool get_bytes(pt_yaml_loader *L, const yaml_node_t *v, const char *key, 
                {"MB", 1e6},
                {"GB", 1e9},
                {"TB", 1e12}};
+  if (!s || !*s)
+    return 0;
+  errno = 0;
+  char *end;
+  double x = strtod(s, &end);
+  if (end == s || errno || !isfinite(x))
+    return 0;
+  while (*end == ' ')
+    end++;
+  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+    if (strcmp(end, units[i].unit) == 0) {
+      *bytes = x * units[i].scale;
+      return *bytes >= 1 && *bytes <= 9.2e18 ? 1 : -1;
+    }
+  return 0;
+}
+
+/* A byte size: a whole number of bytes, or a number with a unit. */
+static bool get_bytes(pt_yaml_loader *L, const yaml_node_t *v, const char *key, int64_t *out) {
   const char *s = pt_yaml_is_scalar(v) && v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE
                       ? pt_yaml_text(v)
                       : NULL;
-  if (s && *s) {
-    errno = 0;
-    char *end;
-    double x = strtod(s, &end);
-    while (*end == ' ')
-      end++;
-    for (size_t i = 0; !errno && isfinite(x) && end != s && i < sizeof units / sizeof units[0];
-         i++) {
-      if (strcmp(end, units[i].unit) != 0)
-        continue;
-      double b = x * units[i].scale;
-      if (b < 1 || b > 9.2e18) {
-        pt_yaml_error(L, v, "'%s' is %s; it must be at least one byte", key, s);
-        return false;
-      }
-      *out = (int64_t)llround(b);
-      return true;
-    }
+  double b;
+  int got = pt_sim_parse_size(s, &b);
+  if (got > 0) {
+    *out = (int64_t)llround(b);
+    return true;
   }
-  pt_yaml_error(
-      L, v,
-      "'%s' must be a size in bytes, like 24GiB or 80GB (units B, KiB, MiB, GiB, TiB, KB, "
-      "MB, GB, TB), not %s%s%s",
-      key, s ? "'" : "", s ? s : pt_yaml_kind(v), s ? "'" : "");
+  if (got < 0)
+    pt_yaml_error(L, v, "'%s' is %s; it must be at least one byte", key, s);
+  else
+    pt_yaml_error(
+        L, v,
+        "'%s' must be a size in bytes, like 24GiB or 80GB (units B, KiB, MiB, GiB, TiB, KB, "
+        "MB, GB, TB), not %s%s%s",
+        key, s ? "'" : "", s ? s : pt_yaml_kind(v), s ? "'" : "");
   return false;
 }
 
@@ -191,10 +199,9 @@ static void read_gemm(pt_yaml_loader *L, yaml_node_t *n) {
   }
 }
 
-const pt_opcode pt_sim_element_ops[] = {PT_OP_EXP,      PT_OP_LOG,        PT_OP_TANH,
-                                         PT_OP_LOGISTIC, PT_OP_SIN,        PT_OP_COS,
-                                         PT_OP_POW,      PT_OP_RSQRT,      PT_OP_SQRT,
-                                         PT_OP_DIV,      PT_OP_REDUCE_SUM, PT_OP_REDUCE_MAX};
+const pt_opcode pt_sim_element_ops[] = {PT_OP_EXP,  PT_OP_LOG, PT_OP_TANH,       PT_OP_LOGISTIC,
+                                        PT_OP_SIN,  PT_OP_COS, PT_OP_POW,        PT_OP_RSQRT,
+                                        PT_OP_SQRT, PT_OP_DIV, PT_OP_REDUCE_SUM, PT_OP_REDUCE_MAX};
 const int pt_sim_nelement_ops = (int)(sizeof pt_sim_element_ops / sizeof pt_sim_element_ops[0]);
 
 /* element_ns: {exp: 12.5, reduce_sum: 1.1, ...} */
@@ -217,8 +224,8 @@ static void read_element_ns(pt_yaml_loader *L, yaml_node_t *n) {
 static void read_devices(pt_yaml_loader *L, yaml_node_t *n) {
   if (!expect_mapping(L, n, "'devices'", " with keys memory, gemm, elementwise_gbps"))
     return;
-  static const char *const keys[] = {"count", "memory", "gemm", "elementwise_gbps",
-                                     "op_overhead_us", "cores", "element_ns"};
+  static const char *const keys[] = {"count",          "memory", "gemm",      "elementwise_gbps",
+                                     "op_overhead_us", "cores",  "element_ns"};
   bool unknown = pt_yaml_check_keys(L, n, keys, 7, "'devices'");
   pt_sim_hw *hw = L->ud;
   yaml_node_t *v;

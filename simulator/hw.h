@@ -78,6 +78,11 @@ typedef struct {
 extern const pt_opcode pt_sim_element_ops[];
 extern const int pt_sim_nelement_ops;
 
+/* A size in bytes as hardware files write it (1073741824, 8GiB, 512 MB;
+ * units B, KiB, MiB, GiB, TiB, KB, MB, GB, TB): 1 with *bytes set, -1 for
+ * a size under one byte or over 2^63, 0 for no size at all. */
+int pt_sim_parse_size(const char *s, double *bytes);
+
 /* Reads a hardware file. Errors are located at the offending YAML node:
  * `file:line:col: error: ...`. NULL on error. Free with pt_sim_hw_destroy. */
 pt_sim_hw *pt_sim_hw_read(const char *path, pt_diag *d);
