@@ -467,7 +467,9 @@ pt_jit_program *pt_jit_compile(const pt_func *g, const pt_fusion_plan *f, pt_dia
   if (p->n == 0)
     return p;
   if (!jit_init()) {
-    pt_diag_error(d, g->loc, "cannot compile @%s's fused loops: %s", g->name, J.err);
+    pt_diag_error(d, g->loc,
+                  "cannot compile @%s's fused loops: %s (PT_FUSION=0 runs every op on its own)",
+                  g->name, J.err);
     pt_jit_program_destroy(p);
     return NULL;
   }
