@@ -4,6 +4,7 @@
  * kernel, which is always right and only slower. */
 #include "exec.h"
 #include "jit.h"
+#include "vmath.h"
 
 #include <cblas.h>
 #include <limits.h>
@@ -378,9 +379,9 @@ static bool k_unary(pt_opcode c, const pt_tensor *x, pt_tensor *r) {
     for (int64_t i = 0; i < n; i++)
       o[i] = (float)(1.0 / sqrt((double)a[i]));
     return true;
-  case PT_OP_EXP:
+  case PT_OP_EXP: /* runtime/vmath.h: f32, vectorised */
     for (int64_t i = 0; i < n; i++)
-      o[i] = (float)exp(a[i]);
+      o[i] = pt_vexp(a[i]);
     return true;
   case PT_OP_LOG:
     for (int64_t i = 0; i < n; i++)
@@ -388,11 +389,11 @@ static bool k_unary(pt_opcode c, const pt_tensor *x, pt_tensor *r) {
     return true;
   case PT_OP_TANH:
     for (int64_t i = 0; i < n; i++)
-      o[i] = (float)tanh(a[i]);
+      o[i] = pt_vtanh(a[i]);
     return true;
   case PT_OP_LOGISTIC:
     for (int64_t i = 0; i < n; i++)
-      o[i] = (float)(1.0 / (1.0 + exp(-(double)a[i])));
+      o[i] = pt_vlogistic(a[i]);
     return true;
   case PT_OP_SIN:
     for (int64_t i = 0; i < n; i++)

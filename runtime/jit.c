@@ -1,6 +1,8 @@
 /* LLVM-compiled loops for fusion groups (see jit.h). */
 #include "jit.h"
 
+#include "vmath.h"
+
 #include <llvm-c/Core.h>
 #include <llvm-c/Error.h>
 #include <llvm-c/LLJIT.h>
@@ -259,15 +261,6 @@ static LLVMValueRef call1(cg *c, const char *intrinsic, LLVMTypeRef t, LLVMValue
   return LLVMBuildCall2(c->b, ft, fn, &x, 1, "");
 }
 
-/* A C library function double(double) not covered by an intrinsic. */
-static LLVMValueRef libm(cg *c, const char *name, LLVMValueRef x) {
-  LLVMTypeRef ft = LLVMFunctionType(c->f64, &c->f64, 1, false);
-  LLVMValueRef fn = LLVMGetNamedFunction(c->m, name);
-  if (!fn)
-    fn = LLVMAddFunction(c->m, name, ft);
-  return LLVMBuildCall2(c->b, ft, fn, &x, 1, "");
-}
-
 static LLVMValueRef widen(cg *c, LLVMValueRef x) {
   return LLVMBuildFPExt(c->b, x, c->f64, "");
 }
@@ -280,6 +273,67 @@ static LLVMValueRef nan_select(cg *c, LLVMRealPredicate p, LLVMValueRef x, LLVMV
   LLVMValueRef uno = LLVMBuildFCmp(c->b, LLVMRealUNO, x, y, "");
   LLVMValueRef pick = LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, p, x, y, ""), x, y, "");
   return LLVMBuildSelect(c->b, uno, LLVMConstReal(c->f32, __builtin_nanf("")), pick, "");
+}
+
+/* ---- runtime/vmath.h, operation for operation ---------------------------- */
+
+static LLVMValueRef fc(cg *c, float v) {
+  return LLVMConstReal(c->f32, (double)v);
+}
+static LLVMValueRef fsel(cg *c, LLVMRealPredicate p, LLVMValueRef x, LLVMValueRef y,
+                         LLVMValueRef then, LLVMValueRef other) {
+  return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, p, x, y, ""), then, other, "");
+}
+static LLVMValueRef fmul(cg *c, LLVMValueRef x, LLVMValueRef y) {
+  return LLVMBuildFMul(c->b, x, y, "");
+}
+static LLVMValueRef fadd(cg *c, LLVMValueRef x, LLVMValueRef y) {
+  return LLVMBuildFAdd(c->b, x, y, "");
+}
+
+static LLVMValueRef emit_vexp(cg *c, LLVMValueRef x) {
+  LLVMValueRef lo = fc(c, PT_VEXP_LO), hi = fc(c, PT_VEXP_HI);
+  LLVMValueRef xc = fsel(c, LLVMRealOLT, x, lo, lo, x);
+  xc = fsel(c, LLVMRealOGT, xc, hi, hi, xc);
+  LLVMValueRef t = fadd(c, fmul(c, xc, fc(c, PT_VEXP_LOG2E)), fc(c, PT_VEXP_ROUND));
+  LLVMValueRef n = LLVMBuildFSub(c->b, t, fc(c, PT_VEXP_ROUND), "");
+  LLVMValueRef r = LLVMBuildFSub(c->b, xc, fmul(c, n, fc(c, PT_VEXP_C1)), "");
+  r = LLVMBuildFSub(c->b, r, fmul(c, n, fc(c, PT_VEXP_C2)), "");
+  LLVMValueRef p = fc(c, pt_vexp_poly[0]);
+  for (int k = 1; k < 6; k++)
+    p = fadd(c, fmul(c, p, r), fc(c, pt_vexp_poly[k]));
+  p = fadd(c, fadd(c, fmul(c, fmul(c, p, r), r), r), fc(c, 1.0f));
+  LLVMTypeRef i32 = LLVMInt32TypeInContext(c->ctx);
+  LLVMValueRef tb = LLVMBuildBitCast(c->b, t, i32, "");
+  LLVMValueRef sb =
+      LLVMBuildAdd(c->b, LLVMBuildSub(c->b, tb, LLVMConstInt(i32, 0x4B400000, false), ""),
+                   LLVMConstInt(i32, 126, false), "");
+  sb = LLVMBuildShl(c->b, sb, LLVMConstInt(i32, 23, false), "");
+  LLVMValueRef y = fmul(c, fmul(c, p, LLVMBuildBitCast(c->b, sb, c->f32, "")), fc(c, 2.0f));
+  y = fsel(c, LLVMRealOGT, x, hi, fc(c, __builtin_inff()), y);
+  return fsel(c, LLVMRealOLT, x, lo, fc(c, 0.0f), y);
+}
+
+static LLVMValueRef emit_vtanh(cg *c, LLVMValueRef x) {
+  LLVMValueRef a = call1(c, "llvm.fabs", c->f32, x);
+  LLVMValueRef z = fmul(c, x, x);
+  LLVMValueRef p = fc(c, pt_vtanh_poly[0]);
+  for (int k = 1; k < 5; k++)
+    p = fadd(c, fmul(c, p, z), fc(c, pt_vtanh_poly[k]));
+  LLVMValueRef small = fadd(c, fmul(c, fmul(c, p, z), x), x);
+  LLVMValueRef e = emit_vexp(c, fadd(c, a, a));
+  LLVMValueRef q = LLVMBuildFDiv(c->b, fc(c, 2.0f), fadd(c, e, fc(c, 1.0f)), "");
+  LLVMValueRef big = LLVMBuildFSub(c->b, fc(c, 1.0f), q, "");
+  LLVMTypeRef t = c->f32;
+  unsigned id = LLVMLookupIntrinsicID("llvm.copysign", 13);
+  LLVMValueRef args[2] = {fsel(c, LLVMRealOLT, a, fc(c, PT_VTANH_SMALL), small, big), x};
+  return LLVMBuildCall2(c->b, LLVMIntrinsicGetType(c->ctx, id, &t, 1),
+                        LLVMGetIntrinsicDeclaration(c->m, id, &t, 1), args, 2, "");
+}
+
+static LLVMValueRef emit_vlogistic(cg *c, LLVMValueRef x) {
+  LLVMValueRef e = emit_vexp(c, LLVMBuildFNeg(c->b, x, ""));
+  return LLVMBuildFDiv(c->b, fc(c, 1.0f), fadd(c, fc(c, 1.0f), e), "");
 }
 
 static LLVMValueRef operand(cg *c, int k, int j) {
@@ -316,7 +370,7 @@ static LLVMValueRef emit_op(cg *c, int k) {
   case PT_OP_RSQRT:
     return narrow(c, LLVMBuildFDiv(c->b, one, call1(c, "llvm.sqrt", c->f64, widen(c, x)), ""));
   case PT_OP_EXP:
-    return narrow(c, call1(c, "llvm.exp", c->f64, widen(c, x)));
+    return emit_vexp(c, x);
   case PT_OP_LOG:
     return narrow(c, call1(c, "llvm.log", c->f64, widen(c, x)));
   case PT_OP_SIN:
@@ -324,11 +378,9 @@ static LLVMValueRef emit_op(cg *c, int k) {
   case PT_OP_COS:
     return narrow(c, call1(c, "llvm.cos", c->f64, widen(c, x)));
   case PT_OP_TANH:
-    return narrow(c, libm(c, "tanh", widen(c, x)));
-  case PT_OP_LOGISTIC: {
-    LLVMValueRef e = call1(c, "llvm.exp", c->f64, LLVMBuildFNeg(c->b, widen(c, x), ""));
-    return narrow(c, LLVMBuildFDiv(c->b, one, LLVMBuildFAdd(c->b, one, e, ""), ""));
-  }
+    return emit_vtanh(c, x);
+  case PT_OP_LOGISTIC:
+    return emit_vlogistic(c, x);
   case PT_OP_ADD:
     return LLVMBuildFAdd(c->b, x, y, "");
   case PT_OP_SUB:

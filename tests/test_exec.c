@@ -21,6 +21,7 @@
 #include "step_check.h"
 #include "tactics.h"
 #include "testutil.h"
+#include "vmath.h"
 #include "vmesh.h"
 
 static double now(void) {
@@ -780,6 +781,63 @@ START_TEST(fusion_matches_op_by_op) {
 }
 END_TEST
 
+/* runtime/vmath.h against the C library in double, rounded to f32 (what
+ * the interpreter computes): at most a few ulp over a sweep of every
+ * exponent of the f32 range, exact at the special values. */
+static int64_t ulps(float a, float b) {
+  int32_t x, y;
+  memcpy(&x, &a, 4);
+  memcpy(&y, &b, 4);
+  int64_t ox = x < 0 ? (int64_t)INT32_MIN - x : x, oy = y < 0 ? (int64_t)INT32_MIN - y : y;
+  return ox > oy ? ox - oy : oy - ox;
+}
+
+START_TEST(vmath_is_within_ulps) {
+  int64_t worst[3] = {0, 0, 0};
+  float at[3] = {0, 0, 0};
+  long n = 0;
+  for (uint32_t bits = 0; bits < 0xFF800000u; bits += 1021) {
+    for (int sign = 0; sign < 2; sign++) {
+      uint32_t b = bits | (sign ? 0x80000000u : 0);
+      float x;
+      memcpy(&x, &b, 4);
+      if (!isfinite(x))
+        continue;
+      float got[3] = {pt_vexp(x), pt_vtanh(x), pt_vlogistic(x)};
+      float want[3] = {(float)exp(x), (float)tanh(x), (float)(1.0 / (1.0 + exp(-(double)x)))};
+      if (x < PT_VEXP_LO) /* flushed to zero below 2^-125 */
+        want[0] = 0;
+      if (got[2] == 0 && want[2] < 0x1p-125f) /* so is logistic's e^-x beyond the range */
+        want[2] = 0;
+      for (int k = 0; k < 3; k++) {
+        int64_t u = ulps(got[k], want[k]);
+        if (u > worst[k]) {
+          worst[k] = u;
+          at[k] = x;
+        }
+      }
+      n++;
+    }
+  }
+  fprintf(stderr,
+          "exec: vmath over %ld f32 values: exp %lld ulp (at %g), tanh %lld (at %g), "
+          "logistic %lld (at %g)\n",
+          n, (long long)worst[0], (double)at[0], (long long)worst[1], (double)at[1],
+          (long long)worst[2], (double)at[2]);
+  ck_assert_msg(worst[0] <= 1 && worst[1] <= 1 && worst[2] <= 2,
+                "vmath: exp %lld ulp at %g, tanh %lld at %g, logistic %lld at %g",
+                (long long)worst[0], (double)at[0], (long long)worst[1], (double)at[1],
+                (long long)worst[2], (double)at[2]);
+  /* the special values */
+  ck_assert(isnan(pt_vexp(NAN)) && isnan(pt_vtanh(NAN)) && isnan(pt_vlogistic(NAN)));
+  ck_assert(pt_vexp(INFINITY) == INFINITY && pt_vexp(-INFINITY) == 0 && pt_vexp(0) == 1);
+  ck_assert(pt_vtanh(INFINITY) == 1 && pt_vtanh(-INFINITY) == -1);
+  ck_assert(pt_vtanh(-0.0f) == 0 && signbit(pt_vtanh(-0.0f)));
+  ck_assert(pt_vlogistic(INFINITY) == 1 && pt_vlogistic(-INFINITY) == 0);
+  ck_assert(pt_vexp(88.7f) < INFINITY && pt_vexp(89.0f) == INFINITY);
+}
+END_TEST
+
 /* The temporaries reuse memory: op by op, a long chain of element-wise
  * ops runs in one buffer (each writes over its dying operand); fused, it
  * needs none. */
@@ -1092,6 +1150,7 @@ int main(void) {
                       (int)(sizeof op_cases / sizeof op_cases[0]));
   tcase_add_test(tc, op_cases_cover_the_table);
   tcase_add_loop_test(tc, fusion_matches_op_by_op, 0, 40);
+  tcase_add_test(tc, vmath_is_within_ulps);
   tcase_add_test(tc, runtime_errors_are_reported);
   tcase_add_test(tc, collectives_on_one_device);
   tcase_add_test(tc, planner_reuses_memory);
