@@ -41,7 +41,8 @@ fi
 for want in '^name: this-machine' '^  memory: [0-9]*MiB' 'gflops: ' 'elementwise_gbps: ' \
     'op_overhead_us: ' '^      all_gather:' '^      reduce_scatter:' '^      all_reduce:' \
     '^      all_to_all:' '^      collective_permute:' '^        2: {alpha_us: ' \
-    '^  default: shm' 'OPENBLAS_NUM_THREADS 1' 'QUICK RUN'; do
+    '^  default: shm' 'OPENBLAS_NUM_THREADS 1' 'QUICK RUN' '^  element_ns:' '^    tanh: ' \
+    '^    reduce_sum: ' '^  cores: '; do
   grep -q -e "$want" "$T/hw.yaml" || fail "the file lacks '$want'"
 done
 for s in bp mp; do
