@@ -154,13 +154,16 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
     p->group_of[i] = chosen;
   }
 
-  /* keep the groups that save a pass: two or more members, or a virtual read */
+  /* keep the groups that save a pass (two or more members, or a virtual
+   * read) or that compute runtime/vmath.h's functions, which the JIT's loops
+   * vectorise for the host's full vector width */
   int *renum = pt_malloc((size_t)(ng ? ng : 1) * sizeof *renum);
   p->groups = pt_calloc((size_t)(ng ? ng : 1), sizeof *p->groups);
   for (int gi = 0; gi < ng; gi++) {
     group *gr = &gs[gi];
-    bool keep = gr->nops >= 2;
     const pt_op *only = g->ops[gr->ops[0]];
+    bool keep = gr->nops >= 2 || only->code == PT_OP_EXP || only->code == PT_OP_TANH ||
+                only->code == PT_OP_LOGISTIC;
     for (int j = 0; j < only->noperands && !keep; j++) {
       pt_fusion_access a = pt_fusion_read(only->operands[j]);
       keep = a.splat || a.bcast;

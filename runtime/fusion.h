@@ -16,7 +16,9 @@
  * operands when every op outside the group reading the group's values comes
  * after it (the group runs at its last member, so nothing may read its
  * values earlier); otherwise it starts a group of its own. A group of one
- * op that reads nothing virtually is dissolved: the op runs on its own. */
+ * op that reads nothing virtually is dissolved -- the op runs on its own --
+ * unless it is an exp, tanh or logistic (runtime/vmath.h), which the JIT's
+ * loops vectorise at the host's full width. */
 #ifndef PT_FUSION_H
 #define PT_FUSION_H
 
