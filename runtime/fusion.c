@@ -208,8 +208,11 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
         if (!seen)
           fg->inputs[fg->ninputs++] = a.src;
       }
+      /* stored if read outside the group, returned, or read by nothing (as
+       * every op's result is when it runs on its own: a loop computing only
+       * values nobody reads would be optimised away) */
       int v = op->result->id;
-      bool out = returned[v];
+      bool out = returned[v] || ustart[v + 1] == ustart[v];
       for (int u = ustart[v]; u < ustart[v + 1] && !out; u++)
         out = p->group_of[use[u]] != me;
       if (out)
