@@ -30,7 +30,6 @@ static const char usage[] =
     "  --dump FILE  also write the generated text to FILE (for profiling)\n"
     "  -h, --help   show this help\n";
 
-
 /* ---- the generated program ------------------------------------------ */
 
 /* Shapes of one layer: batch 8, sequence 128, model 512 = 8 heads of 64. */
@@ -243,7 +242,6 @@ typedef struct {
   double best, median;
 } stage;
 
-
 static void summarize(stage *s, int reps) {
   double sorted[MAX_REPS];
   memcpy(sorted, s->t, (size_t)reps * sizeof *sorted);
@@ -271,17 +269,6 @@ static void verify_or_die(const pt_module *m, pt_diag *d, const char *what) {
   }
 }
 
-
-static bool parse_count(const char *s, long lo, long hi, long *out) {
-  char *end;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (errno || end == s || *end || v < lo || v > hi)
-    return false;
-  *out = v;
-  return true;
-}
-
 int main(int argc, char **argv) {
   long nops = DEFAULT_OPS, reps = DEFAULT_REPS;
   const char *dump = NULL;
@@ -303,8 +290,8 @@ int main(int argc, char **argv) {
     const char *v = argv[++i];
     if (!strcmp(a, "--dump")) {
       dump = v;
-    } else if (!strcmp(a, "--ops") ? !parse_count(v, 1, 100000000, &nops)
-                                   : !parse_count(v, 1, MAX_REPS, &reps)) {
+    } else if (!strcmp(a, "--ops") ? !pt_bench_parse_count(v, 1, 100000000, &nops)
+                                   : !pt_bench_parse_count(v, 1, MAX_REPS, &reps)) {
       fprintf(stderr, "bench_ir: error: bad value '%s' for %s\n", v, a);
       return 2;
     }

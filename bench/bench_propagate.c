@@ -4,7 +4,6 @@
  * four-tactic schedule on a 2 x 2 mesh: batch parallelism, Megatron pairs,
  * ZeRO-3 and a sharded embedding table. Each repetition parses a fresh copy
  * of the step (untimed) and times pt_schedule_apply. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,22 +61,6 @@ static const char schedule_yaml[] = "mesh: {batch: 2, model: 2}\n"
                                     "    axis: model\n"
                                     "    shard: {emb: 0}\n";
 
-
-
-
-
-
-
-static bool parse_count(const char *s, long lo, long hi, long *out) {
-  char *end;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (!*s || *end || errno || v < lo || v > hi)
-    return false;
-  *out = v;
-  return true;
-}
-
 /* A fresh, verified copy of the module's train_step from its text. */
 static pt_func *fresh(const char *text, pt_module **m) {
   pt_diag *d = pt_diag_create(stderr);
@@ -99,12 +82,12 @@ int main(int argc, char **argv) {
       return 0;
     }
     if (strcmp(argv[i], "--ops") == 0 && i + 1 < argc) {
-      if (!parse_count(argv[++i], 200, 10000000, &target)) {
+      if (!pt_bench_parse_count(argv[++i], 200, 10000000, &target)) {
         fprintf(stderr, "bench_propagate: --ops needs an integer >= 200, not '%s'\n", argv[i]);
         return 2;
       }
     } else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
-      if (!parse_count(argv[++i], 1, MAX_REPS, &reps)) {
+      if (!pt_bench_parse_count(argv[++i], 1, MAX_REPS, &reps)) {
         fprintf(stderr, "bench_propagate: --reps needs an integer in 1..%d, not '%s'\n", MAX_REPS,
                 argv[i]);
         return 2;

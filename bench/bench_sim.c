@@ -3,7 +3,6 @@
  * of dot + bias + relu; about 20,000 ops by default), applies the same four
  * tactics on an 8 x 8 mesh (64 devices), lowers it, and times pt_sim_run on
  * examples/hw/a100-cluster.yaml, then the Chrome trace of the run. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,25 +58,9 @@ static const char schedule_yaml[] = "mesh: {batch: 8, model: 8}\n"
                                     "    axis: model\n"
                                     "    shard: {emb: 0}\n";
 
-
-
-
-
-
 static double median_of(double *t, int n) {
   qsort(t, (size_t)n, sizeof *t, pt_bench_cmp_double);
   return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
-}
-
-
-static bool parse_count(const char *s, long lo, long hi, long *out) {
-  char *end;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (!*s || *end || errno || v < lo || v > hi)
-    return false;
-  *out = v;
-  return true;
 }
 
 int main(int argc, char **argv) {
@@ -89,12 +72,12 @@ int main(int argc, char **argv) {
       return 0;
     }
     if (strcmp(argv[i], "--ops") == 0 && i + 1 < argc) {
-      if (!parse_count(argv[++i], 200, 10000000, &target)) {
+      if (!pt_bench_parse_count(argv[++i], 200, 10000000, &target)) {
         fprintf(stderr, "bench_sim: --ops needs an integer >= 200, not '%s'\n", argv[i]);
         return 2;
       }
     } else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
-      if (!parse_count(argv[++i], 1, MAX_REPS, &reps)) {
+      if (!pt_bench_parse_count(argv[++i], 1, MAX_REPS, &reps)) {
         fprintf(stderr, "bench_sim: --reps needs an integer in 1..%d, not '%s'\n", MAX_REPS,
                 argv[i]);
         return 2;

@@ -1,6 +1,7 @@
 /* What the benchmarks share (see benchutil.h). */
 #include "benchutil.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,16 @@ pt_module *pt_bench_build_step(int layers, int *nops) {
 int pt_bench_cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
+}
+
+bool pt_bench_parse_count(const char *s, long lo, long hi, long *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || end == s || *end || v < lo || v > hi)
+    return false;
+  *out = v;
+  return true;
 }
 
 void pt_bench_machine_line(void) {

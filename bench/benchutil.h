@@ -4,10 +4,14 @@
 #ifndef PT_BENCHUTIL_H
 #define PT_BENCHUTIL_H
 
+#include <stdbool.h>
+
 #include "ir.h"
 
 double pt_bench_now(void);
 int pt_bench_cmp_double(const void *a, const void *b);
+/* A whole decimal number in [lo, hi] (a command-line count) into *out. */
+bool pt_bench_parse_count(const char *s, long lo, long hi, long *out);
 /* Prints nproc, the CPU model and OPENBLAS_CORETYPE. */
 void pt_bench_machine_line(void);
 /* The loss with `layers` MLP layers and its Adam train_step, in a new module;
