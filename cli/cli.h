@@ -27,8 +27,7 @@ extern const pt_command pt_cmd_sim, pt_cmd_explore;
 extern const pt_command pt_cmd_calibrate;
 
 /* Prints "partita CMD: error: ..." and a pointer to --help; returns 2. */
-int pt_cli_usage(const pt_command *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int pt_cli_usage(const pt_command *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Handles an unknown option or a missing argument reported by getopt_long
  * (opterr must be 0); returns 2. */
 int pt_cli_bad_option(const pt_command *c, int argc, char **argv);
@@ -54,6 +53,28 @@ bool pt_cli_write_text(const char *path, const char *text);
 typedef struct {
   const char *optimizer, *lr, *momentum, *beta1, *beta2, *eps;
 } pt_cli_optim_args;
+/* Their getopt_long codes and table entries (a command's own codes start at
+ * PT_CLI_OPT_NEXT), and the step that records one: true if c was one of
+ * them. */
+enum {
+  PT_CLI_OPT_OPTIMIZER = 256,
+  PT_CLI_OPT_LR,
+  PT_CLI_OPT_MOMENTUM,
+  PT_CLI_OPT_BETA1,
+  PT_CLI_OPT_BETA2,
+  PT_CLI_OPT_EPS,
+  PT_CLI_OPT_NEXT
+};
+// clang-format off
+#define PT_CLI_OPTIM_OPTIONS                                      \
+  {"optimizer", required_argument, 0, PT_CLI_OPT_OPTIMIZER},      \
+  {"lr", required_argument, 0, PT_CLI_OPT_LR},                    \
+  {"momentum", required_argument, 0, PT_CLI_OPT_MOMENTUM},        \
+  {"beta1", required_argument, 0, PT_CLI_OPT_BETA1},              \
+  {"beta2", required_argument, 0, PT_CLI_OPT_BETA2},              \
+  {"eps", required_argument, 0, PT_CLI_OPT_EPS}
+// clang-format on
+bool pt_cli_optim_take(pt_cli_optim_args *a, int c, const char *arg);
 /* Checks and converts them into *out (defaults for what is not given);
  * prints a usage error for c and returns PT_EXIT_USAGE on a missing or
  * unknown optimizer, a malformed number, a value out of range or an option

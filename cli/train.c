@@ -191,13 +191,7 @@ static int run(int argc, char **argv) {
   if (pt_cli_wants_help(&pt_cmd_train, argc, argv))
     return PT_EXIT_OK;
   enum {
-    OPT_OPTIMIZER = 256,
-    OPT_LR,
-    OPT_MOMENTUM,
-    OPT_BETA1,
-    OPT_BETA2,
-    OPT_EPS,
-    OPT_STEPS,
+    OPT_STEPS = PT_CLI_OPT_NEXT,
     OPT_INPUTS,
     OPT_SEED,
     OPT_JSON,
@@ -211,12 +205,7 @@ static int run(int argc, char **argv) {
   };
   static const struct option opts[] = {{"func", required_argument, 0, 'f'},
                                        {"out", required_argument, 0, 'o'},
-                                       {"optimizer", required_argument, 0, OPT_OPTIMIZER},
-                                       {"lr", required_argument, 0, OPT_LR},
-                                       {"momentum", required_argument, 0, OPT_MOMENTUM},
-                                       {"beta1", required_argument, 0, OPT_BETA1},
-                                       {"beta2", required_argument, 0, OPT_BETA2},
-                                       {"eps", required_argument, 0, OPT_EPS},
+                                       PT_CLI_OPTIM_OPTIONS,
                                        {"steps", required_argument, 0, OPT_STEPS},
                                        {"inputs", required_argument, 0, OPT_INPUTS},
                                        {"seed", required_argument, 0, OPT_SEED},
@@ -241,6 +230,8 @@ static int run(int argc, char **argv) {
   opterr = 0;
   optind = 1;
   while ((c = getopt_long(argc, argv, "f:o:t:", opts, NULL)) != -1) {
+    if (pt_cli_optim_take(&oa, c, optarg))
+      continue;
     switch (c) {
     case 't':
       tactics = optarg;
@@ -270,24 +261,6 @@ static int run(int argc, char **argv) {
       break;
     case 'o':
       outpath = optarg;
-      break;
-    case OPT_OPTIMIZER:
-      oa.optimizer = optarg;
-      break;
-    case OPT_LR:
-      oa.lr = optarg;
-      break;
-    case OPT_MOMENTUM:
-      oa.momentum = optarg;
-      break;
-    case OPT_BETA1:
-      oa.beta1 = optarg;
-      break;
-    case OPT_BETA2:
-      oa.beta2 = optarg;
-      break;
-    case OPT_EPS:
-      oa.eps = optarg;
       break;
     case OPT_STEPS:
       if (!pt_cli_parse_u64(optarg, &steps) || steps < 1)
@@ -327,9 +300,10 @@ static int run(int argc, char **argv) {
   const char *path = argv[optind];
   if (!tactics && (verify || ckpt_dir || resume || ckpt_every || real_data))
     return pt_cli_usage(&pt_cmd_train, "--verify, --checkpoint-dir, --checkpoint-every, "
-                        "--resume and --real-data need --tactics");
+                                       "--resume and --real-data need --tactics");
   if (!tactics && profile)
-    return pt_cli_usage(&pt_cmd_train, "--profile needs --tactics (it times the ops of the "
+    return pt_cli_usage(&pt_cmd_train,
+                        "--profile needs --tactics (it times the ops of the "
                         "lowered program; the reference interpreter runs without it)");
   if ((resume || ckpt_every) && !ckpt_dir)
     return pt_cli_usage(&pt_cmd_train, "%s needs --checkpoint-dir",

@@ -97,18 +97,25 @@ int pt_cli_optimizer(const pt_command *c, const pt_cli_optim_args *a, pt_optimiz
   return PT_EXIT_OK;
 }
 
+bool pt_cli_optim_take(pt_cli_optim_args *a, int c, const char *arg) {
+  const char **slot = c == PT_CLI_OPT_OPTIMIZER  ? &a->optimizer
+                      : c == PT_CLI_OPT_LR       ? &a->lr
+                      : c == PT_CLI_OPT_MOMENTUM ? &a->momentum
+                      : c == PT_CLI_OPT_BETA1    ? &a->beta1
+                      : c == PT_CLI_OPT_BETA2    ? &a->beta2
+                      : c == PT_CLI_OPT_EPS      ? &a->eps
+                                                 : NULL;
+  if (slot)
+    *slot = arg;
+  return slot != NULL;
+}
+
 static int run(int argc, char **argv) {
   if (pt_cli_wants_help(&pt_cmd_train_step, argc, argv))
     return PT_EXIT_OK;
-  enum { OPT_OPTIMIZER = 256, OPT_LR, OPT_MOMENTUM, OPT_BETA1, OPT_BETA2, OPT_EPS };
   static const struct option opts[] = {{"func", required_argument, 0, 'f'},
                                        {"out", required_argument, 0, 'o'},
-                                       {"optimizer", required_argument, 0, OPT_OPTIMIZER},
-                                       {"lr", required_argument, 0, OPT_LR},
-                                       {"momentum", required_argument, 0, OPT_MOMENTUM},
-                                       {"beta1", required_argument, 0, OPT_BETA1},
-                                       {"beta2", required_argument, 0, OPT_BETA2},
-                                       {"eps", required_argument, 0, OPT_EPS},
+                                       PT_CLI_OPTIM_OPTIONS,
                                        {0, 0, 0, 0}};
   const char *func = NULL, *outpath = NULL;
   pt_cli_optim_args oa = {0};
@@ -116,30 +123,14 @@ static int run(int argc, char **argv) {
   opterr = 0;
   optind = 1;
   while ((c = getopt_long(argc, argv, "f:o:", opts, NULL)) != -1) {
+    if (pt_cli_optim_take(&oa, c, optarg))
+      continue;
     switch (c) {
     case 'f':
       func = optarg;
       break;
     case 'o':
       outpath = optarg;
-      break;
-    case OPT_OPTIMIZER:
-      oa.optimizer = optarg;
-      break;
-    case OPT_LR:
-      oa.lr = optarg;
-      break;
-    case OPT_MOMENTUM:
-      oa.momentum = optarg;
-      break;
-    case OPT_BETA1:
-      oa.beta1 = optarg;
-      break;
-    case OPT_BETA2:
-      oa.beta2 = optarg;
-      break;
-    case OPT_EPS:
-      oa.eps = optarg;
       break;
     default:
       return pt_cli_bad_option(&pt_cmd_train_step, argc, argv);
