@@ -682,11 +682,7 @@ static void write_file(const char *name, const char *text) {
   fclose(f);
 }
 
-typedef struct {
-  const char *name, *args;
-  int status;
-  const char *want; /* in stderr */
-} usage_case;
+typedef pt_test_usage_case usage_case;
 
 static const usage_case usage_cases[] = {
     {"sim without --hw", "sim examples/mlp.pir -t examples/mlp.bp.yaml", 2, "--hw is needed"},
@@ -717,12 +713,7 @@ static const usage_case usage_cases[] = {
 
 START_TEST(bad_command_lines) {
   const usage_case *c = &usage_cases[_i];
-  pt_test_result r = partita(c->args);
-  ck_assert_msg(r.status == c->status, "case '%s': exit %d, expected %d; stderr:\n%s", c->name,
-                r.status, c->status, r.err);
-  ck_assert_msg(strstr(r.err, c->want), "case '%s': stderr lacks '%s':\n%s", c->name, c->want,
-                r.err);
-  pt_test_result_free(&r);
+  pt_test_check_usage(tmpdir, c);
 }
 END_TEST
 

@@ -796,11 +796,7 @@ static void teardown(void) {
   ck_assert_int_eq(system(cmd), 0);
 }
 
-typedef struct {
-  const char *name, *args;
-  int status;
-  const char *want; /* in stderr */
-} usage_case;
+typedef pt_test_usage_case usage_case;
 
 static const usage_case usage_cases[] = {
     {"partition without --tactics", "partition examples/mlp.pir", 2, "--tactics is required"},
@@ -830,12 +826,7 @@ static const usage_case usage_cases[] = {
 
 START_TEST(bad_command_lines) {
   const usage_case *c = &usage_cases[_i];
-  result r = partita(c->args);
-  ck_assert_msg(r.status == c->status, "case '%s': exit %d, expected %d; stderr:\n%s", c->name,
-                r.status, c->status, r.err);
-  ck_assert_msg(strstr(r.err, c->want), "case '%s': stderr lacks '%s':\n%s", c->name, c->want,
-                r.err);
-  result_free(&r);
+  pt_test_check_usage(tmpdir, c);
 }
 END_TEST
 

@@ -520,11 +520,7 @@ static void teardown(void) {
   ck_assert_int_eq(system(cmd), 0);
 }
 
-typedef struct {
-  const char *name, *args;
-  int status;
-  const char *want; /* in stderr */
-} cli_case;
+typedef pt_test_usage_case cli_case;
 
 #define SMALL "$T/small.pir"
 static const cli_case cli_cases[] = {
@@ -596,12 +592,7 @@ static const cli_case cli_cases[] = {
 
 START_TEST(command_errors) {
   const cli_case *c = &cli_cases[_i];
-  result r = partita(c->args);
-  ck_assert_msg(r.status == c->status, "case '%s': exit %d, expected %d; stderr:\n%s", c->name,
-                r.status, c->status, r.err);
-  ck_assert_msg(strstr(r.err, c->want), "case '%s': stderr lacks '%s':\n%s", c->name, c->want,
-                r.err);
-  result_free(&r);
+  pt_test_check_usage(tmpdir, c);
 }
 END_TEST
 

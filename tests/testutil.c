@@ -91,3 +91,12 @@ void pt_test_result_free(pt_test_result *r) {
   pt_free(r->out);
   pt_free(r->err);
 }
+
+void pt_test_check_usage(const char *tmpdir, const pt_test_usage_case *c) {
+  pt_test_result r = pt_test_partita_run(tmpdir, c->args);
+  ck_assert_msg(r.status == c->status, "case '%s': exit %d, expected %d; stderr:\n%s", c->name,
+                r.status, c->status, r.err);
+  ck_assert_msg(strstr(r.err, c->want), "case '%s': stderr lacks '%s':\n%s", c->name, c->want,
+                r.err);
+  pt_test_result_free(&r);
+}

@@ -31,6 +31,16 @@ typedef struct {
 pt_test_result pt_test_partita_run(const char *tmpdir, const char *args);
 void pt_test_result_free(pt_test_result *r);
 
+/* A command line that must fail: `partita ARGS` exits with `status` and
+ * stderr contains `want`. pt_test_check_usage runs it and fails the
+ * running test, naming the case, if not. */
+typedef struct {
+  const char *name, *args;
+  int status;
+  const char *want; /* in stderr */
+} pt_test_usage_case;
+void pt_test_check_usage(const char *tmpdir, const pt_test_usage_case *c);
+
 /* Runs a suite, prints Check's summary line, returns the exit status. */
 int pt_test_main(Suite *s);
 
