@@ -35,7 +35,6 @@ const pt_command pt_cmd_explain = {
 
 /* ---- names ------------------------------------------------------------- */
 
-
 static void unknown_value(const pt_cli_sharded *x, const char *name) {
   if (name[0] == '%')
     name++;
@@ -473,26 +472,18 @@ static void draw(const pt_cli_sharded *x, const pt_value *v) {
 static int run(int argc, char **argv) {
   if (pt_cli_wants_help(&pt_cmd_explain, argc, argv))
     return PT_EXIT_OK;
-  enum { OPT_OPTIM = 256 };
   static const struct option opts[] = {{"tactics", required_argument, 0, 't'},
                                        {"func", required_argument, 0, 'f'},
-                                       {"optimizer", required_argument, 0, OPT_OPTIM},
+                                       {"optimizer", required_argument, 0, PT_CLI_OPT_OPTIMIZER},
                                        {0, 0, 0, 0}};
   pt_cli_shard_args a = {0};
   int c;
   opterr = 0;
   optind = 1;
   while ((c = getopt_long(argc, argv, "t:f:", opts, NULL)) != -1) {
+    if (pt_cli_shard_take(&a, c, optarg))
+      continue;
     switch (c) {
-    case 't':
-      a.tactics = optarg;
-      break;
-    case 'f':
-      a.func = optarg;
-      break;
-    case OPT_OPTIM:
-      a.optimizer = optarg;
-      break;
     default:
       return pt_cli_bad_option(&pt_cmd_explain, argc, argv);
     }

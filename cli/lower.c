@@ -30,10 +30,10 @@ static const char *const kinds[6] = {"all_gather", "reduce_scatter", "all_reduce
 static int run(int argc, char **argv) {
   if (pt_cli_wants_help(&pt_cmd_lower, argc, argv))
     return PT_EXIT_OK;
-  enum { O_OPT = 256, O_JSON };
+  enum { O_JSON = PT_CLI_OPT_NEXT };
   static const struct option opts[] = {{"tactics", required_argument, 0, 't'},
                                        {"func", required_argument, 0, 'f'},
-                                       {"optimizer", required_argument, 0, O_OPT},
+                                       {"optimizer", required_argument, 0, PT_CLI_OPT_OPTIMIZER},
                                        {"json", no_argument, 0, O_JSON},
                                        {0, 0, 0, 0}};
   pt_cli_shard_args a = {0};
@@ -42,10 +42,9 @@ static int run(int argc, char **argv) {
   opterr = 0;
   optind = 1;
   while ((c = getopt_long(argc, argv, "t:f:", opts, NULL)) != -1) {
+    if (pt_cli_shard_take(&a, c, optarg))
+      continue;
     switch (c) {
-    case 't': a.tactics = optarg; break;
-    case 'f': a.func = optarg; break;
-    case O_OPT: a.optimizer = optarg; break;
     case O_JSON: json = true; break;
     default: return pt_cli_bad_option(&pt_cmd_lower, argc, argv);
     }

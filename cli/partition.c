@@ -42,6 +42,16 @@ const pt_command pt_cmd_partition = {
 
 /* ---- shared with explain ---------------------------------------------- */
 
+bool pt_cli_shard_take(pt_cli_shard_args *a, int c, const char *arg) {
+  const char **slot = c == 't'                    ? &a->tactics
+                      : c == 'f'                  ? &a->func
+                      : c == PT_CLI_OPT_OPTIMIZER ? &a->optimizer
+                                                  : NULL;
+  if (slot)
+    *slot = arg;
+  return slot != NULL;
+}
+
 int pt_cli_shard(const pt_command *c, const pt_cli_shard_args *a, pt_cli_sharded *x) {
   memset(x, 0, sizeof *x);
   pt_optimizer opt;
@@ -272,10 +282,10 @@ static const char *conflict_value(const pt_cli_sharded *x, const pt_conflict *c)
 static int run(int argc, char **argv) {
   if (pt_cli_wants_help(&pt_cmd_partition, argc, argv))
     return PT_EXIT_OK;
-  enum { OPT_OPTIM = 256, OPT_JSON, OPT_MIN };
+  enum { OPT_JSON = PT_CLI_OPT_NEXT, OPT_MIN };
   static const struct option opts[] = {{"tactics", required_argument, 0, 't'},
                                        {"func", required_argument, 0, 'f'},
-                                       {"optimizer", required_argument, 0, OPT_OPTIM},
+                                       {"optimizer", required_argument, 0, PT_CLI_OPT_OPTIMIZER},
                                        {"min-bytes", required_argument, 0, OPT_MIN},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"json", no_argument, 0, OPT_JSON},
@@ -289,16 +299,9 @@ static int run(int argc, char **argv) {
   opterr = 0;
   optind = 1;
   while ((c = getopt_long(argc, argv, "t:f:qo:", opts, NULL)) != -1) {
+    if (pt_cli_shard_take(&a, c, optarg))
+      continue;
     switch (c) {
-    case 't':
-      a.tactics = optarg;
-      break;
-    case 'f':
-      a.func = optarg;
-      break;
-    case OPT_OPTIM:
-      a.optimizer = optarg;
-      break;
     case OPT_MIN:
       if (!pt_cli_parse_u64(optarg, &min_bytes))
         return pt_cli_usage(&pt_cmd_partition, "--min-bytes needs a non-negative integer, not '%s'",

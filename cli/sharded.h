@@ -12,6 +12,9 @@
 typedef struct {
   const char *file, *tactics, *func, *optimizer; /* from the command line */
 } pt_cli_shard_args;
+/* Records -t/--tactics, -f/--func or --optimizer (getopt_long code
+ * PT_CLI_OPT_OPTIMIZER, cli.h) into *a: true if c was one of them. */
+bool pt_cli_shard_take(pt_cli_shard_args *a, int c, const char *arg);
 
 /* A program with a schedule applied to one of its functions. */
 typedef struct {

@@ -277,11 +277,11 @@ static void print_json(const pt_cli_shard_args *a, const pt_cli_sim *s, const ch
 static int run(int argc, char **argv) {
   if (pt_cli_wants_help(&pt_cmd_sim, argc, argv))
     return PT_EXIT_OK;
-  enum { O_OPT = 256, O_JSON, O_HW, O_TRACE };
+  enum { O_JSON = PT_CLI_OPT_NEXT, O_HW, O_TRACE };
   static const struct option opts[] = {{"tactics", required_argument, 0, 't'},
                                        {"hw", required_argument, 0, O_HW},
                                        {"func", required_argument, 0, 'f'},
-                                       {"optimizer", required_argument, 0, O_OPT},
+                                       {"optimizer", required_argument, 0, PT_CLI_OPT_OPTIMIZER},
                                        {"trace", required_argument, 0, O_TRACE},
                                        {"json", no_argument, 0, O_JSON},
                                        {0, 0, 0, 0}};
@@ -292,16 +292,9 @@ static int run(int argc, char **argv) {
   opterr = 0;
   optind = 1;
   while ((c = getopt_long(argc, argv, "t:f:", opts, NULL)) != -1) {
+    if (pt_cli_shard_take(&a, c, optarg))
+      continue;
     switch (c) {
-    case 't':
-      a.tactics = optarg;
-      break;
-    case 'f':
-      a.func = optarg;
-      break;
-    case O_OPT:
-      a.optimizer = optarg;
-      break;
     case O_HW:
       hwpath = optarg;
       break;
