@@ -368,6 +368,17 @@ START_TEST(oversubscribed_devices_share_cores) {
   pt_diag *d = pt_diag_create(stderr);
   char text[sizeof unit_hw + 64];
   const char *at = strstr(unit_hw, "  memory:");
+  /* cores must be a whole number of at least one, located */
+  const char *bad[] = {"0", "1.5", "two"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(text, sizeof text, "%.*s  cores: %s\n%s", (int)(at - unit_hw), unit_hw, bad[i], at);
+    pt_diag *d2 = pt_diag_create(NULL);
+    ck_assert_ptr_null(pt_sim_hw_parse(text, strlen(text), "cores.yaml", d2));
+    ck_assert_int_eq(pt_diag_error_count(d2), 1);
+    ck_assert_msg(strstr(pt_diag_message(d2, 0), "'cores'"), "%s", pt_diag_message(d2, 0));
+    ck_assert_int_eq(pt_diag_loc(d2, 0).line, 3);
+    pt_diag_destroy(d2);
+  }
   snprintf(text, sizeof text, "%.*s  cores: 2\n%s", (int)(at - unit_hw), unit_hw, at);
   pt_sim_hw *shared = pt_sim_hw_parse(text, strlen(text), "cores.yaml", d);
   ck_assert_msg(shared, "%s", pt_diag_count(d) ? pt_diag_message(d, 0) : "?");
