@@ -18,24 +18,34 @@ flops=$((5 * 2 * 64 * 1024 * 1024))
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 sed 's/{batch: 2}/{batch: 1}/' examples/mlp.bp.yaml >"$T/one.yaml"
-# The GEMM peak: cblas_sgemm at a configuration's local GEMM shapes (M x N x K on
-# each rank: 64x1024x1024 on one rank; BP halves M, MP halves N), one thread per
-# rank, run on as many concurrent processes as the configuration has ranks (they
-# share the machine's caches and memory as the ranks do); the mean over them.
-peak() { # ranks m n k
-  "${MPI[@]}" -n "$1" "$B/gemm_peak" "$2" "$3" "$4" 2>/dev/null |
+# The GEMM peak: cblas_sgemm at a configuration's local GEMM shapes (on each
+# rank: the step's five products, two forward, the second layer's input
+# gradient and the two weight gradients; BP halves the batch, MP the hidden
+# dimension), one thread per rank, run on as many concurrent processes as the
+# configuration has ranks (they share the machine's caches and memory as the
+# ranks do); the mean over them.
+gemms() { # batch hidden: the five GEMMs of the MLP step on one rank
+  echo "${1}x${2}x1024 ${1}x1024x${2} ${1}x${2}x1024/nt ${2}x1024x${1}/tn 1024x${2}x${1}/tn"
+}
+peak() { # ranks gemm-specs...
+  local n=$1
+  shift
+  "${MPI[@]}" -n "$n" "$B/gemm_peak" "$@" 2>/dev/null |
     awk '{ s += $1; n++ } END { printf "%.1f", s / n }'
 }
-one_core=$("$B/gemm_peak" 2>"$T/gemm.txt")
-echo "GEMM peak, one thread alone at 64x1024x1024: $one_core GFLOP/s ($(cat "$T/gemm.txt"))"
-printf '%-20s %6s %10s %10s %16s %10s %14s %9s\n' "configuration" "ranks" "steps/s" "GFLOP/s" \
-  "local GEMM" "peak/rank" "of peak" "comm"
-run() { # label ranks script m n k
+# shellcheck disable=SC2046
+one_core=$("$B/gemm_peak" $(gemms 64 1024) 2>"$T/gemm.txt")
+echo "GEMM peak, one thread alone at the one-rank shapes: $one_core GFLOP/s"
+echo "  ($(cat "$T/gemm.txt"))"
+printf '%-20s %6s %10s %10s %12s %10s %14s %9s\n' "configuration" "ranks" "steps/s" "GFLOP/s" \
+  "batch x hid" "peak/rank" "of peak" "comm"
+run() { # label ranks script batch hidden
   local pk
-  pk=$(peak "$2" "$4" "$5" "$6")
+  # shellcheck disable=SC2046
+  pk=$(peak "$2" $(gemms "$4" "$5"))
   "${MPI[@]}" -n "$2" "$B/partita" train examples/mlp.pir --tactics "$3" --optimizer sgd \
     --steps "$STEPS" --json --profile "$T/prof.json" 2>/dev/null >"$T/out.json"
-  python3 - "$1" "$2" "$flops" "$pk" "$T/out.json" "$4x$5x$6" "$one_core" "$T/prof.json" <<'PY'
+  python3 - "$1" "$2" "$flops" "$pk" "$T/out.json" "$4x$5" "$one_core" "$T/prof.json" <<'PY'
 import json, sys
 label, ranks, flops, peak, path, shape, one, prof = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6], float(sys.argv[7]), sys.argv[8]
 s = json.load(open(path))["median_step_seconds"]
@@ -47,12 +57,12 @@ for pid in set(e["pid"] for e in ev):
     comm = sum(e["dur"] for e in ev if e["pid"] == pid and e["tid"] == 2)
     step = sum(e["dur"] for e in ev if e["pid"] == pid and e["tid"] == 3)
     share = max(share, comm / step if step else 0.0)
-print("%-20s %6d %10.1f %10.1f %16s %10.1f %6.0f%% (%2.0f%%) %8.0f%%" % (label, ranks, 1 / s, gf, shape, peak, 100 * gf / (peak * ranks), 100 * gf / (one * ranks), 100 * share))
+print("%-20s %6d %10.1f %10.1f %12s %10.1f %6.0f%% (%2.0f%%) %8.0f%%" % (label, ranks, 1 / s, gf, shape, peak, 100 * gf / (peak * ranks), 100 * gf / (one * ranks), 100 * share))
 PY
 }
-run "1 rank" 1 "$T/one.yaml" 64 1024 1024
-run "2 ranks, BP" 2 examples/mlp.bp.yaml 32 1024 1024
-run "2 ranks, MP" 2 examples/mlp.mp.yaml 64 512 1024
+run "1 rank" 1 "$T/one.yaml" 64 1024
+run "2 ranks, BP" 2 examples/mlp.bp.yaml 32 1024
+run "2 ranks, MP" 2 examples/mlp.mp.yaml 64 512
 echo "of peak: against the configuration's own peak per rank (in brackets: against one core alone"
-echo "at 64x1024x1024); comm: the collectives' share of the step on the rank where it is largest"
+echo "at the one-rank shapes); comm: the collectives' share of the step on the rank where it is largest"
 echo "(from --profile of the same run)"

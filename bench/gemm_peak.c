@@ -1,12 +1,24 @@
-/* The GEMM peak of one core at the MLP step's matmul shapes: cblas_sgemm on
- * [64 x 1024] x [1024 x 1024] in the three orientations a training step uses
- * (forward, input gradient, weight gradient), best of several runs. Prints
- * GFLOP/s; bench/bench_train.sh divides the step's achieved rate by it. */
+/* The GEMM peak of one core at a training step's matmul shapes: cblas_sgemm
+ * on each GEMM of the list, each with its own operands (as the step's
+ * weights and activations are distinct buffers), best of several runs.
+ * Prints the list's GFLOP/s (its flops over the sum of the per-GEMM best
+ * times); bench/bench_train.sh divides the step's achieved rate by it.
+ *
+ *   gemm_peak [SPEC...]   SPEC = MxNxK[/nn|/nt|/tn], C[M,N] = op(A)[M,K] op(B)[K,N]
+ *
+ * The default list is the five GEMMs of examples/mlp.pir's train_step on
+ * one device: the two forward products, the input gradient of the second
+ * layer (d . w2^T) and the two weight gradients (h^T . d, x^T . dh). */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+typedef struct {
+  int m, n, k;
+  int ta, tb; /* A (resp. B) is stored transposed */
+} gemm;
 
 static double now(void) {
   struct timespec ts;
@@ -14,42 +26,89 @@ static double now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static int parse(const char *s, gemm *g) {
+  char o[3] = "nn";
+  int used = 0;
+  if (sscanf(s, "%dx%dx%d%n", &g->m, &g->n, &g->k, &used) != 3 || g->m <= 0 || g->n <= 0 ||
+      g->k <= 0)
+    return -1;
+  if (s[used] == '/') {
+    if (strlen(s + used + 1) != 2)
+      return -1;
+    memcpy(o, s + used + 1, 2);
+  } else if (s[used] != '\0') {
+    return -1;
+  }
+  if ((o[0] != 'n' && o[0] != 't') || (o[1] != 'n' && o[1] != 't'))
+    return -1;
+  g->ta = o[0] == 't';
+  g->tb = o[1] == 't';
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  int m = 64, n = 1024, k = 1024, reps = 30;
+  static const char *mlp[] = {"64x1024x1024", "64x1024x1024", "64x1024x1024/nt", "1024x1024x64/tn",
+                              "1024x1024x64/tn"};
+  const char *const *specs = mlp;
+  int n = 5, reps = 30;
   if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-    puts("usage: gemm_peak [M N K]   (default 64 1024 1024); prints GFLOP/s of one thread");
+    puts("usage: gemm_peak [MxNxK[/nn|/nt|/tn] ...]\n"
+         "  GFLOP/s of one thread over the list of GEMMs (default: the five of\n"
+         "  examples/mlp.pir's train_step on one device), each on its own operands,\n"
+         "  best of 30 runs each");
     return 0;
   }
-  if (argc == 4) {
-    m = atoi(argv[1]);
-    n = atoi(argv[2]);
-    k = atoi(argv[3]);
+  if (argc > 1) {
+    specs = (const char *const *)argv + 1;
+    n = argc - 1;
+  }
+  gemm *g = calloc((size_t)n, sizeof *g);
+  float **a = calloc((size_t)n, sizeof *a), **b = calloc((size_t)n, sizeof *b),
+        **c = calloc((size_t)n, sizeof *c);
+  double *best = calloc((size_t)n, sizeof *best);
+  for (int i = 0; i < n; i++) {
+    if (parse(specs[i], &g[i]) != 0) {
+      fprintf(stderr, "gemm_peak: error: '%s' is not MxNxK[/nn|/nt|/tn]\n", specs[i]);
+      return 2;
+    }
+    size_t as = (size_t)g[i].m * (size_t)g[i].k, bs = (size_t)g[i].k * (size_t)g[i].n;
+    a[i] = malloc(as * sizeof **a);
+    b[i] = malloc(bs * sizeof **b);
+    c[i] = calloc((size_t)g[i].m * (size_t)g[i].n, sizeof **c);
+    for (size_t j = 0; j < as; j++)
+      a[i][j] = (float)(j % 7) * 0.01f;
+    for (size_t j = 0; j < bs; j++)
+      b[i][j] = (float)(j % 5) * 0.01f;
+    best[i] = 1e9;
   }
   openblas_set_num_threads(1);
-  size_t big = (size_t)(m > k ? m : k) * (size_t)(n > k ? n : k);
-  float *a = calloc(big, sizeof *a), *b = calloc(big, sizeof *b), *c = calloc(big, sizeof *c);
-  for (size_t i = 0; i < big; i++)
-    a[i] = b[i] = (float)(i % 7) * 0.01f;
-  double best[3] = {1e9, 1e9, 1e9};
-  for (int r = 0; r < reps; r++) {
-    double t = now();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, a, k, b, n, 0, c, n);
-    double t1 = now();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, n, 1, a, n, b, n, 0, c, k);
-    double t2 = now();
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, n, m, 1, a, k, b, n, 0, c, n);
-    double t3 = now();
-    best[0] = t1 - t < best[0] ? t1 - t : best[0];
-    best[1] = t2 - t1 < best[1] ? t2 - t1 : best[1];
-    best[2] = t3 - t2 < best[2] ? t3 - t2 : best[2];
+  for (int r = 0; r < reps; r++)
+    for (int i = 0; i < n; i++) {
+      const gemm *q = &g[i];
+      double t = now();
+      cblas_sgemm(CblasRowMajor, q->ta ? CblasTrans : CblasNoTrans,
+                  q->tb ? CblasTrans : CblasNoTrans, q->m, q->n, q->k, 1, a[i], q->ta ? q->m : q->k,
+                  b[i], q->tb ? q->k : q->n, 0, c[i], q->n);
+      t = now() - t;
+      if (t < best[i])
+        best[i] = t;
+    }
+  double flops = 0, total = 0;
+  fprintf(stderr, "sgemm, one thread, best of %d:", reps);
+  for (int i = 0; i < n; i++) {
+    double f = 2.0 * g[i].m * g[i].n * g[i].k;
+    flops += f;
+    total += best[i];
+    fprintf(stderr, " %s %.1f%s", specs[i], f / best[i] / 1e9, i + 1 < n ? "," : " GFLOP/s\n");
+    free(a[i]);
+    free(b[i]);
+    free(c[i]);
   }
-  double flops = 2.0 * m * n * k, total = best[0] + best[1] + best[2];
-  printf("%.1f\n", 3 * flops / total / 1e9);
-  fprintf(stderr, "sgemm %dx%dx%d, one thread: forward %.1f, input-gradient %.1f, "
-          "weight-gradient %.1f GFLOP/s\n",
-          m, n, k, flops / best[0] / 1e9, flops / best[1] / 1e9, flops / best[2] / 1e9);
+  printf("%.1f\n", flops / total / 1e9);
+  free(g);
   free(a);
   free(b);
   free(c);
+  free(best);
   return 0;
 }

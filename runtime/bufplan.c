@@ -156,6 +156,54 @@ void pt_plan_buffers(const pt_func *g, pt_buffer_plan *p) {
   pt_fusion_plan_free(&f);
 }
 
+/* Whether group gi's loop reads x only at its own index: x is the group's
+ * shape and no member reads it through a broadcast. */
+static bool read_directly(const pt_func *g, const pt_fusion_group *grp, const pt_value *x) {
+  if (!pt_type_equal(&x->type, &grp->shape))
+    return false;
+  for (int k = 0; k < grp->nops; k++) {
+    const pt_op *op = g->ops[grp->ops[k]];
+    for (int j = 0; j < op->noperands; j++) {
+      pt_fusion_access a = pt_fusion_read(op->operands[j]);
+      if (a.src == x && a.bcast)
+        return false;
+    }
+  }
+  return true;
+}
+
+/* Whether what runs at op index i (a group, or the op alone) may write v,
+ * one of its stored results, over x, which it reads last: an in-place
+ * kernel reading x, or a group reading x at its loop's own index (the JIT
+ * then stores through x's pointer: runtime/jit.c). */
+static bool may_write_over(const pt_func *g, const pt_fusion_plan *f, int i, const pt_value *x) {
+  int gi = f->group_of[i];
+  if (gi >= 0) {
+    const pt_fusion_group *grp = &f->groups[gi];
+    for (int j = 0; j < grp->ninputs; j++)
+      if (grp->inputs[j] == x)
+        return read_directly(g, grp, x);
+    return false;
+  }
+  const pt_op *op = g->ops[i];
+  if (!pt_exec_op_in_place(op))
+    return false;
+  for (int j = 0; j < op->noperands; j++)
+    if (op->operands[j] == x)
+      return true;
+  return false;
+}
+
+int pt_donor_arg(const pt_func *g, int i) {
+  if (i >= g->nargs)
+    return -1;
+  const pt_value *a = g->args[i];
+  if ((a->role != PT_ROLE_PARAM && a->role != PT_ROLE_STATE) || !a->name || !g->results[i].name ||
+      strcmp(a->name, g->results[i].name) != 0 || !pt_type_equal(&a->type, &g->results[i].type))
+    return -1;
+  return i;
+}
+
 void pt_plan_buffers_fused(const pt_func *g, const pt_fusion_plan *f, pt_buffer_plan *p) {
   memset(p, 0, sizeof *p);
   int nv = g->nvalues, nops = g->nops;
@@ -173,6 +221,7 @@ void pt_plan_buffers_fused(const pt_func *g, const pt_fusion_plan *f, pt_buffer_
   p->scratch_bytes = pt_calloc(o1, sizeof *p->scratch_bytes);
   p->arg_offset = pt_calloc((size_t)g->nargs + 1, sizeof *p->arg_offset);
   p->result_offset = pt_calloc((size_t)g->nresults + 1, sizeof *p->result_offset);
+  p->result_arg = pt_calloc((size_t)g->nresults + 1, sizeof *p->result_arg);
   for (int v = 0; v < nv; v++) {
     p->region[v] = PT_BUF_NONE;
     p->offset[v] = -1;
@@ -220,9 +269,30 @@ void pt_plan_buffers_fused(const pt_func *g, const pt_fusion_plan *f, pt_buffer_
     }
     p->scratch_bytes[i] = pt_exec_op_scratch_bytes(op);
   }
+  for (int i = 0; i < g->nresults; i++)
+    p->last[g->results[i].value->id] = nops;
+  /* Donation (exec.h): an updated param or state is computed into its
+   * argument's buffer when nothing reads the argument afterwards. */
   for (int i = 0; i < g->nresults; i++) {
     const pt_value *v = g->results[i].value;
-    p->last[v->id] = nops;
+    int j = pt_donor_arg(g, i);
+    p->result_arg[i] = -1;
+    if (j < 0 || !v->def || unstored[v->id] || p->region[v->id] != PT_BUF_NONE)
+      continue;
+    const pt_value *a = g->args[j];
+    int at = p->first[v->id];
+    if (p->last[a->id] > at || (p->last[a->id] == at && !may_write_over(g, f, at, a)))
+      continue;
+    p->result_arg[i] = j;
+    p->region[v->id] = PT_BUF_ARG;
+    p->offset[v->id] = p->arg_offset[j];
+  }
+  for (int i = 0; i < g->nresults; i++) {
+    const pt_value *v = g->results[i].value;
+    if (p->result_arg[i] >= 0) {
+      p->result_offset[i] = -1;
+      continue;
+    }
     p->result_offset[i] = p->result_bytes;
     p->result_bytes += round64((int64_t)pt_type_bytes(&g->results[i].type));
     if (v->def && p->region[v->id] == PT_BUF_NONE) {
@@ -243,19 +313,37 @@ void pt_plan_buffers_fused(const pt_func *g, const pt_fusion_plan *f, pt_buffer_
   }
   for (int i = 0; i < nops; i++) {
     const pt_op *op = g->ops[i];
-    int r = op->result->id;
-    if (f->absorbed[i] || f->group_of[i] >= 0 || p->region[r] != PT_BUF_NONE || unstored[r] ||
-        !pt_exec_op_in_place(op))
+    int gi = f->group_of[i];
+    if (f->absorbed[i] || (gi >= 0 && f->groups[gi].at != i))
       continue;
-    for (int j = 0; j < op->noperands; j++) {
-      int x = op->operands[j]->id;
-      if (op->operands[j]->def && p->region[x] == PT_BUF_NONE && !unstored[x] && p->last[x] == i &&
-          p->bytes[x] == p->bytes[r]) {
-        p->alias[r] = x;
-        root[r] = root[x];
-        if (end[root[r]] < p->last[r])
-          end[root[r]] = p->last[r];
-        break;
+    /* what runs at i writes these and reads those */
+    const pt_value *const *outs = (const pt_value *const *)&op->result,
+                          *const *ins = (const pt_value *const *)op->operands;
+    int nouts = 1, nins = op->noperands;
+    if (gi >= 0) {
+      outs = f->groups[gi].outputs;
+      nouts = f->groups[gi].noutputs;
+      ins = f->groups[gi].inputs;
+      nins = f->groups[gi].ninputs;
+    }
+    for (int k = 0; k < nouts; k++) {
+      int r = outs[k]->id;
+      if (p->region[r] != PT_BUF_NONE || unstored[r])
+        continue;
+      for (int j = 0; j < nins; j++) {
+        int x = ins[j]->id;
+        bool taken = false; /* by an earlier output of the same group */
+        for (int q = 0; q < k; q++)
+          taken |= p->alias[outs[q]->id] == x;
+        if (ins[j]->def && p->region[x] == PT_BUF_NONE && !unstored[x] && p->last[x] == i &&
+            pt_type_equal(&ins[j]->type, &outs[k]->type) && !taken &&
+            may_write_over(g, f, i, ins[j])) {
+          p->alias[r] = x;
+          root[r] = root[x];
+          if (end[root[r]] < p->last[r])
+            end[root[r]] = p->last[r];
+          break;
+        }
       }
     }
   }
@@ -300,8 +388,8 @@ void pt_plan_buffers_fused(const pt_func *g, const pt_fusion_plan *f, pt_buffer_
   pt_free(t.q);
   for (int i = 0; i < nops; i++) {
     int id = g->ops[i]->result->id;
-    if (p->alias[id] >= 0)
-      p->offset[id] = p->offset[p->alias[id]];
+    if (p->alias[id] >= 0) /* a group's output may precede its input */
+      p->offset[id] = p->offset[root[id]];
   }
   pt_free(iv);
   pt_free(unstored);
@@ -317,6 +405,7 @@ void pt_buffer_plan_free(pt_buffer_plan *p) {
   pt_free(p->first);
   pt_free(p->last);
   pt_free(p->alias);
+  pt_free(p->result_arg);
   pt_free(p->scratch_offset);
   pt_free(p->scratch_bytes);
   pt_free(p->arg_offset);

@@ -836,7 +836,7 @@ pt_exec *pt_exec_create(const pt_func *g, pt_mpi_mesh *mm, pt_diag *d) {
   e->mm = mm;
   pt_plan_fusion(g, pt_fusion_default(), &e->fusion);
   pt_plan_buffers_fused(g, &e->fusion, &e->plan);
-  if (!(e->jit = pt_jit_compile(g, &e->fusion, d))) {
+  if (!(e->jit = pt_jit_compile(g, &e->fusion, &e->plan, d))) {
     pt_exec_destroy(e);
     return NULL;
   }
@@ -872,7 +872,9 @@ pt_exec *pt_exec_create(const pt_func *g, pt_mpi_mesh *mm, pt_diag *d) {
   }
   for (int i = 0; i < g->nresults; i++) {
     e->results[i].type = g->results[i].type;
-    e->results[i].data = e->block[BLOCK_RESULT] + p->result_offset[i];
+    e->results[i].data = p->result_arg[i] >= 0
+                             ? e->block[BLOCK_ARG] + p->arg_offset[p->result_arg[i]]
+                             : e->block[BLOCK_RESULT] + p->result_offset[i];
   }
   int maxops = 1;
   for (int i = 0; i < g->nops; i++)
@@ -915,6 +917,10 @@ void pt_exec_carry(pt_exec *e, int result, int arg) {
   PT_ASSERT(result >= 0 && result < e->g->nresults && arg >= 0 && arg < e->g->nargs);
   pt_tensor *a = &e->views[e->g->args[arg]->id], *r = &e->results[result];
   PT_ASSERT(pt_type_equal(&a->type, &r->type));
+  if (e->plan.result_arg[result] >= 0) { /* computed in place: already there */
+    PT_ASSERT(e->plan.result_arg[result] == arg && a->data == r->data);
+    return;
+  }
   void *was_arg = a->data, *was_result = r->data;
   /* the value computed into the result buffer is computed into the other */
   for (int v = 0; v < e->g->nvalues; v++)

@@ -10,8 +10,8 @@
 #ifndef PT_EXEC_H
 #define PT_EXEC_H
 
-#include "interp.h"
 #include "fusion.h"
+#include "interp.h"
 #include "mpi_coll.h"
 
 /* ---- the buffer plan (pure; the simulator shares it) ------------------ */
@@ -46,12 +46,27 @@ typedef struct {
    * otherwise (an argument returned, a value returned twice) it is copied
    * there at the end of a step. */
   int64_t *arg_offset, *result_offset;
+  /* per result: the argument whose buffer it is computed into (donation,
+   * below; its result_offset is then -1 and the result block has no room
+   * for it), or -1 */
+  int *result_arg;
   int64_t arg_bytes, result_bytes, temp_bytes;
   int64_t peak_bytes; /* arg_bytes + result_bytes + temp_bytes */
 } pt_buffer_plan;
 
 /* Plans g's buffers (greedy interval allocation, largest first, each at the
- * lowest offset free over its live range). Free with pt_buffer_plan_free. */
+ * lowest offset free over its live range). Free with pt_buffer_plan_free.
+ *
+ * Donation: result i replaces argument i when the argument is a param or
+ * state of the same name and type (pt_donor_arg: a training step's updated
+ * params and optimizer state, which the loop carries into the next step's
+ * arguments). Such a result is computed straight into the argument's buffer
+ * when nothing reads the argument later -- it is read last before the
+ * result's op, or by that op itself reading it at the index it writes (an
+ * in-place kernel, or a fused group reading it directly). The argument is
+ * then consumed by a run: its buffer holds the result afterwards. Updating
+ * in place saves the result block's bytes and the memory traffic of
+ * writing a second buffer. */
 void pt_plan_buffers(const pt_func *g, pt_buffer_plan *out);
 /* The same for the program as it runs with fusion plan f (runtime/fusion.h):
  * a group's values other than its outputs, and absorbed ops' results, are
@@ -59,10 +74,15 @@ void pt_plan_buffers(const pt_func *g, pt_buffer_plan *out);
  * uses the default fusion plan, as the executor does. */
 void pt_plan_buffers_fused(const pt_func *g, const pt_fusion_plan *f, pt_buffer_plan *out);
 void pt_buffer_plan_free(pt_buffer_plan *p);
+/* The argument result i of g may be computed into (see donation above), or
+ * -1: argument i when it is a param or state named and typed like result i. */
+int pt_donor_arg(const pt_func *g, int i);
 /* Whether the executor's kernel for op may write its result over one of
  * its operands (element-wise f32 kernels, all_reduce). The planner then
  * gives the result the bytes of an operand that dies at op and has the same
- * size (pt_buffer_plan.alias). */
+ * type (pt_buffer_plan.alias). A fused group's output likewise takes the
+ * bytes of an input of its type that dies at the group and that its loop
+ * reads at the loop's own index only. */
 bool pt_exec_op_in_place(const pt_op *op);
 /* The kernel scratch op needs in the executor (0 for most ops). */
 int64_t pt_exec_op_scratch_bytes(const pt_op *op);
@@ -99,7 +119,10 @@ const pt_tensor *pt_exec_result_buffer(const pt_exec *e, int i);
  * exchanging the two buffers (no copy): what a training loop does with
  * updated params and optimizer state. The types must be equal. Afterwards
  * pt_exec_arg_buffer(e, arg) and pt_exec_result_buffer(e, result) point at
- * each other's former memory; take their pointers again after a carry. */
+ * each other's former memory; take their pointers again after a carry. A
+ * result computed into its argument's buffer (donation, above) is already
+ * there: carrying it into that argument does nothing, and into any other
+ * is a bug (asserted). */
 void pt_exec_carry(pt_exec *e, int result, int arg);
 
 /* The planned total: argument, result and temporary blocks in bytes

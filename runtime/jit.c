@@ -139,6 +139,8 @@ typedef struct {
   int64_t ost[PT_MAX_RANK]; /* the outputs' strides (row-major) */
   LLVMValueRef *params;     /* the inner function's pointers */
   LLVMValueRef *val;        /* per member: its value in this iteration */
+  const pt_buffer_plan *bp; /* NULL: no output is written in place */
+  int *store_to;            /* per output: the pointer it is stored through */
 } cg;
 
 static void row_major(const pt_type *t, int64_t *st) {
@@ -414,11 +416,15 @@ static LLVMValueRef emit_op(cg *c, int k) {
   }
 }
 
+/* The members' values, then the outputs' stores: an output stored over an
+ * input's bytes must not be seen by a member reading that input later in
+ * the same iteration. */
 static void emit_body(cg *c) {
   const pt_fusion_group *grp = c->grp;
   LLVMValueRef off = NULL;
-  for (int k = 0; k < grp->nops; k++) {
+  for (int k = 0; k < grp->nops; k++)
     c->val[k] = emit_op(c, k);
+  for (int k = 0; k < grp->nops; k++) {
     const pt_value *r = c->g->ops[grp->ops[k]]->result;
     for (int o = 0; o < grp->noutputs; o++)
       if (grp->outputs[o] == r) {
@@ -428,7 +434,7 @@ static void emit_body(cg *c) {
         LLVMTypeRef t = pred ? c->i8 : c->f32;
         LLVMValueRef v = pred ? LLVMBuildZExt(c->b, c->val[k], c->i8, "") : c->val[k];
         LLVMValueRef ptr =
-            LLVMBuildGEP2(c->b, t, c->params[grp->ninputs + o], (LLVMValueRef[]){off}, 1, "");
+            LLVMBuildGEP2(c->b, t, c->params[c->store_to[o]], (LLVMValueRef[]){off}, 1, "");
         LLVMBuildStore(c->b, v, ptr);
       }
   }
@@ -487,6 +493,20 @@ static void emit_group(cg *c, const char *name) {
   for (int q = 0; q < np; q++)
     c->params[q] = LLVMGetParam(inner, (unsigned)q);
   c->val = pt_malloc((size_t)grp->nops * sizeof *c->val);
+  /* an output planned over an input's bytes is stored through the input's
+   * pointer: one noalias pointer read and written at the same index */
+  c->store_to = pt_malloc((size_t)(grp->noutputs ? grp->noutputs : 1) * sizeof *c->store_to);
+  for (int o = 0; o < grp->noutputs; o++) {
+    c->store_to[o] = grp->ninputs + o;
+    const pt_buffer_plan *bp = c->bp;
+    int v = grp->outputs[o]->id;
+    for (int q = 0; bp && q < grp->ninputs; q++) {
+      int x = grp->inputs[q]->id;
+      if (bp->region[v] != PT_BUF_NONE && bp->region[x] == bp->region[v] &&
+          bp->offset[x] == bp->offset[v])
+        c->store_to[o] = q;
+    }
+  }
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, inner, "entry"));
   plan_loops(c);
   emit_loop(c, 0);
@@ -508,11 +528,13 @@ static void emit_group(cg *c, const char *name) {
   pt_free(pts);
   pt_free(c->params);
   pt_free(c->val);
+  pt_free(c->store_to);
   pt_free(c->acc_of);
   pt_free(c->acc);
 }
 
-pt_jit_program *pt_jit_compile(const pt_func *g, const pt_fusion_plan *f, pt_diag *d) {
+pt_jit_program *pt_jit_compile(const pt_func *g, const pt_fusion_plan *f, const pt_buffer_plan *bp,
+                               pt_diag *d) {
   pt_jit_program *p = pt_calloc(1, sizeof *p);
   p->n = f->ngroups;
   p->fns = pt_calloc((size_t)(p->n ? p->n : 1), sizeof *p->fns);
@@ -543,6 +565,7 @@ pt_jit_program *pt_jit_compile(const pt_func *g, const pt_fusion_plan *f, pt_dia
   c.f64 = LLVMDoubleTypeInContext(c.ctx);
   c.g = g;
   c.f = f;
+  c.bp = bp;
   char name[64];
   for (int gi = 0; gi < f->ngroups; gi++) {
     c.grp = &f->groups[gi];

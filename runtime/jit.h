@@ -12,6 +12,7 @@
 #ifndef PT_JIT_H
 #define PT_JIT_H
 
+#include "exec.h"
 #include "fusion.h"
 
 /* A group's function: ptrs[0 .. ninputs-1] are its inputs' buffers (in
@@ -20,9 +21,14 @@ typedef void (*pt_jit_fn)(char *const *ptrs);
 
 typedef struct pt_jit_program pt_jit_program;
 
-/* Compiles every group of f (for function g). NULL with a message in d on
- * failure (which would be a bug or a broken LLVM installation). */
-pt_jit_program *pt_jit_compile(const pt_func *g, const pt_fusion_plan *f, pt_diag *d);
+/* Compiles every group of f (for function g). With buffer plan bp
+ * (may be NULL), an output planned into the bytes of one of its group's
+ * inputs (runtime/exec.h: in place) is stored through that input's pointer,
+ * so the loop's pointers stay distinct (they are noalias); the caller then
+ * passes equal pointers for the two. NULL with a message in d on failure
+ * (which would be a bug or a broken LLVM installation). */
+pt_jit_program *pt_jit_compile(const pt_func *g, const pt_fusion_plan *f, const pt_buffer_plan *bp,
+                               pt_diag *d);
 void pt_jit_program_destroy(pt_jit_program *p);
 /* Group gi's function. */
 pt_jit_fn pt_jit_group_fn(const pt_jit_program *p, int gi);

@@ -91,10 +91,30 @@ static void check_plan(const pt_func *g, const pt_buffer_plan *p, const char *na
   for (int i = 0; i < g->nresults; i++)
     ck_assert_msg(stored[g->results[i].value->id] || !g->results[i].value->def,
                   "%s: result %d is not stored", name, i);
-  pt_fusion_plan_free(&fp);
+  /* donation: a result in its argument's buffer is that argument's update,
+   * written when (or after) the argument is read for the last time */
+  for (int i = 0; i < g->nresults; i++) {
+    const pt_value *v = g->results[i].value;
+    int j = p->result_arg[i];
+    if (j < 0) {
+      ck_assert_int_ge(p->result_offset[i], 0);
+      continue;
+    }
+    ck_assert_int_eq(j, pt_donor_arg(g, i));
+    ck_assert_int_eq(p->result_offset[i], -1);
+    ck_assert_msg(v->def && p->region[v->id] == PT_BUF_ARG && p->offset[v->id] == p->arg_offset[j],
+                  "%s: result %d is not in argument %d's buffer", name, i, j);
+    ck_assert_int_le(p->last[g->args[j]->id], p->first[v->id]);
+  }
   for (int i = 0; i < g->nops; i++) {
     int v = g->ops[i]->result->id;
-    bool has = p->region[v] == PT_BUF_TEMP || p->region[v] == PT_BUF_RESULT;
+    if (p->region[v] == PT_BUF_ARG) {
+      bool donated = false;
+      for (int k = 0; k < g->nresults; k++)
+        donated |= g->results[k].value->id == v && p->result_arg[k] >= 0;
+      ck_assert_msg(donated, "%s: value %d is in the argument block", name, v);
+    }
+    bool has = p->region[v] != PT_BUF_NONE;
     ck_assert_msg(has == stored[v], "%s: value %d %s", name, v,
                   has ? "is fused away but has a buffer" : "has no buffer");
     if (p->region[v] == PT_BUF_TEMP) {
@@ -117,15 +137,31 @@ static void check_plan(const pt_func *g, const pt_buffer_plan *p, const char *na
       items[n++] = (item){p->offset[v], p->bytes[v], p->first[v], p->last[v]};
       continue;
     }
+    /* written by op i alone (an in-place kernel reading x), or by the
+     * group it belongs to, which reads x directly (not broadcast) */
     bool operand = false;
     for (int j = 0; j < g->ops[i]->noperands; j++)
       operand |= g->ops[i]->operands[j]->id == x;
-    ck_assert_msg(operand && pt_exec_op_in_place(g->ops[i]), "%s: value %d aliases %d wrongly",
-                  name, v, x);
+    bool ok = operand && pt_exec_op_in_place(g->ops[i]);
+    for (int k = 0; k < fp.ngroups && !ok; k++) {
+      const pt_fusion_group *grp = &fp.groups[k];
+      bool out = false, in = false, broadcast = false;
+      for (int q = 0; q < grp->noutputs; q++)
+        out |= grp->outputs[q]->id == v;
+      for (int q = 0; q < grp->ninputs; q++)
+        in |= grp->inputs[q]->id == x;
+      for (int m = 0; m < grp->nops; m++)
+        for (int j = 0; j < g->ops[grp->ops[m]]->noperands; j++) {
+          pt_fusion_access a = pt_fusion_read(g->ops[grp->ops[m]]->operands[j]);
+          broadcast |= a.src && a.src->id == x && a.bcast;
+        }
+      ok = out && in && !broadcast && p->first[v] == grp->at;
+    }
+    ck_assert_msg(ok, "%s: value %d aliases %d wrongly", name, v, x);
     ck_assert_int_eq(p->region[x], PT_BUF_TEMP);
     ck_assert_int_eq(p->offset[v], p->offset[x]);
     ck_assert_int_eq(p->bytes[v], p->bytes[x]);
-    ck_assert_int_eq(p->last[x], i);
+    ck_assert_int_eq(p->last[x], p->first[v]);
     chain_item[v] = chain_item[x];
     if (items[chain_item[v]].last < p->last[v])
       items[chain_item[v]].last = p->last[v];
@@ -169,11 +205,17 @@ static void check_plan(const pt_func *g, const pt_buffer_plan *p, const char *na
     ck_assert(p->arg_offset[i] + (int64_t)pt_type_bytes(&g->args[i]->type) <=
               (i + 1 < g->nargs ? p->arg_offset[i + 1] : p->arg_bytes));
   }
-  for (int i = 0; i < g->nresults; i++)
-    ck_assert(p->result_offset[i] + (int64_t)pt_type_bytes(&g->results[i].type) <=
-              (i + 1 < g->nresults ? p->result_offset[i + 1] : p->result_bytes));
+  int64_t result_end = 0; /* the results in the result block, in order, disjoint */
+  for (int i = 0; i < g->nresults; i++) {
+    if (p->result_offset[i] < 0)
+      continue;
+    ck_assert_int_ge(p->result_offset[i], result_end);
+    result_end = p->result_offset[i] + (int64_t)pt_type_bytes(&g->results[i].type);
+  }
+  ck_assert_int_le(result_end, p->result_bytes);
   pt_free(items);
   pt_free(stored);
+  pt_fusion_plan_free(&fp);
 }
 
 /* ---- every op kind against the interpreter ----------------------------- */
@@ -905,14 +947,27 @@ static int ref_by_lo(const void *a, const void *b) {
 static int64_t reference_placement(const pt_func *g, const pt_buffer_plan *p, int64_t *voff,
                                    int64_t *soff) {
   ref_item *it = pt_malloc((size_t)(g->nvalues + g->nops + 1) * sizeof *it);
-  /* a chain of values written in place is one interval */
+  /* a chain of values written in place is one interval; a value is written
+   * at p->first (a fused group's output at the group's last member, maybe
+   * after the input it takes over is defined), so chains run in that order */
+  int *ord = pt_malloc(((size_t)g->nops + 1) * sizeof *ord);
+  for (int i = 0; i < g->nops; i++)
+    ord[i] = i;
+  for (int i = 1; i < g->nops; i++) /* insertion sort by (first, index) */
+    for (int j = i;
+         j > 0 && p->first[g->ops[ord[j - 1]]->result->id] > p->first[g->ops[ord[j]]->result->id];
+         j--) {
+      int t = ord[j];
+      ord[j] = ord[j - 1];
+      ord[j - 1] = t;
+    }
   int *end = pt_malloc(((size_t)g->nvalues + 1) * sizeof *end);
   for (int i = g->nops - 1; i >= 0; i--) {
-    int id = g->ops[i]->result->id;
+    int id = g->ops[ord[i]]->result->id;
     end[id] = p->last[id];
     for (int j = i + 1; j < g->nops; j++)
-      if (p->alias[g->ops[j]->result->id] == id && end[g->ops[j]->result->id] > end[id])
-        end[id] = end[g->ops[j]->result->id];
+      if (p->alias[g->ops[ord[j]]->result->id] == id && end[g->ops[ord[j]]->result->id] > end[id])
+        end[id] = end[g->ops[ord[j]]->result->id];
   }
   int n = 0;
   for (int i = 0; i < g->nops; i++) {
@@ -944,10 +999,11 @@ static int64_t reference_placement(const pt_func *g, const pt_buffer_plan *p, in
     temp = at + it[k].bytes > temp ? at + it[k].bytes : temp;
   }
   for (int i = 0; i < g->nops; i++) {
-    int id = g->ops[i]->result->id;
+    int id = g->ops[ord[i]]->result->id;
     if (p->region[id] == PT_BUF_TEMP && p->alias[id] >= 0)
       voff[id] = voff[p->alias[id]];
   }
+  pt_free(ord);
   pt_free(end);
   pt_free(busy);
   pt_free(it);
