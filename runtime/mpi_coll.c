@@ -1,6 +1,7 @@
 /* Collectives over MPI (see mpi_coll.h). Each collective packs its operand
  * into the contiguous per-member blocks MPI moves, calls one MPI collective
- * on the communicator of the op's group, and unpacks; packing is only
+ * on the communicator of the op's group (a large reduce_scatter: a ring of
+ * MPI_Sendrecv), and unpacks; packing is only
  * needed when the op's dim is not the outermost non-trivial one. Scratch
  * buffers live in the mesh object and only grow. */
 #include "mpi_coll.h"
@@ -268,6 +269,16 @@ static MPI_Datatype mpi_type(pt_dtype t) {
 
 /* ---- the collectives -------------------------------------------------- */
 
+/* Whether reduce_scatter of a `bytes` operand over g members runs as the
+ * ring below rather than as Open MPI 4.1's MPI_Reduce_scatter_block. On
+ * shared-memory ranks (build/bench_coll, bench/README.md) the ring took
+ * 0.6-0.7x MPI's time from 256 KiB up on 2 ranks; on 4 (oversubscribed)
+ * ranks it was faster at 4-16 MiB but up to 2x slower at 1 MiB, where its
+ * three dependent steps cost more than MPI's algorithm. */
+static bool ring_pays(int64_t g, size_t bytes) {
+  return g == 2 ? bytes >= ((size_t)256 << 10) : bytes >= ((size_t)4 << 20);
+}
+
 /* acc[i] = in[i] + own[i] over n elements of dtype t. */
 static void add_into(void *acc, const void *in, const void *own, int64_t n, pt_dtype t) {
   switch (t) {
@@ -303,9 +314,7 @@ static void add_into(void *acc, const void *in, const void *own, int64_t n, pt_d
  * MPI_Sendrecv steps: at step s a member passes its partial sum of block
  * pos-s-1 to the next one and adds its own share into the partial of block
  * pos-s-2 it receives, so after the last step it holds block pos complete.
- * Each member sends (G-1)/G of its operand once and adds as much; Open MPI's
- * MPI_Reduce_scatter_block moved and summed far more (2-6x slower at 4 MiB
- * on 2 and 4 shared-memory ranks: bench/bench_coll). */
+ * Each member sends (G-1)/G of its operand once and adds as much. */
 static pt_status ring_reduce_scatter(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, const group *g,
                                      const char *send, char *r, int64_t n, pt_dtype t, pt_diag *d) {
   size_t es = pt_dtype_size(t), bytes = (size_t)n * es;
@@ -378,7 +387,11 @@ pt_status pt_mpi_collective(pt_mpi_mesh *mm, const pt_op *op, const pt_tensor *x
       transpose_chunks(xs, s, outer, g.size, from_bytes(rt, dim));
       send = s;
     }
-    return ring_reduce_scatter(mm, op, c, &g, send, rs, rn, xt->dtype, d);
+    if (ring_pays(g.size, (size_t)xn * es))
+      return ring_reduce_scatter(mm, op, c, &g, send, rs, rn, xt->dtype, d);
+    CHECK_MPI(MPI_Reduce_scatter_block(send, rs, (int)rn, mpi_type(xt->dtype), MPI_SUM, c),
+              op->loc);
+    return PT_OK;
   }
   case PT_OP_ALL_REDUCE: {
     bool max = strcmp(pt_op_ident(op, PT_A_REDUCE), "max") == 0;

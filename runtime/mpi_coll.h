@@ -35,9 +35,10 @@ MPI_Comm pt_mpi_mesh_comm(const pt_mpi_mesh *mm);
 /* Runs collective op (a verified all_gather, reduce_scatter, all_reduce,
  * all_to_all, axis_slice or collective_permute whose axes name axes of the
  * mesh) on this rank's operand x into r, which has the op's result type and
- * does not overlap x. Collective over the op's group: every rank of the
- * group must call it for the same op. Sums are MPI's (any order); max of
- * f32 propagates nan like the virtual mesh. */
+ * does not overlap x (all_reduce alone may run in place: r == x).
+ * Collective over the op's group: every rank of the group must call it for
+ * the same op. Sums are in any order (MPI's, or a ring's for a large
+ * reduce_scatter); max of f32 propagates nan like the virtual mesh. */
 pt_status pt_mpi_collective(pt_mpi_mesh *mm, const pt_op *op, const pt_tensor *x, pt_tensor *r,
                             pt_diag *d);
 
