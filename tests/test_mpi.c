@@ -125,6 +125,7 @@ typedef struct {
   const char *reduce; /* all_reduce */
   int pairs;          /* permute: 0 shift without wrap, 1 cycle, 2 reverse, 3 identity of 0 */
   pt_dtype dtype;
+  bool big; /* 1 MiB times the group size: a reduce_scatter big enough for the ring */
 } coll_case;
 
 static int coll_cases(coll_case *out) {
@@ -132,20 +133,25 @@ static int coll_cases(coll_case *out) {
   static const pt_dtype move_types[] = {PT_F32, PT_PRED};
   for (int t = 0; t < 2; t++)
     for (int dim = 0; dim < 3; dim++) {
-      out[n++] = (coll_case){PT_OP_ALL_GATHER, dim, 0, NULL, 0, move_types[t]};
-      out[n++] = (coll_case){PT_OP_AXIS_SLICE, dim, 0, NULL, 0, move_types[t]};
+      out[n++] = (coll_case){PT_OP_ALL_GATHER, dim, 0, NULL, 0, move_types[t], false};
+      out[n++] = (coll_case){PT_OP_AXIS_SLICE, dim, 0, NULL, 0, move_types[t], false};
       for (int dim2 = 0; dim2 < 3; dim2++)
-        out[n++] = (coll_case){PT_OP_ALL_TO_ALL, dim, dim2, NULL, 0, move_types[t]};
+        out[n++] = (coll_case){PT_OP_ALL_TO_ALL, dim, dim2, NULL, 0, move_types[t], false};
     }
   for (int t = 0; t < 2; t++) {
     pt_dtype dt = t ? PT_I32 : PT_F32;
     for (int dim = 0; dim < 3; dim++)
-      out[n++] = (coll_case){PT_OP_REDUCE_SCATTER, dim, 0, NULL, 0, dt};
-    out[n++] = (coll_case){PT_OP_ALL_REDUCE, 0, 0, "sum", 0, dt};
-    out[n++] = (coll_case){PT_OP_ALL_REDUCE, 0, 0, "max", 0, dt};
+      out[n++] = (coll_case){PT_OP_REDUCE_SCATTER, dim, 0, NULL, 0, dt, false};
+    out[n++] = (coll_case){PT_OP_ALL_REDUCE, 0, 0, "sum", 0, dt, false};
+    out[n++] = (coll_case){PT_OP_ALL_REDUCE, 0, 0, "max", 0, dt, false};
   }
+  /* runtime/mpi_coll.c runs these as a ring of sends (ring_pays) */
+  out[n++] = (coll_case){PT_OP_REDUCE_SCATTER, 0, 0, NULL, 0, PT_F32, true};
+  out[n++] = (coll_case){PT_OP_REDUCE_SCATTER, 2, 0, NULL, 0, PT_F32, true};
+  out[n++] = (coll_case){PT_OP_REDUCE_SCATTER, 1, 0, NULL, 0, PT_I32, true};
   for (int p = 0; p < 4; p++)
-    out[n++] = (coll_case){PT_OP_COLLECTIVE_PERMUTE, 0, 0, NULL, p, p == 3 ? PT_PRED : PT_F32};
+    out[n++] =
+        (coll_case){PT_OP_COLLECTIVE_PERMUTE, 0, 0, NULL, p, p == 3 ? PT_PRED : PT_F32, false};
   return n;
 }
 
@@ -158,6 +164,11 @@ static pt_func *one_op(pt_module *m, const coll_case *c, const int *axes, int n,
     g *= m->mesh.sizes[axes[k]];
   }
   int64_t dims[3] = {2, 3, 5};
+  if (c->big) {
+    dims[0] = 16;
+    dims[1] = 64;
+    dims[2] = 256;
+  }
   if (c->code == PT_OP_REDUCE_SCATTER || c->code == PT_OP_AXIS_SLICE || c->code == PT_OP_ALL_TO_ALL)
     dims[c->dim] *= g;
   char fname[32];
@@ -229,7 +240,7 @@ static const char *case_str(const coll_case *c, const pt_mesh *mesh, const int *
   else if (c->code == PT_OP_ALL_TO_ALL)
     k += (size_t)snprintf(buf + k, sizeof buf - k, " %d->%d", c->dim, c->dim2);
   else
-    k += (size_t)snprintf(buf + k, sizeof buf - k, " dim %d", c->dim);
+    k += (size_t)snprintf(buf + k, sizeof buf - k, " dim %d%s", c->dim, c->big ? " (big)" : "");
   k += (size_t)snprintf(buf + k, sizeof buf - k, " axes [");
   for (int i = 0; i < n; i++)
     k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%s", i ? ", " : "", mesh->names[axes[i]]);
