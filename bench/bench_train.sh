@@ -50,19 +50,23 @@ import json, sys
 label, ranks, flops, peak, path, shape, one, prof = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6], float(sys.argv[7]), sys.argv[8]
 s = json.load(open(path))["median_step_seconds"]
 gf = flops / s / 1e9
-# communication share: the collectives' time over the steps' time, on the rank where it is largest
+# communication share: the collectives' time over the steps' time on each rank, least and
+# most: the rank with the least is the one the others wait for, so its share is the
+# transfers' own; the most adds the time spent waiting for that rank
 ev = [e for e in json.load(open(prof))["traceEvents"] if e.get("ph") == "X"]
-share = 0.0
+shares = []
 for pid in set(e["pid"] for e in ev):
     comm = sum(e["dur"] for e in ev if e["pid"] == pid and e["tid"] == 2)
     step = sum(e["dur"] for e in ev if e["pid"] == pid and e["tid"] == 3)
-    share = max(share, comm / step if step else 0.0)
-print("%-20s %6d %10.1f %10.1f %12s %10.1f %6.0f%% (%2.0f%%) %8.0f%%" % (label, ranks, 1 / s, gf, shape, peak, 100 * gf / (peak * ranks), 100 * gf / (one * ranks), 100 * share))
+    shares.append(comm / step if step else 0.0)
+lo, hi = 100 * min(shares), 100 * max(shares)
+comm = "%.0f%%" % hi if round(lo) == round(hi) else "%.0f-%.0f%%" % (lo, hi)
+print("%-20s %6d %10.1f %10.1f %12s %10.1f %6.0f%% (%2.0f%%) %9s" % (label, ranks, 1 / s, gf, shape, peak, 100 * gf / (peak * ranks), 100 * gf / (one * ranks), comm))
 PY
 }
 run "1 rank" 1 "$T/one.yaml" 64 1024
 run "2 ranks, BP" 2 examples/mlp.bp.yaml 32 1024
 run "2 ranks, MP" 2 examples/mlp.mp.yaml 64 512
 echo "of peak: against the configuration's own peak per rank (in brackets: against one core alone"
-echo "at the one-rank shapes); comm: the collectives' share of the step on the rank where it is largest"
-echo "(from --profile of the same run)"
+echo "at the one-rank shapes); comm: the collectives' share of the step on the rank where it is least"
+echo "(the one the others wait for) and most (from --profile of the same run)"

@@ -61,6 +61,24 @@ static int64_t traffic(const pt_op *op) {
   return in + out;
 }
 
+/* The memory time of `bytes` read and written, `over` of them written over
+ * bytes just read (an in-place result: runtime/exec.h). The rate is per
+ * byte read or written, timed by calibrate on out-of-place add and mul,
+ * whose write first reads the line it fills: 3 bytes counted, 4 moved. A
+ * write over bytes just read moves only itself, so an in-place add moves 3
+ * where its out-of-place twin moves 4: its write costs a quarter of a byte
+ * counted instead of one. */
+static double mem_time(const pt_sim_hw *hw, int64_t bytes, int64_t over) {
+  return ((double)bytes - 0.75 * (double)over) / hw->elementwise_rate;
+}
+
+/* The bytes of v written over an operand's: aliased onto a temporary, or a
+ * result donated into its argument's buffer. */
+static int64_t over_bytes(const pt_buffer_plan *plan, const pt_value *v) {
+  bool over = plan->alias[v->id] >= 0 || (v->def && plan->region[v->id] == PT_BUF_ARG);
+  return over ? vbytes(v) : 0;
+}
+
 static void price_collective(const pt_sim_hw *hw, const pt_mesh *mesh, const int *links,
                              pt_sim_op *e) {
   const pt_op *op = e->op;
@@ -119,6 +137,8 @@ pt_status pt_sim_run(const pt_sim_hw *hw, const pt_func *g, pt_sim_result *out, 
    * the absorbed broadcasts and constants cost nothing */
   pt_fusion_plan fp;
   pt_plan_fusion(g, pt_fusion_default(), &fp);
+  pt_buffer_plan plan;
+  pt_plan_buffers_fused(g, &fp, &plan);
   /* more devices than cores time-share them: every kernel takes longer */
   double shared =
       hw->cores && out->devices > hw->cores ? (double)out->devices / (double)hw->cores : 1.0;
@@ -134,15 +154,19 @@ pt_status pt_sim_run(const pt_sim_hw *hw, const pt_func *g, pt_sim_result *out, 
       e->link = -1;
       if (gi >= 0 && fp.groups[gi].at == i) {
         const pt_fusion_group *grp = &fp.groups[gi];
+        int64_t in = 0, outb = 0, over = 0;
         for (int k = 0; k < grp->ninputs; k++)
-          e->bytes += vbytes(grp->inputs[k]);
-        for (int k = 0; k < grp->noutputs; k++)
-          e->bytes += vbytes(grp->outputs[k]);
+          in += vbytes(grp->inputs[k]);
+        for (int k = 0; k < grp->noutputs; k++) {
+          outb += vbytes(grp->outputs[k]);
+          over += over_bytes(&plan, grp->outputs[k]);
+        }
+        e->bytes = in + outb;
         /* memory or the C library's functions, whichever takes longer */
         double per = 0;
         for (int k = 0; k < grp->nops; k++)
           per += hw->element_time[g->ops[grp->ops[k]]->code];
-        double mem = (double)e->bytes / hw->elementwise_rate;
+        double mem = mem_time(hw, e->bytes, over);
         double calc = per * (double)pt_type_numel(&grp->shape);
         e->time = ((mem > calc ? mem : calc) + hw->op_overhead) * shared;
         out->compute += e->time;
@@ -171,7 +195,7 @@ pt_status pt_sim_run(const pt_sim_hw *hw, const pt_func *g, pt_sim_result *out, 
         out->flops += e->flops;
       } else {
         e->bytes = traffic(op);
-        e->time = (double)e->bytes / hw->elementwise_rate;
+        e->time = mem_time(hw, e->bytes, over_bytes(&plan, op->result));
         double et = hw->element_time[op->code];
         if (et > 0 && op->noperands > 0) {
           double calc = et * (double)pt_type_numel(&op->operands[0]->type);
@@ -186,8 +210,6 @@ pt_status pt_sim_run(const pt_sim_hw *hw, const pt_func *g, pt_sim_result *out, 
     clock += e->time;
   }
   out->step = out->compute + out->comm;
-  pt_buffer_plan plan;
-  pt_plan_buffers_fused(g, &fp, &plan);
   pt_fusion_plan_free(&fp);
   out->memory =
       (pt_sim_memory){plan.peak_bytes, plan.arg_bytes, plan.result_bytes, plan.temp_bytes};

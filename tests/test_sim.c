@@ -357,6 +357,26 @@ START_TEST(elementwise_time_is_bytes_over_bandwidth) {
   ck_assert_int_eq(r.memory.temp_bytes, 0);
   pt_sim_result_free(&r);
   pt_module_destroy(m);
+  /* an update written over the param it reads (donation, runtime/exec.h)
+   * skips the line fill of a fresh buffer: its write costs a quarter */
+  const char *update = "func @f(param %w: f32[1024], input %g: f32[1024]) -> (w: f32[1024]) {\n"
+                       "  %c = constant {value = 0.5} : f32[1024]\n"
+                       "  %s = mul %c, %g : f32[1024]\n"
+                       "  %n = sub %w, %s : f32[1024]\n"
+                       "  return %n\n}\n";
+  m = simulate(update, hw, &r);
+  near(r.ops[2].time, (2 * 4096.0 + 0.25 * 4096.0) / 8e9, "fused update in place");
+  ck_assert_int_eq(r.memory.result_bytes, 0);
+  pt_sim_result_free(&r);
+  pt_module_destroy(m);
+  setenv("PT_FUSION", "0", 1);
+  m = simulate(update, hw, &r);
+  unsetenv("PT_FUSION");
+  near(r.ops[2].time, (2 * 4096.0 + 0.25 * 4096.0) / 8e9, "update op by op, in place");
+  near(r.ops[1].time, (2 * 4096.0 + 0.25 * 4096.0) / 8e9, "its mul, over the dying constant");
+  near(r.ops[0].time, 4096.0 / 8e9, "the constant, written fresh");
+  pt_sim_result_free(&r);
+  pt_module_destroy(m);
   pt_sim_hw_destroy(hw);
   pt_diag_destroy(d);
 }
