@@ -350,22 +350,10 @@ static bool run_case(pt_mpi_mesh *mm, pt_module *m, pt_opcode code, int64_t byte
 /* ---- the program -------------------------------------------------------- */
 
 static void conditions(int size, int reps) {
-  char model[256] = "unknown", line[512];
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  while (f && fgets(line, sizeof line, f)) {
-    const char *c = strchr(line, ':');
-    if (strncmp(line, "model name", 10) != 0 || !c)
-      continue;
-    for (c++; *c == ' ' || *c == '\t'; c++)
-      ;
-    snprintf(model, sizeof model, "%s", c);
-    model[strcspn(model, "\n")] = 0;
-    break;
-  }
-  if (f)
-    fclose(f);
+  char model[256];
+  pt_cpu_model(model, sizeof model);
   double load = -1;
-  f = fopen("/proc/loadavg", "r");
+  FILE *f = fopen("/proc/loadavg", "r");
   if (f) {
     if (fscanf(f, "%lf", &load) != 1)
       load = -1;

@@ -92,25 +92,8 @@ bool pt_bench_parse_count(const char *s, long lo, long hi, long *out) {
 }
 
 void pt_bench_machine_line(void) {
-  char model[256] = "unknown";
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  if (f) {
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-      if (strncmp(line, "model name", 10) != 0)
-        continue;
-      const char *c = strchr(line, ':');
-      if (!c)
-        continue;
-      c++;
-      while (*c == ' ' || *c == '\t')
-        c++;
-      snprintf(model, sizeof model, "%s", c);
-      model[strcspn(model, "\n")] = 0;
-      break;
-    }
-    fclose(f);
-  }
+  char model[256];
+  pt_cpu_model(model, sizeof model);
   const char *core = getenv("OPENBLAS_CORETYPE");
   printf("machine: nproc %ld, cpu \"%s\", OPENBLAS_CORETYPE %s\n", sysconf(_SC_NPROCESSORS_ONLN),
          model, core ? core : "unset");

@@ -539,27 +539,6 @@ static char *num(double v, char *buf, size_t cap) {
   return buf;
 }
 
-static void cpu_model(char *model, size_t cap) {
-  snprintf(model, cap, "unknown");
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  if (!f)
-    return;
-  char line[512];
-  while (fgets(line, sizeof line, f)) {
-    if (strncmp(line, "model name", 10) != 0)
-      continue;
-    const char *c = strchr(line, ':');
-    if (!c)
-      continue;
-    for (c++; *c == ' ' || *c == '\t'; c++)
-      ;
-    snprintf(model, cap, "%s", c);
-    model[strcspn(model, "\n")] = 0;
-    break;
-  }
-  fclose(f);
-}
-
 /* A size like 8GiB, 512MB or 1073741824 (the units of docs/hardware.md). */
 static bool parse_size(const char *s, double *out) {
   return pt_sim_parse_size(s, out) > 0;
@@ -723,7 +702,7 @@ static char *write_yaml(const results *R) {
   time_t t = time(NULL);
   strftime(date, sizeof date, "%Y-%m-%d %H:%M %Z", localtime(&t));
   gethostname(host, sizeof host - 1);
-  cpu_model(model, sizeof model);
+  pt_cpu_model(model, sizeof model);
   const char *coretype = getenv("OPENBLAS_CORETYPE"), *threads = getenv("OPENBLAS_NUM_THREADS");
   fprintf(f,
           "# Measured by `partita calibrate` (docs/hardware.md, \"Calibrating\"):\n"

@@ -1,4 +1,5 @@
-/* Reading whole text files, with unreadable files reported as diagnostics. */
+/* Reading whole text files, with unreadable files reported as diagnostics;
+ * the CPU's model name. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,4 +33,23 @@ char *pt_read_file(const char *path, size_t *len, pt_diag *d) {
   buf[n] = 0;
   *len = n;
   return buf;
+}
+
+void pt_cpu_model(char *buf, size_t cap) {
+  snprintf(buf, cap, "unknown");
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  if (!f)
+    return;
+  char line[512];
+  while (fgets(line, sizeof line, f)) {
+    const char *c = strchr(line, ':');
+    if (strncmp(line, "model name", 10) != 0 || !c)
+      continue;
+    for (c++; *c == ' ' || *c == '\t'; c++)
+      ;
+    snprintf(buf, cap, "%s", c);
+    buf[strcspn(buf, "\n")] = 0;
+    break;
+  }
+  fclose(f);
 }

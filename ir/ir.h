@@ -66,9 +66,9 @@ typedef enum { PT_AV_INT, PT_AV_FLOAT, PT_AV_IDENT, PT_AV_LIST } pt_avkind;
  * values (lists nest: collective_permute's pairs are a list of lists). */
 typedef struct pt_aval {
   pt_avkind kind;
-  int64_t i;                /* PT_AV_INT */
-  double f;                 /* PT_AV_FLOAT */
-  const char *s;            /* PT_AV_IDENT */
+  int64_t i;                   /* PT_AV_INT */
+  double f;                    /* PT_AV_FLOAT */
+  const char *s;               /* PT_AV_IDENT */
   const struct pt_aval *items; /* PT_AV_LIST */
   int n;                       /* PT_AV_LIST */
 } pt_aval;
@@ -96,13 +96,13 @@ typedef struct pt_value pt_value;
 struct pt_value {
   const char *name; /* without '%'; NULL: unnamed, numbered by the printer */
   pt_type type;
-  pt_op *def;       /* defining op, NULL for a function argument */
-  int arg_index;    /* position among the arguments, or -1 */
-  pt_role role;     /* arguments only */
-  int id;           /* dense index within its function: 0..nvalues-1 */
+  pt_op *def;    /* defining op, NULL for a function argument */
+  int arg_index; /* position among the arguments, or -1 */
+  pt_role role;  /* arguments only */
+  int id;        /* dense index within its function: 0..nvalues-1 */
   pt_loc loc;
   struct pt_sharding *sharding; /* ir/sharding.h; NULL: nothing decided */
-  pt_func *func;    /* the function it belongs to */
+  pt_func *func;                /* the function it belongs to */
 };
 
 struct pt_op {
@@ -156,25 +156,21 @@ pt_func *pt_module_find_func(const pt_module *m, const char *name);
 bool pt_module_add_axis(pt_module *m, const char *name, int64_t size);
 
 pt_func *pt_func_create(pt_module *m, const char *name, pt_loc loc);
-pt_value *pt_func_add_arg(pt_func *f, const char *name, pt_role role,
-                          pt_type t, pt_loc loc);
+pt_value *pt_func_add_arg(pt_func *f, const char *name, pt_role role, pt_type t, pt_loc loc);
 pt_value *pt_func_find_arg(const pt_func *f, const char *name);
 /* Declares a result; `v` may be NULL and set later with pt_func_set_result. */
-pt_result *pt_func_add_result(pt_func *f, const char *name, pt_type t,
-                              pt_value *v, pt_loc loc);
+pt_result *pt_func_add_result(pt_func *f, const char *name, pt_type t, pt_value *v, pt_loc loc);
 int pt_func_find_result(const pt_func *f, const char *name);
 
 /* Creates an op at the end of f's body with the given operands. Attributes
  * are set with pt_op_set_*; then pt_op_finish gives it its result. */
-pt_op *pt_op_create(pt_func *f, pt_opcode code, pt_value *const *operands,
-                    int n, pt_loc loc);
+pt_op *pt_op_create(pt_func *f, pt_opcode code, pt_value *const *operands, int n, pt_loc loc);
 /* Gives `op` its result value. With `declared` non-NULL the result has that
  * type as written (the verifier checks it later: this is the parser's path).
  * With `declared` NULL the type is inferred from the shape rule; on failure
  * the error is reported to d, the op is removed and NULL is returned.
  * `name` may be NULL. */
-pt_value *pt_op_finish(pt_op *op, const char *name, const pt_type *declared,
-                       pt_diag *d);
+pt_value *pt_op_finish(pt_op *op, const char *name, const pt_type *declared, pt_diag *d);
 
 void pt_op_set_attr(pt_op *op, pt_attrkey k, const pt_aval *v, pt_loc loc);
 void pt_op_set_int(pt_op *op, pt_attrkey k, int64_t v);
@@ -197,7 +193,15 @@ pt_aval pt_aval_copy(pt_module *m, const pt_aval *v);
 
 /* ---- op table ------------------------------------------------------- */
 
-typedef enum { PT_CMP_LT, PT_CMP_LE, PT_CMP_GT, PT_CMP_GE, PT_CMP_EQ, PT_CMP_NE, PT_CMP_COUNT } pt_cmpdir;
+typedef enum {
+  PT_CMP_LT,
+  PT_CMP_LE,
+  PT_CMP_GT,
+  PT_CMP_GE,
+  PT_CMP_EQ,
+  PT_CMP_NE,
+  PT_CMP_COUNT
+} pt_cmpdir;
 const char *pt_cmpdir_name(pt_cmpdir d);
 bool pt_cmpdir_parse(const char *s, pt_cmpdir *out);
 pt_cmpdir pt_op_cmpdir(const pt_op *op); /* compare's dir */
@@ -226,8 +230,7 @@ int pt_op_attr_order(pt_opcode c, pt_attrkey *out);
  * (constant, iota, convert, broadcast, reshape, scatter_add), `hint` is the
  * declared result type and is validated (it must be non-NULL for them).
  * `m` supplies the mesh for collectives. Reports located errors to d. */
-pt_status pt_op_infer(const pt_op *op, const pt_type *hint, pt_type *out,
-                      pt_diag *d);
+pt_status pt_op_infer(const pt_op *op, const pt_type *hint, pt_type *out, pt_diag *d);
 
 /* ---- passes over the whole module ----------------------------------- */
 
@@ -238,12 +241,14 @@ pt_status pt_verify_func(const pt_func *f, pt_diag *d);
 
 /* Parses a module from text; `file` names it in locations. The source is
  * registered with d so messages show the line. NULL on error. */
-pt_module *pt_parse(const char *text, size_t len, const char *file,
-                    pt_diag *d);
+pt_module *pt_parse(const char *text, size_t len, const char *file, pt_diag *d);
 /* The whole contents of a file, NUL-terminated (pt_free it), its length in
  * *len; an unopenable or unreadable file is reported to d as
  * `path: error: cannot open/read: ...` and gives NULL. */
 char *pt_read_file(const char *path, size_t *len, pt_diag *d);
+/* The CPU's model name from /proc/cpuinfo ("unknown" if there is none), for
+ * the conditions benchmarks and calibrate print. */
+void pt_cpu_model(char *buf, size_t cap);
 
 /* Reads and parses a file; reports unreadable files to d. */
 pt_module *pt_parse_file(const char *path, pt_diag *d);
