@@ -136,12 +136,8 @@ static pt_tensor **initial_args(const pt_func *ts, const pt_func *loss, const pt
       args[i] = pt_tensor_create(a->type);
     }
   }
-  if (in)
-    for (int i = 0; i < pt_st_count(in); i++)
-      if (!pt_func_find_arg(ts, pt_st_name(in, i)))
-        pt_diag_report(d, PT_SEV_WARNING, (pt_loc){inputs, 0, 0},
-                       "tensor '%s' is not an argument of @%s; ignored", pt_st_name(in, i),
-                       ts->name);
+  for (int i = 0; in && i < pt_st_count(in); i++)
+    bad |= !pt_cli_input_is_argument(ts, pt_st_name(in, i), inputs, d);
   if (!bad)
     return args;
   for (int i = 0; i < ts->nargs; i++)

@@ -85,8 +85,8 @@ static pt_tensor *teacher_target(const pt_func *f, const pt_value *y, uint64_t s
   pt_func *g = pt_func_create(m, "teacher", f->loc);
   pt_value **map = pt_calloc((size_t)f->nvalues + 1, sizeof *map);
   for (int i = 0; i < f->nargs; i++)
-    map[f->args[i]->id] = pt_func_add_arg(g, f->args[i]->name, f->args[i]->role,
-                                          f->args[i]->type, f->args[i]->loc);
+    map[f->args[i]->id] =
+        pt_func_add_arg(g, f->args[i]->name, f->args[i]->role, f->args[i]->type, f->args[i]->loc);
   pt_builder b = {g, f->loc};
   pt_value *ops[64];
   for (int i = 0; i < f->nops; i++) {
@@ -175,14 +175,13 @@ static bool save(dist *x, const pt_train_dist_opts *o, pt_tensor *const *args, i
   char stepbuf[32], meshbuf[256] = "";
   snprintf(stepbuf, sizeof stepbuf, "%llu", (unsigned long long)step);
   for (int a = 0; a < x->m->mesh.naxes; a++)
-    snprintf(meshbuf + strlen(meshbuf), sizeof meshbuf - strlen(meshbuf), "%s%s=%lld",
-             a ? "," : "", x->m->mesh.names[a], (long long)x->m->mesh.sizes[a]);
-  const char *meta[] = {"partita.step",      stepbuf,         "partita.optimizer",
-                        o->optimizer_name,   "partita.func",  x->loss->name,
-                        "partita.mesh",      meshbuf,         "partita.tactics",
-                        o->tactics,          "partita.source", o->file};
-  pt_status st = pt_ckpt_write(MPI_COMM_WORLD, path, nupd, names, types, lay, &x->m->mesh,
-                               args, 6, meta, x->d);
+    snprintf(meshbuf + strlen(meshbuf), sizeof meshbuf - strlen(meshbuf), "%s%s=%lld", a ? "," : "",
+             x->m->mesh.names[a], (long long)x->m->mesh.sizes[a]);
+  const char *meta[] = {"partita.step",    stepbuf,       "partita.optimizer", o->optimizer_name,
+                        "partita.func",    x->loss->name, "partita.mesh",      meshbuf,
+                        "partita.tactics", o->tactics,    "partita.source",    o->file};
+  pt_status st = pt_ckpt_write(MPI_COMM_WORLD, path, nupd, names, types, lay, &x->m->mesh, args, 6,
+                               meta, x->d);
   pt_free(names);
   pt_free(types);
   pt_free(lay);
@@ -196,27 +195,15 @@ static bool save(dist *x, const pt_train_dist_opts *o, pt_tensor *const *args, i
 static bool input_names(dist *x, const char *path, int *n, char ***names) {
   int ok = 1;
   if (x->rank == 0 && access(path, R_OK) != 0) {
-    pt_diag_error(x->d, (pt_loc){path, 0, 0}, "cannot read the --inputs file: %s",
-                  strerror(errno));
+    pt_diag_error(x->d, (pt_loc){path, 0, 0}, "cannot read the --inputs file: %s", strerror(errno));
     ok = 0;
   }
   MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
   if (!ok || pt_ckpt_names(MPI_COMM_WORLD, path, n, names, x->d) != PT_OK)
     return false;
   bool bad = false;
-  for (int i = 0; i < *n; i++) {
-    if (pt_func_find_arg(x->ts, (*names)[i]))
-      continue;
-    char have[512] = "";
-    size_t k = 0;
-    for (int a = 0; a < x->ts->nargs && a <= 10 && k + 8 < sizeof have; a++)
-      k += (size_t)snprintf(have + k, sizeof have - k, "%s%s", a ? ", " : "",
-                            a < 10 ? x->ts->args[a]->name : "...");
-    pt_diag_error(x->d, (pt_loc){path, 0, 0},
-                  "tensor '%s' is not an argument of @%s (its arguments: %s)", (*names)[i],
-                  x->ts->name, have);
-    bad = true;
-  }
+  for (int i = 0; i < *n; i++)
+    bad |= !pt_cli_input_is_argument(x->ts, (*names)[i], path, x->d);
   return !bad;
 }
 
@@ -236,8 +223,8 @@ static bool read_inputs(dist *x, const char *path, int n, char *const *names, pt
     types[k] = a->type;
     lay[k] = pt_layout_of(a);
   }
-  bool ok = pt_ckpt_read(MPI_COMM_WORLD, path, n, nm, types, lay, &x->m->mesh, blocks, x->d) ==
-            PT_OK;
+  bool ok =
+      pt_ckpt_read(MPI_COMM_WORLD, path, n, nm, types, lay, &x->m->mesh, blocks, x->d) == PT_OK;
   for (int k = 0; k < n && ok; k++)
     given[idx[k]] = blocks[k];
   pt_free(nm);
@@ -282,8 +269,8 @@ int pt_cli_train_distributed(const pt_train_dist_opts *o) {
     failed = pt_pass_train_step(x.m, x.loss->name, &o->opt, NULL, &x.ts, x.d) != PT_OK;
   }
   if (!failed)
-    failed = !(x.s = pt_schedule_read(o->tactics, x.d)) ||
-             pt_schedule_set_mesh(x.m, x.s, x.d) != PT_OK;
+    failed =
+        !(x.s = pt_schedule_read(o->tactics, x.d)) || pt_schedule_set_mesh(x.m, x.s, x.d) != PT_OK;
   if (!failed) {
     int64_t devices = pt_mesh_devices(&x.m->mesh);
     if (devices != x.size) {
@@ -301,8 +288,7 @@ int pt_cli_train_distributed(const pt_train_dist_opts *o) {
     for (int i = 0; i < x.s->ntactics; i++)
       names[i] = x.s->tactics[i].name;
     pt_lower_opts lo = {NULL, names, x.s->ntactics, NULL};
-    failed = pt_pass_lower(x.m, x.ts, &lo, &x.g, x.d) != PT_OK ||
-             pt_verify_func(x.g, x.d) != PT_OK;
+    failed = pt_pass_lower(x.m, x.ts, &lo, &x.g, x.d) != PT_OK || pt_verify_func(x.g, x.d) != PT_OK;
     pt_free(names);
   }
   /* every step feeds its updated params and state into the next: they must
@@ -399,8 +385,8 @@ int pt_cli_train_distributed(const pt_train_dist_opts *o) {
         types[i] = x.ts->args[i]->type;
         lay[i] = pt_layout_of(x.ts->args[i]);
       }
-      failed = pt_ckpt_read(MPI_COMM_WORLD, path, nupd, names, types, lay, mesh, blocks, x.d) !=
-               PT_OK;
+      failed =
+          pt_ckpt_read(MPI_COMM_WORLD, path, nupd, names, types, lay, mesh, blocks, x.d) != PT_OK;
       for (int i = 0; i < nupd; i++) {
         if (!failed) {
           pt_tensor_destroy(args[i]);
@@ -534,8 +520,8 @@ int pt_cli_train_distributed(const pt_train_dist_opts *o) {
   if (any_failed(failed))
     goto done;
   if (prof) {
-    pt_prof_info pi = {o->file, x.loss->name, o->tactics, o->optimizer_name, &x.m->mesh,
-                       (int)prof_first};
+    pt_prof_info pi = {o->file,           x.loss->name, o->tactics,
+                       o->optimizer_name, &x.m->mesh,   (int)prof_first};
     if (!pt_prof_write(prof, MPI_COMM_WORLD, o->profile, &pi))
       goto done;
     uint64_t last = o->steps < prof_end ? o->steps : prof_end;

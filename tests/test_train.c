@@ -469,13 +469,13 @@ END_TEST
 
 static char tmpdir[256];
 
-
 typedef pt_test_result result;
 #define slurp pt_test_slurp
 #define result_free pt_test_result_free
 
-static result partita(const char *args) { return pt_test_partita_run(tmpdir, args); }
-
+static result partita(const char *args) {
+  return pt_test_partita_run(tmpdir, args);
+}
 
 static void write_file(const char *name, const char *text) {
   char path[512];
@@ -510,6 +510,10 @@ static void setup(void) {
   const pt_tensor *ts[] = {w};
   pt_diag *d = pt_diag_create(stderr);
   ck_assert_int_eq(pt_st_write(path, 1, names, ts, 0, NULL, d), PT_OK);
+  /* a misspelt param */
+  snprintf(path, sizeof path, "%s/misspelt.safetensors", tmpdir);
+  const char *misspelt[] = {"ww"};
+  ck_assert_int_eq(pt_st_write(path, 1, misspelt, ts, 0, NULL, d), PT_OK);
   pt_diag_destroy(d);
   pt_tensor_destroy(w);
 }
@@ -583,6 +587,10 @@ static const cli_case cli_cases[] = {
     {"train with a tensor of the wrong shape",
      "train " SMALL " --optimizer sgd --steps 1 --inputs $T/bad.safetensors", 1,
      "tensor 'w' is f32[3] but argument %w of @train_step is f32[3,2]"},
+    {"train with a tensor that is no argument",
+     "train " SMALL " --optimizer sgd --steps 1 --inputs $T/misspelt.safetensors", 1,
+     "misspelt.safetensors: error: tensor 'ww' is not an argument of @train_step (did you mean "
+     "'w'? its arguments: w,"},
     {"train-step writing to a missing directory",
      "train-step " SMALL " --optimizer sgd -o /nonexistent/dir/o.pir", 1,
      "/nonexistent/dir/o.pir: error: cannot write"},
