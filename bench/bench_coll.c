@@ -41,17 +41,6 @@ typedef struct {
   long reps;
 } opts;
 
-/* The rank the launcher gave this process, before MPI_Init; -1 if none. */
-static int launcher_rank(void) {
-  static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"};
-  for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-    const char *v = getenv(vars[i]);
-    if (v && *v)
-      return atoi(v);
-  }
-  return -1;
-}
-
 static bool quiet; /* a rank other than the first: says nothing about usage */
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -372,7 +361,7 @@ static void conditions(int size, int reps) {
 }
 
 int main(int argc, char **argv) {
-  quiet = launcher_rank() > 0;
+  quiet = pt_mpi_launcher_rank() > 0;
   opts o;
   int status = parse_opts(argc, argv, &o);
   if (status >= 0)

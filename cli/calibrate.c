@@ -608,17 +608,6 @@ static int parse_opts(int argc, char **argv, opts *o) {
   return PT_EXIT_OK;
 }
 
-/* The rank the launcher gave this process, before MPI_Init; -1 if none. */
-static int launcher_rank(void) {
-  static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"};
-  for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-    const char *v = getenv(vars[i]);
-    if (v && *v)
-      return atoi(v);
-  }
-  return -1;
-}
-
 /* Whether rank 0 can create files next to path: checked before a minute of
  * measuring, not after. Prints `path: error: ...` if not. */
 static bool writable(const char *path) {
@@ -822,7 +811,7 @@ static int run(int argc, char **argv) {
   /* every rank parses the same command line; only the first one says what
    * is wrong with it (MPI is not running yet, so no rank waits for another) */
   opts o;
-  int status, lr = launcher_rank(), saved = -1;
+  int status, lr = pt_mpi_launcher_rank(), saved = -1;
   if (lr > 0) {
     fflush(stderr);
     saved = dup(2);

@@ -7,6 +7,7 @@
 #include "mpi_coll.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -122,6 +123,16 @@ void pt_mpi_mesh_destroy(pt_mpi_mesh *mm) {
   pt_free(mm->scratch[0]);
   pt_free(mm->scratch[1]);
   pt_free(mm);
+}
+
+int pt_mpi_launcher_rank(void) {
+  static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"};
+  for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+    const char *v = getenv(vars[i]);
+    if (v && *v)
+      return atoi(v);
+  }
+  return -1;
 }
 
 int pt_mpi_mesh_rank(const pt_mpi_mesh *mm) {

@@ -24,6 +24,11 @@ pt_mpi_mesh *pt_mpi_mesh_create(const pt_mesh *m, MPI_Comm world, pt_diag *d);
  * MPI_Comm_free). NULL is allowed. Must run before MPI_Finalize. */
 void pt_mpi_mesh_destroy(pt_mpi_mesh *mm);
 
+/* The rank the launcher (mpirun) gave this process, read from its
+ * environment before MPI_Init; -1 when there is none. Lets a command keep
+ * every rank but the first quiet about bad usage before MPI starts. */
+int pt_mpi_launcher_rank(void);
+
 /* This rank (= device id) and the number of devices. */
 int pt_mpi_mesh_rank(const pt_mpi_mesh *mm);
 int pt_mpi_mesh_size(const pt_mpi_mesh *mm);
