@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "safetensors.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                "checkpoints assume a little-endian host, like safetensors.c");
@@ -81,19 +82,7 @@ static bool agree(ck_ctx *c) {
   return false;
 }
 
-/* ---- dtypes and blocks ------------------------------------------------ */
-
-static const struct {
-  const char *name;
-  pt_dtype dt;
-} ck_dtypes[] = {{"F32", PT_F32}, {"I32", PT_I32}, {"BOOL", PT_PRED}};
-
-static const char *st_dtype_name(pt_dtype dt) {
-  for (size_t i = 0; i < sizeof ck_dtypes / sizeof ck_dtypes[0]; i++)
-    if (ck_dtypes[i].dt == dt)
-      return ck_dtypes[i].name;
-  PT_UNREACHABLE();
-}
+/* ---- blocks ----------------------------------------------------------- */
 
 static MPI_Datatype mpi_dtype(pt_dtype dt) {
   switch (dt) {
@@ -194,66 +183,6 @@ static void set_block_view(ck_ctx *c, MPI_File fh, MPI_Offset disp, const pt_typ
 
 /* ---- writing ----------------------------------------------------------- */
 
-/* Rank 0's header: the 8-byte length, the JSON (keys sorted, compact) and
- * spaces up to a multiple of 8; NULL with the problem recorded. */
-static char *build_header(ck_ctx *c, int n, const char *const *names, const pt_type *types,
-                          const uint64_t *off, int nmeta, const char *const *meta, uint64_t *len) {
-  json_t *root = json_object();
-  bool ok = root != NULL;
-  for (int i = 0; i < n && ok; i++) {
-    const pt_type *t = &types[i];
-    json_t *shape = json_array();
-    for (int k = 0; k < t->rank; k++)
-      json_array_append_new(shape, json_integer((json_int_t)t->dims[k]));
-    json_t *e = json_pack("{s:s, s:o, s:[I, I]}", "dtype", st_dtype_name(t->dtype), "shape", shape,
-                          "data_offsets", (json_int_t)off[i], (json_int_t)off[i + 1]);
-    if (!e || json_object_set_new(root, names[i], e) != 0) {
-      fail(c, "the tensor name '%s' is not valid UTF-8", names[i]);
-      ok = false;
-    }
-  }
-  if (ok && nmeta > 0) {
-    json_t *m = json_object();
-    json_object_set_new(root, "__metadata__", m);
-    for (int i = 0; i < nmeta && ok; i++) {
-      json_t *s = json_string(meta[2 * i + 1]);
-      if (!s || json_object_set_new(m, meta[2 * i], s) != 0) {
-        fail(c, "metadata '%s' is not valid UTF-8", meta[2 * i]);
-        ok = false;
-      }
-    }
-  }
-  char *text = ok ? json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
-  json_decref(root);
-  if (!text) {
-    if (ok)
-      fail(c, "cannot build the header: %s", strerror(ENOMEM));
-    return NULL;
-  }
-  size_t tl = strlen(text);
-  uint64_t padded = (tl + 7) / 8 * 8;
-  char *buf = pt_malloc(8 + padded);
-  memcpy(buf, &padded, 8);
-  memcpy(buf + 8, text, tl);
-  memset(buf + 8 + tl, ' ', padded - tl);
-  free(text);
-  *len = 8 + padded;
-  return buf;
-}
-
-/* Makes the rename durable; best effort, as not every file system lets a
- * directory be fsync'd. */
-static void sync_dir(const char *path) {
-  const char *slash = strrchr(path, '/');
-  char *dir = slash ? pt_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : pt_strdup(".");
-  int fd = open(dir, O_RDONLY | O_DIRECTORY);
-  if (fd >= 0) {
-    fsync(fd);
-    close(fd);
-  }
-  pt_free(dir);
-}
-
 /* Rank 0, after the collective close: syncs the finished temporary file and
  * renames it over path. */
 static void publish(ck_ctx *c, const char *tmp) {
@@ -272,7 +201,7 @@ static void publish(ck_ctx *c, const char *tmp) {
     fail(c, "cannot rename '%s' to '%s': %s", tmp, c->path, strerror(errno));
     return;
   }
-  sync_dir(c->path);
+  pt_sync_dir(c->path);
 }
 
 pt_status pt_ckpt_write(MPI_Comm comm, const char *path, int n, const char *const *names,
@@ -323,8 +252,12 @@ pt_status pt_ckpt_write(MPI_Comm comm, const char *path, int n, const char *cons
     off[i + 1] = off[i] + pt_type_bytes(&global_types[i]);
   uint64_t hlen = 0;
   char *header = NULL;
-  if (c.rank == 0)
-    header = build_header(&c, n, names, global_types, off, nmeta, meta, &hlen);
+  if (c.rank == 0) {
+    char why[256];
+    header = pt_st_header(n, names, global_types, off, nmeta, meta, &hlen, why, sizeof why);
+    if (!header)
+      fail(&c, "%s", why);
+  }
   size_t tl = strlen(path) + 5;
   char *tmp = pt_malloc(tl);
   snprintf(tmp, tl, "%s.tmp", path);
@@ -527,11 +460,8 @@ static bool check_entry(ck_ctx *c, json_t *root, const char *name, const pt_type
     return false;
   }
   const char *dts = json_string_value(jdt);
-  int found = -1;
-  for (size_t k = 0; k < sizeof ck_dtypes / sizeof ck_dtypes[0]; k++)
-    if (strcmp(dts, ck_dtypes[k].name) == 0)
-      found = (int)k;
-  if (found < 0) {
+  pt_dtype fdt = PT_F32;
+  if (pt_st_dtype_lookup(dts, &fdt) != 1) {
     fail(c,
          "checkpoint tensor '%s' has dtype '%s', which partita does not read (it reads F32, "
          "I32 and BOOL)",
@@ -553,7 +483,7 @@ static bool check_entry(ck_ctx *c, json_t *root, const char *name, const pt_type
     }
     dims[k] = json_integer_value(jd);
   }
-  pt_type ft = pt_type_make(ck_dtypes[found].dt, (int)rank, dims);
+  pt_type ft = pt_type_make(fdt, (int)rank, dims);
   if (!pt_type_equal(&ft, t)) {
     char fs[PT_TYPE_STRLEN], ts[PT_TYPE_STRLEN];
     fail(c, "checkpoint tensor '%s' is %s but the program's %s is %s", name,

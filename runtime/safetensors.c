@@ -42,15 +42,14 @@ static const char *const st_foreign[] = {
     "F64", "F16", "BF16", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F6_E2M3", "F6_E3M2", "F4",
     "C64", "I64", "I16",  "I8",      "U64",     "U32",     "U16",     "U8"};
 
-static const char *st_dtype_name(pt_dtype dt) {
+const char *pt_st_dtype_name(pt_dtype dt) {
   for (size_t i = 0; i < sizeof st_dtypes / sizeof st_dtypes[0]; i++)
     if (st_dtypes[i].dt == dt)
       return st_dtypes[i].name;
   PT_UNREACHABLE();
 }
 
-/* 1: found; 0: a dtype partita does not support; -1: not a dtype at all. */
-static int st_dtype_lookup(const char *s, pt_dtype *out) {
+int pt_st_dtype_lookup(const char *s, pt_dtype *out) {
   for (size_t i = 0; i < sizeof st_dtypes / sizeof st_dtypes[0]; i++)
     if (strcmp(s, st_dtypes[i].name) == 0) {
       *out = st_dtypes[i].dt;
@@ -147,7 +146,7 @@ static bool parse_entry(const char *path, const char *name, json_t *v, uint64_t 
   }
   const char *dts = json_string_value(jdt);
   pt_dtype dt = PT_F32;
-  int found = st_dtype_lookup(dts, &dt);
+  int found = pt_st_dtype_lookup(dts, &dt);
   if (found == 0) {
     ST_ERR("unsupported dtype '%s' for tensor '%s' (partita reads F32, I32 and "
            "BOOL)",
@@ -402,9 +401,13 @@ pt_st_file *pt_st_read(const char *path, pt_diag *d) {
   return f;
 }
 
-void pt_st_close(pt_st_file *f) { file_free(f); }
+void pt_st_close(pt_st_file *f) {
+  file_free(f);
+}
 
-int pt_st_count(const pt_st_file *f) { return f->n; }
+int pt_st_count(const pt_st_file *f) {
+  return f->n;
+}
 
 const char *pt_st_name(const pt_st_file *f, int i) {
   PT_ASSERT(i >= 0 && i < f->n);
@@ -430,35 +433,33 @@ const char *pt_st_meta(const pt_st_file *f, const char *key) {
   return NULL;
 }
 
-const char *pt_st_path(const pt_st_file *f) { return f->path; }
+const char *pt_st_path(const pt_st_file *f) {
+  return f->path;
+}
 
 /* ---- writing ----------------------------------------------------------- */
 
-/* The header JSON (keys sorted, compact), or NULL with the problem reported. */
-static char *build_header(const char *path, int n, const char *const *names,
-                          const pt_tensor *const *tensors, int nmeta, const char *const *meta,
-                          pt_diag *d) {
+char *pt_st_header(int n, const char *const *names, const pt_type *types, const uint64_t *offsets,
+                   int nmeta, const char *const *meta, uint64_t *len, char *err, size_t errcap) {
   json_t *root = json_object();
-  uint64_t off = 0;
   bool ok = root != NULL;
   for (int i = 0; i < n && ok; i++) {
-    PT_ASSERT(names[i] && tensors[i]);
-    const pt_type *t = &tensors[i]->type;
+    PT_ASSERT(names[i]);
+    const pt_type *t = &types[i];
     if (strcmp(names[i], "__metadata__") == 0 || json_object_get(root, names[i])) {
-      ST_ERR("cannot write: the tensor name '%s' is %s", names[i],
-             json_object_get(root, names[i]) ? "given twice" : "reserved");
+      snprintf(err, errcap, "the tensor name '%s' is %s", names[i],
+               json_object_get(root, names[i]) ? "given twice" : "reserved");
       ok = false;
       break;
     }
     json_t *shape = json_array();
     for (int k = 0; k < t->rank; k++)
       json_array_append_new(shape, json_integer((json_int_t)t->dims[k]));
-    uint64_t bytes = pt_type_bytes(t);
-    json_t *e = json_pack("{s:s, s:o, s:[I, I]}", "dtype", st_dtype_name(t->dtype), "shape", shape,
-                          "data_offsets", (json_int_t)off, (json_int_t)(off + bytes));
-    off += bytes;
+    json_t *e =
+        json_pack("{s:s, s:o, s:[I, I]}", "dtype", pt_st_dtype_name(t->dtype), "shape", shape,
+                  "data_offsets", (json_int_t)offsets[i], (json_int_t)offsets[i + 1]);
     if (!e || json_object_set_new(root, names[i], e) != 0) {
-      ST_ERR("cannot write: the tensor name '%s' is not valid UTF-8", names[i]);
+      snprintf(err, errcap, "the tensor name '%s' is not valid UTF-8", names[i]);
       ok = false;
     }
   }
@@ -466,25 +467,36 @@ static char *build_header(const char *path, int n, const char *const *names,
     json_t *m = json_object();
     json_object_set_new(root, "__metadata__", m);
     for (int i = 0; i < nmeta && ok; i++) {
-      json_t *s = json_string(meta[2 * i + 1]);
-      if (!s || json_object_set_new(m, meta[2 * i], s) != 0) {
-        ST_ERR("cannot write: metadata '%s' is not valid UTF-8", meta[2 * i]);
+      json_t *v = json_string(meta[2 * i + 1]);
+      if (!v || json_object_set_new(m, meta[2 * i], v) != 0) {
+        snprintf(err, errcap, "metadata '%s' is not valid UTF-8", meta[2 * i]);
         ok = false;
       }
     }
   }
   char *text = ok ? json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
-  if (ok && !text)
-    ST_ERR("cannot write: %s", strerror(ENOMEM));
   json_decref(root);
-  return text;
+  if (!text) {
+    if (ok)
+      snprintf(err, errcap, "%s", strerror(ENOMEM));
+    return NULL;
+  }
+  size_t tl = strlen(text);
+  uint64_t padded = (tl + 7) / 8 * 8;
+  char *buf = pt_malloc(8 + padded);
+  memcpy(buf, &padded, 8); /* little-endian hosts only, like the data */
+  memcpy(buf + 8, text, tl);
+  memset(buf + 8 + tl, ' ', padded - tl);
+  free(text);
+  *len = 8 + padded;
+  return buf;
 }
 
-static bool write_bytes(FILE *fp, const void *p, size_t n) { return fwrite(p, 1, n, fp) == n; }
+static bool write_bytes(FILE *fp, const void *p, size_t n) {
+  return fwrite(p, 1, n, fp) == n;
+}
 
-/* Makes the rename itself durable; best effort, as not every file system
- * lets a directory be fsync'd. */
-static void sync_dir(const char *path) {
+void pt_sync_dir(const char *path) {
   const char *slash = strrchr(path, '/');
   char *dir = slash ? pt_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : pt_strdup(".");
   int fd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -499,13 +511,22 @@ pt_status pt_st_write(const char *path, int n, const char *const *names,
                       const pt_tensor *const *tensors, int nmeta, const char *const *meta,
                       pt_diag *d) {
   PT_ASSERT(n >= 0 && nmeta >= 0);
-  char *header = build_header(path, n, names, tensors, nmeta, meta, d);
-  if (!header)
+  pt_type *types = pt_calloc((size_t)n + 1, sizeof *types);
+  uint64_t *off = pt_calloc((size_t)n + 1, sizeof *off);
+  for (int i = 0; i < n; i++) {
+    PT_ASSERT(tensors[i]);
+    types[i] = tensors[i]->type;
+    off[i + 1] = off[i] + pt_type_bytes(&types[i]);
+  }
+  char why[256];
+  uint64_t hlen = 0;
+  char *header = pt_st_header(n, names, types, off, nmeta, meta, &hlen, why, sizeof why);
+  pt_free(types);
+  pt_free(off);
+  if (!header) {
+    ST_ERR("cannot write: %s", why);
     return PT_ERR;
-  size_t hlen = strlen(header);
-  size_t padded = (hlen + 7) / 8 * 8;
-  uint64_t hlen64 = padded;
-  static const char spaces[8] = "        ";
+  }
 
   size_t tlen = strlen(path) + 32;
   char *tmp = pt_malloc(tlen);
@@ -514,8 +535,7 @@ pt_status pt_st_write(const char *path, int n, const char *const *names,
   bool ok = fp != NULL;
   int err = ok ? 0 : errno;
   if (ok) {
-    ok = write_bytes(fp, &hlen64, 8) && write_bytes(fp, header, hlen) &&
-         write_bytes(fp, spaces, padded - hlen);
+    ok = write_bytes(fp, header, hlen);
     for (int i = 0; i < n && ok; i++)
       ok = write_bytes(fp, tensors[i]->data, pt_type_bytes(&tensors[i]->type));
     ok = ok && fflush(fp) == 0 && fsync(fileno(fp)) == 0;
@@ -532,11 +552,11 @@ pt_status pt_st_write(const char *path, int n, const char *const *names,
     if (!ok)
       unlink(tmp);
     else
-      sync_dir(path);
+      pt_sync_dir(path);
   }
   if (!ok)
     ST_ERR("cannot write: %s", strerror(err ? err : EIO));
   pt_free(tmp);
-  free(header);
+  pt_free(header);
   return ok ? PT_OK : PT_ERR;
 }
