@@ -353,42 +353,7 @@ END_TEST
 
 static uint64_t rng_state;
 static int rnd(int n) {
-  rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-  return (int)((rng_state >> 33) % (uint64_t)n);
-}
-
-/* As tests/test_spmd.c: each axis unused, on a random dim (if it divides),
- * or (when allowed) a partial sum. */
-static pt_layout random_layout(const pt_mesh *m, const pt_type *t, bool allow_partial) {
-  pt_layout l;
-  memset(&l, 0, sizeof l);
-  l.rank = t->rank;
-  int64_t local[PT_MAX_RANK];
-  for (int d = 0; d < t->rank; d++)
-    local[d] = t->dims[d];
-  int order[PT_MAX_AXES];
-  for (int a = 0; a < m->naxes; a++)
-    order[a] = a;
-  for (int a = m->naxes - 1; a > 0; a--) {
-    int j = rnd(a + 1), tmp = order[a];
-    order[a] = order[j];
-    order[j] = tmp;
-  }
-  for (int k = 0; k < m->naxes; k++) {
-    int a = order[k], r = rnd(10);
-    if (r < 3)
-      continue;
-    if (r < 5 && allow_partial) {
-      l.partial_sum |= 1u << a;
-      continue;
-    }
-    int d = rnd(t->rank);
-    if (local[d] % m->sizes[a])
-      continue;
-    local[d] /= m->sizes[a];
-    l.axes[d][l.naxes[d]++] = (int8_t)a;
-  }
-  return l;
+  return pt_test_rnd(&rng_state, n);
 }
 
 /* Runs f's ops on this rank: collectives through MPI, the rest with the
@@ -439,17 +404,9 @@ START_TEST(plans_match_vmesh) {
     mesh_shape sh = random_mesh();
     pt_module *m = mesh_module(&sh);
     const pt_mesh *mesh = &m->mesh;
-    pt_type t;
-    memset(&t, 0, sizeof t);
-    t.dtype = PT_F32;
-    t.rank = 1 + rnd(3);
-    for (int d = 0; d < t.rank; d++) {
-      t.dims[d] = 1 + rnd(3);
-      for (int a = 0; a < sh.naxes; a++)
-        if (rnd(2))
-          t.dims[d] *= sh.sizes[a];
-    }
-    pt_layout from = random_layout(mesh, &t, true), to = random_layout(mesh, &t, false);
+    pt_type t = pt_test_random_type(&rng_state, PT_F32, 1, 3, mesh);
+    pt_layout from = pt_test_random_layout(&rng_state, mesh, &t, true),
+              to = pt_test_random_layout(&rng_state, mesh, &t, false);
     pt_plan p;
     pt_plan_redistribution(mesh, &t, &from, &to, &p);
     moves += p.nmoves;

@@ -10,38 +10,7 @@
 
 static uint64_t rng_state;
 static int rnd(int n) {
-  rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-  return (int)((rng_state >> 33) % (uint64_t)n);
-}
-
-/* A random layout of t without partial axes: each axis unused or on a random
- * dim it divides, in random order (so dims get several axes, any order). */
-static pt_layout random_layout(const pt_mesh *m, const pt_type *t) {
-  pt_layout l;
-  memset(&l, 0, sizeof l);
-  l.rank = t->rank;
-  int64_t local[PT_MAX_RANK];
-  for (int d = 0; d < t->rank; d++)
-    local[d] = t->dims[d];
-  int order[PT_MAX_AXES];
-  for (int a = 0; a < m->naxes; a++)
-    order[a] = a;
-  for (int a = m->naxes - 1; a > 0; a--) {
-    int j = rnd(a + 1), tmp = order[a];
-    order[a] = order[j];
-    order[j] = tmp;
-  }
-  for (int k = 0; k < m->naxes && t->rank > 0; k++) {
-    int a = order[k];
-    if (rnd(10) < 3)
-      continue;
-    int d = rnd(t->rank);
-    if (local[d] % m->sizes[a])
-      continue;
-    local[d] /= m->sizes[a];
-    l.axes[d][l.naxes[d]++] = (int8_t)a;
-  }
-  return l;
+  return pt_test_rnd(&rng_state, n);
 }
 
 typedef struct {
@@ -70,22 +39,13 @@ START_TEST(blocks_match_whole_tensor) {
       mesh.names[a] = names[a];
       mesh.sizes[a] = 1 + rnd(3);
     }
-    pt_type t;
-    memset(&t, 0, sizeof t);
-    t.dtype = c->dtype;
-    t.rank = rnd(5); /* 0 to 4, scalars included */
-    for (int d = 0; d < t.rank; d++) {
-      t.dims[d] = 1 + rnd(3);
-      for (int a = 0; a < mesh.naxes; a++)
-        if (rnd(2))
-          t.dims[d] *= mesh.sizes[a];
-    }
+    pt_type t = pt_test_random_type(&rng_state, c->dtype, 0, 4, &mesh); /* scalars included */
     pt_init_spec s = {.kind = c->kind,
                       .std = 0.5 + rnd(4),
                       .bound = 1 + rnd(50),
                       .key = pt_rng_key_for((uint64_t)iter, names[iter % 4]),
                       .dtype = c->dtype};
-    pt_layout l = random_layout(&mesh, &t);
+    pt_layout l = pt_test_random_layout(&rng_state, &mesh, &t, false);
     ck_assert(pt_layout_valid(&mesh, &t, &l));
     pt_tensor *whole = pt_init_tensor(&s, t);
     int64_t ndev = pt_mesh_devices(&mesh);

@@ -47,42 +47,7 @@ END_TEST
 
 static uint64_t rng_state;
 static int rnd(int n) {
-  rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-  return (int)((rng_state >> 33) % (uint64_t)n);
-}
-
-/* A random layout of t: each axis unused, on a random dim (if it divides),
- * or (when allowed) a partial sum. */
-static pt_layout random_layout(const pt_mesh *m, const pt_type *t, bool allow_partial) {
-  pt_layout l;
-  memset(&l, 0, sizeof l);
-  l.rank = t->rank;
-  int64_t local[PT_MAX_RANK];
-  for (int d = 0; d < t->rank; d++)
-    local[d] = t->dims[d];
-  int order[PT_MAX_AXES];
-  for (int a = 0; a < m->naxes; a++)
-    order[a] = a;
-  for (int a = m->naxes - 1; a > 0; a--) {
-    int j = rnd(a + 1), tmp = order[a];
-    order[a] = order[j];
-    order[j] = tmp;
-  }
-  for (int k = 0; k < m->naxes; k++) {
-    int a = order[k], r = rnd(10);
-    if (r < 3)
-      continue;
-    if (r < 5 && allow_partial) {
-      l.partial_sum |= 1u << a;
-      continue;
-    }
-    int d = rnd(t->rank);
-    if (local[d] % m->sizes[a])
-      continue;
-    local[d] /= m->sizes[a];
-    l.axes[d][l.naxes[d]++] = (int8_t)a;
-  }
-  return l;
+  return pt_test_rnd(&rng_state, n);
 }
 
 START_TEST(random_redistributions) {
@@ -102,18 +67,9 @@ START_TEST(random_redistributions) {
       devices *= size;
       pt_module_add_axis(m, names[a], size);
     }
-    pt_type t;
-    memset(&t, 0, sizeof t);
-    t.dtype = PT_F32;
-    t.rank = 1 + rnd(3);
-    for (int d = 0; d < t.rank; d++) {
-      t.dims[d] = 1 + rnd(3);
-      for (int a = 0; a < naxes; a++)
-        if (rnd(2))
-          t.dims[d] *= m->mesh.sizes[a];
-    }
-    pt_layout from = random_layout(&m->mesh, &t, true);
-    pt_layout to = random_layout(&m->mesh, &t, false);
+    pt_type t = pt_test_random_type(&rng_state, PT_F32, 1, 3, &m->mesh);
+    pt_layout from = pt_test_random_layout(&rng_state, &m->mesh, &t, true);
+    pt_layout to = pt_test_random_layout(&rng_state, &m->mesh, &t, false);
     pt_plan p;
     pt_plan_redistribution(&m->mesh, &t, &from, &to, &p);
     const char *bad = run_plan(m, &t, &p);
@@ -137,9 +93,10 @@ START_TEST(random_redistributions) {
                     iter, fb, tb, (long long)p.peak_elements, (long long)src, (long long)dst);
       over_bound++;
       if (over_bound <= 3)
-        fprintf(stderr, "  beyond the bound (axis sizes not powers of two): %s -> %s peaks at "
-                "%lld, source %lld, target %lld\n", fb, tb, (long long)p.peak_elements,
-                (long long)src, (long long)dst);
+        fprintf(stderr,
+                "  beyond the bound (axis sizes not powers of two): %s -> %s peaks at "
+                "%lld, source %lld, target %lld\n",
+                fb, tb, (long long)p.peak_elements, (long long)src, (long long)dst);
     }
     if (!from.partial_sum)
       non_partial++;
@@ -156,7 +113,8 @@ START_TEST(random_redistributions) {
   }
   ck_assert_int_ge(cases, 1000);
   ck_assert_int_ge(with_partial, 100);
-  fprintf(stderr, "random redistributions: %d cases (%d with partial sums); geometric mean of "
+  fprintf(stderr,
+          "random redistributions: %d cases (%d with partial sums); geometric mean of "
           "naive/synthesised bytes %.2fx over %d that move data; %d of %d without partial sums "
           "beyond max(source, target), all on meshes with axis sizes not powers of two\n",
           cases, with_partial, exp(log_ratio / (ratio_cases ? ratio_cases : 1)), ratio_cases,
@@ -189,7 +147,7 @@ START_TEST(collective_semantics) {
   }
   pt_diag *d = pt_diag_create(stderr);
   ck_assert_int_eq(pt_vmesh_run(f, args, res, d), PT_OK);
-#define R(dev, k, i) pt_tensor_get(res[(dev) * 7 + (k)], (i))
+#define R(dev, k, i) pt_tensor_get(res[(dev)*7 + (k)], (i))
   /* device 4 = (x 1, y 1) */
   /* all_gather over x: device 1's block then device 4's */
   ck_assert(R(4, 0, 0) == 10 && R(4, 0, 6) == 40);

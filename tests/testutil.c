@@ -46,6 +46,60 @@ pt_module *pt_test_parse_ok(const char *text) {
   return m;
 }
 
+int pt_test_rnd(uint64_t *state, int n) {
+  *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+  return (int)((*state >> 33) % (uint64_t)n);
+}
+
+pt_type pt_test_random_type(uint64_t *state, pt_dtype dtype, int min_rank, int max_rank,
+                            const pt_mesh *m) {
+  pt_type t;
+  memset(&t, 0, sizeof t);
+  t.dtype = dtype;
+  t.rank = min_rank + pt_test_rnd(state, max_rank - min_rank + 1);
+  for (int d = 0; d < t.rank; d++) {
+    t.dims[d] = 1 + pt_test_rnd(state, 3);
+    for (int a = 0; a < m->naxes; a++)
+      if (pt_test_rnd(state, 2))
+        t.dims[d] *= m->sizes[a];
+  }
+  return t;
+}
+
+pt_layout pt_test_random_layout(uint64_t *state, const pt_mesh *m, const pt_type *t,
+                                bool allow_partial) {
+  pt_layout l;
+  memset(&l, 0, sizeof l);
+  l.rank = t->rank;
+  int64_t local[PT_MAX_RANK];
+  for (int d = 0; d < t->rank; d++)
+    local[d] = t->dims[d];
+  int order[PT_MAX_AXES];
+  for (int a = 0; a < m->naxes; a++)
+    order[a] = a;
+  for (int a = m->naxes - 1; a > 0; a--) {
+    int j = pt_test_rnd(state, a + 1), tmp = order[a];
+    order[a] = order[j];
+    order[j] = tmp;
+  }
+  /* a scalar has no dim to put an axis on (and no numbers are drawn) */
+  for (int k = 0; k < m->naxes && t->rank > 0; k++) {
+    int a = order[k], r = pt_test_rnd(state, 10);
+    if (r < 3)
+      continue;
+    if (r < 5 && allow_partial) {
+      l.partial_sum |= 1u << a;
+      continue;
+    }
+    int d = pt_test_rnd(state, t->rank);
+    if (local[d] % m->sizes[a])
+      continue;
+    local[d] /= m->sizes[a];
+    l.axes[d][l.naxes[d]++] = (int8_t)a;
+  }
+  return l;
+}
+
 int pt_test_main(Suite *s) {
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

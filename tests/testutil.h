@@ -5,6 +5,7 @@
 #include <check.h>
 
 #include "ir.h"
+#include "redistribute.h"
 
 /* The source tree (from PT_SOURCE_DIR, set by ctest), and a path inside it
  * (malloc'd; free with pt_free). */
@@ -40,6 +41,22 @@ typedef struct {
   const char *want; /* in stderr */
 } pt_test_usage_case;
 void pt_test_check_usage(const char *tmpdir, const pt_test_usage_case *c);
+
+/* Seeded random cases. Each suite keeps its own generator state, so its
+ * cases (and a failing case's number) do not change when another suite
+ * draws more or fewer numbers. pt_test_rnd advances *state (a 64-bit LCG)
+ * and returns a number in [0, n). */
+int pt_test_rnd(uint64_t *state, int n);
+/* A random type of dtype: rank in [min_rank, max_rank], each dim 1 to 3
+ * times the sizes of a random subset of m's axes (so layouts on m often
+ * divide it). */
+pt_type pt_test_random_type(uint64_t *state, pt_dtype dtype, int min_rank, int max_rank,
+                            const pt_mesh *m);
+/* A random layout of t on m: each axis, in random order, unused, on
+ * a random dim it divides (so dims get several axes, in any order), or
+ * (when allow_partial) a partial sum. */
+pt_layout pt_test_random_layout(uint64_t *state, const pt_mesh *m, const pt_type *t,
+                                bool allow_partial);
 
 /* Runs a suite, prints Check's summary line, returns the exit status. */
 int pt_test_main(Suite *s);
