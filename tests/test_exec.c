@@ -67,6 +67,30 @@ static void free_tensors(pt_tensor **t, int n) {
 
 /* ---- the buffer plan's promises ------------------------------------------ */
 
+typedef struct {
+  int first, index;
+} written;
+
+static int by_write(const void *a, const void *b) {
+  const written *x = a, *y = b;
+  return x->first != y->first ? (x->first < y->first ? -1 : 1) : x->index - y->index;
+}
+
+/* g's op indices in the order their results are written (p->first: a fused
+ * group's outputs at its last member, maybe after inputs they take over),
+ * so that an alias chain is met root first. */
+static int *write_order(const pt_func *g, const pt_buffer_plan *p) {
+  written *w = pt_malloc(((size_t)g->nops + 1) * sizeof *w);
+  for (int i = 0; i < g->nops; i++)
+    w[i] = (written){p->first[g->ops[i]->result->id], i};
+  qsort(w, (size_t)g->nops, sizeof *w, by_write);
+  int *ord = pt_malloc(((size_t)g->nops + 1) * sizeof *ord);
+  for (int i = 0; i < g->nops; i++)
+    ord[i] = w[i].index;
+  pt_free(w);
+  return ord;
+}
+
 static void check_plan(const pt_func *g, const pt_buffer_plan *p, const char *name) {
   int64_t sum = 0, largest_live = 0;
   /* intervals in the temporary block: values and op scratch */
@@ -127,8 +151,9 @@ static void check_plan(const pt_func *g, const pt_buffer_plan *p, const char *na
    * operand of its op, of its size, temporary, dying at that op; the chain
    * is one item from its first definition to its last use */
   int *chain_item = pt_malloc(((size_t)g->nvalues + 1) * sizeof *chain_item);
-  for (int i = 0; i < g->nops; i++) {
-    int v = g->ops[i]->result->id;
+  int *ord = write_order(g, p);
+  for (int oi = 0; oi < g->nops; oi++) {
+    int i = ord[oi], v = g->ops[i]->result->id;
     if (p->region[v] != PT_BUF_TEMP)
       continue;
     int x = p->alias[v];
@@ -167,6 +192,7 @@ static void check_plan(const pt_func *g, const pt_buffer_plan *p, const char *na
       items[chain_item[v]].last = p->last[v];
   }
   pt_free(chain_item);
+  pt_free(ord);
   for (int i = 0; i < g->nops; i++)
     if (p->scratch_bytes[i] > 0)
       items[n++] = (item){p->scratch_offset[i], p->scratch_bytes[i], i, i};
@@ -950,17 +976,7 @@ static int64_t reference_placement(const pt_func *g, const pt_buffer_plan *p, in
   /* a chain of values written in place is one interval; a value is written
    * at p->first (a fused group's output at the group's last member, maybe
    * after the input it takes over is defined), so chains run in that order */
-  int *ord = pt_malloc(((size_t)g->nops + 1) * sizeof *ord);
-  for (int i = 0; i < g->nops; i++)
-    ord[i] = i;
-  for (int i = 1; i < g->nops; i++) /* insertion sort by (first, index) */
-    for (int j = i;
-         j > 0 && p->first[g->ops[ord[j - 1]]->result->id] > p->first[g->ops[ord[j]]->result->id];
-         j--) {
-      int t = ord[j];
-      ord[j] = ord[j - 1];
-      ord[j - 1] = t;
-    }
+  int *ord = write_order(g, p);
   int *end = pt_malloc(((size_t)g->nvalues + 1) * sizeof *end);
   for (int i = g->nops - 1; i >= 0; i--) {
     int id = g->ops[ord[i]]->result->id;
