@@ -385,7 +385,7 @@ static bool k_unary(pt_opcode c, const pt_tensor *x, pt_tensor *r) {
     return true;
   case PT_OP_LOG:
     for (int64_t i = 0; i < n; i++)
-      o[i] = (float)log(a[i]);
+      o[i] = pt_vlog(a[i]);
     return true;
   case PT_OP_TANH:
     for (int64_t i = 0; i < n; i++)

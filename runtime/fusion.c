@@ -163,7 +163,7 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
     group *gr = &gs[gi];
     const pt_op *only = g->ops[gr->ops[0]];
     bool keep = gr->nops >= 2 || only->code == PT_OP_EXP || only->code == PT_OP_TANH ||
-                only->code == PT_OP_LOGISTIC;
+                only->code == PT_OP_LOGISTIC || only->code == PT_OP_LOG;
     for (int j = 0; j < only->noperands && !keep; j++) {
       pt_fusion_access a = pt_fusion_read(only->operands[j]);
       keep = a.splat || a.bcast;

@@ -338,6 +338,43 @@ static LLVMValueRef emit_vlogistic(cg *c, LLVMValueRef x) {
   return LLVMBuildFDiv(c->b, fc(c, 1.0f), fadd(c, fc(c, 1.0f), e), "");
 }
 
+static LLVMValueRef emit_vlog(cg *c, LLVMValueRef x) {
+  LLVMTypeRef i32 = LLVMInt32TypeInContext(c->ctx);
+  LLVMValueRef sub = LLVMBuildFCmp(c->b, LLVMRealOLT, x, fc(c, PT_VLOG_TINY), "");
+  LLVMValueRef xs = LLVMBuildSelect(c->b, sub, fmul(c, x, fc(c, PT_VLOG_SCALE)), x, "");
+  LLVMValueRef b = LLVMBuildBitCast(c->b, xs, i32, "");
+  LLVMValueRef e = LLVMBuildAnd(c->b, LLVMBuildAShr(c->b, b, LLVMConstInt(i32, 23, false), ""),
+                                LLVMConstInt(i32, 0xff, false), "");
+  e = LLVMBuildSub(c->b, e, LLVMConstInt(i32, 126, false), "");
+  e = LLVMBuildSub(
+      c->b, e,
+      LLVMBuildSelect(c->b, sub, LLVMConstInt(i32, 23, false), LLVMConstInt(i32, 0, false), ""),
+      "");
+  LLVMValueRef mb =
+      LLVMBuildOr(c->b, LLVMBuildAnd(c->b, b, LLVMConstInt(i32, 0x007fffff, false), ""),
+                  LLVMConstInt(i32, 0x3f000000, false), "");
+  LLVMValueRef m = LLVMBuildBitCast(c->b, mb, c->f32, "");
+  LLVMValueRef fe = LLVMBuildSIToFP(c->b, e, c->f32, "");
+  LLVMValueRef below = LLVMBuildFCmp(c->b, LLVMRealOLT, m, fc(c, PT_VLOG_SQRTHF), "");
+  fe = LLVMBuildSelect(c->b, below, LLVMBuildFSub(c->b, fe, fc(c, 1.0f), ""), fe, "");
+  LLVMValueRef t = LLVMBuildSelect(c->b, below, LLVMBuildFSub(c->b, fadd(c, m, m), fc(c, 1.0f), ""),
+                                   LLVMBuildFSub(c->b, m, fc(c, 1.0f), ""), "");
+  LLVMValueRef z = fmul(c, t, t);
+  LLVMValueRef p = fc(c, pt_vlog_poly[0]);
+  for (int k = 1; k < 9; k++)
+    p = fadd(c, fmul(c, p, t), fc(c, pt_vlog_poly[k]));
+  LLVMValueRef y = fmul(c, fmul(c, t, z), p);
+  y = fadd(c, y, fmul(c, fe, fc(c, PT_VEXP_C2)));
+  y = LLVMBuildFSub(c->b, y, fmul(c, fc(c, 0.5f), z), "");
+  LLVMValueRef r = fadd(c, t, y);
+  r = fadd(c, r, fmul(c, fe, fc(c, PT_VEXP_C1)));
+  LLVMValueRef inf = fc(c, __builtin_inff());
+  r = fsel(c, LLVMRealOEQ, x, inf, inf, r);
+  r = fsel(c, LLVMRealOEQ, x, fc(c, 0.0f), fc(c, -__builtin_inff()), r);
+  r = fsel(c, LLVMRealOLT, x, fc(c, 0.0f), fc(c, __builtin_nanf("")), r);
+  return fsel(c, LLVMRealUNE, x, x, x, r);
+}
+
 static LLVMValueRef operand(cg *c, int k, int j) {
   const pt_op *op = c->g->ops[c->grp->ops[k]];
   const pt_value *v = op->operands[j];
@@ -374,7 +411,7 @@ static LLVMValueRef emit_op(cg *c, int k) {
   case PT_OP_EXP:
     return emit_vexp(c, x);
   case PT_OP_LOG:
-    return narrow(c, call1(c, "llvm.log", c->f64, widen(c, x)));
+    return emit_vlog(c, x);
   case PT_OP_SIN:
     return narrow(c, call1(c, "llvm.sin", c->f64, widen(c, x)));
   case PT_OP_COS:

@@ -1,10 +1,10 @@
-/* exp, tanh and logistic of f32 in plain f32 arithmetic and integer bit
+/* exp, tanh, logistic and log of f32 in plain f32 arithmetic and integer bit
  * operations -- no calls, no branches -- so that loops over them vectorise.
  * The executor's op-by-op kernels use these functions, and the JIT's fused
  * loops (runtime/jit.c) emit the same operations in the same order, so the
  * two agree bit for bit. Against the C library's double functions rounded
- * to f32 (what the reference interpreter computes) exp and tanh are within
- * 1 ulp and logistic within 2 (tests/test_exec.c measures it over a sweep of
+ * to f32 (what the reference interpreter computes) exp, tanh and log are
+ * within 1 ulp and logistic within 2 (tests/test_exec.c measures it over a sweep of
  * the whole f32 range); exp flushes results below 2^-125 (x < -86.6) to
  * zero, and logistic those below about 2^-128 (x < -88.7); NaN stays NaN.
  *
@@ -13,7 +13,11 @@
  * polynomial (Cephes's coefficients), then scaled by 2^n built in the
  * exponent bits (as 2^(n-1) * 2, so that n = 128 does not overflow the
  * exponent field). tanh: for |x| < 0.625 an odd polynomial (Cephes), else
- * 1 - 2 / (e^{2|x|} + 1) with x's sign. logistic: 1 / (1 + e^-x). */
+ * 1 - 2 / (e^{2|x|} + 1) with x's sign. logistic: 1 / (1 + e^-x).
+ * log: x = m 2^e with m in [sqrt(1/2), sqrt(2)) read from the bits
+ * (subnormals scaled by 2^23 first), log(1 + t) for t = m - 1 by a
+ * degree-8 polynomial (Cephes's), plus e ln2 with ln2 split in two; log 0
+ * is -inf, log of a negative number NaN, log inf inf. */
 #ifndef PT_VMATH_H
 #define PT_VMATH_H
 
@@ -32,6 +36,13 @@ static const float pt_vexp_poly[6] = {1.9875691500E-4f, 1.3981999507E-3f, 8.3334
 #define PT_VTANH_SMALL 0.625f
 static const float pt_vtanh_poly[5] = {-5.70498872745E-3f, 2.06390887954E-2f, -5.37397155531E-2f,
                                        1.33314422036E-1f, -3.33332819422E-1f};
+
+#define PT_VLOG_SQRTHF 0.707106781186547524f
+#define PT_VLOG_TINY 0x1p-126f /* below: subnormal (or zero, or negative) */
+#define PT_VLOG_SCALE 0x1p23f
+static const float pt_vlog_poly[9] = {7.0376836292E-2f,  -1.1514610310E-1f, 1.1676998740E-1f,
+                                      -1.2420140846E-1f, 1.4249322787E-1f,  -1.6668057665E-1f,
+                                      2.0000714765E-1f,  -2.4999993993E-1f, 3.3333331174E-1f};
 
 static inline float pt_vexp(float x) {
   float xc = x < PT_VEXP_LO ? PT_VEXP_LO : x; /* a NaN passes both */
@@ -68,6 +79,34 @@ static inline float pt_vtanh(float x) {
 
 static inline float pt_vlogistic(float x) {
   return 1.0f / (1.0f + pt_vexp(-x));
+}
+
+static inline float pt_vlog(float x) {
+  int sub = x < PT_VLOG_TINY;
+  float xs = sub ? x * PT_VLOG_SCALE : x;
+  int32_t b, mb;
+  memcpy(&b, &xs, 4);
+  int32_t e = ((b >> 23) & 0xff) - 126 - (sub ? 23 : 0);
+  mb = (b & 0x007fffff) | 0x3f000000; /* the mantissa, in [0.5, 1) */
+  float m;
+  memcpy(&m, &mb, 4);
+  float fe = (float)e;
+  int below = m < PT_VLOG_SQRTHF;
+  fe = below ? fe - 1.0f : fe;
+  float t = below ? m + m - 1.0f : m - 1.0f;
+  float z = t * t;
+  float p = pt_vlog_poly[0];
+  for (int k = 1; k < 9; k++)
+    p = p * t + pt_vlog_poly[k];
+  float y = t * z * p;
+  y = y + fe * PT_VEXP_C2; /* -ln2's low part, as exp's */
+  y = y - 0.5f * z;
+  float r = t + y;
+  r = r + fe * PT_VEXP_C1;
+  r = x == __builtin_inff() ? __builtin_inff() : r;
+  r = x == 0.0f ? -__builtin_inff() : r;
+  r = x < 0.0f ? __builtin_nanf("") : r;
+  return x != x ? x : r;
 }
 
 #endif

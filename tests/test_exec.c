@@ -752,7 +752,7 @@ START_TEST(fusion_matches_op_by_op) {
   int n = 2; /* %v0 = a, %v1 = b */
   k += (size_t)snprintf(text + k, sizeof text - k,
                         "  %%v0 = add %%a, %%b : f32[4,6,5]\n  %%v1 = mul %%a, %%b : f32[4,6,5]\n");
-  static const char *un[] = {"neg", "exp", "abs", "tanh", "logistic", "sin", "cos"};
+  static const char *un[] = {"neg", "exp", "abs", "tanh", "logistic", "log", "sin", "cos"};
   static const char *bin[] = {"add", "sub", "mul", "div", "max", "min"};
   static const char *cmp[] = {"lt", "le", "gt", "ge", "eq", "ne"};
   int nb = 0, npred = 0;
@@ -861,8 +861,8 @@ static int64_t ulps(float a, float b) {
 }
 
 START_TEST(vmath_is_within_ulps) {
-  int64_t worst[3] = {0, 0, 0};
-  float at[3] = {0, 0, 0};
+  int64_t worst[4] = {0, 0, 0, 0};
+  float at[4] = {0, 0, 0, 0};
   long n = 0;
   for (uint32_t bits = 0; bits < 0xFF800000u; bits += 1021) {
     for (int sign = 0; sign < 2; sign++) {
@@ -871,13 +871,18 @@ START_TEST(vmath_is_within_ulps) {
       memcpy(&x, &b, 4);
       if (!isfinite(x))
         continue;
-      float got[3] = {pt_vexp(x), pt_vtanh(x), pt_vlogistic(x)};
-      float want[3] = {(float)exp(x), (float)tanh(x), (float)(1.0 / (1.0 + exp(-(double)x)))};
+      float got[4] = {pt_vexp(x), pt_vtanh(x), pt_vlogistic(x), pt_vlog(x)};
+      float want[4] = {(float)exp(x), (float)tanh(x), (float)(1.0 / (1.0 + exp(-(double)x))),
+                       (float)log(x)};
+      if (x < 0) { /* log: NaN, as the C library's */
+        ck_assert_msg(isnan(got[3]), "log(%g) is %g, not NaN", (double)x, (double)got[3]);
+        got[3] = want[3] = 0;
+      }
       if (x < PT_VEXP_LO) /* flushed to zero below 2^-125 */
         want[0] = 0;
       if (got[2] == 0 && want[2] < 0x1p-125f) /* so is logistic's e^-x beyond the range */
         want[2] = 0;
-      for (int k = 0; k < 3; k++) {
+      for (int k = 0; k < 4; k++) {
         int64_t u = ulps(got[k], want[k]);
         if (u > worst[k]) {
           worst[k] = u;
@@ -889,13 +894,13 @@ START_TEST(vmath_is_within_ulps) {
   }
   fprintf(stderr,
           "exec: vmath over %ld f32 values: exp %lld ulp (at %g), tanh %lld (at %g), "
-          "logistic %lld (at %g)\n",
+          "logistic %lld (at %g), log %lld (at %g)\n",
           n, (long long)worst[0], (double)at[0], (long long)worst[1], (double)at[1],
-          (long long)worst[2], (double)at[2]);
-  ck_assert_msg(worst[0] <= 1 && worst[1] <= 1 && worst[2] <= 2,
-                "vmath: exp %lld ulp at %g, tanh %lld at %g, logistic %lld at %g",
+          (long long)worst[2], (double)at[2], (long long)worst[3], (double)at[3]);
+  ck_assert_msg(worst[0] <= 1 && worst[1] <= 1 && worst[2] <= 2 && worst[3] <= 1,
+                "vmath: exp %lld ulp at %g, tanh %lld at %g, logistic %lld at %g, log %lld at %g",
                 (long long)worst[0], (double)at[0], (long long)worst[1], (double)at[1],
-                (long long)worst[2], (double)at[2]);
+                (long long)worst[2], (double)at[2], (long long)worst[3], (double)at[3]);
   /* the special values */
   ck_assert(isnan(pt_vexp(NAN)) && isnan(pt_vtanh(NAN)) && isnan(pt_vlogistic(NAN)));
   ck_assert(pt_vexp(INFINITY) == INFINITY && pt_vexp(-INFINITY) == 0 && pt_vexp(0) == 1);
@@ -903,6 +908,10 @@ START_TEST(vmath_is_within_ulps) {
   ck_assert(pt_vtanh(-0.0f) == 0 && signbit(pt_vtanh(-0.0f)));
   ck_assert(pt_vlogistic(INFINITY) == 1 && pt_vlogistic(-INFINITY) == 0);
   ck_assert(pt_vexp(88.7f) < INFINITY && pt_vexp(89.0f) == INFINITY);
+  ck_assert(isnan(pt_vlog(NAN)) && isnan(pt_vlog(-1.0f)) && isnan(pt_vlog(-INFINITY)));
+  ck_assert(pt_vlog(0.0f) == -INFINITY && pt_vlog(-0.0f) == -INFINITY);
+  ck_assert(pt_vlog(INFINITY) == INFINITY && pt_vlog(1.0f) == 0);
+  ck_assert(pt_vlog(0x1p-149f) == (float)log(0x1p-149)); /* the smallest subnormal */
 }
 END_TEST
 
