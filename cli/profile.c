@@ -226,13 +226,7 @@ static char *trace_json(const pt_func *g, int size, const double *all, const int
       json_string(shared_clock ? "CLOCK_MONOTONIC of the one host every rank runs on"
                                : "each host's CLOCK_MONOTONIC, steps aligned at the barrier "
                                  "before each"));
-  json_object_set_new_nocheck(root, "otherData", other);
-  char *s = json_dumps(root, JSON_COMPACT);
-  json_decref(root);
-  PT_ASSERT(s);
-  char *copy = pt_strdup(s);
-  free(s);
-  return copy;
+  return pt_trace_finish(root, other);
 }
 
 bool pt_prof_write(const pt_prof *p, MPI_Comm comm, const char *path, const pt_prof_info *info) {

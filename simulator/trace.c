@@ -77,6 +77,16 @@ json_t *pt_trace_op(const pt_op *op, int index, char *const *names, int pid, dou
   return ev;
 }
 
+char *pt_trace_finish(json_t *root, json_t *other) {
+  json_object_set_new_nocheck(root, "otherData", other);
+  char *s = json_dumps(root, JSON_COMPACT);
+  json_decref(root);
+  PT_ASSERT(s);
+  char *copy = pt_strdup(s);
+  free(s);
+  return copy;
+}
+
 char *pt_sim_trace_json(const pt_sim_result *r, const char *title) {
   json_t *events = json_array();
   json_array_append_new(events, pt_trace_meta("process_name", PID, 0, "name", json_string(title)));
@@ -113,11 +123,5 @@ char *pt_sim_trace_json(const pt_sim_result *r, const char *title) {
   json_object_set_new_nocheck(other, "compute_us", us(r->compute));
   json_object_set_new_nocheck(other, "communication_us", us(r->comm));
   json_object_set_new_nocheck(other, "peak_memory_bytes", json_integer(r->memory.peak_bytes));
-  json_object_set_new_nocheck(root, "otherData", other);
-  char *s = json_dumps(root, JSON_COMPACT);
-  json_decref(root);
-  PT_ASSERT(s);
-  char *copy = pt_strdup(s);
-  free(s);
-  return copy;
+  return pt_trace_finish(root, other);
 }

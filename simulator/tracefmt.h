@@ -26,5 +26,8 @@ bool pt_trace_is_comm(const pt_op *op);
  * from pt_value_names. The caller may add more args. */
 json_t *pt_trace_op(const pt_op *op, int index, char *const *names, int pid, double start,
                     double end);
+/* Sets root's "otherData" to other and prints root as compact JSON: the
+ * whole trace file's text (pt_free it). Takes both references. */
+char *pt_trace_finish(json_t *root, json_t *other);
 
 #endif
