@@ -36,15 +36,30 @@ static int run(int argc, char **argv) {
   int status = PT_EXIT_OK;
   for (int i = optind; i < argc; i++) {
     pt_diag *d = pt_diag_create(stderr);
-    pt_module *m = pt_cli_load(argv[i], d);
+    pt_module *m = pt_cli_load_raw(argv[i], d);
     if (!m) {
       status = PT_EXIT_INPUT;
-    } else if (!quiet) {
-      int nops = 0;
-      for (int k = 0; k < m->nfuncs; k++)
+    } else {
+      int nops = 0, ncalls = 0;
+      for (int k = 0; k < m->nfuncs; k++) {
         nops += m->funcs[k]->nops;
-      printf("%s: ok (%d function%s, %d op%s)\n", argv[i], m->nfuncs,
-             m->nfuncs == 1 ? "" : "s", nops, nops == 1 ? "" : "s");
+        for (int j = 0; j < m->funcs[k]->nops; j++)
+          ncalls += m->funcs[k]->ops[j]->code == PT_OP_CALL;
+      }
+      /* inlining warns about functions never called; what it gives must
+       * verify (if not, that is partita's bug, reported as such) */
+      if (ncalls && (pt_pass_inline(m, NULL, d) != PT_OK || pt_verify_module(m, d) != PT_OK))
+        status = PT_EXIT_INPUT;
+      else if (!quiet && !ncalls)
+        printf("%s: ok (%d function%s, %d op%s)\n", argv[i], m->nfuncs,
+               m->nfuncs == 1 ? "" : "s", nops, nops == 1 ? "" : "s");
+      else if (!quiet) {
+        const pt_func *e = pt_module_find_func(m, "loss");
+        printf("%s: ok (%d function%s, %d op%s, %d call%s; @%s has %d ops inlined)\n",
+               argv[i], m->nfuncs, m->nfuncs == 1 ? "" : "s", nops, nops == 1 ? "" : "s",
+               ncalls, ncalls == 1 ? "" : "s", e ? e->name : m->funcs[m->nfuncs - 1]->name,
+               e ? e->nops : m->funcs[m->nfuncs - 1]->nops);
+      }
     }
     pt_module_destroy(m);
     pt_diag_destroy(d);

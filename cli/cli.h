@@ -34,9 +34,12 @@ int pt_cli_bad_option(const pt_command *c, int argc, char **argv);
 /* True (after printing the help) if argv asks for --help or -h anywhere. */
 bool pt_cli_wants_help(const pt_command *c, int argc, char **argv);
 
-/* Parses and verifies FILE, printing every diagnostic to stderr; NULL on
- * error. The caller destroys the module and the diag. */
+/* Parses and verifies FILE, then inlines every call (pt_pass_inline), so
+ * that each function is flat; diagnostics go to d. NULL on error. The
+ * caller destroys the module and the diag. */
 pt_module *pt_cli_load(const char *path, pt_diag *d);
+/* The same without inlining: the module as written (fmt, check). */
+pt_module *pt_cli_load_raw(const char *path, pt_diag *d);
 /* Picks the function to run: --func NAME, else the only function, else one
  * called "loss"; prints an error and returns NULL otherwise. */
 pt_func *pt_cli_pick_func(pt_module *m, const char *name, const char *cmd);

@@ -83,7 +83,7 @@ static int run(int argc, char **argv) {
     return pt_cli_usage(&pt_cmd_fmt, "-i and --check cannot be combined");
   const char *path = argv[optind];
   pt_diag *d = pt_diag_create(stderr);
-  pt_module *m = pt_cli_load(path, d);
+  pt_module *m = pt_cli_load_raw(path, d);
   pt_diag_destroy(d);
   if (!m)
     return PT_EXIT_INPUT;

@@ -40,9 +40,18 @@ bool pt_cli_wants_help(const pt_command *c, int argc, char **argv) {
   return false;
 }
 
-pt_module *pt_cli_load(const char *path, pt_diag *d) {
+pt_module *pt_cli_load_raw(const char *path, pt_diag *d) {
   pt_module *m = pt_parse_file(path, d);
   if (m && pt_verify_module(m, d) != PT_OK) {
+    pt_module_destroy(m);
+    m = NULL;
+  }
+  return m;
+}
+
+pt_module *pt_cli_load(const char *path, pt_diag *d) {
+  pt_module *m = pt_cli_load_raw(path, d);
+  if (m && pt_pass_inline(m, NULL, d) != PT_OK) {
     pt_module_destroy(m);
     m = NULL;
   }

@@ -143,10 +143,15 @@ void pt_diag_vreport(pt_diag *d, pt_severity sev, pt_loc loc, const char *fmt, v
   size_t n = strlen(head) + strlen(m->text) + 16;
   m->line = pt_malloc(n);
   snprintf(m->line, n, "%s%s: %s", head, sev_name(sev), m->text);
+  m->loc.via = NULL; /* the chain lives in a module's arena: not kept */
   if (sev == PT_SEV_ERROR)
     d->errors++;
   if (d->echo)
     print_one(d, m, d->echo);
+  /* code inlined from calls: say where each call is, innermost first */
+  for (const pt_loc *c = loc.via; c; c = c->via)
+    pt_diag_report(d, PT_SEV_NOTE, (pt_loc){c->file, c->line, c->col, NULL},
+                   "inlined from this call");
 }
 
 void pt_diag_report(pt_diag *d, pt_severity sev, pt_loc loc, const char *fmt, ...) {
@@ -188,6 +193,15 @@ const char *pt_diag_text(const pt_diag *d, int i) {
 }
 pt_loc pt_diag_loc(const pt_diag *d, int i) {
   return d->msgs[i].loc;
+}
+
+char *pt_loc_str(pt_loc loc, char *buf, size_t n) {
+  size_t k = (size_t)snprintf(buf, n, "%s:%d:%d", loc.file ? loc.file : "<input>", loc.line,
+                              loc.col);
+  for (const pt_loc *c = loc.via; c && k < n; c = c->via)
+    k += (size_t)snprintf(buf + k, n - k, "%s%s:%d:%d%s", c == loc.via ? " (inlined at " : ", ",
+                          c->file ? c->file : "<input>", c->line, c->col, c->via ? "" : ")");
+  return buf;
 }
 
 void pt_diag_print(const pt_diag *d, FILE *out) {

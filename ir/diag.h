@@ -10,13 +10,18 @@
 
 /* A source position. `file` is borrowed (usually the module's file name, or
  * a string owned by the diag's source table); line and col count from 1;
- * line 0 means "no position in a file" (e.g. a command-line error). */
-typedef struct {
+ * line 0 means "no position in a file" (e.g. a command-line error).
+ * `via`: for code inlined from a call, the location of that call (itself
+ * possibly inlined: the chain leads out to the outermost call), borrowed
+ * from the module's arena; NULL for code written where it stands. A message
+ * at a location with a `via` is followed by a note at each call. */
+typedef struct pt_loc {
   const char *file;
   int line, col;
+  const struct pt_loc *via;
 } pt_loc;
 
-#define PT_NOLOC ((pt_loc){0, 0, 0})
+#define PT_NOLOC ((pt_loc){0, 0, 0, NULL})
 
 typedef enum { PT_SEV_ERROR, PT_SEV_WARNING, PT_SEV_NOTE } pt_severity;
 
@@ -51,6 +56,10 @@ const char *pt_diag_message(const pt_diag *d, int i);
 /* The i-th message text alone (no location prefix); borrowed. */
 const char *pt_diag_text(const pt_diag *d, int i);
 pt_loc pt_diag_loc(const pt_diag *d, int i);
+/* Writes "file:line:col" of loc into buf, followed for inlined code by
+ * " (inlined at file:line:col ...)" for each call; returns buf. */
+char *pt_loc_str(pt_loc loc, char *buf, size_t n);
+
 /* Print every message with its source line and caret. */
 void pt_diag_print(const pt_diag *d, FILE *out);
 void pt_diag_clear(pt_diag *d);

@@ -703,6 +703,11 @@ pt_status pt_interp_op(const pt_op *op, pt_tensor *const *x, pt_tensor *r,
                   "run the lowered program on a mesh",
                   pt_op_name(op->code));
     return PT_ERR;
+  case PT_OP_CALL:
+    /* pt_interp_func runs calls itself (it inlines them); a single op has
+     * no callee to run */
+    pt_diag_error(d, op->loc, "a call of '@%s' cannot run as a single op", op->callee);
+    return PT_ERR;
   case PT_OP_COUNT:
     break;
   }
@@ -749,15 +754,33 @@ static pt_status interp(const pt_func *f, pt_tensor *const *args, pt_tensor **re
       x[j] = vals[op->operands[j]->id];
       PT_ASSERT(x[j]);
     }
-    int rid = op->result->id;
-    pt_tensor *r = wide ? pt_tensor_create_wide(op->result->type)
-                        : pt_tensor_create(op->result->type);
-    st = pt_interp_op(op, x, r, d);
-    if (st != PT_OK || last[rid] < 0) { /* failed, or nothing reads it */
-      pt_tensor_destroy(r);
-      r = NULL;
+    if (op->code == PT_OP_CALL) {
+      /* a call runs its callee on the operands (verified: it exists and
+       * nothing recurses) */
+      const pt_func *callee = pt_module_find_func(f->module, op->callee);
+      PT_ASSERT(callee);
+      pt_tensor **res = pt_calloc((size_t)op->nresults, sizeof *res);
+      st = interp(callee, x, res, wide, d);
+      for (int k = 0; k < op->nresults; k++) {
+        int rid = op->results[k]->id;
+        if (st != PT_OK || last[rid] < 0) {
+          pt_tensor_destroy(res[k]);
+          res[k] = NULL;
+        }
+        vals[rid] = res[k];
+      }
+      pt_free(res);
+    } else {
+      int rid = op->result->id;
+      pt_tensor *r = wide ? pt_tensor_create_wide(op->result->type)
+                          : pt_tensor_create(op->result->type);
+      st = pt_interp_op(op, x, r, d);
+      if (st != PT_OK || last[rid] < 0) { /* failed, or nothing reads it */
+        pt_tensor_destroy(r);
+        r = NULL;
+      }
+      vals[rid] = r;
     }
-    vals[rid] = r;
     for (int j = 0; j < op->noperands; j++) {
       int id = op->operands[j]->id;
       if (last[id] == i && !borrowed[id]) {

@@ -115,7 +115,18 @@ struct pt_op {
   pt_value *result;
   const char *comment; /* full-line comments before the op, or NULL */
   pt_func *func;
+  /* `call` only (every other op has exactly one result, `result`): the
+   * callee's name without '@', and all results (result == results[0]). */
+  const char *callee;
+  pt_value **results;
+  int nresults;
 };
+
+/* The number of results of op and its i-th (calls may have several). */
+static inline int pt_op_nresults(const pt_op *op) { return op->results ? op->nresults : 1; }
+static inline pt_value *pt_op_result(const pt_op *op, int i) {
+  return op->results ? op->results[i] : op->result;
+}
 
 typedef struct {
   const char *name; /* user-visible result name */
@@ -171,6 +182,13 @@ pt_op *pt_op_create(pt_func *f, pt_opcode code, pt_value *const *operands, int n
  * the error is reported to d, the op is removed and NULL is returned.
  * `name` may be NULL. */
 pt_value *pt_op_finish(pt_op *op, const char *name, const pt_type *declared, pt_diag *d);
+
+/* A call of `callee` (the name is copied): pt_op_create with PT_OP_CALL,
+ * then this gives it its n results with the declared types and names
+ * (names[i] may be NULL; names may be NULL). The verifier checks them
+ * against the callee's signature. */
+void pt_op_finish_call(pt_op *op, const char *callee, const char *const *names,
+                       const pt_type *types, int n);
 
 void pt_op_set_attr(pt_op *op, pt_attrkey k, const pt_aval *v, pt_loc loc);
 void pt_op_set_int(pt_op *op, pt_attrkey k, int64_t v);

@@ -117,6 +117,20 @@ pt_op *pt_op_create(pt_func *f, pt_opcode code, pt_value *const *operands,
   return op;
 }
 
+void pt_op_finish_call(pt_op *op, const char *callee, const char *const *names,
+                       const pt_type *types, int n) {
+  PT_ASSERT(op->code == PT_OP_CALL && n >= 1);
+  op->callee = pt_arena_strdup(op->func->module->arena, callee);
+  op->results = pt_arena_alloc(op->func->module->arena, (size_t)n * sizeof *op->results);
+  op->nresults = n;
+  for (int i = 0; i < n; i++) {
+    pt_value *v = new_value(op->func, names ? names[i] : NULL, types[i], op->loc);
+    v->def = op;
+    op->results[i] = v;
+  }
+  op->result = op->results[0];
+}
+
 pt_value *pt_op_finish(pt_op *op, const char *name, const pt_type *declared,
                        pt_diag *d) {
   pt_type t;

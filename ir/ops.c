@@ -110,6 +110,7 @@ static const attr_spec *class_attrs(pt_opclass c) {
   case PT_CLS_RESHAPE:
   case PT_CLS_TAKE:
   case PT_CLS_SCATTER_ADD:
+  case PT_CLS_CALL:
     return no_attrs;
   case PT_CLS_COMPARE:
     return compare_attrs;
@@ -409,9 +410,65 @@ static pt_status check_constant(const pt_op *op, const pt_type *t, pt_diag *d) {
   return PT_OK;
 }
 
+/* A call against its callee's signature: the callee exists, operands match
+ * its arguments in number, type and role (a param or state argument takes
+ * the caller's own argument of that role, so that tactics still see it by
+ * name), and the declared results match its results. */
+static pt_status infer_call(const pt_op *op, pt_type *out, pt_diag *d) {
+  char b1[PT_TYPE_STRLEN], b2[PT_TYPE_STRLEN];
+  const pt_module *m = op->func->module;
+  const pt_func *callee = op->callee ? pt_module_find_func(m, op->callee) : NULL;
+  if (!callee) {
+    const char *best = NULL;
+    int bestd = 3;
+    for (int i = 0; op->callee && i < m->nfuncs; i++) {
+      int dist = pt_edit_distance(op->callee, m->funcs[i]->name);
+      if (dist < bestd) {
+        bestd = dist;
+        best = m->funcs[i]->name;
+      }
+    }
+    if (best)
+      return fail(d, op->loc, "call of unknown function '@%s' (did you mean '@%s'?)",
+                  op->callee ? op->callee : "", best);
+    return fail(d, op->loc, "call of unknown function '@%s'", op->callee ? op->callee : "");
+  }
+  if (op->noperands != callee->nargs)
+    return fail(d, op->loc, "'@%s' takes %d argument%s but the call passes %d", callee->name,
+                callee->nargs, callee->nargs == 1 ? "" : "s", op->noperands);
+  for (int i = 0; i < op->noperands; i++) {
+    const pt_value *a = callee->args[i], *v = op->operands[i];
+    if (!pt_type_equal(&a->type, &v->type))
+      return fail(d, op->loc, "argument %d of '@%s' (%%%s) is %s but the call passes %s", i + 1,
+                  callee->name, a->name, ts(&a->type, b1), ts(&v->type, b2));
+    if (a->role != PT_ROLE_INPUT && (v->def || v->role != a->role))
+      return fail(d, op->loc,
+                  "argument %d of '@%s' (%%%s) is a %s: the call must pass a %s argument of "
+                  "'@%s', not %s",
+                  i + 1, callee->name, a->name, pt_role_name(a->role), pt_role_name(a->role),
+                  op->func->name,
+                  v->def ? "a computed value" : v->role == PT_ROLE_INPUT ? "an input" : "a state");
+  }
+  int nres = pt_op_nresults(op);
+  if (nres != callee->nresults)
+    return fail(d, op->loc, "'@%s' has %d result%s but the call names %d", callee->name,
+                callee->nresults, callee->nresults == 1 ? "" : "s", nres);
+  for (int i = 0; i < nres; i++) {
+    const pt_value *r = pt_op_result(op, i);
+    if (r && !pt_type_equal(&r->type, &callee->results[i].type))
+      return fail(d, r->loc, "result %d of '@%s' (%s) is %s but the call declares %s", i + 1,
+                  callee->name, callee->results[i].name, ts(&callee->results[i].type, b1),
+                  ts(&r->type, b2));
+  }
+  *out = callee->results[0].type;
+  return PT_OK;
+}
+
 pt_status pt_op_infer(const pt_op *op, const pt_type *hint, pt_type *out,
                       pt_diag *d) {
   const pt_opinfo *info = &pt_optab[op->code];
+  if (info->cls == PT_CLS_CALL)
+    return infer_call(op, out, d);
   const char *opn = info->name;
   char b1[PT_TYPE_STRLEN], b2[PT_TYPE_STRLEN];
   if (info->arity >= 0 && op->noperands != info->arity)
@@ -675,6 +732,8 @@ pt_status pt_op_infer(const pt_op *op, const pt_type *hint, pt_type *out,
     r = *hint;
     break;
   }
+  case PT_CLS_CALL:
+    PT_UNREACHABLE(); /* infer_call above */
   case PT_CLS_SCAN: {
     int64_t dim;
     if (need_dtype(op, 0, F32, d))

@@ -52,6 +52,8 @@
   X(TAKE, "take", 2, PT_CLS_TAKE, 0)                                     \
   X(SCATTER_ADD, "scatter_add", 2, PT_CLS_SCATTER_ADD, 0)                \
   X(SCAN, "scan", 2, PT_CLS_SCAN, 0)                                     \
+  /* a call of another function of the module (inlined before any pass) */ \
+  X(CALL, "call", -1, PT_CLS_CALL, PT_OPF_CALL)                          \
   /* collectives: only in lowered programs, over named mesh axes */      \
   X(ALL_GATHER, "all_gather", 1, PT_CLS_ALL_GATHER, PT_OPF_COLLECTIVE)   \
   X(REDUCE_SCATTER, "reduce_scatter", 1, PT_CLS_REDUCE_SCATTER,          \
@@ -89,6 +91,7 @@ typedef enum {
   PT_CLS_TAKE,
   PT_CLS_SCATTER_ADD,
   PT_CLS_SCAN,
+  PT_CLS_CALL,
   PT_CLS_ALL_GATHER,
   PT_CLS_REDUCE_SCATTER,
   PT_CLS_ALL_REDUCE,
@@ -101,6 +104,7 @@ typedef enum {
 enum {
   PT_OPF_ELEMENTWISE = 1 << 0, /* result[i] depends on operands[i] only */
   PT_OPF_COLLECTIVE = 1 << 1,  /* communicates across mesh devices */
+  PT_OPF_CALL = 1 << 2,        /* calls a function: only before inlining */
 };
 
 /* Attribute keys. Every attribute any op takes is one row:

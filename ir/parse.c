@@ -168,7 +168,11 @@ static void next(parser *p) {
   case '@': {
     s++;
     const char *b = s;
-    while (s < p->end && is_name_char((unsigned char)*s))
+    /* value names may hold '/', as inlined names do (layers.3/attn/q),
+     * but never '//', which starts a comment */
+    while (s < p->end && (is_name_char((unsigned char)*s) ||
+                          (*s == '/' && c == '%' && s > b &&
+                           !(s + 1 < p->end && s[1] == '/'))))
       s++;
     if (s == b) {
       t->kind = T_ERROR;
@@ -559,11 +563,97 @@ static bool define(parser *p, const token *t, pt_value *v) {
   return true;
 }
 
-static bool parse_op(parser *p, pt_func *f) {
-  token res = p->tok; /* the result name */
-  const char *comment = take_comment(p, &res);
+#define MAX_CALL_RESULTS 64
+
+/* call ::= '@'callee '(' operands? ')' ':' type (',' type)*
+ * after `%r1, %r2, ... = call`; the verifier checks it against the callee. */
+static bool parse_call(parser *p, pt_func *f, const token *res, int nres, const char *comment,
+                       const token *optok) {
+  if (p->tok.kind != T_GLOBAL) {
+    expected(p, "the function to call, such as @block");
+    return false;
+  }
+  token callee = p->tok;
   next(p);
-  if (!expect(p, T_EQUAL, "'=' after the result name"))
+  if (!expect(p, T_LPAREN, "'(' to start the call's operands"))
+    return false;
+  pt_value **operands = NULL;
+  size_t cap = 0;
+  int n = 0;
+  if (!accept(p, T_RPAREN)) {
+    for (;;) {
+      if (p->tok.kind != T_VALUE) {
+        expected(p, "an operand such as %x");
+        break;
+      }
+      pt_value *v = lookup(p, &p->tok);
+      if (!v) {
+        error_at(p, &p->tok, "use of undefined value '%%%.*s'", (int)p->tok.n, p->tok.s);
+        break;
+      }
+      PT_GROW(operands, cap, (size_t)n + 1);
+      operands[n++] = v;
+      next(p);
+      if (accept(p, T_RPAREN))
+        break;
+      if (!expect(p, T_COMMA, "',' or ')' in the call's operands"))
+        break;
+    }
+  }
+  if (p->failed) {
+    pt_free(operands);
+    return false;
+  }
+  pt_op *op = pt_op_create(f, PT_OP_CALL, operands, n, tok_loc(p, optok));
+  op->comment = comment;
+  pt_free(operands);
+  if (!expect(p, T_COLON, "':' and the call's result types"))
+    return false;
+  pt_type types[MAX_CALL_RESULTS];
+  for (int i = 0; i < nres; i++) {
+    if (i && !expect(p, T_COMMA, "',' and the type of the next result"))
+      return false;
+    if (!parse_type(p, &types[i]))
+      return false;
+  }
+  if (p->tok.kind == T_COMMA) {
+    error_at(p, &p->tok, "the call names %d result%s but gives more types", nres,
+             nres == 1 ? "" : "s");
+    return false;
+  }
+  const char *names[MAX_CALL_RESULTS];
+  for (int i = 0; i < nres; i++)
+    names[i] = pt_arena_strndup(p->m->arena, res[i].s, res[i].n);
+  char *cname = pt_strndup(callee.s, callee.n);
+  pt_op_finish_call(op, cname, names, types, nres);
+  pt_free(cname);
+  for (int i = 0; i < nres; i++) {
+    op->results[i]->loc = tok_loc(p, &res[i]);
+    if (!define(p, &res[i], op->results[i]))
+      return false;
+  }
+  return true;
+}
+
+static bool parse_op(parser *p, pt_func *f) {
+  token res[MAX_CALL_RESULTS]; /* the result names */
+  res[0] = p->tok;
+  const char *comment = take_comment(p, &res[0]);
+  int nres = 1;
+  next(p);
+  while (accept(p, T_COMMA)) {
+    if (p->tok.kind != T_VALUE) {
+      expected(p, "a result name such as %r");
+      return false;
+    }
+    if (nres == MAX_CALL_RESULTS) {
+      error_at(p, &p->tok, "an operation may have at most %d results", MAX_CALL_RESULTS);
+      return false;
+    }
+    res[nres++] = p->tok;
+    next(p);
+  }
+  if (!expect(p, T_EQUAL, nres > 1 ? "'=' after the result names" : "'=' after the result name"))
     return false;
   if (p->tok.kind != T_IDENT) {
     expected(p, "an operation name");
@@ -576,6 +666,13 @@ static bool parse_op(parser *p, pt_func *f) {
     return false;
   }
   next(p);
+  if (code == PT_OP_CALL)
+    return parse_call(p, f, res, nres, comment, &optok);
+  if (nres > 1) {
+    error_at(p, &res[1], "'%s' has one result; only a call may have several",
+             pt_op_name(code));
+    return false;
+  }
   pt_value *ops[64];
   pt_value **operands = ops;
   size_t cap = 64;
@@ -656,12 +753,12 @@ static bool parse_op(parser *p, pt_func *f) {
   bool has_sh = p->tok.kind == T_LBRACE;
   if (has_sh && !parse_sharding(p, &t, &sh))
     return false;
-  char *name = pt_arena_strndup(p->m->arena, res.s, res.n);
+  char *name = pt_arena_strndup(p->m->arena, res[0].s, res[0].n);
   pt_value *v = pt_op_finish(op, name, &t, p->d);
-  v->loc = tok_loc(p, &res);
+  v->loc = tok_loc(p, &res[0]);
   if (has_sh)
     attach_sharding(p, v, &sh);
-  return define(p, &res, v);
+  return define(p, &res[0], v);
 }
 
 static bool parse_func(parser *p) {

@@ -56,24 +56,30 @@ char **pt_value_names(const pt_func *f) {
   char **names = pt_calloc((size_t)f->nvalues + 1, sizeof *names);
   pt_strmap used = {0};
   for (int i = 0; i < f->nargs + f->nops; i++) {
-    pt_value *v = i < f->nargs ? f->args[i] : f->ops[i - f->nargs]->result;
-    if (v && v->name)
-      pt_strmap_put(&used, v->name, v);
+    const pt_op *op = i < f->nargs ? NULL : f->ops[i - f->nargs];
+    for (int r = 0; r < (op ? pt_op_nresults(op) : 1); r++) {
+      pt_value *v = op ? pt_op_result(op, r) : f->args[i];
+      if (v && v->name)
+        pt_strmap_put(&used, v->name, v);
+    }
   }
   long counter = 0;
   char buf[32];
   for (int i = 0; i < f->nargs + f->nops; i++) {
-    pt_value *v = i < f->nargs ? f->args[i] : f->ops[i - f->nargs]->result;
-    if (!v)
-      continue;
-    if (v->name) {
-      names[v->id] = pt_strdup(v->name);
-      continue;
+    const pt_op *op = i < f->nargs ? NULL : f->ops[i - f->nargs];
+    for (int r = 0; r < (op ? pt_op_nresults(op) : 1); r++) {
+      pt_value *v = op ? pt_op_result(op, r) : f->args[i];
+      if (!v)
+        continue;
+      if (v->name) {
+        names[v->id] = pt_strdup(v->name);
+        continue;
+      }
+      do
+        snprintf(buf, sizeof buf, "%ld", counter++);
+      while (pt_strmap_get(&used, buf, strlen(buf)));
+      names[v->id] = pt_strdup(buf);
     }
-    do
-      snprintf(buf, sizeof buf, "%ld", counter++);
-    while (pt_strmap_get(&used, buf, strlen(buf)));
-    names[v->id] = pt_strdup(buf);
   }
   pt_strmap_clear(&used);
   return names;
@@ -107,6 +113,19 @@ static void print_op(printer *pr, const pt_op *op) {
   FILE *out = pr->out;
   char tb[PT_TYPE_STRLEN];
   print_comment(out, op->comment, "  ");
+  if (op->code == PT_OP_CALL) {
+    fputs("  ", out);
+    for (int i = 0; i < op->nresults; i++)
+      fprintf(out, "%s%%%s", i ? ", " : "", vname(pr, op->results[i]));
+    fprintf(out, " = call @%s(", op->callee);
+    for (int i = 0; i < op->noperands; i++)
+      fprintf(out, "%s%%%s", i ? ", " : "", vname(pr, op->operands[i]));
+    fputs(") :", out);
+    for (int i = 0; i < op->nresults; i++)
+      fprintf(out, "%s %s", i ? "," : "", pt_type_str(&op->results[i]->type, tb, sizeof tb));
+    fputc('\n', out);
+    return;
+  }
   fprintf(out, "  %%%s = %s", vname(pr, op->result), pt_op_name(op->code));
   for (int i = 0; i < op->noperands; i++)
     fprintf(out, "%s%%%s", i ? ", " : " ", vname(pr, op->operands[i]));

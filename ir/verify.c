@@ -11,7 +11,10 @@ static bool name_ok(const char *s, bool value_name) {
   for (const char *c = s; *c; c++) {
     bool alpha = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '_';
     bool digit = *c >= '0' && *c <= '9';
-    bool punct = *c == '.' || *c == '$' || (value_name && *c == '-');
+    /* '/' joins the parts of an inlined name (layers.3/attn/q); '//' would
+     * start a comment */
+    bool slash = value_name && *c == '/' && c > s && c[1] != '/';
+    bool punct = *c == '.' || *c == '$' || (value_name && *c == '-') || slash;
     if (c == s && !value_name && !alpha)
       return false;
     if (!alpha && !digit && !punct)
@@ -52,8 +55,12 @@ pt_status pt_verify_func(const pt_func *f, pt_diag *d) {
       }
     }
     const pt_value *r = op->result;
-    if (!r) {
+    if (!r || (op->results && op->results[0] != r)) {
       pt_diag_error(d, op->loc, "'%s' has no result", pt_op_name(op->code));
+      continue;
+    }
+    if ((op->code == PT_OP_CALL) != (op->results != NULL && op->callee != NULL)) {
+      pt_diag_error(d, op->loc, "'%s' is malformed", pt_op_name(op->code));
       continue;
     }
     if (ok) {
@@ -63,16 +70,19 @@ pt_status pt_verify_func(const pt_func *f, pt_diag *d) {
                       pt_op_name(op->code), pt_type_str(&t, b1, sizeof b1),
                       pt_type_str(&r->type, b2, sizeof b2));
     }
-    if (r->id < 0 || r->id >= f->nvalues || defined[r->id] || r->def != op) {
-      pt_diag_error(d, r->loc, "a value is defined twice");
-      continue;
-    }
-    defined[r->id] = true;
-    if (r->name) {
-      if (!name_ok(r->name, true))
-        pt_diag_error(d, r->loc, "value name '%s' cannot be written as %%name", r->name);
-      else if (pt_strmap_put(&names, r->name, (void *)r))
-        pt_diag_error(d, r->loc, "'%%%s' is already defined", r->name);
+    for (int k = 0; k < pt_op_nresults(op); k++) {
+      r = pt_op_result(op, k);
+      if (!r || r->id < 0 || r->id >= f->nvalues || defined[r->id] || r->def != op) {
+        pt_diag_error(d, r ? r->loc : op->loc, "a value is defined twice");
+        continue;
+      }
+      defined[r->id] = true;
+      if (r->name) {
+        if (!name_ok(r->name, true))
+          pt_diag_error(d, r->loc, "value name '%s' cannot be written as %%name", r->name);
+        else if (pt_strmap_put(&names, r->name, (void *)r))
+          pt_diag_error(d, r->loc, "'%%%s' is already defined", r->name);
+      }
     }
   }
   pt_strmap_clear(&names);
@@ -100,6 +110,43 @@ pt_status pt_verify_func(const pt_func *f, pt_diag *d) {
   return pt_diag_error_count(d) > errors ? PT_ERR : PT_OK;
 }
 
+/* Depth-first over the call graph from f; state: 0 unseen, 1 on the path,
+ * 2 done. A call to a function on the path closes a cycle: reported at
+ * that call, naming the cycle. */
+static void find_recursion(const pt_module *m, int fi, int *state, int *path, int depth,
+                           pt_diag *d) {
+  state[fi] = 1;
+  path[depth] = fi;
+  const pt_func *f = m->funcs[fi];
+  for (int i = 0; i < f->nops; i++) {
+    const pt_op *op = f->ops[i];
+    if (op->code != PT_OP_CALL || !op->callee)
+      continue;
+    int ci = -1;
+    for (int k = 0; k < m->nfuncs; k++)
+      if (strcmp(m->funcs[k]->name, op->callee) == 0)
+        ci = k;
+    if (ci < 0)
+      continue; /* reported by the call's own check */
+    if (state[ci] == 1) {
+      char cycle[512];
+      size_t n = 0;
+      int from = depth;
+      while (path[from] != ci)
+        from--;
+      for (int k = from; k <= depth && n < sizeof cycle; k++)
+        n += (size_t)snprintf(cycle + n, sizeof cycle - n, "@%s calls ", m->funcs[path[k]]->name);
+      if (n < sizeof cycle)
+        snprintf(cycle + n, sizeof cycle - n, "@%s", m->funcs[ci]->name);
+      pt_diag_error(d, op->loc, "recursive call: %s; a function may not call itself, directly "
+                    "or through others", cycle);
+    } else if (state[ci] == 0) {
+      find_recursion(m, ci, state, path, depth + 1, d);
+    }
+  }
+  state[fi] = 2;
+}
+
 pt_status pt_verify_module(const pt_module *m, pt_diag *d) {
   int errors = pt_diag_error_count(d);
   pt_strmap fnames = {0};
@@ -112,6 +159,13 @@ pt_status pt_verify_module(const pt_module *m, pt_diag *d) {
     pt_verify_func(f, d);
   }
   pt_strmap_clear(&fnames);
+  int *state = pt_calloc((size_t)m->nfuncs + 1, sizeof *state);
+  int *path = pt_calloc((size_t)m->nfuncs + 1, sizeof *path);
+  for (int i = 0; i < m->nfuncs; i++)
+    if (!state[i])
+      find_recursion(m, i, state, path, 0, d);
+  pt_free(state);
+  pt_free(path);
   for (int i = 0; i < m->mesh.naxes; i++) {
     if (!name_ok(m->mesh.names[i], false))
       pt_diag_error(d, m->mesh.loc, "mesh axis name '%s' is not a valid name", m->mesh.names[i]);

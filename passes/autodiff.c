@@ -268,6 +268,7 @@ static pt_value *jvp_collective(jvp_ctx *c, const pt_op *op, pt_value *const *x,
 #define jvp_ALL_TO_ALL jvp_collective
 #define jvp_AXIS_SLICE jvp_collective
 #define jvp_COLLECTIVE_PERMUTE jvp_collective
+#define jvp_CALL jvp_collective /* calls are inlined first: rejected like them */
 
 static const jvp_fn jvp_rules[PT_OP_COUNT] = {
 #define X(e, name, arity, cls, flags) jvp_##e,
@@ -555,6 +556,7 @@ static void tr_nonlinear(tr_ctx *c, const pt_op *op, pt_value *ct) {
 #define tr_ALL_TO_ALL tr_nonlinear
 #define tr_AXIS_SLICE tr_nonlinear
 #define tr_COLLECTIVE_PERMUTE tr_nonlinear
+#define tr_CALL tr_nonlinear
 
 static const tr_fn tr_rules[PT_OP_COUNT] = {
 #define X(e, name, arity, cls, flags) tr_##e,
@@ -613,6 +615,7 @@ static unsigned linear_positions(const pt_op *op) {
   case PT_OP_ALL_TO_ALL:
   case PT_OP_AXIS_SLICE:
   case PT_OP_COLLECTIVE_PERMUTE:
+  case PT_OP_CALL:
     return 0;
   case PT_OP_COUNT:
     break;
@@ -760,7 +763,11 @@ static pt_status make_plan(pt_module *m, const pt_autodiff_opts *o, const char *
     return PT_ERR;
   }
   for (int i = 0; i < f->nops; i++)
-    if (pt_optab[f->ops[i]->code].flags & PT_OPF_COLLECTIVE) {
+    if (f->ops[i]->code == PT_OP_CALL) {
+      pt_diag_error(d, f->ops[i]->loc, "cannot differentiate a call of '@%s': inline the module "
+                    "first (pt_pass_inline)", f->ops[i]->callee);
+      return PT_ERR;
+    } else if (pt_optab[f->ops[i]->code].flags & PT_OPF_COLLECTIVE) {
       pt_diag_error(d, f->ops[i]->loc, "cannot differentiate '%s': differentiate the global "
                     "program before partitioning it", pt_op_name(f->ops[i]->code));
       return PT_ERR;

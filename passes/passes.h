@@ -5,6 +5,13 @@
 
 #include "ir.h"
 
+/* Inlines every call (passes/inline.c): afterwards no function holds a
+ * call; copies are named after the call site (`layers.3/attn/q`) and keep
+ * both locations (op in the callee, `via` the call). Warns about functions
+ * never called other than `entry` (NULL: "loss") in a module with calls.
+ * Requires: a verified module. Run it before any other pass. */
+pt_status pt_pass_inline(pt_module *m, const char *entry, pt_diag *d);
+
 /* Removes ops no function result depends on. Requires: verified IR. */
 pt_status pt_pass_dce(pt_module *m, pt_diag *d);
 /* Merges ops with equal opcode, operands, attributes and result type

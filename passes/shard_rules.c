@@ -280,6 +280,7 @@ void pt_shard_rule_of(const pt_op *op, pt_shard_rule *r) {
     for (int d = 0; d < x->rank; d++)
       set_operand(r, 0, d, new_factor(r, PT_FACTOR_REPLICATE));
     return;
+  case PT_CLS_CALL: /* tactics run on inlined programs only */
   case PT_CLS_COUNT:
     break;
   }

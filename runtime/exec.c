@@ -1054,6 +1054,7 @@ static pt_status run_op(pt_exec *e, int i, pt_diag *d) {
       return pt_mpi_collective(e->mm, op, x[0], r, d);
     local_collective(op, x[0], r);
     return PT_OK;
+  case PT_OP_CALL: /* programs are inlined before they are lowered */
   case PT_OP_COUNT:
     PT_UNREACHABLE();
   }

@@ -163,7 +163,10 @@ START_TEST(every_op_is_covered) {
     for (int k = 0; k < m->funcs[i]->nops; k++)
       seen[m->funcs[i]->ops[k]->code] = true;
   for (int c = 0; c < PT_OP_COUNT; c++)
-    ck_assert_msg(seen[c], "op '%s' is missing from tests/data/every_op.pir",
+    /* calls have their own tests (tests/test_calls.c): every pass after
+     * inlining, which this file is fed to unrolled, would refuse one */
+    ck_assert_msg(seen[c] || (pt_optab[c].flags & PT_OPF_CALL),
+                  "op '%s' is missing from tests/data/every_op.pir",
                   pt_op_name((pt_opcode)c));
   pt_module_destroy(m);
   pt_diag_destroy(d);
