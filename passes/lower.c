@@ -350,10 +350,10 @@ static void lower_op(lowerer *L, const pt_op *op) {
     PT_ASSERT(!have.partial_sum && !have.partial_max);
     pt_plan plan;
     pt_plan_redistribution(L->mesh, &op->result->type, &made, &have, &plan);
-    char why[512];
-    snprintf(why, sizeof why, "// '%s' at %s:%d:%d computed whole along axes its layout "
+    char why[1024], where[512];
+    snprintf(why, sizeof why, "// '%s' at %s computed whole along axes its layout "
              "does not divide; sliced into place", pt_op_name(op->code),
-             op->loc.file ? op->loc.file : "?", op->loc.line, op->loc.col);
+             pt_loc_str(op->loc, where, sizeof where));
     y = pt_plan_emit(L->g, op->loc, L->mesh, &plan, y, why);
     pt_plan_free(&plan);
   }

@@ -238,7 +238,7 @@ void pt_sim_result_free(pt_sim_result *r) {
 
 char *pt_sim_where(const pt_op *op, char *buf, size_t cap) {
   if (op->loc.file && op->loc.line > 0)
-    snprintf(buf, cap, "%s:%d:%d", op->loc.file, op->loc.line, op->loc.col);
+    pt_loc_str(op->loc, buf, cap); /* with the calls it was inlined through */
   else
     snprintf(buf, cap, "?");
   return buf;
