@@ -356,6 +356,34 @@ START_TEST(cli_on_calls) {
 }
 END_TEST
 
+/* Random byte edits of a module with calls never crash the parser, the
+ * verifier or inlining; whatever verifies inlines into what verifies. */
+START_TEST(mutated_calls_never_crash) {
+  static const char alphabet[] = "%@(),:=[]{}0123456789abcdefgxyz/. \n";
+  uint64_t state = 12;
+  size_t n = strlen(TWO_LAYERS);
+  char *text = pt_malloc(n + 1);
+  int verified = 0;
+  for (int k = 0; k < 1500; k++) {
+    memcpy(text, TWO_LAYERS, n + 1);
+    for (int e = 1 + pt_test_rnd(&state, 3); e > 0; e--)
+      text[pt_test_rnd(&state, (int)n)] = alphabet[pt_test_rnd(&state, (int)sizeof alphabet - 1)];
+    pt_diag *d = pt_diag_create(NULL);
+    pt_module *m = pt_parse(text, n, "test.pir", d);
+    if (m && pt_verify_module(m, d) == PT_OK) {
+      verified++;
+      ck_assert_msg(pt_pass_inline(m, NULL, d) == PT_OK, "mutation %d: inlining failed", k);
+      ck_assert_msg(pt_verify_module(m, d) == PT_OK, "mutation %d: inlined module invalid: %s",
+                    k, pt_diag_count(d) ? pt_diag_message(d, pt_diag_count(d) - 1) : "");
+    }
+    pt_module_destroy(m);
+    pt_diag_destroy(d);
+  }
+  ck_assert_int_gt(verified, 0);
+  pt_free(text);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("calls");
   TCase *tc = tcase_create("calls");
@@ -366,6 +394,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, autodiff_wants_inlined_calls);
   tcase_add_loop_test(tc, bad_call_case, 0, (int)(sizeof bad_calls / sizeof bad_calls[0]));
   tcase_add_test(tc, cli_on_calls);
+  tcase_add_test(tc, mutated_calls_never_crash);
   suite_add_tcase(s, tc);
   return s;
 }
