@@ -45,12 +45,6 @@ pt_module *pt_cli_load_raw(const char *path, pt_diag *d);
 pt_func *pt_cli_pick_func(pt_module *m, const char *name, const char *cmd);
 /* Parses a non-negative integer option value; false on garbage. */
 bool pt_cli_parse_u64(const char *s, uint64_t *out);
-/* Whether tensor `name` of the --inputs file `path` is an argument of f;
- * if not, reports "path: error: tensor 'x' is not an argument of @f (did
- * you mean 'y'?; its arguments: ...)" to d. train reads params and state
- * by name, so a misspelt one would otherwise be initialised from --seed
- * unnoticed. */
-bool pt_cli_input_is_argument(const pt_func *f, const char *name, const char *path, pt_diag *d);
 
 /* Writes text to path atomically (a temporary file in the same directory,
  * fsync'd, renamed over path); prints `path: error: ...` and returns false

@@ -90,25 +90,3 @@ bool pt_cli_parse_u64(const char *s, uint64_t *out) {
   *out = v;
   return true;
 }
-
-bool pt_cli_input_is_argument(const pt_func *f, const char *name, const char *path, pt_diag *d) {
-  if (pt_func_find_arg(f, name))
-    return true;
-  char have[512] = "", near[160] = "";
-  size_t k = 0;
-  int best = 3; /* suggest a name at most 2 edits away */
-  for (int a = 0; a < f->nargs; a++) {
-    const char *an = f->args[a]->name ? f->args[a]->name : "?";
-    if (a <= 10 && k + 8 < sizeof have)
-      k += (size_t)snprintf(have + k, sizeof have - k, "%s%s", a ? ", " : "", a < 10 ? an : "...");
-    int e = pt_edit_distance(name, an);
-    if (e < best) {
-      best = e;
-      snprintf(near, sizeof near, "did you mean '%s'? ", an);
-    }
-  }
-  pt_diag_error(d, (pt_loc){path, 0, 0},
-                "tensor '%s' is not an argument of @%s (%sits arguments: %s)", name, f->name, near,
-                have);
-  return false;
-}

@@ -1,6 +1,6 @@
 /* Chrome trace-event pieces shared by the simulator's timeline
  * (simulator/trace.c) and the runtime's measured one (`partita train
- * --profile`, cli/profile.c), so the two files line up: the same event
+ * --profile`, runtime/profile.c), so the two files line up: the same event
  * names, lanes and per-op arguments. */
 #ifndef PT_TRACEFMT_H
 #define PT_TRACEFMT_H

@@ -1,7 +1,14 @@
-/* `partita train --tactics ... --profile OUT.json` (cli/profile.c): every
- * rank keeps the executor's per-op times of a few steps; at the end rank 0
- * gathers them and writes one Chrome trace-event JSON file in the format of
- * `partita sim --trace` (simulator/trace.c), one process per rank. */
+/* The measured timeline of a distributed training run (runtime/profile.c;
+ * `partita train --tactics ... --profile OUT.json`, runtime/train.h's
+ * opts.profile): every rank keeps the executor's per-op times of a few
+ * steps; at the end rank 0 gathers them and writes one Chrome trace-event
+ * JSON file in the format of `partita sim --trace` (simulator/trace.c), one
+ * process per rank.
+ *
+ * Requires: MPI initialised; the recorder's lowered function outliving it.
+ * Provides: the trace file. Ownership: pt_prof_create's recorder is the
+ * caller's (pt_prof_destroy); everything else is borrowed. Errors go to d
+ * on rank 0 (as `path: error: ...`); every rank gets the same answer. */
 #ifndef PT_PROFILE_H
 #define PT_PROFILE_H
 
@@ -35,13 +42,14 @@ typedef struct {
 
 /* Collective over comm, every rank with its own records: checks that rank
  * 0 can create files next to path (call it before training, so a bad path
- * fails at once). false, alike on every rank, with the message printed by
- * rank 0, if not. */
-bool pt_prof_check_path(MPI_Comm comm, const char *path);
+ * fails at once). false, alike on every rank, with rank 0's message in d,
+ * if not. */
+bool pt_prof_check_path(MPI_Comm comm, const char *path, pt_diag *d);
 /* Collective over comm: gathers every rank's records (MPI_Gatherv) and has
  * rank 0 write the trace to path atomically (a temporary file renamed over
- * it). false, alike on every rank, with the message printed by rank 0, if
- * it could not. */
-bool pt_prof_write(const pt_prof *p, MPI_Comm comm, const char *path, const pt_prof_info *info);
+ * it). false, alike on every rank, with rank 0's message in d, if it could
+ * not. */
+bool pt_prof_write(const pt_prof *p, MPI_Comm comm, const char *path, const pt_prof_info *info,
+                   pt_diag *d);
 
 #endif

@@ -1,7 +1,8 @@
-/* The measured timeline of `partita train --tactics ... --profile` (profile.h):
- * per-op records kept on each rank, gathered to rank 0 at the end and written
- * as Chrome trace-event JSON laid out as simulator/trace.c lays out a
- * predicted run, so the two can be compared lane by lane. */
+/* The measured timeline of a distributed training run (profile.h; `partita
+ * train --tactics ... --profile`): per-op records kept on each rank,
+ * gathered to rank 0 at the end and written as Chrome trace-event JSON laid
+ * out as simulator/trace.c lays out a predicted run, so the two can be
+ * compared lane by lane. */
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -9,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "profile.h"
 #include "sim.h"
 #include "tracefmt.h"
@@ -65,7 +65,7 @@ void pt_prof_record(pt_prof *p, const pt_exec *e, uint64_t step, double barrier_
   }
 }
 
-bool pt_prof_check_path(MPI_Comm comm, const char *path) {
+bool pt_prof_check_path(MPI_Comm comm, const char *path, pt_diag *d) {
   int rank, ok = 1;
   MPI_Comm_rank(comm, &rank);
   if (rank == 0) {
@@ -74,7 +74,7 @@ bool pt_prof_check_path(MPI_Comm comm, const char *path) {
     snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "wb");
     if (!f) {
-      fprintf(stderr, "%s: error: cannot write the profile: %s\n", path, strerror(errno));
+      pt_diag_error(d, (pt_loc){path, 0, 0}, "cannot write the profile: %s", strerror(errno));
       ok = 0;
     } else {
       fclose(f);
@@ -127,15 +127,14 @@ static json_t *op_event(const pt_op *op, int i, uint64_t step, int rank, double 
 /* The trace of every rank's records (all[off[r]..], n[r] records each), or
  * NULL after printing why not. */
 static char *trace_json(const pt_func *g, int size, const double *all, const int *off, const int *n,
-                        bool shared_clock, const pt_prof_info *info) {
+                        bool shared_clock, const pt_prof_info *info, const char *path, pt_diag *d) {
   int len = rec_len(g->nops);
   for (int r = 0; r < size; r++)
     for (int k = 0; k < n[r]; k++)
       if ((int)all[off[r] + k * len + R_NOPS] != g->nops) {
-        fprintf(stderr,
-                "partita: error: --profile: rank %d ran a program of %d ops but rank 0 one of "
-                "%d\n",
-                r, (int)all[off[r] + k * len + R_NOPS], g->nops);
+        pt_diag_error(d, (pt_loc){path, 0, 0},
+                      "rank %d ran a program of %d ops but rank 0 one of %d", r,
+                      (int)all[off[r] + k * len + R_NOPS], g->nops);
         return NULL;
       }
   /* Where each step starts on the trace's clock. With one clock for all
@@ -229,7 +228,36 @@ static char *trace_json(const pt_func *g, int size, const double *all, const int
   return pt_trace_finish(root, other);
 }
 
-bool pt_prof_write(const pt_prof *p, MPI_Comm comm, const char *path, const pt_prof_info *info) {
+/* Writes text to path through a temporary file in the same directory,
+ * fsync'd and renamed over it, as every partita output file is written. */
+static bool write_text(const char *path, const char *text, pt_diag *d) {
+  size_t len = strlen(path) + 32;
+  char *tmp = pt_malloc(len);
+  snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
+  FILE *f = fopen(tmp, "wb");
+  int err = errno;
+  bool ok = f && fputs(text, f) >= 0;
+  ok = f && fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
+  if (f && !ok)
+    err = errno;
+  if (f && fclose(f) != 0 && ok) {
+    ok = false;
+    err = errno;
+  }
+  if (ok && rename(tmp, path) != 0) {
+    ok = false;
+    err = errno;
+  }
+  if (!ok) {
+    pt_diag_error(d, (pt_loc){path, 0, 0}, "cannot write: %s", strerror(err));
+    unlink(tmp);
+  }
+  pt_free(tmp);
+  return ok;
+}
+
+bool pt_prof_write(const pt_prof *p, MPI_Comm comm, const char *path, const pt_prof_info *info,
+                   pt_diag *d) {
   int rank, size;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
@@ -250,8 +278,8 @@ bool pt_prof_write(const pt_prof *p, MPI_Comm comm, const char *path, const pt_p
       total += counts[r];
     }
   if (root && total > INT32_MAX) {
-    fprintf(stderr, "%s: error: the profile has %lld numbers, more than one gather moves\n", path,
-            (long long)total);
+    pt_diag_error(d, (pt_loc){path, 0, 0},
+                  "the profile has %lld numbers, more than one gather moves", (long long)total);
     ok = 0;
   }
   MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
@@ -272,8 +300,8 @@ bool pt_prof_write(const pt_prof *p, MPI_Comm comm, const char *path, const pt_p
     for (int r = 1; r < size; r++)
       shared = shared && strncmp(hosts, hosts + (size_t)r * MPI_MAX_PROCESSOR_NAME,
                                  MPI_MAX_PROCESSOR_NAME) == 0;
-    char *text = trace_json(p->g, size, all, displs, nrec, shared, info);
-    ok = text && pt_cli_write_text(path, text);
+    char *text = trace_json(p->g, size, all, displs, nrec, shared, info, path, d);
+    ok = text && write_text(path, text, d);
     pt_free(text);
   }
   MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
