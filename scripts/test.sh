@@ -9,8 +9,12 @@ cd "$(dirname "$0")/.."
 # Check runner's summary line and ctest's, or the whole log on failure.
 run_ctest() {
   local dir=$1 timeout=$2
-  if (cd "$dir" && ctest -V --timeout "$timeout" >"../$dir.ctest.log" 2>&1); then
+  if (cd "$dir" && ctest -V -j2 --timeout "$timeout" >"../$dir.ctest.log" 2>&1); then
     grep -E '^[0-9]+: [0-9]+%: Checks|tests passed|Total Test time' "$dir.ctest.log"
+    echo "-- per-test seconds in $dir, slowest first:"
+    grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: ' "$dir.ctest.log" |
+      sed -E 's/.*Test +#[0-9]+: ([^ ]+) .* ([0-9.]+) sec.*/\2 \1/' | sort -rn |
+      awk '{ printf "   %8.1f  %s\n", $1, $2 }'
   else
     tail -300 "$dir.ctest.log"
     echo "test: error: tests failed in $dir (full log: $dir.ctest.log)" >&2
