@@ -2,14 +2,33 @@
  * The rule is in init.h and docs/cli.md ("Initial values"); each element depends only on
  * (seed, argument name, global index), never on the mesh or the shard. */
 #include <math.h>
+#include <string.h>
 
 #include "init.h"
 
 #define PT_INIT_DEFAULT_BOUND 1000
 
+/* Whether v is arg, or arg broadcast. */
+static bool is_arg_or_broadcast(const pt_value *v, const pt_value *arg) {
+  return v == arg || (v->def && v->def->code == PT_OP_BROADCAST && v->def->noperands == 1 &&
+                      v->def->operands[0] == arg);
+}
+
+/* n if v is an iota along a dimension of size n, else 0. */
+static int64_t iota_extent(const pt_value *v) {
+  if (!v->def || v->def->code != PT_OP_IOTA)
+    return 0;
+  const pt_attr *a = pt_op_attr(v->def, PT_A_DIM);
+  if (!a || a->val.kind != PT_AV_INT || a->val.i < 0 || a->val.i >= v->type.rank)
+    return 0;
+  return v->type.dims[a->val.i];
+}
+
 /* The fewest rows of any table the i32 argument indexes: `take %table, %arg`
- * (rows = the table's first dimension) or `scatter_add %arg, %upd` (rows =
- * the result's first dimension). 0 if it indexes none. */
+ * (rows = the table's first dimension), `scatter_add %arg, %upd` (rows =
+ * the result's first dimension) or a one-hot `compare %arg, %iota {dir =
+ * eq}`, the argument perhaps broadcast (rows = the iota's extent: the
+ * labels of a cross-entropy). 0 if it indexes none. */
 static int64_t index_bound(const pt_func *f, const pt_value *arg) {
   int64_t best = 0;
   for (int i = 0; i < f->nops; i++) {
@@ -21,6 +40,13 @@ static int64_t index_bound(const pt_func *f, const pt_value *arg) {
     else if (op->code == PT_OP_SCATTER_ADD && op->noperands == 2 && op->operands[0] == arg &&
              op->result && op->result->type.rank >= 1)
       rows = op->result->type.dims[0];
+    else if (op->code == PT_OP_COMPARE && op->noperands == 2) {
+      const pt_attr *dir = pt_op_attr(op, PT_A_DIR);
+      if (dir && dir->val.kind == PT_AV_IDENT && strcmp(dir->val.s, "eq") == 0)
+        for (int k = 0; k < 2; k++)
+          if (is_arg_or_broadcast(op->operands[k], arg))
+            rows = iota_extent(op->operands[1 - k]);
+    }
     if (rows >= 1 && (best == 0 || rows < best))
       best = rows;
   }

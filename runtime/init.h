@@ -6,8 +6,8 @@
  *   state:            zeros
  *   input f32:        standard normal
  *   input i32:        uniform in [0, bound): bound = the fewest rows of any
- *                     table it indexes through take (or scatter_add's rows),
- *                     else 1000
+ *                     table it indexes through take (or scatter_add's rows,
+ *                     or a one-hot compare with an iota's extent), else 1000
  *   input pred:       0 or 1 with probability 1/2 each
  * Element i of every kind comes from pt_rng_* with key (seed, arg name) and
  * counter i (the global row-major index), so a shard is computed alone. */

@@ -67,8 +67,13 @@ typedef struct {
 /* Targets from a fixed random teacher: for an input the loss compares (by
  * `sub`) with a value computed from the params -- the model's prediction --
  * the prediction of the same model with params from another seed, on the
- * same other inputs; NULL for every other input. The student can fit it
- * exactly, so the loss falls. ctx is unused. */
+ * same other inputs. For the labels of a cross-entropy (an i32 input made
+ * one-hot by comparing it with an iota) next to token inputs of the same
+ * shape (indexing an embedding by `take`): label = (a t + 1) mod V of the
+ * token t at the same position, a fixed permutation of the vocabulary V (a
+ * the first number from 5 coprime to V), which a language model learns.
+ * NULL for every other input. The student can fit both exactly, so the
+ * loss falls. ctx is unused. */
 pt_tensor *pt_train_data_teacher(void *ctx, const pt_func *loss, const pt_value *input,
                                  uint64_t seed);
 #define PT_TRAIN_DATA_TEACHER ((pt_train_data){pt_train_data_teacher, NULL})

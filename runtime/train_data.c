@@ -37,11 +37,70 @@ static const pt_value *prediction_for(const pt_func *f, const pt_value *input) {
   return p;
 }
 
+/* Whether v is x, or x broadcast. */
+static bool is_or_broadcasts(const pt_value *v, const pt_value *x) {
+  return v == x || (v->def && v->def->code == PT_OP_BROADCAST && v->def->operands[0] == x);
+}
+
+/* For labels of a cross-entropy -- an i32 input compared for equality with
+ * an iota (a one-hot over the vocabulary) -- the token input they belong
+ * to: another i32 input of the same shape that indexes a table by `take`.
+ * NULL if input is no such label. */
+static const pt_value *tokens_for(const pt_func *f, const pt_value *input) {
+  if (input->type.dtype != PT_I32)
+    return NULL;
+  bool one_hot = false;
+  for (int i = 0; i < f->nops && !one_hot; i++) {
+    const pt_op *op = f->ops[i];
+    if (op->code != PT_OP_COMPARE)
+      continue;
+    for (int k = 0; k < 2; k++)
+      if (is_or_broadcasts(op->operands[k], input) && op->operands[1 - k]->def &&
+          op->operands[1 - k]->def->code == PT_OP_IOTA)
+        one_hot = true;
+  }
+  if (!one_hot)
+    return NULL;
+  for (int i = 0; i < f->nops; i++) {
+    const pt_op *op = f->ops[i];
+    const pt_value *t = op->code == PT_OP_TAKE ? op->operands[1] : NULL;
+    if (t && t != input && !t->def && t->role == PT_ROLE_INPUT &&
+        pt_type_equal(&t->type, &input->type))
+      return t;
+  }
+  return NULL;
+}
+
+static int64_t gcd64(int64_t a, int64_t b) { return b ? gcd64(b, a % b) : a; }
+
+/* Labels that a language model can learn: label = (5 t + 1) mod V of the
+ * token t at the same position (5 replaced by the next number coprime to the
+ * vocabulary V), a fixed permutation of the vocabulary. The tokens are the
+ * seeded ones the loop gives the token input. */
+static pt_tensor *permuted_tokens(const pt_func *f, const pt_value *labels,
+                                  const pt_value *tokens, uint64_t seed) {
+  pt_init_spec ls = pt_init_spec_for(f, labels, seed);
+  int64_t v = ls.bound, a = 5;
+  while (v > 1 && gcd64(a, v) != 1)
+    a++;
+  pt_init_spec ts = pt_init_spec_for(f, tokens, seed);
+  pt_tensor *out = pt_tensor_create(labels->type);
+  int64_t n = pt_type_numel(&labels->type);
+  for (int64_t i = 0; i < n; i++) {
+    int64_t t = (int64_t)pt_init_value(&ts, i);
+    pt_tensor_set(out, i, (double)((a * t + 1) % v));
+  }
+  return out;
+}
+
 /* The teacher's prediction for input y of f: the ops computing the
  * prediction, run with params from a different seed and the same other
- * inputs. */
+ * inputs. Labels of a cross-entropy get permuted_tokens instead. */
 pt_tensor *pt_train_data_teacher(void *ctx, const pt_func *f, const pt_value *y, uint64_t seed) {
   (void)ctx;
+  const pt_value *tokens = tokens_for(f, y);
+  if (tokens)
+    return permuted_tokens(f, y, tokens, seed);
   const pt_value *pred = prediction_for(f, y);
   if (!pred)
     return NULL;

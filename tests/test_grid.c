@@ -149,8 +149,10 @@ START_TEST(grid_case) {
   static char text[1 << 17];
   size_t tn = fread(text, 1, sizeof text, src);
   fclose(src);
+  ck_assert_msg(tn < sizeof text, "%s: the model is over %zu bytes", name, sizeof text);
   pt_module *m = pt_parse(text, tn, c->model, d);
   ck_assert_msg(m && pt_verify_module(m, d) == PT_OK, "%s: model invalid", name);
+  ck_assert_msg(pt_pass_inline(m, "loss", d) == PT_OK, "%s: inlining failed", name);
   pt_func *f = pt_module_find_func(m, "loss");
   ck_assert_ptr_nonnull(f);
   if (c->train_step) {

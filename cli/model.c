@@ -1,0 +1,106 @@
+/* `partita model gpt|llama`: writes a language model of the model library
+ * (models/model.h) at the size the options give. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "model.h"
+
+static int run(int argc, char **argv);
+
+const pt_command pt_cmd_model = {
+    "model", run, "write a GPT- or Llama-style language model at any size",
+    "Usage: partita model gpt|llama [--layers N] [--d-model D] [--heads H] [--kv-heads K]\n"
+    "                     [--mlp-hidden F] [--vocab V] [--seq T] [--batch B] [-o FILE.pir]\n\n"
+    "Writes the model as partita IR (docs/models.md): a @block function, one call per\n"
+    "layer from @loss, softmax cross-entropy against integer labels. Parameter names\n"
+    "follow one convention tactic scripts glob: embed.table, layers.N.attn.wq,\n"
+    "layers.N.mlp.w_in, final_norm.scale, lm_head.w. examples/gpt.pir and\n"
+    "examples/llama.pir are the defaults' output.\n\n"
+    "Options (defaults: gpt / llama):\n"
+    "      --layers N       decoder blocks (2)\n"
+    "      --d-model D      model width (256)\n"
+    "      --heads H        attention heads, dividing D (4)\n"
+    "      --kv-heads K     key/value heads, dividing H (gpt: H, llama: 2)\n"
+    "      --mlp-hidden F   MLP hidden width (gpt: 1024, llama: 704)\n"
+    "      --vocab V        vocabulary (512)\n"
+    "      --seq T          sequence length (64)\n"
+    "      --batch B        sequences per step (8)\n"
+    "  -o, --output FILE    write FILE (atomically) instead of standard output\n"
+    "  -h, --help           show this help\n\n"
+    "Example: partita model gpt --layers 48 --d-model 1024 --heads 16 --seq 1024 \\\n"
+    "             --vocab 32000 -o gpt48.pir\n\n"
+    "Exit status: 0 success, 2 bad usage or impossible sizes.\n"};
+
+static int run(int argc, char **argv) {
+  if (pt_cli_wants_help(&pt_cmd_model, argc, argv))
+    return PT_EXIT_OK;
+  static const struct option opts[] = {
+      {"layers", required_argument, 0, 'L'},     {"d-model", required_argument, 0, 'D'},
+      {"heads", required_argument, 0, 'H'},      {"kv-heads", required_argument, 0, 'K'},
+      {"mlp-hidden", required_argument, 0, 'F'}, {"vocab", required_argument, 0, 'V'},
+      {"seq", required_argument, 0, 'T'},        {"batch", required_argument, 0, 'B'},
+      {"output", required_argument, 0, 'o'},     {0, 0, 0, 0}};
+  /* options first, the kind after them or before: collect, then apply */
+  const char *vals[128] = {0};
+  const char *out = NULL;
+  int c;
+  opterr = 0;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+    if (c == 'o')
+      out = optarg;
+    else if (c != '?' && c != ':' && c < 128)
+      vals[c] = optarg;
+    else
+      return pt_cli_bad_option(&pt_cmd_model, argc, argv);
+  }
+  if (optind >= argc)
+    return pt_cli_usage(&pt_cmd_model, "which model? gpt or llama");
+  if (argc - optind > 1)
+    return pt_cli_usage(&pt_cmd_model, "model takes one kind, got %d words", argc - optind);
+  pt_model_kind kind;
+  if (!pt_model_kind_parse(argv[optind], &kind))
+    return pt_cli_usage(&pt_cmd_model, "unknown model '%s' (the models: gpt, llama)",
+                        argv[optind]);
+  pt_model_opts o = pt_model_defaults(kind);
+  const struct {
+    int key;
+    const char *name;
+    int64_t *field;
+  } fields[] = {{'L', "--layers", &o.layers},         {'D', "--d-model", &o.d_model},
+                {'H', "--heads", &o.heads},           {'K', "--kv-heads", &o.kv_heads},
+                {'F', "--mlp-hidden", &o.mlp_hidden}, {'V', "--vocab", &o.vocab},
+                {'T', "--seq", &o.seq},               {'B', "--batch", &o.batch}};
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    const char *v = vals[fields[i].key];
+    uint64_t u;
+    if (!v)
+      continue;
+    if (!pt_cli_parse_u64(v, &u) || u < 1 || u > INT64_MAX)
+      return pt_cli_usage(&pt_cmd_model, "%s needs an integer >= 1, not '%s'", fields[i].name, v);
+    *fields[i].field = (int64_t)u;
+  }
+  /* GPT's key/value heads follow --heads unless given */
+  if (kind == PT_MODEL_GPT && !vals['K'])
+    o.kv_heads = o.heads;
+  /* Llama's default 2 key/value heads only where they divide the heads */
+  if (kind == PT_MODEL_LLAMA && !vals['K'] && o.heads % o.kv_heads)
+    o.kv_heads = o.heads;
+  char err[160];
+  if (!pt_model_check(&o, err, sizeof err))
+    return pt_cli_usage(&pt_cmd_model, "%s", err);
+  char *text = pt_model_write(&o);
+  if (!text) {
+    fprintf(stderr, "partita model: error: out of memory writing the model\n");
+    return PT_EXIT_INPUT;
+  }
+  bool ok = true;
+  if (out)
+    ok = pt_cli_write_text(out, text);
+  else
+    fputs(text, stdout);
+  free(text);
+  return ok ? PT_EXIT_OK : PT_EXIT_INPUT;
+}

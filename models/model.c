@@ -1,0 +1,409 @@
+/* The model library's writer (model.h): prints a GPT- or Llama-style
+ * language model as partita IR text. Every op gets a comment-free line; each
+ * part (norm, attention, MLP, loss) is one emitter, so the two families
+ * differ only in which emitters they call. */
+#include "model.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+pt_model_opts pt_model_defaults(pt_model_kind k) {
+  pt_model_opts o = {.kind = k, .layers = 2, .d_model = 256, .heads = 4, .kv_heads = 4,
+                     .mlp_hidden = 1024, .vocab = 512, .seq = 64, .batch = 8};
+  if (k == PT_MODEL_LLAMA) {
+    o.kv_heads = 2;     /* grouped-query attention: two query heads per key/value head */
+    o.mlp_hidden = 704; /* ~8/3 of d_model, a multiple of 64, as SwiGLU models size it */
+  }
+  return o;
+}
+
+bool pt_model_kind_parse(const char *s, pt_model_kind *out) {
+  if (strcmp(s, "gpt") == 0)
+    *out = PT_MODEL_GPT;
+  else if (strcmp(s, "llama") == 0)
+    *out = PT_MODEL_LLAMA;
+  else
+    return false;
+  return true;
+}
+
+const char *pt_model_kind_name(pt_model_kind k) { return k == PT_MODEL_GPT ? "gpt" : "llama"; }
+
+enum { MAX_DIM = 1 << 24, MAX_LAYERS = 4096 };
+
+bool pt_model_check(const pt_model_opts *o, char *err, size_t n) {
+  const struct {
+    const char *name;
+    int64_t v, max;
+  } sizes[] = {{"--layers", o->layers, MAX_LAYERS},   {"--d-model", o->d_model, MAX_DIM},
+               {"--heads", o->heads, MAX_DIM},        {"--kv-heads", o->kv_heads, MAX_DIM},
+               {"--mlp-hidden", o->mlp_hidden, MAX_DIM}, {"--vocab", o->vocab, MAX_DIM},
+               {"--seq", o->seq, MAX_DIM},            {"--batch", o->batch, MAX_DIM}};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+    if (sizes[i].v < 1 || sizes[i].v > sizes[i].max) {
+      snprintf(err, n, "%s needs an integer in [1, %lld], not %lld", sizes[i].name,
+               (long long)sizes[i].max, (long long)sizes[i].v);
+      return false;
+    }
+  if (o->d_model % o->heads) {
+    snprintf(err, n, "--heads %lld does not divide --d-model %lld", (long long)o->heads,
+             (long long)o->d_model);
+    return false;
+  }
+  if (o->heads % o->kv_heads) {
+    snprintf(err, n, "--kv-heads %lld does not divide --heads %lld", (long long)o->kv_heads,
+             (long long)o->heads);
+    return false;
+  }
+  if (o->kind == PT_MODEL_LLAMA && (o->d_model / o->heads) % 2) {
+    snprintf(err, n, "rotary embeddings need an even head size, not %lld (--d-model / --heads)",
+             (long long)(o->d_model / o->heads));
+    return false;
+  }
+  /* the largest tensor, the attention scores [batch, heads, seq, seq] or the
+   * logits [batch, seq, vocab], must have fewer than 2^62 elements */
+  double scores = (double)o->batch * (double)o->heads * (double)o->seq * (double)o->seq;
+  double logits = (double)o->batch * (double)o->seq * (double)o->vocab;
+  if (scores > 0x1p62 || logits > 0x1p62) {
+    snprintf(err, n, "the model is too large: its attention scores or logits would have more "
+                     "than 2^62 elements");
+    return false;
+  }
+  return true;
+}
+
+/* ---- the writer ------------------------------------------------------------ */
+
+typedef struct {
+  FILE *f;
+  const pt_model_opts *o;
+  long long B, T, D, H, K, hd, F, V;
+} W;
+
+static void put(W *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(W *w, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(w->f, fmt, ap);
+  va_end(ap);
+}
+
+/* Pre-norm over the model dimension of %in [B,T,D] into %out: RMSNorm
+ * (Llama) or LayerNorm with a bias (GPT); gains are written 1 + scale so
+ * that zero-initialised scales start as the identity. */
+static void emit_norm(W *w, const char *p, const char *in, const char *scale, const char *bias,
+                      const char *out) {
+  long long B = w->B, T = w->T, D = w->D;
+  const char *src = in;
+  char centred[64];
+  if (bias) {
+    put(w, "  %%%s_sum = reduce_sum %%%s {dims = [2]} : f32[%lld,%lld]\n", p, in, B, T);
+    put(w, "  %%%s_width = constant {value = %lld.0} : f32[%lld,%lld]\n", p, D, B, T);
+    put(w, "  %%%s_mean = div %%%s_sum, %%%s_width : f32[%lld,%lld]\n", p, p, p, B, T);
+    put(w, "  %%%s_mean_b = broadcast %%%s_mean {dims = [0, 1]} : f32[%lld,%lld,%lld]\n", p, p, B,
+        T, D);
+    put(w, "  %%%s_centred = sub %%%s, %%%s_mean_b : f32[%lld,%lld,%lld]\n", p, in, p, B, T, D);
+    snprintf(centred, sizeof centred, "%s_centred", p);
+    src = centred;
+  }
+  put(w, "  %%%s_sq = mul %%%s, %%%s : f32[%lld,%lld,%lld]\n", p, src, src, B, T, D);
+  put(w, "  %%%s_sq_sum = reduce_sum %%%s_sq {dims = [2]} : f32[%lld,%lld]\n", p, p, B, T);
+  if (!bias)
+    put(w, "  %%%s_width = constant {value = %lld.0} : f32[%lld,%lld]\n", p, D, B, T);
+  put(w, "  %%%s_ms = div %%%s_sq_sum, %%%s_width : f32[%lld,%lld]\n", p, p, p, B, T);
+  put(w, "  %%%s_eps = constant {value = 1e-05} : f32[%lld,%lld]\n", p, B, T);
+  put(w, "  %%%s_ms_eps = add %%%s_ms, %%%s_eps : f32[%lld,%lld]\n", p, p, p, B, T);
+  put(w, "  %%%s_inv = rsqrt %%%s_ms_eps : f32[%lld,%lld]\n", p, p, B, T);
+  put(w, "  %%%s_inv_b = broadcast %%%s_inv {dims = [0, 1]} : f32[%lld,%lld,%lld]\n", p, p, B, T,
+      D);
+  put(w, "  %%%s_normed = mul %%%s, %%%s_inv_b : f32[%lld,%lld,%lld]\n", p, src, p, B, T, D);
+  put(w, "  %%%s_one = constant {value = 1.0} : f32[%lld]\n", p, D);
+  put(w, "  %%%s_gain = add %%%s_one, %%%s : f32[%lld]\n", p, p, scale, D);
+  put(w, "  %%%s_gain_b = broadcast %%%s_gain {dims = [2]} : f32[%lld,%lld,%lld]\n", p, p, B, T,
+      D);
+  if (!bias) {
+    put(w, "  %%%s = mul %%%s_normed, %%%s_gain_b : f32[%lld,%lld,%lld]\n", out, p, p, B, T, D);
+    return;
+  }
+  put(w, "  %%%s_scaled = mul %%%s_normed, %%%s_gain_b : f32[%lld,%lld,%lld]\n", p, p, p, B, T, D);
+  put(w, "  %%%s_bias_b = broadcast %%%s {dims = [2]} : f32[%lld,%lld,%lld]\n", p, bias, B, T, D);
+  put(w, "  %%%s = add %%%s_scaled, %%%s_bias_b : f32[%lld,%lld,%lld]\n", out, p, p, B, T, D);
+}
+
+/* Rotary position embedding of %in [B,T,N,hd] into %out: the pair (lo[i],
+ * hi[i]) of the head's two halves turns by the angle rope.cos/sin[t, i]. */
+static void emit_rope(W *w, const char *in, long long N, const char *out) {
+  long long B = w->B, T = w->T, hd = w->hd, h2 = w->hd / 2;
+  put(w, "  %%%s_lo = slice %%%s {start = [0, 0, 0, 0], limit = [%lld, %lld, %lld, %lld]} : "
+         "f32[%lld,%lld,%lld,%lld]\n", in, in, B, T, N, h2, B, T, N, h2);
+  put(w, "  %%%s_hi = slice %%%s {start = [0, 0, 0, %lld], limit = [%lld, %lld, %lld, %lld]} : "
+         "f32[%lld,%lld,%lld,%lld]\n", in, in, h2, B, T, N, hd, B, T, N, h2);
+  put(w, "  %%%s_cos = broadcast %%rope.cos {dims = [1, 3]} : f32[%lld,%lld,%lld,%lld]\n", in, B,
+      T, N, h2);
+  put(w, "  %%%s_sin = broadcast %%rope.sin {dims = [1, 3]} : f32[%lld,%lld,%lld,%lld]\n", in, B,
+      T, N, h2);
+  const char *ops[4][4] = {{"lo_c", "lo", "cos", "mul"}, {"hi_s", "hi", "sin", "mul"},
+                           {"hi_c", "hi", "cos", "mul"}, {"lo_s", "lo", "sin", "mul"}};
+  for (int i = 0; i < 4; i++)
+    put(w, "  %%%s_%s = %s %%%s_%s, %%%s_%s : f32[%lld,%lld,%lld,%lld]\n", in, ops[i][0],
+        ops[i][3], in, ops[i][1], in, ops[i][2], B, T, N, h2);
+  put(w, "  %%%s_rlo = sub %%%s_lo_c, %%%s_hi_s : f32[%lld,%lld,%lld,%lld]\n", in, in, in, B, T, N,
+      h2);
+  put(w, "  %%%s_rhi = add %%%s_hi_c, %%%s_lo_s : f32[%lld,%lld,%lld,%lld]\n", in, in, in, B, T, N,
+      h2);
+  put(w, "  %%%s = concat %%%s_rlo, %%%s_rhi {dim = 3} : f32[%lld,%lld,%lld,%lld]\n", out, in, in,
+      B, T, N, hd);
+}
+
+/* One projection of %h1 split into N heads, [B,N,T,hd] in %name. */
+static void emit_heads(W *w, const char *name, const char *weight, long long N, bool rope) {
+  long long B = w->B, T = w->T, hd = w->hd;
+  put(w, "  %%%s_proj = dot %%h1, %%%s {lhs_contract = [2], rhs_contract = [0]} : "
+         "f32[%lld,%lld,%lld]\n", name, weight, B, T, N * hd);
+  put(w, "  %%%s_heads = reshape %%%s_proj : f32[%lld,%lld,%lld,%lld]\n", name, name, B, T, N, hd);
+  char src[64], rot[64];
+  snprintf(src, sizeof src, "%s_heads", name);
+  if (rope) {
+    snprintf(rot, sizeof rot, "%s_rot", name);
+    emit_rope(w, src, N, rot);
+    snprintf(src, sizeof src, "%s", rot);
+  }
+  put(w, "  %%%s = transpose %%%s {perm = [0, 2, 1, 3]} : f32[%lld,%lld,%lld,%lld]\n", name, src, B,
+      N, T, hd);
+}
+
+static void emit_attention(W *w, bool rope) {
+  long long B = w->B, T = w->T, D = w->D, H = w->H, K = w->K, hd = w->hd, G = H / K;
+  put(w, "  // queries, keys and values split into %lld heads of %lld: [batch, head, seq, dim]%s\n",
+      H, hd, rope ? ", turned by the rotary embedding" : "");
+  emit_heads(w, "q", "attn.wq", H, rope);
+  emit_heads(w, G > 1 ? "k_kv" : "k", "attn.wk", K, rope);
+  emit_heads(w, G > 1 ? "v_kv" : "v", "attn.wv", K, false);
+  if (G > 1) {
+    put(w, "  // grouped-query attention: each key/value head serves %lld query heads\n", G);
+    for (int i = 0; i < 2; i++) {
+      const char *n = i ? "v" : "k";
+      put(w, "  %%%s_rep = broadcast %%%s_kv {dims = [0, 1, 3, 4]} : f32[%lld,%lld,%lld,%lld,%lld]\n",
+          n, n, B, K, G, T, hd);
+      put(w, "  %%%s = reshape %%%s_rep : f32[%lld,%lld,%lld,%lld]\n", n, n, B, H, T, hd);
+    }
+  }
+  put(w, "  // causal softmax(q . k^T / sqrt(%lld)) . v per batch and head\n", hd);
+  put(w, "  %%qk = dot %%q, %%k {lhs_batch = [0, 1], rhs_batch = [0, 1], lhs_contract = [3], "
+         "rhs_contract = [3]} : f32[%lld,%lld,%lld,%lld]\n", B, H, T, T);
+  put(w, "  %%score_scale = constant {value = %.10g} : f32[%lld,%lld,%lld,%lld]\n",
+      1.0 / sqrt((double)hd), B, H, T, T);
+  put(w, "  %%scores = mul %%qk, %%score_scale : f32[%lld,%lld,%lld,%lld]\n", B, H, T, T);
+  put(w, "  %%query_pos = iota {dim = 0} : i32[%lld,%lld]\n", T, T);
+  put(w, "  %%key_pos = iota {dim = 1} : i32[%lld,%lld]\n", T, T);
+  put(w, "  %%causal = compare %%key_pos, %%query_pos {dir = le} : pred[%lld,%lld]\n", T, T);
+  put(w, "  %%causal_b = broadcast %%causal {dims = [2, 3]} : pred[%lld,%lld,%lld,%lld]\n", B, H, T,
+      T);
+  put(w, "  %%masked_fill = constant {value = -1e+09} : f32[%lld,%lld,%lld,%lld]\n", B, H, T, T);
+  put(w, "  %%masked = select %%causal_b, %%scores, %%masked_fill : f32[%lld,%lld,%lld,%lld]\n", B,
+      H, T, T);
+  put(w, "  %%row_max = reduce_max %%masked {dims = [3]} : f32[%lld,%lld,%lld]\n", B, H, T);
+  put(w, "  %%row_max_b = broadcast %%row_max {dims = [0, 1, 2]} : f32[%lld,%lld,%lld,%lld]\n", B,
+      H, T, T);
+  put(w, "  %%shifted = sub %%masked, %%row_max_b : f32[%lld,%lld,%lld,%lld]\n", B, H, T, T);
+  put(w, "  %%weights = exp %%shifted : f32[%lld,%lld,%lld,%lld]\n", B, H, T, T);
+  put(w, "  %%row_sum = reduce_sum %%weights {dims = [3]} : f32[%lld,%lld,%lld]\n", B, H, T);
+  put(w, "  %%row_sum_b = broadcast %%row_sum {dims = [0, 1, 2]} : f32[%lld,%lld,%lld,%lld]\n", B,
+      H, T, T);
+  put(w, "  %%probs = div %%weights, %%row_sum_b : f32[%lld,%lld,%lld,%lld]\n", B, H, T, T);
+  put(w, "  %%ctx = dot %%probs, %%v {lhs_batch = [0, 1], rhs_batch = [0, 1], lhs_contract = [3], "
+         "rhs_contract = [2]} : f32[%lld,%lld,%lld,%lld]\n", B, H, T, hd);
+  put(w, "  %%ctx_t = transpose %%ctx {perm = [0, 2, 1, 3]} : f32[%lld,%lld,%lld,%lld]\n", B, T, H,
+      hd);
+  put(w, "  %%ctx_merged = reshape %%ctx_t : f32[%lld,%lld,%lld]\n", B, T, D);
+  put(w, "  // output projection and the first residual\n");
+  put(w, "  %%attn_out = dot %%ctx_merged, %%attn.wo {lhs_contract = [2], rhs_contract = [0]} : "
+         "f32[%lld,%lld,%lld]\n", B, T, D);
+  put(w, "  %%x2 = add %%x, %%attn_out : f32[%lld,%lld,%lld]\n", B, T, D);
+}
+
+static void emit_mlp(W *w, bool swiglu) {
+  long long B = w->B, T = w->T, D = w->D, F = w->F;
+  const char *dot = "{lhs_contract = [2], rhs_contract = [0]}";
+  put(w, "  %%u = dot %%h2, %%mlp.w_in %s : f32[%lld,%lld,%lld]\n", dot, B, T, F);
+  if (swiglu) {
+    put(w, "  // SwiGLU: silu(h2 . w_gate) * (h2 . w_in), silu(g) = g * logistic(g)\n");
+    put(w, "  %%g = dot %%h2, %%mlp.w_gate %s : f32[%lld,%lld,%lld]\n", dot, B, T, F);
+    put(w, "  %%g_sig = logistic %%g : f32[%lld,%lld,%lld]\n", B, T, F);
+    put(w, "  %%silu = mul %%g, %%g_sig : f32[%lld,%lld,%lld]\n", B, T, F);
+    put(w, "  %%act = mul %%silu, %%u : f32[%lld,%lld,%lld]\n", B, T, F);
+  } else {
+    put(w, "  // GELU, tanh approximation: 0.5 * u * (1 + tanh(sqrt(2/pi) * (u + 0.044715 * u^3)))\n");
+    put(w, "  %%u_sq = mul %%u, %%u : f32[%lld,%lld,%lld]\n", B, T, F);
+    put(w, "  %%u_cube = mul %%u_sq, %%u : f32[%lld,%lld,%lld]\n", B, T, F);
+    put(w, "  %%gelu_c = constant {value = 0.044715} : f32[%lld,%lld,%lld]\n", B, T, F);
+    put(w, "  %%u_cube_c = mul %%u_cube, %%gelu_c : f32[%lld,%lld,%lld]\n", B, T, F);
+    put(w, "  %%gelu_inner = add %%u, %%u_cube_c : f32[%lld,%lld,%lld]\n", B, T, F);
+    put(w, "  %%sqrt_2_over_pi = constant {value = 0.7978845608} : f32[%lld,%lld,%lld]\n", B, T, F);
+    put(w, "  %%gelu_arg = mul %%gelu_inner, %%sqrt_2_over_pi : f32[%lld,%lld,%lld]\n", B, T, F);
+    put(w, "  %%gelu_tanh = tanh %%gelu_arg : f32[%lld,%lld,%lld]\n", B, T, F);
+    put(w, "  %%gelu_one = constant {value = 1.0} : f32[%lld,%lld,%lld]\n", B, T, F);
+    put(w, "  %%gelu_gate = add %%gelu_one, %%gelu_tanh : f32[%lld,%lld,%lld]\n", B, T, F);
+    put(w, "  %%gelu_half = constant {value = 0.5} : f32[%lld,%lld,%lld]\n", B, T, F);
+    put(w, "  %%half_u = mul %%u, %%gelu_half : f32[%lld,%lld,%lld]\n", B, T, F);
+    put(w, "  %%act = mul %%half_u, %%gelu_gate : f32[%lld,%lld,%lld]\n", B, T, F);
+  }
+  put(w, "  // down-projection and the second residual\n");
+  put(w, "  %%mlp_out = dot %%act, %%mlp.w_out %s : f32[%lld,%lld,%lld]\n", dot, B, T, D);
+  put(w, "  %%out = add %%x2, %%mlp_out : f32[%lld,%lld,%lld]\n", B, T, D);
+}
+
+/* The block's parameters in order, with their shapes, under prefix pre
+ * ("" in @block, "layers.N." in @loss); sep goes between them. */
+static void put_block_params(W *w, const char *pre, bool decl) {
+  bool gpt = w->o->kind == PT_MODEL_GPT;
+  long long D = w->D, Dkv = w->K * w->hd, F = w->F;
+  struct {
+    const char *name;
+    long long d0, d1; /* d1 = 0: a vector */
+    bool on;
+  } ps[] = {{"norm1.scale", D, 0, true},  {"norm1.bias", D, 0, gpt},  {"attn.wq", D, D, true},
+            {"attn.wk", D, Dkv, true},    {"attn.wv", D, Dkv, true},  {"attn.wo", D, D, true},
+            {"norm2.scale", D, 0, true},  {"norm2.bias", D, 0, gpt},  {"mlp.w_gate", D, F, !gpt},
+            {"mlp.w_in", D, F, true},     {"mlp.w_out", F, D, true}};
+  for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
+    if (!ps[i].on)
+      continue;
+    if (!decl) {
+      put(w, ", %%%s%s", pre, ps[i].name);
+      continue;
+    }
+    if (ps[i].d1)
+      put(w, ",\n    param %%%s%s: f32[%lld,%lld]", pre, ps[i].name, ps[i].d0, ps[i].d1);
+    else
+      put(w, ",\n    param %%%s%s: f32[%lld]", pre, ps[i].name, ps[i].d0);
+  }
+}
+
+static void emit_block(W *w) {
+  bool gpt = w->o->kind == PT_MODEL_GPT;
+  long long B = w->B, T = w->T, D = w->D;
+  put(w, "// One pre-norm decoder block: x2 = x + attention(norm1(x)), out = x2 + mlp(norm2(x2)).\n");
+  put(w, "func @block(\n    input %%x: f32[%lld,%lld,%lld]", B, T, D);
+  if (!gpt)
+    put(w, ",\n    input %%rope.cos: f32[%lld,%lld],\n    input %%rope.sin: f32[%lld,%lld]", T,
+        w->hd / 2, T, w->hd / 2);
+  put_block_params(w, "", true);
+  put(w, "\n) -> (out: f32[%lld,%lld,%lld]) {\n", B, T, D);
+  put(w, "  // attention pre-norm (%s)\n", gpt ? "LayerNorm" : "RMSNorm");
+  emit_norm(w, "n1", "x", "norm1.scale", gpt ? "norm1.bias" : NULL, "h1");
+  emit_attention(w, !gpt);
+  put(w, "  // MLP pre-norm\n");
+  emit_norm(w, "n2", "x2", "norm2.scale", gpt ? "norm2.bias" : NULL, "h2");
+  emit_mlp(w, !gpt);
+  put(w, "  return %%out\n}\n\n");
+}
+
+static void emit_loss(W *w) {
+  bool gpt = w->o->kind == PT_MODEL_GPT;
+  long long B = w->B, T = w->T, D = w->D, V = w->V, h2 = w->hd / 2;
+  put(w, "// The language model: embed the tokens, %lld blocks, final norm, LM head (untied from the\n"
+         "// embedding), and softmax cross-entropy against the labels, the mean over every token.\n",
+      (long long)w->o->layers);
+  put(w, "func @loss(\n    input %%tokens: i32[%lld,%lld],\n    input %%labels: i32[%lld,%lld],\n"
+         "    param %%embed.table: f32[%lld,%lld]", B, T, B, T, V, D);
+  if (gpt)
+    put(w, ",\n    param %%pos.table: f32[%lld,%lld]", T, D);
+  char pre[48];
+  for (long long l = 0; l < w->o->layers; l++) {
+    snprintf(pre, sizeof pre, "layers.%lld.", l);
+    put_block_params(w, pre, true);
+  }
+  put(w, ",\n    param %%final_norm.scale: f32[%lld]", D);
+  if (gpt)
+    put(w, ",\n    param %%final_norm.bias: f32[%lld]", D);
+  put(w, ",\n    param %%lm_head.w: f32[%lld,%lld]\n) -> (loss: f32[]) {\n", D, V);
+  if (gpt) {
+    put(w, "  // token embeddings plus learned positions\n");
+    put(w, "  %%tok = take %%embed.table, %%tokens : f32[%lld,%lld,%lld]\n", B, T, D);
+    put(w, "  %%pos = broadcast %%pos.table {dims = [1, 2]} : f32[%lld,%lld,%lld]\n", B, T, D);
+    put(w, "  %%x0 = add %%tok, %%pos : f32[%lld,%lld,%lld]\n", B, T, D);
+  } else {
+    put(w, "  // token embeddings; positions enter every block's attention as rotations\n");
+    put(w, "  %%x0 = take %%embed.table, %%tokens : f32[%lld,%lld,%lld]\n", B, T, D);
+    put(w, "  // rotary tables: angle[t, i] = t * 10000^(-2i/%lld)\n", w->hd);
+    put(w, "  %%rope_t = iota {dim = 0} : f32[%lld,%lld]\n", T, h2);
+    put(w, "  %%rope_i = iota {dim = 1} : f32[%lld,%lld]\n", T, h2);
+    put(w, "  %%rope_rate = constant {value = %.10g} : f32[%lld,%lld]\n",
+        -2.0 * log(10000.0) / (double)w->hd, T, h2);
+    put(w, "  %%rope_e = mul %%rope_i, %%rope_rate : f32[%lld,%lld]\n", T, h2);
+    put(w, "  %%rope_freq = exp %%rope_e : f32[%lld,%lld]\n", T, h2);
+    put(w, "  %%rope_angle = mul %%rope_t, %%rope_freq : f32[%lld,%lld]\n", T, h2);
+    put(w, "  %%rope.cos = cos %%rope_angle : f32[%lld,%lld]\n", T, h2);
+    put(w, "  %%rope.sin = sin %%rope_angle : f32[%lld,%lld]\n", T, h2);
+  }
+  put(w, "  // the decoder blocks\n");
+  for (long long l = 0; l < w->o->layers; l++) {
+    snprintf(pre, sizeof pre, "layers.%lld.", l);
+    put(w, "  %%x%lld = call @block(%%x%lld", l + 1, l);
+    if (!gpt)
+      put(w, ", %%rope.cos, %%rope.sin");
+    put_block_params(w, pre, false);
+    put(w, ") : f32[%lld,%lld,%lld]\n", B, T, D);
+  }
+  char last[32];
+  snprintf(last, sizeof last, "x%lld", (long long)w->o->layers);
+  put(w, "  // final norm and the LM head\n");
+  emit_norm(w, "nf", last, "final_norm.scale", gpt ? "final_norm.bias" : NULL, "hf");
+  put(w, "  %%logits = dot %%hf, %%lm_head.w {lhs_contract = [2], rhs_contract = [0]} : "
+         "f32[%lld,%lld,%lld]\n", B, T, V);
+  put(w, "  // cross-entropy: logsumexp(logits) - logits[label], shifted by the row maximum\n");
+  put(w, "  %%lmax = reduce_max %%logits {dims = [2]} : f32[%lld,%lld]\n", B, T);
+  put(w, "  %%lmax_b = broadcast %%lmax {dims = [0, 1]} : f32[%lld,%lld,%lld]\n", B, T, V);
+  put(w, "  %%lshift = sub %%logits, %%lmax_b : f32[%lld,%lld,%lld]\n", B, T, V);
+  put(w, "  %%lexp = exp %%lshift : f32[%lld,%lld,%lld]\n", B, T, V);
+  put(w, "  %%lsum = reduce_sum %%lexp {dims = [2]} : f32[%lld,%lld]\n", B, T);
+  put(w, "  %%llog = log %%lsum : f32[%lld,%lld]\n", B, T);
+  put(w, "  %%lse = add %%llog, %%lmax : f32[%lld,%lld]\n", B, T);
+  put(w, "  %%vocab_pos = iota {dim = 2} : i32[%lld,%lld,%lld]\n", B, T, V);
+  put(w, "  %%labels_b = broadcast %%labels {dims = [0, 1]} : i32[%lld,%lld,%lld]\n", B, T, V);
+  put(w, "  %%is_label = compare %%labels_b, %%vocab_pos {dir = eq} : pred[%lld,%lld,%lld]\n", B, T,
+      V);
+  put(w, "  %%zeros = constant {value = 0.0} : f32[%lld,%lld,%lld]\n", B, T, V);
+  put(w, "  %%label_logits = select %%is_label, %%logits, %%zeros : f32[%lld,%lld,%lld]\n", B, T, V);
+  put(w, "  %%label_logit = reduce_sum %%label_logits {dims = [2]} : f32[%lld,%lld]\n", B, T);
+  put(w, "  %%nll = sub %%lse, %%label_logit : f32[%lld,%lld]\n", B, T);
+  put(w, "  %%nll_sum = reduce_sum %%nll {dims = [0, 1]} : f32[]\n");
+  put(w, "  %%tokens_n = constant {value = %lld.0} : f32[]\n", B * T);
+  put(w, "  %%loss = div %%nll_sum, %%tokens_n : f32[]\n");
+  put(w, "  return %%loss\n}\n");
+}
+
+char *pt_model_write(const pt_model_opts *o) {
+  char err[160];
+  if (!pt_model_check(o, err, sizeof err))
+    return NULL;
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (!f)
+    return NULL;
+  W w = {f, o, o->batch, o->seq, o->d_model, o->heads, o->kv_heads, o->d_model / o->heads,
+         o->mlp_hidden, o->vocab};
+  bool gpt = o->kind == PT_MODEL_GPT;
+  put(&w, "// A %s-style language model, written by `partita model %s --layers %lld --d-model %lld "
+          "--heads %lld --kv-heads %lld --mlp-hidden %lld --vocab %lld --seq %lld --batch %lld`.\n",
+      gpt ? "GPT" : "Llama", pt_model_kind_name(o->kind), (long long)o->layers, w.D, w.H, w.K, w.F,
+      w.V, w.T, w.B);
+  if (gpt)
+    put(&w, "// Blocks: LayerNorm (scale and bias), causal multi-head attention, GELU MLP, biases in\n"
+            "// the norms only; learned positions.\n\n");
+  else
+    put(&w, "// Blocks: RMSNorm, rotary position embedding, grouped-query attention (%lld query heads,\n"
+            "// %lld key/value heads), SwiGLU MLP, no biases.\n\n", w.H, w.K);
+  emit_block(&w);
+  emit_loss(&w);
+  if (fclose(f) != 0) {
+    free(text);
+    return NULL;
+  }
+  return text;
+}
