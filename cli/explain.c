@@ -208,11 +208,14 @@ static void print_op(const pt_cli_sharded *x, const pt_op *op) {
     printf("%s%%%s", i ? ", " : " ", pt_cli_vname(x, op->operands[i]));
 }
 
+/* " (file:line:col)", with " (inlined at file:line:col)" for each call an
+ * inlined op came through. */
 static void print_loc(pt_loc l) {
-  if (l.file && l.line > 0)
-    printf(" (%s:%d:%d)", l.file, l.line, l.col);
-  else if (l.file)
+  char buf[1024];
+  if (l.file && l.line <= 0 && !l.via)
     printf(" (%s)", l.file);
+  else if (l.file)
+    printf(" (%s)", pt_loc_str(l, buf, sizeof buf));
 }
 
 /* The script entry that seeded v along tactic t's axis, or NULL. */

@@ -325,10 +325,10 @@ static void emit_loss(W *w) {
     put(w, "  // token embeddings plus learned positions\n");
     put(w, "  %%tok = take %%embed.table, %%tokens : f32[%lld,%lld,%lld]\n", B, T, D);
     put(w, "  %%pos = broadcast %%pos.table {dims = [1, 2]} : f32[%lld,%lld,%lld]\n", B, T, D);
-    put(w, "  %%x0 = add %%tok, %%pos : f32[%lld,%lld,%lld]\n", B, T, D);
+    put(w, "  %%embed = add %%tok, %%pos : f32[%lld,%lld,%lld]\n", B, T, D);
   } else {
     put(w, "  // token embeddings; positions enter every block's attention as rotations\n");
-    put(w, "  %%x0 = take %%embed.table, %%tokens : f32[%lld,%lld,%lld]\n", B, T, D);
+    put(w, "  %%embed = take %%embed.table, %%tokens : f32[%lld,%lld,%lld]\n", B, T, D);
     put(w, "  // rotary tables: angle[t, i] = t * 10000^(-2i/%lld)\n", w->hd);
     put(w, "  %%rope_t = iota {dim = 0} : f32[%lld,%lld]\n", T, h2);
     put(w, "  %%rope_i = iota {dim = 1} : f32[%lld,%lld]\n", T, h2);
@@ -340,17 +340,21 @@ static void emit_loss(W *w) {
     put(w, "  %%rope.cos = cos %%rope_angle : f32[%lld,%lld]\n", T, h2);
     put(w, "  %%rope.sin = sin %%rope_angle : f32[%lld,%lld]\n", T, h2);
   }
-  put(w, "  // the decoder blocks\n");
+  put(w, "  // the decoder blocks: %%layers.N is block N's output; inlined, its values are\n"
+         "  // named layers.N/...\n");
   for (long long l = 0; l < w->o->layers; l++) {
     snprintf(pre, sizeof pre, "layers.%lld.", l);
-    put(w, "  %%x%lld = call @block(%%x%lld", l + 1, l);
+    if (l == 0)
+      put(w, "  %%layers.0 = call @block(%%embed");
+    else
+      put(w, "  %%layers.%lld = call @block(%%layers.%lld", l, l - 1);
     if (!gpt)
       put(w, ", %%rope.cos, %%rope.sin");
     put_block_params(w, pre, false);
     put(w, ") : f32[%lld,%lld,%lld]\n", B, T, D);
   }
   char last[32];
-  snprintf(last, sizeof last, "x%lld", (long long)w->o->layers);
+  snprintf(last, sizeof last, "layers.%lld", (long long)w->o->layers - 1);
   put(w, "  // final norm and the LM head\n");
   emit_norm(w, "nf", last, "final_norm.scale", gpt ? "final_norm.bias" : NULL, "hf");
   put(w, "  %%logits = dot %%hf, %%lm_head.w {lhs_contract = [2], rhs_contract = [0]} : "

@@ -144,16 +144,17 @@ func @loss(
   // token embeddings plus learned positions
   %tok = take %embed.table, %tokens : f32[8,8,32]
   %pos = broadcast %pos.table {dims = [1, 2]} : f32[8,8,32]
-  %x0 = add %tok, %pos : f32[8,8,32]
-  // the decoder blocks
-  %x1 = call @block(%x0, %layers.0.norm1.scale, %layers.0.norm1.bias, %layers.0.attn.wq, %layers.0.attn.wk, %layers.0.attn.wv, %layers.0.attn.wo, %layers.0.norm2.scale, %layers.0.norm2.bias, %layers.0.mlp.w_in, %layers.0.mlp.w_out) : f32[8,8,32]
-  %x2 = call @block(%x1, %layers.1.norm1.scale, %layers.1.norm1.bias, %layers.1.attn.wq, %layers.1.attn.wk, %layers.1.attn.wv, %layers.1.attn.wo, %layers.1.norm2.scale, %layers.1.norm2.bias, %layers.1.mlp.w_in, %layers.1.mlp.w_out) : f32[8,8,32]
+  %embed = add %tok, %pos : f32[8,8,32]
+  // the decoder blocks: %layers.N is block N's output; inlined, its values are
+  // named layers.N/...
+  %layers.0 = call @block(%embed, %layers.0.norm1.scale, %layers.0.norm1.bias, %layers.0.attn.wq, %layers.0.attn.wk, %layers.0.attn.wv, %layers.0.attn.wo, %layers.0.norm2.scale, %layers.0.norm2.bias, %layers.0.mlp.w_in, %layers.0.mlp.w_out) : f32[8,8,32]
+  %layers.1 = call @block(%layers.0, %layers.1.norm1.scale, %layers.1.norm1.bias, %layers.1.attn.wq, %layers.1.attn.wk, %layers.1.attn.wv, %layers.1.attn.wo, %layers.1.norm2.scale, %layers.1.norm2.bias, %layers.1.mlp.w_in, %layers.1.mlp.w_out) : f32[8,8,32]
   // final norm and the LM head
-  %nf_sum = reduce_sum %x2 {dims = [2]} : f32[8,8]
+  %nf_sum = reduce_sum %layers.1 {dims = [2]} : f32[8,8]
   %nf_width = constant {value = 32.0} : f32[8,8]
   %nf_mean = div %nf_sum, %nf_width : f32[8,8]
   %nf_mean_b = broadcast %nf_mean {dims = [0, 1]} : f32[8,8,32]
-  %nf_centred = sub %x2, %nf_mean_b : f32[8,8,32]
+  %nf_centred = sub %layers.1, %nf_mean_b : f32[8,8,32]
   %nf_sq = mul %nf_centred, %nf_centred : f32[8,8,32]
   %nf_sq_sum = reduce_sum %nf_sq {dims = [2]} : f32[8,8]
   %nf_ms = div %nf_sq_sum, %nf_width : f32[8,8]

@@ -145,7 +145,7 @@ func @loss(
     param %lm_head.w: f32[32,64]
 ) -> (loss: f32[]) {
   // token embeddings; positions enter every block's attention as rotations
-  %x0 = take %embed.table, %tokens : f32[8,8,32]
+  %embed = take %embed.table, %tokens : f32[8,8,32]
   // rotary tables: angle[t, i] = t * 10000^(-2i/4)
   %rope_t = iota {dim = 0} : f32[8,2]
   %rope_i = iota {dim = 1} : f32[8,2]
@@ -155,11 +155,12 @@ func @loss(
   %rope_angle = mul %rope_t, %rope_freq : f32[8,2]
   %rope.cos = cos %rope_angle : f32[8,2]
   %rope.sin = sin %rope_angle : f32[8,2]
-  // the decoder blocks
-  %x1 = call @block(%x0, %rope.cos, %rope.sin, %layers.0.norm1.scale, %layers.0.attn.wq, %layers.0.attn.wk, %layers.0.attn.wv, %layers.0.attn.wo, %layers.0.norm2.scale, %layers.0.mlp.w_gate, %layers.0.mlp.w_in, %layers.0.mlp.w_out) : f32[8,8,32]
-  %x2 = call @block(%x1, %rope.cos, %rope.sin, %layers.1.norm1.scale, %layers.1.attn.wq, %layers.1.attn.wk, %layers.1.attn.wv, %layers.1.attn.wo, %layers.1.norm2.scale, %layers.1.mlp.w_gate, %layers.1.mlp.w_in, %layers.1.mlp.w_out) : f32[8,8,32]
+  // the decoder blocks: %layers.N is block N's output; inlined, its values are
+  // named layers.N/...
+  %layers.0 = call @block(%embed, %rope.cos, %rope.sin, %layers.0.norm1.scale, %layers.0.attn.wq, %layers.0.attn.wk, %layers.0.attn.wv, %layers.0.attn.wo, %layers.0.norm2.scale, %layers.0.mlp.w_gate, %layers.0.mlp.w_in, %layers.0.mlp.w_out) : f32[8,8,32]
+  %layers.1 = call @block(%layers.0, %rope.cos, %rope.sin, %layers.1.norm1.scale, %layers.1.attn.wq, %layers.1.attn.wk, %layers.1.attn.wv, %layers.1.attn.wo, %layers.1.norm2.scale, %layers.1.mlp.w_gate, %layers.1.mlp.w_in, %layers.1.mlp.w_out) : f32[8,8,32]
   // final norm and the LM head
-  %nf_sq = mul %x2, %x2 : f32[8,8,32]
+  %nf_sq = mul %layers.1, %layers.1 : f32[8,8,32]
   %nf_sq_sum = reduce_sum %nf_sq {dims = [2]} : f32[8,8]
   %nf_width = constant {value = 32.0} : f32[8,8]
   %nf_ms = div %nf_sq_sum, %nf_width : f32[8,8]
@@ -167,7 +168,7 @@ func @loss(
   %nf_ms_eps = add %nf_ms, %nf_eps : f32[8,8]
   %nf_inv = rsqrt %nf_ms_eps : f32[8,8]
   %nf_inv_b = broadcast %nf_inv {dims = [0, 1]} : f32[8,8,32]
-  %nf_normed = mul %x2, %nf_inv_b : f32[8,8,32]
+  %nf_normed = mul %layers.1, %nf_inv_b : f32[8,8,32]
   %nf_one = constant {value = 1.0} : f32[32]
   %nf_gain = add %nf_one, %final_norm.scale : f32[32]
   %nf_gain_b = broadcast %nf_gain {dims = [2]} : f32[8,8,32]
