@@ -43,9 +43,50 @@ char *pt_cli_mesh_str(const pt_mesh *m, char *buf, size_t cap) {
   return buf;
 }
 
+/* A file `partita calibrate` wrote records the machine in its header
+ * ("cpu \"NAME\"", "OPENBLAS_CORETYPE X"); its figures are this machine's
+ * only if both match here. Warns (never fails) when either differs. */
+static void warn_if_other_machine(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return;
+  char line[512], cpu[256] = "", coretype[128] = "";
+  for (int n = 0; n < 40 && fgets(line, sizeof line, f) && line[0] == '#'; n++) {
+    const char *c = strstr(line, "cpu \"");
+    if (c && !cpu[0]) {
+      c += 5;
+      const char *e = strchr(c, '"');
+      if (e)
+        snprintf(cpu, sizeof cpu, "%.*s", (int)(e - c), c);
+    }
+    const char *o = strstr(line, "OPENBLAS_CORETYPE ");
+    if (o && !coretype[0] && sscanf(o + 18, "%127[^,. \n]", coretype) != 1)
+      coretype[0] = 0;
+  }
+  fclose(f);
+  char here[256];
+  pt_cpu_model(here, sizeof here);
+  const char *ct = getenv("OPENBLAS_CORETYPE");
+  const char *here_ct = ct && *ct ? ct : "unset";
+  if (cpu[0] && strcmp(cpu, here) != 0)
+    fprintf(stderr,
+            "%s: warning: measured on cpu \"%s\", but this machine's is \"%s\": predicted "
+            "times are the other machine's (calibrate here: mpirun -n 2 partita calibrate -o "
+            "FILE)\n",
+            path, cpu, here);
+  else if (coretype[0] && strcmp(coretype, here_ct) != 0)
+    fprintf(stderr,
+            "%s: warning: measured with OPENBLAS_CORETYPE %s, but it is %s here: OpenBLAS runs "
+            "other kernels, so predicted compute times may be off\n",
+            path, coretype, here_ct);
+}
+
 pt_sim_hw *pt_cli_read_hw(const char *path, pt_diag **hwd) {
   *hwd = pt_diag_create(stderr);
-  return pt_sim_hw_read(path, *hwd);
+  pt_sim_hw *hw = pt_sim_hw_read(path, *hwd);
+  if (hw)
+    warn_if_other_machine(path);
+  return hw;
 }
 
 typedef struct {

@@ -1,7 +1,6 @@
 // A GPT-style language model, written by `partita model gpt --layers 2 --d-model 256 --heads 4 --kv-heads 4 --mlp-hidden 1024 --vocab 512 --seq 64 --batch 8`.
 // Blocks: LayerNorm (scale and bias), causal multi-head attention, GELU MLP, biases in
 // the norms only; learned positions.
-
 // One pre-norm decoder block: x2 = x + attention(norm1(x)), out = x2 + mlp(norm2(x2)).
 func @block(
     input %x: f32[8,64,256],

@@ -1,7 +1,6 @@
 // A Llama-style language model, written by `partita model llama --layers 2 --d-model 256 --heads 4 --kv-heads 2 --mlp-hidden 704 --vocab 512 --seq 64 --batch 8`.
 // Blocks: RMSNorm, rotary position embedding, grouped-query attention (4 query heads,
 // 2 key/value heads), SwiGLU MLP, no biases.
-
 // One pre-norm decoder block: x2 = x + attention(norm1(x)), out = x2 + mlp(norm2(x2)).
 func @block(
     input %x: f32[8,64,256],
@@ -149,7 +148,7 @@ func @loss(
   // rotary tables: angle[t, i] = t * 10000^(-2i/64)
   %rope_t = iota {dim = 0} : f32[64,32]
   %rope_i = iota {dim = 1} : f32[64,32]
-  %rope_rate = constant {value = -0.2878231366} : f32[64,32]
+  %rope_rate = constant {value = -0.28782313662425574} : f32[64,32]
   %rope_e = mul %rope_i, %rope_rate : f32[64,32]
   %rope_freq = exp %rope_e : f32[64,32]
   %rope_angle = mul %rope_t, %rope_freq : f32[64,32]

@@ -4,6 +4,8 @@
  * differ only in which emitters they call. */
 #include "model.h"
 
+#include "ir.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -91,17 +93,24 @@ static void put(W *w, const char *fmt, ...) {
   va_end(ap);
 }
 
+/* A number as the printer writes it (pt_fmt_double), so the text is canonical. */
+static const char *num(double v, char *buf) {
+  pt_fmt_double(v, buf, 40);
+  return buf;
+}
+
 /* Pre-norm over the model dimension of %in [B,T,D] into %out: RMSNorm
  * (Llama) or LayerNorm with a bias (GPT); gains are written 1 + scale so
  * that zero-initialised scales start as the identity. */
 static void emit_norm(W *w, const char *p, const char *in, const char *scale, const char *bias,
                       const char *out) {
   long long B = w->B, T = w->T, D = w->D;
+  char nb[40];
   const char *src = in;
   char centred[64];
   if (bias) {
     put(w, "  %%%s_sum = reduce_sum %%%s {dims = [2]} : f32[%lld,%lld]\n", p, in, B, T);
-    put(w, "  %%%s_width = constant {value = %lld.0} : f32[%lld,%lld]\n", p, D, B, T);
+    put(w, "  %%%s_width = constant {value = %s} : f32[%lld,%lld]\n", p, num((double)D, nb), B, T);
     put(w, "  %%%s_mean = div %%%s_sum, %%%s_width : f32[%lld,%lld]\n", p, p, p, B, T);
     put(w, "  %%%s_mean_b = broadcast %%%s_mean {dims = [0, 1]} : f32[%lld,%lld,%lld]\n", p, p, B,
         T, D);
@@ -112,7 +121,7 @@ static void emit_norm(W *w, const char *p, const char *in, const char *scale, co
   put(w, "  %%%s_sq = mul %%%s, %%%s : f32[%lld,%lld,%lld]\n", p, src, src, B, T, D);
   put(w, "  %%%s_sq_sum = reduce_sum %%%s_sq {dims = [2]} : f32[%lld,%lld]\n", p, p, B, T);
   if (!bias)
-    put(w, "  %%%s_width = constant {value = %lld.0} : f32[%lld,%lld]\n", p, D, B, T);
+    put(w, "  %%%s_width = constant {value = %s} : f32[%lld,%lld]\n", p, num((double)D, nb), B, T);
   put(w, "  %%%s_ms = div %%%s_sq_sum, %%%s_width : f32[%lld,%lld]\n", p, p, p, B, T);
   put(w, "  %%%s_eps = constant {value = 1e-05} : f32[%lld,%lld]\n", p, B, T);
   put(w, "  %%%s_ms_eps = add %%%s_ms, %%%s_eps : f32[%lld,%lld]\n", p, p, p, B, T);
@@ -194,8 +203,9 @@ static void emit_attention(W *w, bool rope) {
   put(w, "  // causal softmax(q . k^T / sqrt(%lld)) . v per batch and head\n", hd);
   put(w, "  %%qk = dot %%q, %%k {lhs_batch = [0, 1], rhs_batch = [0, 1], lhs_contract = [3], "
          "rhs_contract = [3]} : f32[%lld,%lld,%lld,%lld]\n", B, H, T, T);
-  put(w, "  %%score_scale = constant {value = %.10g} : f32[%lld,%lld,%lld,%lld]\n",
-      1.0 / sqrt((double)hd), B, H, T, T);
+  char nb[40];
+  put(w, "  %%score_scale = constant {value = %s} : f32[%lld,%lld,%lld,%lld]\n",
+      num(1.0 / sqrt((double)hd), nb), B, H, T, T);
   put(w, "  %%scores = mul %%qk, %%score_scale : f32[%lld,%lld,%lld,%lld]\n", B, H, T, T);
   put(w, "  %%query_pos = iota {dim = 0} : i32[%lld,%lld]\n", T, T);
   put(w, "  %%key_pos = iota {dim = 1} : i32[%lld,%lld]\n", T, T);
@@ -305,6 +315,7 @@ static void emit_block(W *w) {
 static void emit_loss(W *w) {
   bool gpt = w->o->kind == PT_MODEL_GPT;
   long long B = w->B, T = w->T, D = w->D, V = w->V, h2 = w->hd / 2;
+  char nb[40];
   put(w, "// The language model: embed the tokens, %lld blocks, final norm, LM head (untied from the\n"
          "// embedding), and softmax cross-entropy against the labels, the mean over every token.\n",
       (long long)w->o->layers);
@@ -332,8 +343,8 @@ static void emit_loss(W *w) {
     put(w, "  // rotary tables: angle[t, i] = t * 10000^(-2i/%lld)\n", w->hd);
     put(w, "  %%rope_t = iota {dim = 0} : f32[%lld,%lld]\n", T, h2);
     put(w, "  %%rope_i = iota {dim = 1} : f32[%lld,%lld]\n", T, h2);
-    put(w, "  %%rope_rate = constant {value = %.10g} : f32[%lld,%lld]\n",
-        -2.0 * log(10000.0) / (double)w->hd, T, h2);
+    put(w, "  %%rope_rate = constant {value = %s} : f32[%lld,%lld]\n",
+        num(-2.0 * log(10000.0) / (double)w->hd, nb), T, h2);
     put(w, "  %%rope_e = mul %%rope_i, %%rope_rate : f32[%lld,%lld]\n", T, h2);
     put(w, "  %%rope_freq = exp %%rope_e : f32[%lld,%lld]\n", T, h2);
     put(w, "  %%rope_angle = mul %%rope_t, %%rope_freq : f32[%lld,%lld]\n", T, h2);
@@ -376,7 +387,7 @@ static void emit_loss(W *w) {
   put(w, "  %%label_logit = reduce_sum %%label_logits {dims = [2]} : f32[%lld,%lld]\n", B, T);
   put(w, "  %%nll = sub %%lse, %%label_logit : f32[%lld,%lld]\n", B, T);
   put(w, "  %%nll_sum = reduce_sum %%nll {dims = [0, 1]} : f32[]\n");
-  put(w, "  %%tokens_n = constant {value = %lld.0} : f32[]\n", B * T);
+  put(w, "  %%tokens_n = constant {value = %s} : f32[]\n", num((double)(B * T), nb));
   put(w, "  %%loss = div %%nll_sum, %%tokens_n : f32[]\n");
   put(w, "  return %%loss\n}\n");
 }
@@ -399,10 +410,10 @@ char *pt_model_write(const pt_model_opts *o) {
       w.V, w.T, w.B);
   if (gpt)
     put(&w, "// Blocks: LayerNorm (scale and bias), causal multi-head attention, GELU MLP, biases in\n"
-            "// the norms only; learned positions.\n\n");
+            "// the norms only; learned positions.\n");
   else
     put(&w, "// Blocks: RMSNorm, rotary position embedding, grouped-query attention (%lld query heads,\n"
-            "// %lld key/value heads), SwiGLU MLP, no biases.\n\n", w.H, w.K);
+            "// %lld key/value heads), SwiGLU MLP, no biases.\n", w.H, w.K);
   emit_block(&w);
   emit_loss(&w);
   if (fclose(f) != 0) {

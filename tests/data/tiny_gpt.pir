@@ -1,7 +1,6 @@
 // A GPT-style language model, written by `partita model gpt --layers 2 --d-model 32 --heads 8 --kv-heads 8 --mlp-hidden 64 --vocab 64 --seq 8 --batch 8`.
 // Blocks: LayerNorm (scale and bias), causal multi-head attention, GELU MLP, biases in
 // the norms only; learned positions.
-
 // One pre-norm decoder block: x2 = x + attention(norm1(x)), out = x2 + mlp(norm2(x2)).
 func @block(
     input %x: f32[8,8,32],

@@ -1,7 +1,6 @@
 // A Llama-style language model, written by `partita model llama --layers 2 --d-model 32 --heads 8 --kv-heads 4 --mlp-hidden 64 --vocab 64 --seq 8 --batch 8`.
 // Blocks: RMSNorm, rotary position embedding, grouped-query attention (8 query heads,
 // 4 key/value heads), SwiGLU MLP, no biases.
-
 // One pre-norm decoder block: x2 = x + attention(norm1(x)), out = x2 + mlp(norm2(x2)).
 func @block(
     input %x: f32[8,8,32],
@@ -149,7 +148,7 @@ func @loss(
   // rotary tables: angle[t, i] = t * 10000^(-2i/4)
   %rope_t = iota {dim = 0} : f32[8,2]
   %rope_i = iota {dim = 1} : f32[8,2]
-  %rope_rate = constant {value = -4.605170186} : f32[8,2]
+  %rope_rate = constant {value = -4.605170185988092} : f32[8,2]
   %rope_e = mul %rope_i, %rope_rate : f32[8,2]
   %rope_freq = exp %rope_e : f32[8,2]
   %rope_angle = mul %rope_t, %rope_freq : f32[8,2]
