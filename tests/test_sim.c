@@ -742,6 +742,48 @@ static const usage_case usage_cases[] = {
      "unknown option '--frob'"},
 };
 
+/* A calibrated file measured on another CPU, or with another
+ * OPENBLAS_CORETYPE, gets a warning from sim and explore -- and the report
+ * still comes, exit 0. The same machine's header gets none. */
+START_TEST(warns_about_another_machine) {
+  char here[256];
+  pt_cpu_model(here, sizeof here);
+  const char *ct = getenv("OPENBLAS_CORETYPE");
+  char *path = pt_test_path("examples/hw/a100-cluster.yaml");
+  char *body = pt_test_slurp(path);
+  size_t cap = strlen(body) + 1024;
+  char *hw = pt_malloc(cap);
+  snprintf(hw, cap, "# on 2026-12-04, host h: nproc 2, cpu \"%s\", 2 ranks on 1 node.\n"
+                    "#   (kernels Zen, 1 thread); OPENBLAS_CORETYPE %s, OPENBLAS_NUM_THREADS 1.\n%s",
+           here, ct && *ct ? ct : "unset", body);
+  write_file("same.yaml", hw);
+  snprintf(hw, cap, "# on 2026-12-04, host h: nproc 2, cpu \"Imaginary CPU 9000\", 2 ranks.\n%s",
+           body);
+  write_file("other.yaml", hw);
+  snprintf(hw, cap, "# on 2026-12-04, host h: nproc 2, cpu \"%s\", 2 ranks on 1 node.\n"
+                    "#   (kernels Zen, 1 thread); OPENBLAS_CORETYPE Imaginary, OPENBLAS_NUM_THREADS 1.\n%s",
+           here, body);
+  write_file("coretype.yaml", hw);
+  pt_test_result r = partita("sim examples/mlp.pir -t examples/mlp.bp.yaml --hw $T/same.yaml");
+  ck_assert_msg(r.status == 0 && !strstr(r.err, "warning"), "same machine: %d %s", r.status, r.err);
+  pt_test_result_free(&r);
+  r = partita("sim examples/mlp.pir -t examples/mlp.bp.yaml --hw $T/other.yaml");
+  ck_assert_msg(r.status == 0 && strstr(r.err, "other.yaml: warning: measured on cpu \"Imaginary CPU "
+                                               "9000\", but this machine's is"),
+                "other cpu: %d %s", r.status, r.err);
+  ck_assert_ptr_nonnull(strstr(r.out, "step time"));
+  pt_test_result_free(&r);
+  r = partita("explore examples/mlp.pir --hw $T/coretype.yaml --tactics examples/mlp.bp.yaml");
+  ck_assert_msg(r.status == 0 && strstr(r.err, "coretype.yaml: warning: measured with "
+                                               "OPENBLAS_CORETYPE Imaginary"),
+                "other coretype: %d %s", r.status, r.err);
+  pt_test_result_free(&r);
+  pt_free(hw);
+  pt_free(body);
+  pt_free(path);
+}
+END_TEST
+
 START_TEST(bad_command_lines) {
   const usage_case *c = &usage_cases[_i];
   pt_test_check_usage(tmpdir, c);
@@ -933,6 +975,7 @@ int main(void) {
   tcase_add_loop_test(cli, bad_command_lines, 0, (int)(sizeof usage_cases / sizeof usage_cases[0]));
   tcase_add_test(cli, help_and_located_errors);
   tcase_add_test(cli, sim_report);
+  tcase_add_test(cli, warns_about_another_machine);
   tcase_add_test(cli, explore_ranks_the_better_strategy_first);
   suite_add_tcase(s, cli);
   return pt_test_main(s);
