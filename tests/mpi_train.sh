@@ -8,7 +8,8 @@
 #     written by `partita model`, stand for examples/gpt.pir and llama.pir)
 #   - the language models' loss falls 3x in 200 steps on their synthetic data
 #   - a checkpoint written on a 2x2 mesh (BP+MP), resumed on 2 ranks with
-#     another script (BP): the continued losses equal an uninterrupted run's
+#     another script (BP; ZeRO-3 for the language models): the continued
+#     losses equal an uninterrupted run's
 #   - launch checks: wrong rank count, a script that does not fit the model,
 #     a missing and a foreign checkpoint: a message from rank 0, non-zero exit
 #   - --inputs: params, optimizer state and data from a safetensors file give
@@ -91,6 +92,25 @@ if [ -n "$whole" ] && [ "$whole" = "$resumed" ]; then
 else
   fail "resumed losses '$resumed' differ from the uninterrupted run's '$whole'"
 fi
+# the same for the language models: checkpoint on 2x2 (BP+MP), resume on 2 ranks
+# under ZeRO-3, where every parameter and its Adam state is sharded the other way
+for m in gpt llama; do
+  "${MPI[@]}" -n 2 "$P" train "tests/data/tiny_$m.pir" --tactics "examples/$m.bp.yaml" \
+    --optimizer adam --steps 5 --json >"$T/lm_whole.json" 2>"$T/err" || cat "$T/err"
+  "${MPI[@]}" -n 4 "$P" train "tests/data/tiny_$m.pir" --tactics "examples/$m.bp_mp.yaml" \
+    --optimizer adam --steps 3 --checkpoint-dir "$T/lm_ck_$m" >"$T/out" 2>&1 || cat "$T/out"
+  "${MPI[@]}" -n 2 "$P" train "tests/data/tiny_$m.pir" --tactics "examples/$m.bp_z3.yaml" \
+    --optimizer adam --steps 2 --checkpoint-dir "$T/lm_ck_$m" --resume --json \
+    >"$T/lm_resumed.json" 2>"$T/err" || cat "$T/err"
+  whole=$(losses "$T/lm_whole.json" 2>/dev/null | cut -d' ' -f4-5)
+  resumed=$(losses "$T/lm_resumed.json" 2>/dev/null)
+  if [ -n "$whole" ] && [ "$whole" = "$resumed" ]; then
+    pass "tiny_$m.pir resumed from 2x2 BP+MP on 2 ranks under ZeRO-3: steps 4-5 $resumed as uninterrupted"
+  else
+    fail "tiny_$m.pir resumed losses '$resumed' differ from the uninterrupted run's '$whole'"
+  fi
+done
+
 if python3 -c 'import json,struct,sys
 f=open(sys.argv[1],"rb"); n=struct.unpack("<Q",f.read(8))[0]; h=json.loads(f.read(n))
 assert h["__metadata__"]["partita.step"]=="5" and "w1" in h and "opt.w1.m" in h' "$T/ck/checkpoint.safetensors"; then
