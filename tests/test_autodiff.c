@@ -10,6 +10,7 @@
 #include "interp.h"
 #include "passes.h"
 #include "rng.h"
+#include "model.h"
 #include "testutil.h"
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -382,6 +383,30 @@ START_TEST(mlp_gradient_spot_checks) {
 }
 END_TEST
 
+/* The model library's GPT and Llama (models/model.h) at a tiny size, every
+ * parameter element against central finite differences in float64: the
+ * embedding lookup, LayerNorm and RMSNorm, learned and rotary positions,
+ * grouped-query causal attention, the GELU and SwiGLU MLPs and the
+ * cross-entropy over integer labels. */
+START_TEST(language_models_full_check) {
+  for (int k = 0; k < 2; k++) {
+    pt_model_opts o = pt_model_defaults(k ? PT_MODEL_LLAMA : PT_MODEL_GPT);
+    o.layers = 2, o.d_model = 8, o.heads = 2, o.kv_heads = k ? 1 : 2, o.mlp_hidden = 12,
+    o.vocab = 11, o.seq = 4, o.batch = 2;
+    char *text = pt_model_write(&o);
+    pt_diag *d = pt_diag_create(stderr);
+    pt_module *m = pt_parse(text, strlen(text), "model.pir", d);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_int_eq(pt_verify_module(m, d), PT_OK);
+    ck_assert_int_eq(pt_pass_inline(m, "loss", d), PT_OK);
+    check_fd(pt_model_kind_name(o.kind), m, "loss", -0.5, 0.5, o.vocab, 1, 1e-6);
+    pt_module_destroy(m);
+    pt_diag_destroy(d);
+    free(text);
+  }
+}
+END_TEST
+
 START_TEST(tiny_transformer_full_check) {
   char *path = pt_test_path("tests/data/tiny_transformer_block.pir");
   pt_diag *d = pt_diag_create(stderr);
@@ -534,6 +559,7 @@ int main(void) {
   tcase_add_test(tc, golden_gradients);
   tcase_add_test(tc, mlp_gradient_spot_checks);
   tcase_add_test(tc, tiny_transformer_full_check);
+  tcase_add_test(tc, language_models_full_check);
   suite_add_tcase(s, tc);
   return pt_test_main(s);
 }

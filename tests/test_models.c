@@ -92,6 +92,191 @@ START_TEST(sizes_and_names) {
 }
 END_TEST
 
+/* ---- an independent float64 reference ----------------------------------- */
+
+/* The loss computed straight from the definitions in docs/models.md, in
+ * double, reading the same argument values: no IR, no interpreter. */
+typedef struct {
+  const pt_func *f;
+  pt_tensor **args;
+} ref_ctx;
+
+static double arg_at(const ref_ctx *c, const char *name, int64_t i) {
+  const pt_value *v = pt_func_find_arg(c->f, name);
+  ck_assert_msg(v != NULL, "reference: no argument %s", name);
+  return pt_tensor_get(c->args[v->arg_index], i);
+}
+
+static void ref_norm(const ref_ctx *c, bool gpt, const char *scale, const char *bias,
+                     const double *x, double *y, int64_t D) {
+  double mean = 0, ms = 0;
+  if (gpt)
+    for (int64_t i = 0; i < D; i++)
+      mean += x[i] / (double)D;
+  for (int64_t i = 0; i < D; i++)
+    ms += (x[i] - mean) * (x[i] - mean) / (double)D;
+  double inv = 1.0 / sqrt(ms + 1e-5);
+  for (int64_t i = 0; i < D; i++)
+    y[i] = (x[i] - mean) * inv * (1 + arg_at(c, scale, i)) + (gpt ? arg_at(c, bias, i) : 0);
+}
+
+/* y[n] = x[m] . W[m, n] for W named name, [M, N] */
+static void ref_matvec(const ref_ctx *c, const char *name, const double *x, int64_t M, int64_t N,
+                       double *y) {
+  for (int64_t n = 0; n < N; n++) {
+    double a = 0;
+    for (int64_t m = 0; m < M; m++)
+      a += x[m] * arg_at(c, name, m * N + n);
+    y[n] = a;
+  }
+}
+
+static double reference_loss(const pt_model_opts *o, const ref_ctx *c) {
+  bool gpt = o->kind == PT_MODEL_GPT;
+  int64_t B = o->batch, T = o->seq, D = o->d_model, H = o->heads, K = o->kv_heads, hd = D / H,
+          F = o->mlp_hidden, V = o->vocab, G = H / K;
+  double *x = calloc((size_t)(T * D), sizeof *x), *h = calloc((size_t)(T * D), sizeof *h);
+  double *q = calloc((size_t)(T * D), sizeof *q), *k = calloc((size_t)(T * K * hd), sizeof *k);
+  double *v = calloc((size_t)(T * K * hd), sizeof *v), *ctx = calloc((size_t)D, sizeof *ctx);
+  double *u = calloc((size_t)F, sizeof *u), *g = calloc((size_t)F, sizeof *g);
+  double *tmp = calloc((size_t)D, sizeof *tmp), *p = calloc((size_t)T, sizeof *p);
+  double *logits = calloc((size_t)V, sizeof *logits);
+  double total = 0;
+  char n1[96], n2[96], n3[96], n4[96];
+  for (int64_t b = 0; b < B; b++) {
+    for (int64_t t = 0; t < T; t++) {
+      int64_t tok = (int64_t)arg_at(c, "tokens", b * T + t);
+      for (int64_t i = 0; i < D; i++)
+        x[t * D + i] = arg_at(c, "embed.table", tok * D + i) +
+                       (gpt ? arg_at(c, "pos.table", t * D + i) : 0);
+    }
+    for (int64_t l = 0; l < o->layers; l++) {
+#define NAME(buf, leaf) snprintf(buf, sizeof buf, "layers.%lld.%s", (long long)l, leaf)
+      NAME(n1, "norm1.scale"), NAME(n2, "norm1.bias");
+      for (int64_t t = 0; t < T; t++)
+        ref_norm(c, gpt, n1, n2, x + t * D, h + t * D, D);
+      NAME(n1, "attn.wq"), NAME(n2, "attn.wk"), NAME(n3, "attn.wv");
+      for (int64_t t = 0; t < T; t++) {
+        ref_matvec(c, n1, h + t * D, D, D, q + t * D);
+        ref_matvec(c, n2, h + t * D, D, K * hd, k + t * K * hd);
+        ref_matvec(c, n3, h + t * D, D, K * hd, v + t * K * hd);
+      }
+      if (!gpt) /* rotary: the pair (i, i + hd/2) of every head turns by t * 10000^(-2i/hd) */
+        for (int64_t t = 0; t < T; t++)
+          for (int which = 0; which < 2; which++) {
+            double *z = which ? k + t * K * hd : q + t * D;
+            int64_t nh = which ? K : H;
+            for (int64_t n = 0; n < nh; n++)
+              for (int64_t i = 0; i < hd / 2; i++) {
+                double a = (double)t * pow(10000.0, -2.0 * (double)i / (double)hd);
+                double lo = z[n * hd + i], hi = z[n * hd + hd / 2 + i];
+                z[n * hd + i] = lo * cos(a) - hi * sin(a);
+                z[n * hd + hd / 2 + i] = hi * cos(a) + lo * sin(a);
+              }
+          }
+      NAME(n4, "attn.wo");
+      for (int64_t t = 0; t < T; t++) {
+        for (int64_t n = 0; n < H; n++) {
+          int64_t kv = n / G; /* query head n uses key/value head n / G */
+          double mx = -INFINITY, sum = 0;
+          for (int64_t j = 0; j <= t; j++) {
+            double sc = 0;
+            for (int64_t i = 0; i < hd; i++)
+              sc += q[t * D + n * hd + i] * k[j * K * hd + kv * hd + i];
+            p[j] = sc / sqrt((double)hd);
+            mx = fmax(mx, p[j]);
+          }
+          for (int64_t j = 0; j <= t; j++)
+            sum += (p[j] = exp(p[j] - mx));
+          for (int64_t i = 0; i < hd; i++) {
+            double a = 0;
+            for (int64_t j = 0; j <= t; j++)
+              a += p[j] / sum * v[j * K * hd + kv * hd + i];
+            ctx[n * hd + i] = a;
+          }
+        }
+        ref_matvec(c, n4, ctx, D, D, tmp);
+        for (int64_t i = 0; i < D; i++)
+          x[t * D + i] += tmp[i]; /* x2 */
+      }
+      NAME(n1, "norm2.scale"), NAME(n2, "norm2.bias");
+      for (int64_t t = 0; t < T; t++)
+        ref_norm(c, gpt, n1, n2, x + t * D, h + t * D, D);
+      for (int64_t t = 0; t < T; t++) {
+        NAME(n1, "mlp.w_in"), NAME(n2, "mlp.w_gate"), NAME(n3, "mlp.w_out");
+        ref_matvec(c, n1, h + t * D, D, F, u);
+        if (gpt)
+          for (int64_t i = 0; i < F; i++)
+            u[i] = 0.5 * u[i] * (1 + tanh(sqrt(2 / M_PI) * (u[i] + 0.044715 * pow(u[i], 3))));
+        else {
+          ref_matvec(c, n2, h + t * D, D, F, g);
+          for (int64_t i = 0; i < F; i++)
+            u[i] *= g[i] / (1 + exp(-g[i]));
+        }
+        ref_matvec(c, n3, u, F, D, tmp);
+        for (int64_t i = 0; i < D; i++)
+          x[t * D + i] += tmp[i];
+      }
+#undef NAME
+    }
+    for (int64_t t = 0; t < T; t++) {
+      ref_norm(c, gpt, "final_norm.scale", "final_norm.bias", x + t * D, h, D);
+      ref_matvec(c, "lm_head.w", h, D, V, logits);
+      double mx = -INFINITY, sum = 0;
+      for (int64_t i = 0; i < V; i++)
+        mx = fmax(mx, logits[i]);
+      for (int64_t i = 0; i < V; i++)
+        sum += exp(logits[i] - mx);
+      int64_t label = (int64_t)arg_at(c, "labels", b * T + t);
+      total += log(sum) + mx - logits[label];
+    }
+  }
+  free(x), free(h), free(q), free(k), free(v), free(ctx), free(u), free(g), free(tmp), free(p);
+  free(logits);
+  return total / (double)(B * T);
+}
+
+/* The interpreter's loss of both models equals the float64 reference's, with
+ * every parameter random (norm scales and biases too, which the seeded
+ * initialisation leaves zero). */
+START_TEST(loss_matches_a_float64_reference) {
+  for (int kk = 0; kk < 2; kk++) {
+    pt_model_opts o = pt_model_defaults(kk ? PT_MODEL_LLAMA : PT_MODEL_GPT);
+    o.layers = 2, o.d_model = 32, o.heads = 4, o.kv_heads = kk ? 2 : 4, o.mlp_hidden = 48,
+    o.vocab = 29, o.seq = 7, o.batch = 2;
+    char *text = pt_model_write(&o);
+    pt_module *m = load_text(text, "model.pir");
+    pt_func *f = pt_module_find_func(m, "loss");
+    pt_tensor **args = pt_calloc((size_t)f->nargs, sizeof *args);
+    uint64_t state = 42;
+    for (int i = 0; i < f->nargs; i++) {
+      pt_init_spec s = pt_init_spec_for(f, f->args[i], 5);
+      args[i] = pt_init_tensor(&s, f->args[i]->type);
+      if (f->args[i]->type.rank == 1) /* norm scales and biases: random too */
+        for (int64_t e = 0; e < pt_type_numel(&f->args[i]->type); e++)
+          pt_tensor_set(args[i], e, (pt_test_rnd(&state, 2001) - 1000) / 2500.0);
+    }
+    pt_tensor *out = NULL;
+    pt_diag *d = pt_diag_create(stderr);
+    ck_assert_int_eq(pt_interp_run(f, args, &out, d), PT_OK);
+    double got = pt_tensor_get(out, 0);
+    ref_ctx c = {f, args};
+    double want = reference_loss(&o, &c);
+    ck_assert_msg(fabs(got - want) <= 1e-4 * fabs(want), "%s: interpreter %.9g, reference %.9g",
+                  pt_model_kind_name(o.kind), got, want);
+    ck_assert_msg(fabs(want - log(29.0)) > 1e-3, "%s: the reference is just ln V (%g)",
+                  pt_model_kind_name(o.kind), want);
+    pt_tensor_destroy(out);
+    for (int i = 0; i < f->nargs; i++)
+      pt_tensor_destroy(args[i]);
+    pt_free(args);
+    pt_diag_destroy(d);
+    pt_module_destroy(m);
+    free(text);
+  }
+}
+END_TEST
+
 /* With the LM head zero every logit is 0, so the cross-entropy of every
  * token is ln V, whatever the blocks computed. */
 START_TEST(uniform_logits_give_ln_vocab) {
@@ -215,6 +400,7 @@ int main(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, examples_are_the_generators_output);
   tcase_add_test(tc, sizes_and_names);
+  tcase_add_test(tc, loss_matches_a_float64_reference);
   tcase_add_test(tc, uniform_logits_give_ln_vocab);
   tcase_add_test(tc, synthetic_labels_permute_the_tokens);
   tcase_add_loop_test(tc, command_errors, 0, (int)(sizeof bad / sizeof bad[0]));
