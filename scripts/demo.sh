@@ -45,8 +45,17 @@ step "Train the MLP under mpirun on 4 ranks (2x2 mesh, BP+MP), checked against t
 step "Resume that checkpoint on 2 ranks under plain data parallelism" \
   "${MPI[@]}" -n 2 $P train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer adam \
   --steps 10 --every 5 --checkpoint-dir "$out/ckpt" --resume
-step "Rank the MLP's strategies by simulation on this machine (examples/hw/this-machine.yaml, from partita calibrate)" \
-  $P explore examples/mlp.pir --optimizer adam --hw examples/hw/this-machine.yaml \
+step "Write a 2-layer GPT language model, and train it under mpirun on 4 ranks (BP+MP) on learnable synthetic data" \
+  bash -c "$P model gpt -o $out/gpt.pir && ${MPI[*]} -n 4 $P train $out/gpt.pir --tactics examples/gpt.bp_mp.yaml --optimizer adam --steps 100 --every 25"
+step "Plan a 48-layer GPT on 64 A100s: simulate BP+MP against BP+ZeRO-3" bash -c \
+  "$P model gpt --layers 48 --d-model 1024 --heads 16 --mlp-hidden 4096 --seq 1024 --vocab 32000 --batch 64 -o $out/gpt48.pir &&
+   sed 's/{batch: 2, model: 2}/{batch: 8, model: 8}/' examples/gpt.bp_mp.yaml > $out/gpt48.bp_mp.yaml &&
+   sed 's/{batch: 2}/{batch: 64}/' examples/gpt.bp_z3.yaml > $out/gpt48.bp_z3.yaml &&
+   $P explore $out/gpt48.pir --optimizer adam --hw examples/hw/a100-cluster.yaml --tactics $out/gpt48.bp_mp.yaml $out/gpt48.bp_z3.yaml"
+step "Measure this machine (partita calibrate on 2 ranks, ~30 s), so the simulator predicts its times" \
+  "${MPI[@]}" -n 2 $P calibrate -o "$out/hw.yaml"
+step "Rank the MLP's strategies by simulation on this machine (the hardware file just measured)" \
+  $P explore examples/mlp.pir --optimizer adam --hw "$out/hw.yaml" \
   --tactics examples/mlp.mp.yaml examples/mlp.bp_z3.yaml examples/mlp.bp.yaml examples/mlp.bp_mp.yaml
 step "The same strategies measured under mpirun (median of 15 steps)" \
   bash scripts/measure.sh build examples/mlp.pir adam 15 examples/mlp.mp.yaml \
