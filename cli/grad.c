@@ -28,28 +28,9 @@ const pt_command pt_cmd_grad = {
     "Exit status: 0 success, 1 bad input, 2 bad usage.\n"};
 
 bool pt_cli_write_text(const char *path, const char *text) {
-  size_t len = strlen(path) + 32;
-  char *tmp = pt_malloc(len);
-  snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "wb");
-  int err = errno;
-  bool ok = f && fputs(text, f) >= 0;
-  ok = f && fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
-  if (f && !ok)
-    err = errno;
-  if (f && fclose(f) != 0 && ok) {
-    ok = false;
-    err = errno;
-  }
-  if (ok && rename(tmp, path) != 0) {
-    ok = false;
-    err = errno;
-  }
-  if (!ok) {
-    fprintf(stderr, "%s: error: cannot write: %s\n", path, strerror(err));
-    unlink(tmp);
-  }
-  pt_free(tmp);
+  pt_diag *d = pt_diag_create(stderr);
+  bool ok = pt_write_file_atomic(path, text, d);
+  pt_diag_destroy(d);
   return ok;
 }
 

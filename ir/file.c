@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ir.h"
 
@@ -52,4 +53,30 @@ void pt_cpu_model(char *buf, size_t cap) {
     break;
   }
   fclose(f);
+}
+
+bool pt_write_file_atomic(const char *path, const char *text, pt_diag *d) {
+  size_t len = strlen(path) + 32;
+  char *tmp = pt_malloc(len);
+  snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
+  FILE *f = fopen(tmp, "wb");
+  int err = errno;
+  bool ok = f && fputs(text, f) >= 0;
+  ok = f && fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
+  if (f && !ok)
+    err = errno;
+  if (f && fclose(f) != 0 && ok) {
+    ok = false;
+    err = errno;
+  }
+  if (ok && rename(tmp, path) != 0) {
+    ok = false;
+    err = errno;
+  }
+  if (!ok) {
+    pt_diag_error(d, (pt_loc){path, 0, 0}, "cannot write: %s", strerror(err));
+    unlink(tmp);
+  }
+  pt_free(tmp);
+  return ok;
 }

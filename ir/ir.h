@@ -264,6 +264,11 @@ pt_module *pt_parse(const char *text, size_t len, const char *file, pt_diag *d);
  * *len; an unopenable or unreadable file is reported to d as
  * `path: error: cannot open/read: ...` and gives NULL. */
 char *pt_read_file(const char *path, size_t *len, pt_diag *d);
+/* Writes text to path through a temporary file in the same directory,
+ * fsync'd and renamed over it, so that a reader sees the old file or the
+ * new one, never a part; "path: error: cannot write: ..." to d and false on
+ * failure (the old file, if any, is left as it was). */
+bool pt_write_file_atomic(const char *path, const char *text, pt_diag *d);
 /* The CPU's model name from /proc/cpuinfo ("unknown" if there is none), for
  * the conditions benchmarks and calibrate print. */
 void pt_cpu_model(char *buf, size_t cap);

@@ -228,34 +228,6 @@ static char *trace_json(const pt_func *g, int size, const double *all, const int
   return pt_trace_finish(root, other);
 }
 
-/* Writes text to path through a temporary file in the same directory,
- * fsync'd and renamed over it, as every partita output file is written. */
-static bool write_text(const char *path, const char *text, pt_diag *d) {
-  size_t len = strlen(path) + 32;
-  char *tmp = pt_malloc(len);
-  snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "wb");
-  int err = errno;
-  bool ok = f && fputs(text, f) >= 0;
-  ok = f && fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
-  if (f && !ok)
-    err = errno;
-  if (f && fclose(f) != 0 && ok) {
-    ok = false;
-    err = errno;
-  }
-  if (ok && rename(tmp, path) != 0) {
-    ok = false;
-    err = errno;
-  }
-  if (!ok) {
-    pt_diag_error(d, (pt_loc){path, 0, 0}, "cannot write: %s", strerror(err));
-    unlink(tmp);
-  }
-  pt_free(tmp);
-  return ok;
-}
-
 bool pt_prof_write(const pt_prof *p, MPI_Comm comm, const char *path, const pt_prof_info *info,
                    pt_diag *d) {
   int rank, size;
@@ -301,7 +273,7 @@ bool pt_prof_write(const pt_prof *p, MPI_Comm comm, const char *path, const pt_p
       shared = shared && strncmp(hosts, hosts + (size_t)r * MPI_MAX_PROCESSOR_NAME,
                                  MPI_MAX_PROCESSOR_NAME) == 0;
     char *text = trace_json(p->g, size, all, displs, nrec, shared, info, path, d);
-    ok = text && write_text(path, text, d);
+    ok = text && pt_write_file_atomic(path, text, d);
     pt_free(text);
   }
   MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
