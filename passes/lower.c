@@ -234,15 +234,12 @@ static pt_value *local_op(lowerer *L, const pt_op *op, pt_value *const *x, pt_ty
   return v;
 }
 
-/* take with the table's rows split over `axes`: each device looks up only
- * the rows it holds (indices shifted to its block, the others masked to 0),
- * which leaves a partial sum over those axes. */
-static pt_value *masked_take(lowerer *L, const pt_op *op, pt_value *table, pt_value *idx,
-                             const int8_t *axes, int naxes, pt_type t) {
+/* This device's block of 0..extent-1 (of dtype dt) along the axes that
+ * split it, major to minor: a global iota sliced over each axis. */
+static pt_value *block_ids(lowerer *L, const pt_op *op, int64_t extent, pt_dtype dt,
+                           const int8_t *axes, int naxes) {
   pt_builder b = {L->g, op->loc};
-  int64_t rows = op->operands[0]->type.dims[0], local_rows = table->type.dims[0];
-  /* this device's global row numbers: a global iota sliced over the axes */
-  pt_value *ids = pt_b_iota(&b, 0, pt_type_make(PT_I32, 1, &rows));
+  pt_value *ids = pt_b_iota(&b, 0, pt_type_make(dt, 1, &extent));
   for (int k = 0; k < naxes; k++) {
     pt_op *s = pt_op_create(L->g, PT_OP_AXIS_SLICE, &ids, 1, op->loc);
     pt_op_set_int(s, PT_A_DIM, 0);
@@ -253,6 +250,17 @@ static pt_value *masked_take(lowerer *L, const pt_op *op, pt_value *table, pt_va
     PT_ASSERT(ids);
     pt_diag_destroy(d);
   }
+  return ids;
+}
+
+/* Indices shifted into this device's block of `rows` rows (split over
+ * `axes` into blocks of `local_rows`): *safe holds the shifted index where
+ * it falls inside the block and 0 elsewhere, *inside says which. */
+static void shift_into_block(lowerer *L, const pt_op *op, pt_value *idx, int64_t rows,
+                             int64_t local_rows, const int8_t *axes, int naxes, pt_value **safe,
+                             pt_value **inside) {
+  pt_builder b = {L->g, op->loc};
+  pt_value *ids = block_ids(L, op, rows, PT_I32, axes, naxes);
   int64_t zero = 0, one = 1;
   pt_value *first = pt_b_reshape(&b, pt_b_slice(&b, ids, &zero, &one, NULL),
                                  pt_type_scalar(PT_I32));
@@ -264,19 +272,60 @@ static pt_value *masked_take(lowerer *L, const pt_op *op, pt_value *table, pt_va
   pt_value *lt = pt_b_compare(&b, PT_CMP_LT, shifted, pt_b_splat_like(&b, (double)local_rows, idx));
   pt_type pt = idx->type;
   pt.dtype = PT_PRED;
-  pt_value *inside = pt_b_select(&b, ge, lt, pt_b_splat(&b, 0, pt));
-  pt_value *safe = pt_b_select(&b, inside, shifted, zero_i);
-  pt_value *got = pt_b_take(&b, table, safe);
+  *inside = pt_b_select(&b, ge, lt, pt_b_splat(&b, 0, pt));
+  *safe = pt_b_select(&b, *inside, shifted, zero_i);
+}
+
+/* `inside` (of the indices' shape) broadcast over the trailing dims of t. */
+static pt_value *index_mask(pt_builder *b, pt_value *inside, pt_type t) {
   int64_t dims[PT_MAX_RANK];
-  for (int d = 0; d < idx->type.rank; d++)
+  for (int d = 0; d < inside->type.rank; d++)
     dims[d] = d;
-  pt_type mt = t;
-  mt.dtype = PT_PRED;
-  pt_value *mask = pt_b_broadcast(&b, inside, dims, mt);
-  pt_value *out = pt_b_select(&b, mask, got, pt_b_splat(&b, 0, t));
+  t.dtype = PT_PRED;
+  return pt_b_broadcast(b, inside, dims, t);
+}
+
+static pt_value *named_as(lowerer *L, const pt_op *op, pt_value *v) {
   if (op->result->name)
-    out->name = pt_arena_strdup(L->g->module->arena, op->result->name);
-  return out;
+    v->name = pt_arena_strdup(L->g->module->arena, op->result->name);
+  return v;
+}
+
+/* take with the table's rows split over `axes`: each device looks up only
+ * the rows it holds (indices shifted to its block, the others masked to 0),
+ * which leaves a partial sum over those axes. */
+static pt_value *masked_take(lowerer *L, const pt_op *op, pt_value *table, pt_value *idx,
+                             const int8_t *axes, int naxes, pt_type t) {
+  pt_builder b = {L->g, op->loc};
+  pt_value *safe, *inside;
+  shift_into_block(L, op, idx, op->operands[0]->type.dims[0], table->type.dims[0], axes, naxes,
+                   &safe, &inside);
+  pt_value *got = pt_b_take(&b, table, safe);
+  pt_value *out = pt_b_select(&b, index_mask(&b, inside, t), got, pt_b_splat(&b, 0, t));
+  return named_as(L, op, out);
+}
+
+/* scatter_add with the result's rows split over `axes`: each device adds
+ * only the updates whose indices fall in its block (shifted into it; the
+ * others zeroed and sent to row 0), so no communication is needed. */
+static pt_value *masked_scatter_add(lowerer *L, const pt_op *op, pt_value *idx, pt_value *upd,
+                                    const int8_t *axes, int naxes, pt_type t) {
+  pt_builder b = {L->g, op->loc};
+  pt_value *safe, *inside;
+  shift_into_block(L, op, idx, op->result->type.dims[0], t.dims[0], axes, naxes, &safe, &inside);
+  pt_value *kept = pt_b_select(&b, index_mask(&b, inside, upd->type), upd,
+                               pt_b_splat(&b, 0, upd->type));
+  return named_as(L, op, pt_b_scatter_add(&b, safe, kept, t));
+}
+
+/* iota split along its counting dim over `axes`: this device's block of
+ * the count, broadcast over the other (local) dims. */
+static pt_value *block_iota(lowerer *L, const pt_op *op, const int8_t *axes, int naxes,
+                            pt_type t) {
+  pt_builder b = {L->g, op->loc};
+  int64_t dim = pt_op_int(op, PT_A_DIM, 0);
+  pt_value *ids = block_ids(L, op, op->result->type.dims[dim], t.dtype, axes, naxes);
+  return named_as(L, op, pt_b_broadcast(&b, ids, &dim, t));
 }
 
 /* Whether the axes given to factor f divide every dimension it maps. */
@@ -338,10 +387,22 @@ static void lower_op(lowerer *L, const pt_op *op) {
   for (int d = 0; d < t.rank; d++)
     for (int k = 0; k < made.naxes[d]; k++)
       t.dims[d] /= L->mesh->sizes[made.axes[d][k]];
+  /* the factors that need this device's offset: take's table rows,
+   * scatter_add's result rows, iota's counting dim */
+  int off = -1;
+  if (op->code == PT_OP_TAKE)
+    off = pt_rule_operand_factor(&r, 0, 0);
+  else if (op->code == PT_OP_SCATTER_ADD)
+    off = r.result[0];
+  else if (op->code == PT_OP_IOTA)
+    off = r.result[pt_op_int(op, PT_A_DIM, 0)];
   pt_value *y;
-  int row_factor = op->code == PT_OP_TAKE ? pt_rule_operand_factor(&r, 0, 0) : -1;
-  if (row_factor >= 0 && as.nfax[row_factor] > 0)
-    y = masked_take(L, op, x[0], x[1], as.fax[row_factor], as.nfax[row_factor], t);
+  if (off >= 0 && as.nfax[off] > 0 && op->code == PT_OP_TAKE)
+    y = masked_take(L, op, x[0], x[1], as.fax[off], as.nfax[off], t);
+  else if (off >= 0 && as.nfax[off] > 0 && op->code == PT_OP_SCATTER_ADD)
+    y = masked_scatter_add(L, op, x[0], x[1], as.fax[off], as.nfax[off], t);
+  else if (off >= 0 && as.nfax[off] > 0)
+    y = block_iota(L, op, as.fax[off], as.nfax[off], t);
   else
     y = local_op(L, op, x, t);
   pt_layout have = pt_layout_of(op->result);

@@ -151,12 +151,12 @@ void pt_shard_rule_of(const pt_op *op, pt_shard_rule *r) {
       r->result[d] = (int8_t)new_factor(r, splat ? PT_FACTOR_PASS : PT_FACTOR_REPLICATE);
     return;
   }
-  case PT_CLS_IOTA: {
-    int64_t dim = pt_op_int(op, PT_A_DIM, 0);
+  case PT_CLS_IOTA:
+    /* every dim, the counting one too: a device counts from its block's
+     * first index (the lowering offsets it) */
     for (int d = 0; d < y->rank; d++)
-      r->result[d] = (int8_t)new_factor(r, d == dim ? PT_FACTOR_REPLICATE : PT_FACTOR_PASS);
+      r->result[d] = (int8_t)new_factor(r, PT_FACTOR_PASS);
     return;
-  }
   case PT_CLS_BROADCAST: {
     int64_t dims[PT_MAX_RANK];
     int n = pt_op_ints(op, PT_A_DIMS, dims, PT_MAX_RANK);
@@ -243,14 +243,16 @@ void pt_shard_rule_of(const pt_op *op, pt_shard_rule *r) {
   }
   case PT_CLS_SCATTER_ADD: {
     /* updates' leading (index) dims are summed into rows: sharding them
-     * leaves a partial sum; the rows themselves stay whole */
+     * leaves a partial sum. The rows are a factor of the result alone:
+     * sharding them, each device adds only the updates whose indices fall
+     * in its block (the lowering masks the others) */
     const pt_type *idx = &op->operands[0]->type;
     for (int d = 0; d < idx->rank; d++) {
       int f = new_factor(r, PT_FACTOR_REDUCE_SUM);
       set_operand(r, 0, d, f);
       set_operand(r, 1, d, f);
     }
-    r->result[0] = (int8_t)new_factor(r, PT_FACTOR_REPLICATE);
+    r->result[0] = (int8_t)new_factor(r, PT_FACTOR_PASS);
     for (int d = 1; d < y->rank; d++) {
       int f = new_factor(r, PT_FACTOR_PASS);
       r->result[d] = (int8_t)f;

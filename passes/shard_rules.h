@@ -6,11 +6,13 @@
  *
  * Factor kinds:
  *   pass        appears in the result: sharding it needs no communication
+ *               (a pass factor of the result alone, iota's counting dim or
+ *               scatter_add's rows, is computed from the block's offset)
  *   reduce_sum  appears in operands only; sharding it leaves a partial sum
  *   reduce_max  likewise, a partial max (reduce_max's reduced dims)
  *   replicate   the op needs this dimension whole on every device (slice,
  *               pad and concat along their working dim, scan's time dim,
- *               iota's counting dim, the minor dims of a reshape's split)
+ *               the minor dims of a reshape's split)
  * A dimension mapped to no factor (-1) must also be whole. */
 #ifndef PT_SHARD_RULES_H
 #define PT_SHARD_RULES_H

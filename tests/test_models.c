@@ -10,8 +10,11 @@
 #include <unistd.h>
 
 #include "init.h"
+#include "lower.h"
 #include "model.h"
 #include "passes.h"
+#include "sharding.h"
+#include "tactics.h"
 #include "testutil.h"
 #include "train.h"
 
@@ -352,6 +355,71 @@ END_TEST
 
 static char tmpdir[] = "/tmp/partita-models-XXXXXX";
 
+/* Megatron with the vocabulary split (examples/<model>.mp.yaml): the
+ * embedding's rows and the LM head's columns, with their gradients and Adam
+ * moments, stay split; the embedding gradient's scatter_add and the
+ * cross-entropy's one-hot iota compute their blocks in place, so the whole
+ * train step needs all-reduces only and propagation meets no conflict. */
+START_TEST(vocabulary_parallel_needs_only_all_reduces) {
+  const char *models[] = {"gpt", "llama"};
+  char rel[128];
+  snprintf(rel, sizeof rel, "tests/data/tiny_%s.pir", models[_i]);
+  char *path = pt_test_path(rel), *text = pt_test_slurp(path);
+  pt_module *m = load_text(text, rel);
+  pt_diag *d = pt_diag_create(stderr);
+  pt_func *f = NULL;
+  pt_optimizer o = pt_optimizer_default(PT_OPTIM_ADAM);
+  ck_assert(pt_pass_train_step(m, "loss", &o, NULL, &f, d) == PT_OK);
+  snprintf(rel, sizeof rel, "examples/%s.mp.yaml", models[_i]);
+  char *spath = pt_test_path(rel);
+  pt_schedule *sc = pt_schedule_read(spath, d);
+  ck_assert(sc && pt_schedule_set_mesh(m, sc, d) == PT_OK);
+  pt_prop_report rep = {0};
+  ck_assert(pt_schedule_apply(f, sc, &rep, d) == PT_OK);
+  ck_assert_msg(rep.nconflicts == 0, "%s: %d conflicts, the first: %s", rel, rep.nconflicts,
+                rep.nconflicts ? rep.conflicts[0].why : "");
+  int64_t V = pt_func_find_arg(f, "embed.table")->type.dims[0];
+  const char *rows[] = {"embed.table", "opt.embed.table.m", "opt.embed.table.v"};
+  const char *cols[] = {"lm_head.w", "opt.lm_head.w.m", "opt.lm_head.w.v"};
+  for (int k = 0; k < 3; k++) {
+    ck_assert_int_eq(pt_sharding_local_type(pt_func_find_arg(f, rows[k])).dims[0], V / 2);
+    ck_assert_int_eq(pt_sharding_local_type(pt_func_find_arg(f, cols[k])).dims[1], V / 2);
+  }
+  int scatters = 0, iotas = 0;
+  for (int i = 0; i < f->nops; i++) {
+    const pt_op *op = f->ops[i];
+    pt_axis_state s = pt_sharding_axis(op->result, 0);
+    if (op->code == PT_OP_SCATTER_ADD) {
+      ck_assert_msg(s.kind == PT_SH_SHARDED && s.dim == 0, "the embedding gradient is not split");
+      scatters++;
+    }
+    if (op->code == PT_OP_IOTA && op->result->type.rank == 3 &&
+        op->result->type.dims[2] == V) {
+      ck_assert_msg(s.kind == PT_SH_SHARDED && s.dim == 2, "the vocabulary's iota is not split");
+      iotas++;
+    }
+  }
+  ck_assert_int_eq(scatters, 1);
+  ck_assert_int_ge(iotas, 1);
+  pt_lower_stats st = {0};
+  pt_lower_opts lo = {NULL, NULL, 0, &st};
+  pt_func *g = NULL;
+  ck_assert(pt_pass_lower(m, f, &lo, &g, d) == PT_OK && pt_verify_func(g, d) == PT_OK);
+  ck_assert_int_gt(st.count[2], 0);
+  for (int k = 0; k < 6; k++)
+    ck_assert_msg(k == 2 || st.count[k] == 0, "%s: %d collectives of kind %d besides all-reduces",
+                  rel, st.count[k], k);
+  pt_lower_stats_free(&st);
+  pt_prop_report_free(&rep);
+  pt_schedule_destroy(sc);
+  pt_module_destroy(m);
+  pt_diag_destroy(d);
+  pt_free(spath);
+  pt_free(text);
+  pt_free(path);
+}
+END_TEST
+
 static const pt_test_usage_case bad[] = {
     {"no kind", "model", 2, "which model? gpt or llama"},
     {"unknown kind", "model bert", 2, "unknown model 'bert' (the models: gpt, llama)"},
@@ -403,6 +471,7 @@ int main(void) {
   tcase_add_test(tc, loss_matches_a_float64_reference);
   tcase_add_test(tc, uniform_logits_give_ln_vocab);
   tcase_add_test(tc, synthetic_labels_permute_the_tokens);
+  tcase_add_loop_test(tc, vocabulary_parallel_needs_only_all_reduces, 0, 2);
   tcase_add_loop_test(tc, command_errors, 0, (int)(sizeof bad / sizeof bad[0]));
   tcase_add_test(tc, command_writes_a_model);
   suite_add_tcase(s, tc);
