@@ -1,13 +1,12 @@
-/* What `partita partition` and `partita explain` share (cli/partition.c):
- * load a program, optionally build its train_step, read a tactic script and
- * apply it, and name values as the printer does. */
+/* What the commands that partition share (cli/sharded.c): load a program,
+ * optionally build its train_step, read a tactic script and apply it
+ * (tactics/analysis.h keeps what `explain` and `partition` report on). */
 #ifndef PT_CLI_SHARDED_H
 #define PT_CLI_SHARDED_H
 
 #include "cli.h"
-#include "propagate.h"
-#include "sharding.h"
-#include "tactics.h"
+#include "analysis.h"
+#include "lower.h"
 
 typedef struct {
   const char *file, *tactics, *func, *optimizer; /* from the command line */
@@ -22,12 +21,7 @@ typedef struct {
   pt_module *m;
   pt_schedule *s;
   pt_func *f;
-  pt_prop_report rep;
-  char **names; /* per value id: its name as the printer writes it */
-  /* per value id (below ntext), per axis: decided in the program text,
-   * before the schedule (values the tactics add have higher ids) */
-  uint8_t (*in_text)[PT_MAX_AXES];
-  int ntext;
+  pt_analysis an; /* the report, names and what the text decided */
 } pt_cli_sharded;
 
 /* Does all of it, printing every diagnostic to stderr. Returns PT_EXIT_OK,
@@ -36,12 +30,10 @@ typedef struct {
 int pt_cli_shard(const pt_command *c, const pt_cli_shard_args *a, pt_cli_sharded *out);
 void pt_cli_sharded_free(pt_cli_sharded *x);
 
-/* The value named `name` (with or without '%', as printed) in x->f. */
-pt_value *pt_cli_find_value(const pt_cli_sharded *x, const char *name);
-/* Whether v's axis was decided in the program text. */
-bool pt_cli_in_text(const pt_cli_sharded *x, const pt_value *v, int axis);
-/* The name of v as printed, without '%'. */
-const char *pt_cli_vname(const pt_cli_sharded *x, const pt_value *v);
+/* Lowers x->f (pt_pass_lower, collectives named after x's tactics) into *g
+ * and verifies it; lowering records go to stats (may be NULL), messages to
+ * d. Returns PT_EXIT_OK or PT_EXIT_INPUT. */
+int pt_cli_lower(const pt_cli_sharded *x, pt_lower_stats *stats, pt_func **g, pt_diag *d);
 
 /* "128 KiB", "1.5 MiB", "12 B". */
 char *pt_cli_bytes(uint64_t n, char *buf, size_t cap);
