@@ -3,10 +3,10 @@
  * arguments, results and large intermediates, and the conflicts; the
  * tables are tactics/analysis.h's, printed as text or JSON. */
 #include <getopt.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "sharded.h"
 
 static int run(int argc, char **argv);
@@ -61,13 +61,6 @@ static void mesh_text(const pt_mesh *m, char *buf, size_t cap) {
     snprintf(buf + k, cap - k, "}");
 }
 
-static json_t *shape_json(const pt_type *t) {
-  json_t *a = json_array();
-  for (int i = 0; i < t->rank; i++)
-    json_array_append_new(a, json_integer(t->dims[i]));
-  return a;
-}
-
 static const char *kind_word(pt_shkind k) {
   switch (k) {
   case PT_SH_UNKNOWN:
@@ -99,9 +92,9 @@ static json_t *value_json(const pt_cli_sharded *x, const pt_value_row *row) {
   if (!v->def)
     json_object_set_new(o, "role", json_string(pt_role_name(v->role)));
   json_object_set_new(o, "dtype", json_string(pt_dtype_name(v->type.dtype)));
-  json_object_set_new(o, "shape", shape_json(&v->type));
+  json_object_set_new(o, "shape", pt_cli_json_shape(&v->type));
   json_object_set_new(o, "sharding", json_string(pt_sharding_str(v, sb, sizeof sb)));
-  json_object_set_new(o, "local_shape", shape_json(&row->local));
+  json_object_set_new(o, "local_shape", pt_cli_json_shape(&row->local));
   json_object_set_new(o, "local_bytes", json_integer((json_int_t)row->local_bytes));
   json_object_set_new(o, "global_bytes", json_integer((json_int_t)row->global_bytes));
   json_t *axes = json_array();
@@ -231,9 +224,7 @@ static void print_json(const options *o, const pt_cli_sharded *x, const pt_shard
     json_object_set_new(root, "text", json_string(text));
     free(text);
   }
-  json_dumpf(root, stdout, JSON_INDENT(2));
-  fputc('\n', stdout);
-  json_decref(root);
+  pt_cli_json_print(root, 0);
 }
 
 static void print_text(const options *o, const pt_cli_sharded *x, const pt_shard_tables *t) {
