@@ -167,7 +167,8 @@ static bool write_file(const opts *o, const pt_calibrate_data *m, int argc, char
   pt_diag *d = pt_diag_create(stderr);
   pt_calibrate_model R;
   pt_calibrate_file f = {o->name, o->memory, argc, argv};
-  bool ok = pt_calibrate_fit(m, &R, d) == PT_OK && pt_calibrate_write_yaml(&R, &f, o->out, d) == PT_OK;
+  bool ok =
+      pt_calibrate_fit(m, &R, d) == PT_OK && pt_calibrate_write_yaml(&R, &f, o->out, d) == PT_OK;
   if (ok) {
     const pt_calibrate_group *g0 = &R.groups[0];
     const pt_calibrate_line *ew = &R.elementwise, *ar = &g0->fit[2], *ag = &g0->fit[0];

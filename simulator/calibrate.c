@@ -39,17 +39,34 @@ static const int64_t quick_coll[] = {1024, 65536, 1048576};
 
 pt_calibrate_plan pt_calibrate_default_plan(bool quick) {
   if (quick)
-    return (pt_calibrate_plan){true,  quick_gemm,        COUNT(quick_gemm), quick_ew, COUNT(quick_ew),
-                               16384, quick_coll,        COUNT(quick_coll), 1,        2,
-                               0.004, 20};
-  return (pt_calibrate_plan){false,  full_gemm,        COUNT(full_gemm), full_ew, COUNT(full_ew),
-                             262144, full_coll,        COUNT(full_coll), 3,       3,
-                             0.05,   400};
+    return (pt_calibrate_plan){.quick = true,
+                               .gemm = quick_gemm,
+                               .ngemm = COUNT(quick_gemm),
+                               .ew = quick_ew,
+                               .nelem = COUNT(quick_ew),
+                               .fn_n = 16384,
+                               .coll = quick_coll,
+                               .ncoll = COUNT(quick_coll),
+                               .passes = 1,
+                               .runs = 2,
+                               .target = 0.004,
+                               .max_reps = 20};
+  return (pt_calibrate_plan){.quick = false,
+                             .gemm = full_gemm,
+                             .ngemm = COUNT(full_gemm),
+                             .ew = full_ew,
+                             .nelem = COUNT(full_ew),
+                             .fn_n = 262144,
+                             .coll = full_coll,
+                             .ncoll = COUNT(full_coll),
+                             .passes = 3,
+                             .runs = 3,
+                             .target = 0.05,
+                             .max_reps = 400};
 }
 
-const int pt_calibrate_kinds[PT_CALIBRATE_NKINDS] = {PT_SIM_ALL_GATHER, PT_SIM_REDUCE_SCATTER,
-                                                     PT_SIM_ALL_REDUCE, PT_SIM_ALL_TO_ALL,
-                                                     PT_SIM_PERMUTE};
+const int pt_calibrate_kinds[PT_CALIBRATE_NKINDS] = {
+    PT_SIM_ALL_GATHER, PT_SIM_REDUCE_SCATTER, PT_SIM_ALL_REDUCE, PT_SIM_ALL_TO_ALL, PT_SIM_PERMUTE};
 
 /* ---- the raw figures ----------------------------------------------------- */
 
@@ -268,11 +285,11 @@ typedef struct {
   const pt_calibrate_plan *p;
   int rank, size;
   pt_diag *d;
-  int done, total;              /* progress, in items */
-  bool computes;                /* this rank measures compute (at most one rank per core) */
-  double others_sum;            /* rank 0: other runnable processes, summed over samples */
+  int done, total;   /* progress, in items */
+  bool computes;     /* this rank measures compute (at most one rank per core) */
+  double others_sum; /* rank 0: other runnable processes, summed over samples */
   int nsamples;
-  pt_mpi_mesh **meshes;         /* per group size, on its members */
+  pt_mpi_mesh **meshes; /* per group size, on its members */
   MPI_Comm *subs;
   bool *member;
 } cal;
@@ -486,7 +503,8 @@ char *pt_calibrate_event_str(const pt_calibrate_event *ev, char *buf, size_t cap
   case PT_CALIBRATE_ELEMENTWISE:
     snprintf(buf, cap, "%selement-wise add, mul of %s: %s, %s", tag,
              pt_calibrate_bytes_str((double)p->ew[ev->item], s1, sizeof s1),
-             pt_calibrate_secs_str(t[0], s2, sizeof s2), pt_calibrate_secs_str(t[1], s3, sizeof s3));
+             pt_calibrate_secs_str(t[0], s2, sizeof s2),
+             pt_calibrate_secs_str(t[1], s3, sizeof s3));
     break;
   case PT_CALIBRATE_FUNCTIONS: {
     double n = (double)p->fn_n;
@@ -534,24 +552,25 @@ static bool one_pass(cal *c, int pass) {
     mean_over_ranks(c->computes, med, 2);
     double *fig = pt_calibrate_ew(m, i, pass);
     memcpy(fig, med, 2 * sizeof *med);
-    item_done(c, (pt_calibrate_event){.kind = PT_CALIBRATE_ELEMENTWISE, .pass = pass, .item = i,
-                                      .ok = fine, .secs = fig});
+    item_done(
+        c, (pt_calibrate_event){
+               .kind = PT_CALIBRATE_ELEMENTWISE, .pass = pass, .item = i, .ok = fine, .secs = fig});
   }
   if (fine) {
     fine = measure(c, NULL, c->computes, emit_functions, &p->fn_n, pt_sim_nelement_ops, med);
     mean_over_ranks(c->computes, med, pt_sim_nelement_ops);
     for (int k = 0; k < pt_sim_nelement_ops; k++)
       *pt_calibrate_fn(m, k, pass) = med[k];
-    item_done(c, (pt_calibrate_event){.kind = PT_CALIBRATE_FUNCTIONS, .pass = pass, .ok = fine,
-                                      .secs = med});
+    item_done(c, (pt_calibrate_event){
+                     .kind = PT_CALIBRATE_FUNCTIONS, .pass = pass, .ok = fine, .secs = med});
   }
   for (int i = 0; fine && i < p->ngemm; i++) {
     fine = measure(c, NULL, c->computes, emit_gemm, p->gemm[i], 3, med);
     mean_over_ranks(c->computes, med, 3);
     double *fig = pt_calibrate_gemm(m, i, pass);
     memcpy(fig, med, 3 * sizeof *med);
-    item_done(c, (pt_calibrate_event){.kind = PT_CALIBRATE_GEMM, .pass = pass, .item = i,
-                                      .ok = fine, .secs = fig});
+    item_done(c, (pt_calibrate_event){
+                     .kind = PT_CALIBRATE_GEMM, .pass = pass, .item = i, .ok = fine, .secs = fig});
   }
   for (int g = 0; fine && g < m->ngroups; g++)
     for (int k = 0; fine && k < PT_CALIBRATE_NKINDS; k++)
@@ -563,8 +582,12 @@ static bool one_pass(cal *c, int pass) {
         mean_over_ranks(c->member[g], med, 1);
         double *fig = pt_calibrate_coll(m, g, k, i, pass);
         *fig = med[0];
-        item_done(c, (pt_calibrate_event){.kind = PT_CALIBRATE_COLLECTIVE, .pass = pass,
-                                          .item = i, .group = g, .coll_kind = k, .ok = fine,
+        item_done(c, (pt_calibrate_event){.kind = PT_CALIBRATE_COLLECTIVE,
+                                          .pass = pass,
+                                          .item = i,
+                                          .group = g,
+                                          .coll_kind = k,
+                                          .ok = fine,
                                           .secs = fig});
       }
   return fine;
@@ -632,12 +655,14 @@ pt_status pt_calibrate_measure(const pt_calibrate_opts *o, pt_calibrate_data *ou
     return PT_ERR;
   PT_ASSERT(pt_sim_nelement_ops <= MAX_CLASSES);
   find_machine(&c);
-  c.total = c.p->passes * (c.p->ngemm + c.p->nelem + 1 + out->ngroups * PT_CALIBRATE_NKINDS *
-                                                             c.p->ncoll);
+  c.total =
+      c.p->passes * (c.p->ngemm + c.p->nelem + 1 + out->ngroups * PT_CALIBRATE_NKINDS * c.p->ncoll);
   if (o->progress)
     o->progress(o->progress_ctx, &(pt_calibrate_event){.kind = PT_CALIBRATE_STARTED,
-                                                        .rank = c.rank, .total = c.total,
-                                                        .ok = true, .data = out});
+                                                       .rank = c.rank,
+                                                       .total = c.total,
+                                                       .ok = true,
+                                                       .data = out});
   /* Every item is measured once per pass, the passes one after another. */
   bool fine = make_groups(&c);
   for (int pass = 0; fine && pass < c.p->passes; pass++)

@@ -77,10 +77,10 @@ extern const int pt_calibrate_kinds[PT_CALIBRATE_NKINDS];
 
 /* Where and how the figures were taken. */
 typedef struct {
-  int ranks;     /* in MPI_COMM_WORLD */
-  int nodes;     /* shared-memory nodes among them (1: the link is shm) */
-  int per_node;  /* ranks on rank 0's node */
-  long cores;    /* online processors, summed over the nodes */
+  int ranks;      /* in MPI_COMM_WORLD */
+  int nodes;      /* shared-memory nodes among them (1: the link is shm) */
+  int per_node;   /* ranks on rank 0's node */
+  long cores;     /* online processors, summed over the nodes */
   double seconds; /* wall time of measuring */
   /* other runnable processes on rank 0's node (/proc/stat), sampled after
    * every item: the mean and the most; other work competing for the cores
@@ -122,8 +122,7 @@ static inline double *pt_calibrate_gemm(const pt_calibrate_data *m, int i, int p
 static inline double *pt_calibrate_fn(const pt_calibrate_data *m, int k, int pass) {
   return m->fn + (size_t)k * (size_t)m->plan.passes + (size_t)pass;
 }
-static inline double *pt_calibrate_coll(const pt_calibrate_data *m, int g, int k, int i,
-                                        int pass) {
+static inline double *pt_calibrate_coll(const pt_calibrate_data *m, int g, int k, int i, int pass) {
   size_t item = ((size_t)g * PT_CALIBRATE_NKINDS + (size_t)k) * (size_t)m->plan.ncoll + (size_t)i;
   return m->coll + item * (size_t)m->plan.passes + (size_t)pass;
 }
@@ -145,9 +144,9 @@ typedef struct {
   int pass;        /* from 0 */
   int done, total; /* items measured (this one included) and in all (passes x items) */
   int item, group, coll_kind;
-  bool ok;             /* false: measuring the item failed (its secs are 0), and the
-                          call returns PT_ERR next */
-  const double *secs;  /* this pass's figures of the item, as kept in data; borrowed */
+  bool ok;                       /* false: measuring the item failed (its secs are 0), and the
+                                    call returns PT_ERR next */
+  const double *secs;            /* this pass's figures of the item; borrowed for the call */
   const pt_calibrate_data *data; /* the run so far, borrowed */
 } pt_calibrate_event;
 
@@ -185,8 +184,8 @@ typedef struct {
 
 typedef struct {
   int64_t group;
-  double *bytes;                         /* per size: the operand's bytes (ncoll) */
-  double *secs[PT_CALIBRATE_NKINDS];     /* per size: the median over the passes */
+  double *bytes;                              /* per size: the operand's bytes (ncoll) */
+  double *secs[PT_CALIBRATE_NKINDS];          /* per size: the median over the passes */
   pt_calibrate_line fit[PT_CALIBRATE_NKINDS]; /* least squares on relative errors
                                                  (weights 1/t^2), alpha >= 0, beta > 0
                                                  (a flat line: all latency, beta 1e-18) */
@@ -195,9 +194,9 @@ typedef struct {
 typedef struct {
   pt_calibrate_plan plan; /* borrowed arrays, as the data's */
   pt_calibrate_machine machine;
-  double (*gemm_secs)[3]; /* per shape: the medians of A.B, A.B^T, A^T.B */
-  double *gemm_rate;      /* per shape, flop/s: the three orientations' flops by their
-                             total time, each less the op overhead (at most half its time) */
+  double (*gemm_secs)[3];  /* per shape: the medians of A.B, A.B^T, A^T.B */
+  double *gemm_rate;       /* per shape, flop/s: the three orientations' flops by their
+                              total time, each less the op overhead (at most half its time) */
   double (*gemm_rates)[3]; /* per shape and orientation, flop/s, likewise */
   double (*ew_secs)[2];    /* per size: the medians of add and mul */
   /* The element-wise model, x the bytes an op moves (3x its operand):

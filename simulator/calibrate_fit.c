@@ -92,8 +92,7 @@ static pt_calibrate_line fit_ab(const double *x, const double *t, int n) {
 
 /* The element-wise model (calibrate.h) from add and mul at each size (x:
  * bytes moved, t: seconds; two points per size, smallest size first). */
-static pt_calibrate_line fit_elementwise(const double *x, const double *t, int n,
-                                         double *faster) {
+static pt_calibrate_line fit_elementwise(const double *x, const double *t, int n, double *faster) {
   double alpha = 0.5 * (t[0] + t[1]);
   int from = n - 2; /* the largest size, if none is large enough */
   while (from >= 2 && x[from - 2] >= 3.0 * EW_FROM_MEMORY)

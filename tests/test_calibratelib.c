@@ -16,21 +16,36 @@ static const int64_t ew_sizes[] = {256, 4096, 65536, 1048576, 4194304, 16777216}
 static const int64_t coll_sizes[] = {1024, 65536, 1048576, 16777216};
 
 /* The true parameters of the synthetic machine. */
-#define OVERHEAD 2e-6          /* seconds per element-wise op */
-#define EW_BETA (1 / 20e9)     /* seconds per byte moved: 20 GB/s */
-#define CACHE_FASTER 2.5       /* sizes under 1 MiB beat the line by this */
-#define SPOILT 10.0            /* pass 1 of every item ran this much slower */
+#define OVERHEAD 2e-6                        /* seconds per element-wise op */
+#define EW_BETA (1 / 20e9)                   /* seconds per byte moved: 20 GB/s */
+#define CACHE_FASTER 2.5                     /* sizes under 1 MiB beat the line by this */
+#define SPOILT 10.0                          /* pass 1 of every item ran this much slower */
 static double gemm_true_rate(int i, int o) { /* flop/s */
   static const double scale[3] = {1.0, 0.8, 1.25};
   return (i ? 80e9 : 50e9) * scale[o];
 }
-static double fn_true_ns(int k) { return 0.5 * (k + 1); }
-static double coll_true_alpha(int g, int k) { return (1 + k) * 1e-6 * (g + 1); }
-static double coll_true_beta(int g, int k) { return (k + 1) * 0.1e-9 * (g + 2); }
+static double fn_true_ns(int k) {
+  return 0.5 * (k + 1);
+}
+static double coll_true_alpha(int g, int k) {
+  return (1 + k) * 1e-6 * (g + 1);
+}
+static double coll_true_beta(int g, int k) {
+  return (k + 1) * 0.1e-9 * (g + 2);
+}
 
 static pt_calibrate_plan test_plan(void) {
-  return (pt_calibrate_plan){false, gemm_shapes, 2, ew_sizes, 6, 4096, coll_sizes, 4, 3, 3,
-                             0.01,  10};
+  return (pt_calibrate_plan){.gemm = gemm_shapes,
+                             .ngemm = 2,
+                             .ew = ew_sizes,
+                             .nelem = 6,
+                             .fn_n = 4096,
+                             .coll = coll_sizes,
+                             .ncoll = 4,
+                             .passes = 3,
+                             .runs = 3,
+                             .target = 0.01,
+                             .max_reps = 10};
 }
 
 /* ok when got is within rel of want. */
@@ -108,9 +123,8 @@ START_TEST(fit_recovers_known_parameters) {
                   r.gemm_rate[i]);
   }
   for (int k = 0; k < pt_sim_nelement_ops; k++)
-    ck_assert_msg(near(r.fn_secs[k] / (double)r.plan.fn_n * 1e9, fn_true_ns(k), 1e-9),
-                  "%s: %g ns", pt_op_name(pt_sim_element_ops[k]),
-                  r.fn_secs[k] / (double)r.plan.fn_n * 1e9);
+    ck_assert_msg(near(r.fn_secs[k] / (double)r.plan.fn_n * 1e9, fn_true_ns(k), 1e-9), "%s: %g ns",
+                  pt_op_name(pt_sim_element_ops[k]), r.fn_secs[k] / (double)r.plan.fn_n * 1e9);
 
   ck_assert_int_eq(r.ngroups, 2);
   for (int g = 0; g < r.ngroups; g++)
@@ -163,8 +177,7 @@ START_TEST(fit_keeps_the_line_physical) {
   pt_calibrate_model r;
   fit_ok(&m, &r);
   const pt_calibrate_line *f = &r.groups[0].fit[0];
-  ck_assert_msg(f->alpha >= 0 && f->beta > 0, "%s: alpha %g, beta %g", c->name, f->alpha,
-                f->beta);
+  ck_assert_msg(f->alpha >= 0 && f->beta > 0, "%s: alpha %g, beta %g", c->name, f->alpha, f->beta);
   ck_assert_msg(c->want_alpha ? near(f->alpha, c->want_alpha, c->alpha_tol) : f->alpha == 0,
                 "%s: alpha %g, want %g", c->name, f->alpha, c->want_alpha);
   ck_assert_msg(f->beta >= c->beta_lo && f->beta <= c->beta_hi, "%s: beta %g, want [%g, %g]",
@@ -202,7 +215,8 @@ START_TEST(the_file_reads_back_the_fit) {
   ck_assert_msg(near(hw->op_overhead, OVERHEAD, 1e-3), "%g", hw->op_overhead);
   ck_assert_int_eq(hw->ngemm, 2);
   for (int i = 0; i < 2; i++)
-    ck_assert_msg(near(hw->gemm[i].rate, r.gemm_rate[i], 1e-3) && hw->gemm[i].m == gemm_shapes[i][0],
+    ck_assert_msg(near(hw->gemm[i].rate, r.gemm_rate[i], 1e-3) &&
+                      hw->gemm[i].m == gemm_shapes[i][0],
                   "gemm %d: %g", i, hw->gemm[i].rate);
   for (int k = 0; k < pt_sim_nelement_ops; k++)
     ck_assert(near(hw->element_time[pt_sim_element_ops[k]], fn_true_ns(k) * 1e-9, 1e-3));
@@ -283,8 +297,12 @@ START_TEST(plans_and_groups) {
   char line[256];
   ck_assert_str_eq(pt_calibrate_event_str(&ev, line, sizeof line),
                    "gemm 8x64x64: 4.3 GFLOP/s (A.B 10.0, A.B^T 5.0, A^T.B 2.5)");
-  ev = (pt_calibrate_event){.kind = PT_CALIBRATE_COLLECTIVE, .item = 0, .group = 1,
-                            .coll_kind = 2, .secs = secs, .data = &m};
+  ev = (pt_calibrate_event){.kind = PT_CALIBRATE_COLLECTIVE,
+                            .item = 0,
+                            .group = 1,
+                            .coll_kind = 2,
+                            .secs = secs,
+                            .data = &m};
   ck_assert_str_eq(pt_calibrate_event_str(&ev, line, sizeof line),
                    "all_reduce over 3 ranks, 1.0 KiB: 6.55 us");
   pt_calibrate_data_free(&m);
