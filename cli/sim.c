@@ -1,11 +1,9 @@
 /* `partita sim FILE --tactics T.yaml --hw HW.yaml`: how long a run of the
  * partitioned program takes on the described machine, and whether it fits. */
 #include <getopt.h>
-#include <jansson.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "lower.h"
+#include "json.h"
 #include "simulate.h"
 
 static int run(int argc, char **argv);
@@ -31,119 +29,6 @@ const pt_command pt_cmd_sim = {
     "      --json           print the report as one JSON object instead\n"
     "  -h, --help           show this help\n\n"
     "Exit status: 0 success (whether or not the program fits), 1 bad input, 2 bad usage.\n"};
-
-char *pt_cli_mesh_str(const pt_mesh *m, char *buf, size_t cap) {
-  size_t k = 0;
-  buf[0] = 0;
-  for (int i = 0; i < m->naxes && k < cap; i++)
-    k += (size_t)snprintf(buf + k, cap - k, "%s%s=%lld", i ? "," : "", m->names[i],
-                          (long long)m->sizes[i]);
-  if (!m->naxes)
-    snprintf(buf, cap, "(one device)");
-  return buf;
-}
-
-/* A file `partita calibrate` wrote records the machine in its header
- * ("cpu \"NAME\"", "OPENBLAS_CORETYPE X"); its figures are this machine's
- * only if both match here. Warns (never fails) when either differs. */
-static void warn_if_other_machine(const char *path) {
-  FILE *f = fopen(path, "r");
-  if (!f)
-    return;
-  char line[512], cpu[256] = "", coretype[128] = "";
-  for (int n = 0; n < 40 && fgets(line, sizeof line, f) && line[0] == '#'; n++) {
-    const char *c = strstr(line, "cpu \"");
-    if (c && !cpu[0]) {
-      c += 5;
-      const char *e = strchr(c, '"');
-      if (e)
-        snprintf(cpu, sizeof cpu, "%.*s", (int)(e - c), c);
-    }
-    const char *o = strstr(line, "OPENBLAS_CORETYPE ");
-    if (o && !coretype[0] && sscanf(o + 18, "%127[^,. \n]", coretype) != 1)
-      coretype[0] = 0;
-  }
-  fclose(f);
-  char here[256];
-  pt_cpu_model(here, sizeof here);
-  const char *ct = getenv("OPENBLAS_CORETYPE");
-  const char *here_ct = ct && *ct ? ct : "unset";
-  if (cpu[0] && strcmp(cpu, here) != 0)
-    fprintf(stderr,
-            "%s: warning: measured on cpu \"%s\", but this machine's is \"%s\": predicted "
-            "times are the other machine's (calibrate here: mpirun -n 2 partita calibrate -o "
-            "FILE)\n",
-            path, cpu, here);
-  else if (coretype[0] && strcmp(coretype, here_ct) != 0)
-    fprintf(stderr,
-            "%s: warning: measured with OPENBLAS_CORETYPE %s, but it is %s here: OpenBLAS runs "
-            "other kernels, so predicted compute times may be off\n",
-            path, coretype, here_ct);
-}
-
-pt_sim_hw *pt_cli_read_hw(const char *path, pt_diag **hwd) {
-  *hwd = pt_diag_create(stderr);
-  pt_sim_hw *hw = pt_sim_hw_read(path, *hwd);
-  if (hw)
-    warn_if_other_machine(path);
-  return hw;
-}
-
-typedef struct {
-  const pt_op *op;
-  int index;
-} op_index;
-
-static int by_address(const void *a, const void *b) {
-  const pt_op *x = ((const op_index *)a)->op, *y = ((const op_index *)b)->op;
-  return x < y ? -1 : x > y;
-}
-
-int pt_cli_simulate(const pt_command *c, const pt_cli_shard_args *a, const pt_sim_hw *hw,
-                    pt_diag *hwd, pt_cli_sim *out) {
-  memset(out, 0, sizeof *out);
-  int status = pt_cli_shard(c, a, &out->x);
-  if (status != PT_EXIT_OK)
-    return status;
-  const pt_schedule *sc = out->x.s;
-  const char **names = pt_calloc((size_t)sc->ntactics + 1, sizeof *names);
-  for (int i = 0; i < sc->ntactics; i++)
-    names[i] = sc->tactics[i].name;
-  pt_lower_stats stats = {0};
-  pt_lower_opts o = {NULL, names, sc->ntactics, &stats};
-  status = PT_EXIT_INPUT;
-  if (pt_pass_lower(out->x.m, out->x.f, &o, &out->g, out->x.d) != PT_OK ||
-      pt_verify_func(out->g, out->x.d) != PT_OK)
-    goto done;
-  /* which tactic each collective comes from: records name ops, so sort
-   * both by address and merge */
-  const pt_func *g = out->g;
-  out->tactic_of = pt_calloc((size_t)g->nops + 1, sizeof *out->tactic_of);
-  op_index *ix = pt_malloc(((size_t)g->nops + 1) * sizeof *ix);
-  for (int i = 0; i < g->nops; i++)
-    ix[i] = (op_index){g->ops[i], i};
-  qsort(ix, (size_t)g->nops, sizeof *ix, by_address);
-  for (int k = 0; k < stats.nrecords; k++) {
-    const pt_lower_record *rec = &stats.records[k];
-    op_index key = {rec->op, 0}, *hit;
-    if (rec->tactic >= 0 && (hit = bsearch(&key, ix, (size_t)g->nops, sizeof *ix, by_address)))
-      out->tactic_of[hit->index] = names[rec->tactic];
-  }
-  pt_free(ix);
-  if (pt_sim_run(hw, g, &out->r, hwd) == PT_OK)
-    status = PT_EXIT_OK;
-done:
-  pt_lower_stats_free(&stats);
-  pt_free(names);
-  return status;
-}
-
-void pt_cli_sim_free(pt_cli_sim *s) {
-  pt_free(s->tactic_of);
-  pt_sim_result_free(&s->r);
-  pt_cli_sharded_free(&s->x);
-  memset(s, 0, sizeof *s);
-}
 
 static char *flops_str(double f, char *buf, size_t cap) {
   static const char *const units[] = {"FLOP", "kFLOP", "MFLOP", "GFLOP", "TFLOP", "PFLOP"};
@@ -175,23 +60,6 @@ static void op_label(const pt_sim_result *r, const pt_sim_op *e, char *buf, size
 
 static double share(double part, double whole) {
   return whole > 0 ? 100 * part / whole : 0;
-}
-
-int pt_cli_width(const char *s) {
-  int n = 0;
-  for (; *s; s++)
-    n += ((unsigned char)*s & 0xC0) != 0x80;
-  return n;
-}
-
-void pt_cli_col(const char *s, int w) {
-  int pad = (w < 0 ? -w : w) - pt_cli_width(s);
-  if (w < 0)
-    fputs(s, stdout);
-  for (int i = 0; i < pad; i++)
-    fputc(' ', stdout);
-  if (w >= 0)
-    fputs(s, stdout);
 }
 
 static void print_text(const pt_cli_shard_args *a, const pt_cli_sim *s) {
@@ -310,9 +178,7 @@ static void print_json(const pt_cli_shard_args *a, const pt_cli_sim *s, const ch
     json_array_append_new(top, o);
   }
   json_object_set_new(root, "top_ops", top);
-  json_dumpf(root, stdout, JSON_INDENT(2));
-  fputc('\n', stdout);
-  json_decref(root);
+  pt_cli_json_print(root, 0);
 }
 
 static int run(int argc, char **argv) {

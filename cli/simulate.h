@@ -1,4 +1,4 @@
-/* What `partita sim` and `partita explore` share (cli/sim.c): apply a tactic
+/* What `partita sim` and `partita explore` share (cli/simulate.c): apply a tactic
  * script, lower, and simulate the per-device program on a hardware file. */
 #ifndef PT_CLI_SIMULATE_H
 #define PT_CLI_SIMULATE_H
