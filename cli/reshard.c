@@ -1,11 +1,11 @@
 /* `partita reshard`: plan (and check) the redistribution of one array
  * between two layouts, on a mesh given on the command line. */
 #include <getopt.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "json.h"
 #include "redistribute.h"
 #include "vmesh.h"
 
@@ -124,146 +124,153 @@ static void move_text(const pt_mesh *m, const pt_move *mv, char *buf, size_t n) 
   }
 }
 
-static int run(int argc, char **argv) {
-  if (pt_cli_wants_help(&pt_cmd_reshard, argc, argv))
-    return PT_EXIT_OK;
+typedef struct {
+  const char *mesh, *shape, *from, *to, *dtype;
+  bool json, check;
+} options;
+
+static int parse(int argc, char **argv, options *o) {
   enum { O_MESH = 256, O_SHAPE, O_FROM, O_TO, O_DTYPE, O_JSON, O_CHECK };
   static const struct option opts[] = {
       {"mesh", required_argument, 0, O_MESH}, {"shape", required_argument, 0, O_SHAPE},
       {"from", required_argument, 0, O_FROM}, {"to", required_argument, 0, O_TO},
       {"dtype", required_argument, 0, O_DTYPE}, {"json", no_argument, 0, O_JSON},
       {"check", no_argument, 0, O_CHECK},     {0, 0, 0, 0}};
-  const char *mesh_s = NULL, *shape_s = NULL, *from_s = NULL, *to_s = NULL, *dtype_s = "f32";
-  bool json = false, check = false;
   int c;
   opterr = 0;
   optind = 1;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (c) {
-    case O_MESH: mesh_s = optarg; break;
-    case O_SHAPE: shape_s = optarg; break;
-    case O_FROM: from_s = optarg; break;
-    case O_TO: to_s = optarg; break;
-    case O_DTYPE: dtype_s = optarg; break;
-    case O_JSON: json = true; break;
-    case O_CHECK: check = true; break;
+    case O_MESH: o->mesh = optarg; break;
+    case O_SHAPE: o->shape = optarg; break;
+    case O_FROM: o->from = optarg; break;
+    case O_TO: o->to = optarg; break;
+    case O_DTYPE: o->dtype = optarg; break;
+    case O_JSON: o->json = true; break;
+    case O_CHECK: o->check = true; break;
     default: return pt_cli_bad_option(&pt_cmd_reshard, argc, argv);
     }
   }
   if (optind < argc)
     return pt_cli_usage(&pt_cmd_reshard, "unexpected argument '%s'", argv[optind]);
-  if (!mesh_s || !shape_s || !from_s || !to_s)
+  if (!o->mesh || !o->shape || !o->from || !o->to)
     return pt_cli_usage(&pt_cmd_reshard, "--mesh, --shape, --from and --to are all needed");
-  pt_module *m = pt_module_create("reshard");
+  return PT_EXIT_OK;
+}
+
+/* Reads the mesh into m, the array's type into *t and the layouts; a usage
+ * error (printed) for any that is malformed or does not fit. */
+static int layouts(const options *o, pt_module *m, pt_type *t, pt_layout *from, pt_layout *to) {
   char err[256];
+  if (!parse_mesh(o->mesh, m, err, sizeof err))
+    return pt_cli_usage(&pt_cmd_reshard, "--mesh: %s", err);
+  if (!pt_dtype_parse(o->dtype, strlen(o->dtype), &t->dtype) || t->dtype == PT_PRED)
+    return pt_cli_usage(&pt_cmd_reshard, "--dtype must be f32 or i32, not '%s'", o->dtype);
+  if (!parse_shape(o->shape, t))
+    return pt_cli_usage(&pt_cmd_reshard,
+                        "--shape must be sizes like 12,12 (each at least 1), not '%s'", o->shape);
+  if (!pt_layout_parse(&m->mesh, o->from, t->rank, from, err, sizeof err))
+    return pt_cli_usage(&pt_cmd_reshard, "--from: %s", err);
+  if (!pt_layout_parse(&m->mesh, o->to, t->rank, to, err, sizeof err))
+    return pt_cli_usage(&pt_cmd_reshard, "--to: %s", err);
+  if (to->partial_sum || to->partial_max)
+    return pt_cli_usage(&pt_cmd_reshard, "--to cannot be partial: a redistribution resolves sums");
+  if (from->partial_max && o->check)
+    return pt_cli_usage(&pt_cmd_reshard, "--check supports partial sums, not partial maxima");
+  const char *bad = !pt_layout_valid(&m->mesh, t, from) ? "--from"
+                    : !pt_layout_valid(&m->mesh, t, to) ? "--to"
+                                                        : NULL;
+  if (bad)
+    return pt_cli_usage(&pt_cmd_reshard, "%s does not fit the shape: each dimension's size must be "
+                        "divisible by the product of its axes", bad);
+  return PT_EXIT_OK;
+}
+
+static void print_json(const pt_mesh *mesh, const pt_layout *from, const pt_layout *to,
+                       const pt_plan *plan, const options *o, bool checked, const char *checkmsg) {
+  char lb[256], mb[256];
+  json_t *root = json_object(), *steps = json_array();
+  json_object_set_new(root, "from", json_string(pt_layout_str(mesh, from, lb, sizeof lb)));
+  json_object_set_new(root, "to", json_string(pt_layout_str(mesh, to, lb, sizeof lb)));
+  json_object_set_new(root, "elements_before", json_integer(plan->elements_before));
+  for (int i = 0; i < plan->nmoves; i++) {
+    json_t *s = json_object();
+    move_text(mesh, &plan->moves[i], mb, sizeof mb);
+    json_object_set_new(s, "collective", json_string(move_name(plan->moves[i].kind)));
+    json_object_set_new(s, "op", json_string(mb));
+    json_object_set_new(s, "layout",
+                        json_string(pt_layout_str(mesh, &plan->moves[i].after, lb, sizeof lb)));
+    json_object_set_new(s, "elements_after", json_integer(plan->moves[i].elements_after));
+    json_object_set_new(s, "bytes_sent", json_integer(plan->moves[i].bytes_sent));
+    json_array_append_new(steps, s);
+  }
+  json_object_set_new(root, "steps", steps);
+  json_object_set_new(root, "peak_elements", json_integer(plan->peak_elements));
+  json_object_set_new(root, "bytes_sent", json_integer(plan->bytes_sent));
+  json_object_set_new(root, "naive_peak_elements", json_integer(plan->naive_peak_elements));
+  json_object_set_new(root, "naive_bytes_sent", json_integer(plan->naive_bytes_sent));
+  if (o->check) {
+    json_object_set_new(root, "check", json_boolean(checked));
+    json_object_set_new(root, "check_message", json_string(checkmsg));
+  }
+  pt_cli_json_print(root, 0);
+}
+
+static void print_text(const pt_mesh *mesh, const pt_type *t, const pt_layout *from,
+                       const pt_layout *to, const pt_plan *plan, const options *o,
+                       const char *checkmsg) {
+  char lb[256], mb[256];
+  printf("%s -> %s", pt_layout_str(mesh, from, lb, sizeof lb), pt_layout_str(mesh, to, mb, sizeof mb));
+  printf(" on %s[", pt_dtype_name(t->dtype));
+  for (int d = 0; d < t->rank; d++)
+    printf(d ? ",%lld" : "%lld", (long long)t->dims[d]);
+  printf("], %lld devices\n", (long long)pt_mesh_devices(mesh));
+  printf("  %-4s %-58s %-28s %10s %12s\n", "step", "collective", "layout after", "elements",
+         "bytes sent");
+  printf("  %-4s %-58s %-28s %10lld %12s\n", "", "(start)", pt_layout_str(mesh, from, lb, sizeof lb),
+         (long long)plan->elements_before, "");
+  for (int i = 0; i < plan->nmoves; i++) {
+    move_text(mesh, &plan->moves[i], mb, sizeof mb);
+    printf("  %-4d %-58s %-28s %10lld %12lld\n", i + 1, mb,
+           pt_layout_str(mesh, &plan->moves[i].after, lb, sizeof lb),
+           (long long)plan->moves[i].elements_after, (long long)plan->moves[i].bytes_sent);
+  }
+  if (!plan->nmoves)
+    printf("  (nothing to do: the layouts are the same)\n");
+  printf("peak local elements: %lld\n", (long long)plan->peak_elements);
+  printf("bytes sent per device: %lld\n", (long long)(plan->bytes_sent));
+  printf("naive plan (gather everything, then slice): peak local elements %lld, bytes sent "
+         "per device %lld\n",
+         (long long)plan->naive_peak_elements, (long long)plan->naive_bytes_sent);
+  if (o->check)
+    printf("check: %s\n", checkmsg);
+}
+
+static int run(int argc, char **argv) {
+  if (pt_cli_wants_help(&pt_cmd_reshard, argc, argv))
+    return PT_EXIT_OK;
+  options o = {NULL, NULL, NULL, NULL, "f32", false, false};
+  int status = parse(argc, argv, &o);
+  if (status != PT_EXIT_OK)
+    return status;
+  pt_module *m = pt_module_create("reshard");
   pt_type t;
   memset(&t, 0, sizeof t);
-  int status = PT_EXIT_USAGE;
   pt_layout from, to;
-  if (!parse_mesh(mesh_s, m, err, sizeof err)) {
-    pt_cli_usage(&pt_cmd_reshard, "--mesh: %s", err);
-    goto done;
+  status = layouts(&o, m, &t, &from, &to);
+  if (status == PT_EXIT_OK) {
+    pt_plan plan;
+    pt_plan_redistribution(&m->mesh, &t, &from, &to, &plan);
+    char checkmsg[256] = "";
+    bool checked = o.check ? pt_vmesh_check_plan(m, &t, &plan, checkmsg, sizeof checkmsg) : true;
+    if (o.json)
+      print_json(&m->mesh, &from, &to, &plan, &o, checked, checkmsg);
+    else
+      print_text(&m->mesh, &t, &from, &to, &plan, &o, checkmsg);
+    if (!checked)
+      status = PT_EXIT_INPUT;
+    pt_plan_free(&plan);
   }
-  if (!pt_dtype_parse(dtype_s, strlen(dtype_s), &t.dtype) || t.dtype == PT_PRED) {
-    pt_cli_usage(&pt_cmd_reshard, "--dtype must be f32 or i32, not '%s'", dtype_s);
-    goto done;
-  }
-  if (!parse_shape(shape_s, &t)) {
-    pt_cli_usage(&pt_cmd_reshard, "--shape must be sizes like 12,12 (each at least 1), not '%s'",
-                 shape_s);
-    goto done;
-  }
-  if (!pt_layout_parse(&m->mesh, from_s, t.rank, &from, err, sizeof err)) {
-    pt_cli_usage(&pt_cmd_reshard, "--from: %s", err);
-    goto done;
-  }
-  if (!pt_layout_parse(&m->mesh, to_s, t.rank, &to, err, sizeof err)) {
-    pt_cli_usage(&pt_cmd_reshard, "--to: %s", err);
-    goto done;
-  }
-  if (to.partial_sum || to.partial_max) {
-    pt_cli_usage(&pt_cmd_reshard, "--to cannot be partial: a redistribution resolves sums");
-    goto done;
-  }
-  if (from.partial_max && check) {
-    pt_cli_usage(&pt_cmd_reshard, "--check supports partial sums, not partial maxima");
-    goto done;
-  }
-  const char *bad = !pt_layout_valid(&m->mesh, &t, &from) ? "--from"
-                    : !pt_layout_valid(&m->mesh, &t, &to) ? "--to"
-                                                          : NULL;
-  if (bad) {
-    pt_cli_usage(&pt_cmd_reshard, "%s does not fit the shape: each dimension's size must be "
-                 "divisible by the product of its axes", bad);
-    goto done;
-  }
-  pt_plan plan;
-  pt_plan_redistribution(&m->mesh, &t, &from, &to, &plan);
-  size_t es = pt_dtype_size(t.dtype);
-  char lb[256], mb[256];
-  status = PT_EXIT_OK;
-  char checkmsg[256] = "";
-  bool checked = check ? pt_vmesh_check_plan(m, &t, &plan, checkmsg, sizeof checkmsg) : true;
-  if (json) {
-    json_t *root = json_object(), *steps = json_array();
-    json_object_set_new(root, "from", json_string(pt_layout_str(&m->mesh, &from, lb, sizeof lb)));
-    json_object_set_new(root, "to", json_string(pt_layout_str(&m->mesh, &to, lb, sizeof lb)));
-    json_object_set_new(root, "elements_before", json_integer(plan.elements_before));
-    for (int i = 0; i < plan.nmoves; i++) {
-      json_t *s = json_object();
-      move_text(&m->mesh, &plan.moves[i], mb, sizeof mb);
-      json_object_set_new(s, "collective", json_string(move_name(plan.moves[i].kind)));
-      json_object_set_new(s, "op", json_string(mb));
-      json_object_set_new(s, "layout",
-                          json_string(pt_layout_str(&m->mesh, &plan.moves[i].after, lb, sizeof lb)));
-      json_object_set_new(s, "elements_after", json_integer(plan.moves[i].elements_after));
-      json_object_set_new(s, "bytes_sent", json_integer(plan.moves[i].bytes_sent));
-      json_array_append_new(steps, s);
-    }
-    json_object_set_new(root, "steps", steps);
-    json_object_set_new(root, "peak_elements", json_integer(plan.peak_elements));
-    json_object_set_new(root, "bytes_sent", json_integer(plan.bytes_sent));
-    json_object_set_new(root, "naive_peak_elements", json_integer(plan.naive_peak_elements));
-    json_object_set_new(root, "naive_bytes_sent", json_integer(plan.naive_bytes_sent));
-    if (check) {
-      json_object_set_new(root, "check", json_boolean(checked));
-      json_object_set_new(root, "check_message", json_string(checkmsg));
-    }
-    json_dumpf(root, stdout, JSON_INDENT(2));
-    fputc('\n', stdout);
-    json_decref(root);
-  } else {
-    printf("%s -> %s", pt_layout_str(&m->mesh, &from, lb, sizeof lb),
-           pt_layout_str(&m->mesh, &to, mb, sizeof mb));
-    printf(" on %s[", pt_dtype_name(t.dtype));
-    for (int d = 0; d < t.rank; d++)
-      printf(d ? ",%lld" : "%lld", (long long)t.dims[d]);
-    printf("], %lld devices\n", (long long)pt_mesh_devices(&m->mesh));
-    printf("  %-4s %-58s %-28s %10s %12s\n", "step", "collective", "layout after",
-           "elements", "bytes sent");
-    printf("  %-4s %-58s %-28s %10lld %12s\n", "", "(start)",
-           pt_layout_str(&m->mesh, &from, lb, sizeof lb), (long long)plan.elements_before, "");
-    for (int i = 0; i < plan.nmoves; i++) {
-      move_text(&m->mesh, &plan.moves[i], mb, sizeof mb);
-      printf("  %-4d %-58s %-28s %10lld %12lld\n", i + 1, mb,
-             pt_layout_str(&m->mesh, &plan.moves[i].after, lb, sizeof lb),
-             (long long)plan.moves[i].elements_after, (long long)plan.moves[i].bytes_sent);
-    }
-    if (!plan.nmoves)
-      printf("  (nothing to do: the layouts are the same)\n");
-    printf("peak local elements: %lld\n", (long long)plan.peak_elements);
-    printf("bytes sent per device: %lld\n", (long long)(plan.bytes_sent));
-    printf("naive plan (gather everything, then slice): peak local elements %lld, bytes sent "
-           "per device %lld\n",
-           (long long)plan.naive_peak_elements, (long long)plan.naive_bytes_sent);
-    (void)es;
-    if (check)
-      printf("check: %s\n", checkmsg);
-  }
-  if (!checked)
-    status = PT_EXIT_INPUT;
-  pt_plan_free(&plan);
-done:
   pt_module_destroy(m);
   return status;
 }

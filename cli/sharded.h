@@ -35,6 +35,14 @@ void pt_cli_sharded_free(pt_cli_sharded *x);
  * d. Returns PT_EXIT_OK or PT_EXIT_INPUT. */
 int pt_cli_lower(const pt_cli_sharded *x, pt_lower_stats *stats, pt_func **g, pt_diag *d);
 
+/* `partita explain`'s picture of v (rank 1 or 2): its blocks and the
+ * devices holding them (cli/explain_draw.c). */
+void pt_cli_draw_layout(const pt_cli_sharded *x, const pt_value *v);
+/* `partita partition --json`: prints x, its tables t and its conflicts as
+ * one JSON object (cli/partition_json.c). */
+void pt_cli_partition_json(const pt_cli_sharded *x, const pt_cli_shard_args *a,
+                           const pt_shard_tables *t);
+
 /* "128 KiB", "1.5 MiB", "12 B". */
 char *pt_cli_bytes(uint64_t n, char *buf, size_t cap);
 
