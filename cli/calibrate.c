@@ -170,7 +170,7 @@ static bool write_file(const opts *o, const pt_calibrate_data *m, int argc, char
   bool ok =
       pt_calibrate_fit(m, &R, d) == PT_OK && pt_calibrate_write_yaml(&R, &f, o->out, d) == PT_OK;
   if (ok) {
-    const pt_calibrate_group *g0 = &R.groups[0];
+    const pt_calibrate_group *g0 = &R.groups[0]; /* fit[] by pt_calibrate_kinds */
     const pt_calibrate_line *ew = &R.elementwise, *ar = &g0->fit[2], *ag = &g0->fit[0];
     fprintf(stderr,
             "calibrate: wrote %s in %.1f s: element-wise %.1f GB/s + %.2f us per op; over "
