@@ -109,8 +109,8 @@ static int parse(int argc, char **argv, options *o) {
 
 /* Simulates every strategy into rows (the function's name into fname);
  * returns the worst status of any (a usage error stops at once). */
-static int simulate_all(const options *o, const pt_sim_hw *hw, pt_diag *hwd,
-                        pt_sim_strategy *rows, char *fname, size_t cap) {
+static int simulate_all(const options *o, const pt_sim_hw *hw, pt_diag *hwd, pt_sim_strategy *rows,
+                        char *fname, size_t cap) {
   int status = PT_EXIT_OK;
   for (int i = 0; i < o->nscripts; i++) {
     pt_sim_strategy *r = &rows[i];
@@ -156,8 +156,7 @@ static void print_json(const options *o, const pt_sim_hw *hw, const pt_sim_strat
       json_object_set_new(e, "step_s", json_real(r->step));
       json_object_set_new(e, "compute_s", json_real(r->compute));
       json_object_set_new(e, "communication_s", json_real(r->comm));
-      json_object_set_new(e, "communication_share",
-                          json_real(r->step > 0 ? r->comm / r->step : 0));
+      json_object_set_new(e, "communication_share", json_real(r->step > 0 ? r->comm / r->step : 0));
       json_object_set_new(e, "bytes_per_device", json_integer(r->bytes));
       json_object_set_new(e, "peak_memory_bytes", json_integer(r->peak));
       json_object_set_new(e, "fits", json_boolean(r->fits));

@@ -70,8 +70,8 @@ static void print_section(const pt_cli_sharded *x, const char *title, const char
   int wn = 4, wr = (int)strlen(col2), wt = 12, ws = 8, wl = 16, wb = 5;
   for (int pass = 0; pass < 2; pass++) {
     if (pass == 1)
-      printf("  %-*s  %-*s  %-*s  %-*s  %-*s  %*s\n", wn, "name", wr, col2, wt, "global shape",
-             ws, "sharding", wl, "per-device shape", wb, "bytes");
+      printf("  %-*s  %-*s  %-*s  %-*s  %-*s  %*s\n", wn, "name", wr, col2, wt, "global shape", ws,
+             "sharding", wl, "per-device shape", wb, "bytes");
     for (int i = 0; i < t->n; i++) {
       const pt_value *v = t->rows[i].value;
       char name[256], role[256];

@@ -53,10 +53,10 @@ typedef struct {
  * runtime/run.h made of it. */
 typedef struct {
   pt_diag *d;
-  pt_module *m;           /* without --tactics */
-  pt_cli_sharded x;       /* with --tactics */
+  pt_module *m;     /* without --tactics */
+  pt_cli_sharded x; /* with --tactics */
   bool sharded;
-  pt_func *f, *g;         /* g: the lowered program, with --tactics */
+  pt_func *f, *g; /* g: the lowered program, with --tactics */
   pt_st_file *in;
   pt_run_result r;
 } job;
@@ -114,7 +114,8 @@ static int parse(int argc, char **argv, options *o) {
     return pt_cli_usage(&pt_cmd_run, "run takes one file, got %d", argc - optind);
   o->path = argv[optind];
   if ((o->compare || o->optim) && !o->tactics)
-    return pt_cli_usage(&pt_cmd_run, "%s needs --tactics", o->compare ? "--compare" : "--optimizer");
+    return pt_cli_usage(&pt_cmd_run, "%s needs --tactics",
+                        o->compare ? "--compare" : "--optimizer");
   return PT_EXIT_OK;
 }
 
@@ -146,8 +147,8 @@ static int execute(const options *o, job *j) {
       names[i] = f->results[i].name;
     char seedbuf[32];
     snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)o->seed);
-    const char *meta[] = {"partita.func", f->name, "partita.source", o->path, "partita.seed",
-                          seedbuf};
+    const char *meta[] = {"partita.func", f->name,        "partita.source",
+                          o->path,        "partita.seed", seedbuf};
     pt_status st = pt_st_write(o->outpath, f->nresults, names,
                                (const pt_tensor *const *)j->r.results, 3, meta, j->d);
     pt_free(names);
@@ -159,8 +160,7 @@ static int execute(const options *o, job *j) {
 
 static void print_json(const options *o, const job *j) {
   const pt_func *f = j->f;
-  json_t *root = json_object(), *res = json_array(), *seeded = json_array(),
-         *given = json_array();
+  json_t *root = json_object(), *res = json_array(), *seeded = json_array(), *given = json_array();
   for (int i = 0; i < f->nargs; i++)
     json_array_append_new(j->r.from_input[i] ? given : seeded, json_string(f->args[i]->name));
   json_object_set_new(root, "file", json_string(o->path));
@@ -230,10 +230,12 @@ static void print_text(const options *o, const job *j) {
   }
   if (o->compare) {
     printf("compared with the reference interpreter (tolerance: relative difference <= %g,\n"
-           "relative to the result's largest magnitude):\n", tol);
+           "relative to the result's largest magnitude):\n",
+           tol);
     for (int i = 0; i < f->nresults; i++)
       printf("  %-*s  max abs diff %10.3g  max rel diff %10.3g  %s\n", (int)wname,
-             f->results[i].name, j->r.maxabs[i], j->r.maxrel[i], j->r.maxrel[i] <= tol ? "ok" : "EXCEEDS");
+             f->results[i].name, j->r.maxabs[i], j->r.maxrel[i],
+             j->r.maxrel[i] <= tol ? "ok" : "EXCEEDS");
   }
 }
 

@@ -62,9 +62,8 @@ pt_status pt_run_args(const pt_func *f, const pt_st_file *in, uint64_t seed, pt_
     if (from_input)
       from_input[i] = t != NULL;
     if (t && !pt_type_equal(&t->type, &a->type)) {
-      pt_diag_error(d, (pt_loc){inputs, 0, 0},
-                    "tensor '%s' is %s but argument %%%s of @%s is %s", a->name,
-                    pt_type_str(&t->type, b1, sizeof b1), a->name, f->name,
+      pt_diag_error(d, (pt_loc){inputs, 0, 0}, "tensor '%s' is %s but argument %%%s of @%s is %s",
+                    a->name, pt_type_str(&t->type, b1, sizeof b1), a->name, f->name,
                     pt_type_str(&a->type, b2, sizeof b2));
       bad = true;
       continue;

@@ -48,22 +48,22 @@ pt_status pt_run_args(const pt_func *f, const pt_st_file *in, uint64_t seed, pt_
                       bool *from_input, pt_diag *d);
 
 typedef struct {
-  const pt_func *f;      /* the (global) function */
-  const pt_func *g;      /* f lowered: run it on the virtual mesh; NULL: the interpreter */
-  const pt_st_file *in;  /* argument values by name (may be NULL) */
-  uint64_t seed;         /* for the arguments not in `in` */
-  bool compare;          /* also run the interpreter and compare */
-  double tolerance;      /* largest relative difference within tolerance */
+  const pt_func *f;     /* the (global) function */
+  const pt_func *g;     /* f lowered: run it on the virtual mesh; NULL: the interpreter */
+  const pt_st_file *in; /* argument values by name (may be NULL) */
+  uint64_t seed;        /* for the arguments not in `in` */
+  bool compare;         /* also run the interpreter and compare */
+  double tolerance;     /* largest relative difference within tolerance */
 } pt_run_opts;
 
 typedef struct {
   int nargs, nresults;
   pt_tensor **args, **results;
-  bool *from_input;      /* per argument: taken from the inputs file */
-  double seconds;        /* of the run (not of the comparison) */
-  pt_tensor **ref;       /* compare: the interpreter's results */
+  bool *from_input;        /* per argument: taken from the inputs file */
+  double seconds;          /* of the run (not of the comparison) */
+  pt_tensor **ref;         /* compare: the interpreter's results */
   double *maxabs, *maxrel; /* compare: per result, from pt_tensor_diff */
-  bool within;           /* every maxrel <= tolerance (true without compare) */
+  bool within;             /* every maxrel <= tolerance (true without compare) */
 } pt_run_result;
 
 pt_status pt_run(const pt_run_opts *o, pt_run_result *r, pt_diag *d);

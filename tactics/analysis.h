@@ -37,10 +37,10 @@
 #include "tactics.h"
 
 typedef struct {
-  pt_func *f;             /* the function the schedule was applied to */
-  const pt_schedule *s;   /* the schedule */
-  pt_prop_report rep;     /* conflicts and sweeps of the whole schedule */
-  char **names;           /* per value id: its printed name (no '%'); NULL until applied */
+  pt_func *f;           /* the function the schedule was applied to */
+  const pt_schedule *s; /* the schedule */
+  pt_prop_report rep;   /* conflicts and sweeps of the whole schedule */
+  char **names;         /* per value id: its printed name (no '%'); NULL until applied */
   /* per value id below ntext, per axis: decided in the program text, before
    * the schedule (values the tactics add have higher ids) */
   uint8_t (*in_text)[PT_MAX_AXES];
@@ -58,9 +58,10 @@ bool pt_analysis_in_text(const pt_analysis *a, const pt_value *v, int axis);
 const char *pt_analysis_name(const pt_analysis *a, const pt_value *v);
 /* The value named `name` (with or without '%', as printed) in a->f. */
 pt_value *pt_analysis_find(const pt_analysis *a, const char *name);
-/* Up to max names of values of a->f close to `name` (with or without '%'),
- * closest first: within an edit distance of max(2, len/3), or containing
- * it; returns how many. The names are a's. */
+/* Up to max (at most 8) names of values of a->f close to `name` (with or
+ * without '%'), closest first, ties in program order: within an edit
+ * distance of max(2, len/3), or containing it; returns how many. The names
+ * are a's. */
 int pt_analysis_close_names(const pt_analysis *a, const char *name, const char **out, int max);
 /* The name of tactic index t of the schedule, or NULL (t < 0: the text). */
 const char *pt_analysis_tactic(const pt_analysis *a, int t);
@@ -87,8 +88,8 @@ typedef struct {
   pt_origin_step *steps; /* from the value asked about towards its root */
   int nsteps;
   pt_origin_kind kind;
-  const pt_value *root;  /* TACTIC, TEXT, NONE: where the chain ends (via NULL) */
-  int tactic;            /* TACTIC: the tactic's index in the schedule */
+  const pt_value *root; /* TACTIC, TEXT, NONE: where the chain ends (via NULL) */
+  int tactic;           /* TACTIC: the tactic's index in the schedule */
   /* TACTIC: the script entry that matched root (the shard entry with its
    * dim, or the replicate entry), or NULL: the tactic's own node */
   const pt_tactic_entry *entry;
@@ -107,8 +108,8 @@ void pt_origin_free(pt_origin *o);
 
 typedef struct {
   const pt_value *value;
-  const char *label;     /* results: the result's name; else NULL */
-  pt_type local;         /* the per-device type */
+  const char *label; /* results: the result's name; else NULL */
+  pt_type local;     /* the per-device type */
   uint64_t local_bytes, global_bytes;
 } pt_value_row;
 
@@ -120,7 +121,7 @@ typedef struct {
 typedef struct {
   pt_value_table args, results, inter; /* inter: intermediates of >= min_bytes locally */
   uint64_t min_bytes;
-  uint64_t arg_local, arg_global;      /* all arguments, per device and in all */
+  uint64_t arg_local, arg_global; /* all arguments, per device and in all */
 } pt_shard_tables;
 
 void pt_analysis_tables(const pt_analysis *a, uint64_t min_bytes, pt_shard_tables *out);
@@ -133,7 +134,7 @@ enum { PT_LAYOUT_MAX_BLOCKS = 64, PT_LAYOUT_MAX_DEVICES = 4096 };
 typedef struct {
   const int64_t *devices; /* that hold the block, ascending (into the map's array) */
   int ndevices;
-  int64_t lo[2], hi[2];   /* the block's index range per dimension of the value */
+  int64_t lo[2], hi[2]; /* the block's index range per dimension of the value */
 } pt_layout_cell;
 
 typedef struct {
@@ -141,8 +142,8 @@ typedef struct {
   int64_t rows, cols;     /* blocks along dimension 0 and 1 (rank 1: one row) */
   int64_t devices;        /* of the mesh */
   pt_layout_cell *blocks; /* rows*cols, row-major; NULL when there are more
-                            * than PT_LAYOUT_MAX_BLOCKS blocks or
-                            * PT_LAYOUT_MAX_DEVICES devices */
+                           * than PT_LAYOUT_MAX_BLOCKS blocks or
+                           * PT_LAYOUT_MAX_DEVICES devices */
   int64_t *devs;
 } pt_layout_map;
 
