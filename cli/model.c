@@ -1,4 +1,4 @@
-/* `partita model gpt|llama`: writes a language model of the model library
+/* `partita model gpt|llama|mlp`: writes a model of the model library
  * (models/model.h) at the size the options give. */
 #include <getopt.h>
 #include <stdlib.h>
@@ -10,23 +10,26 @@
 static int run(int argc, char **argv);
 
 const pt_command pt_cmd_model = {
-    "model", run, "write a GPT- or Llama-style language model at any size",
+    "model", run, "write a GPT- or Llama-style language model, or an MLP, at any size",
     "Usage: partita model gpt|llama [--layers N] [--d-model D] [--heads H] [--kv-heads K]\n"
-    "                     [--mlp-hidden F] [--vocab V] [--seq T] [--batch B] [-o FILE.pir]\n\n"
-    "Writes the model as partita IR (docs/models.md): a @block function, one call per\n"
-    "layer from @loss, softmax cross-entropy against integer labels. Parameter names\n"
-    "follow one convention tactic scripts glob: embed.table, layers.N.attn.wq,\n"
-    "layers.N.mlp.w_in, final_norm.scale, lm_head.w. examples/gpt.pir and\n"
-    "examples/llama.pir are the defaults' output.\n\n"
-    "Options (defaults: gpt / llama):\n"
-    "      --layers N       decoder blocks (2)\n"
-    "      --d-model D      model width (256)\n"
+    "                     [--mlp-hidden F] [--vocab V] [--seq T] [--batch B] [-o FILE.pir]\n"
+    "       partita model mlp [--layers N] [--d-model D] [--mlp-hidden F] [--batch B]\n"
+    "                     [-o FILE.pir]\n\n"
+    "Writes the model as partita IR (docs/models.md). gpt and llama: a @block function,\n"
+    "one call per layer from @loss, softmax cross-entropy against integer labels; the\n"
+    "parameter names follow one convention tactic scripts glob: embed.table,\n"
+    "layers.N.attn.wq, layers.N.mlp.w_in, final_norm.scale, lm_head.w. mlp: N dense\n"
+    "layers (ReLU between them, parameters w1, b1, ... wN, bN) and a mean-squared error\n"
+    "against y. examples/gpt.pir, llama.pir and mlp.pir are the defaults' output.\n\n"
+    "Options (defaults: gpt / llama / mlp):\n"
+    "      --layers N       decoder blocks, or the MLP's dense layers (2)\n"
+    "      --d-model D      model width; the MLP's input and output width (256 / 256 / 1024)\n"
     "      --heads H        attention heads, dividing D (4)\n"
     "      --kv-heads K     key/value heads, dividing H (gpt: H, llama: 2)\n"
-    "      --mlp-hidden F   MLP hidden width (gpt: 1024, llama: 704)\n"
+    "      --mlp-hidden F   MLP hidden width (gpt: 1024, llama: 704, mlp: 1024)\n"
     "      --vocab V        vocabulary (512)\n"
     "      --seq T          sequence length (64)\n"
-    "      --batch B        sequences per step (8)\n"
+    "      --batch B        sequences per step, or the MLP's rows (8 / 8 / 64)\n"
     "  -o, --output FILE    write FILE (atomically) instead of standard output\n"
     "  -h, --help           show this help\n\n"
     "Example: partita model gpt --layers 48 --d-model 1024 --heads 16 --seq 1024 \\\n"
@@ -57,12 +60,12 @@ static int run(int argc, char **argv) {
       return pt_cli_bad_option(&pt_cmd_model, argc, argv);
   }
   if (optind >= argc)
-    return pt_cli_usage(&pt_cmd_model, "which model? gpt or llama");
+    return pt_cli_usage(&pt_cmd_model, "which model? gpt, llama or mlp");
   if (argc - optind > 1)
     return pt_cli_usage(&pt_cmd_model, "model takes one kind, got %d words", argc - optind);
   pt_model_kind kind;
   if (!pt_model_kind_parse(argv[optind], &kind))
-    return pt_cli_usage(&pt_cmd_model, "unknown model '%s' (the models: gpt, llama)",
+    return pt_cli_usage(&pt_cmd_model, "unknown model '%s' (the models: gpt, llama, mlp)",
                         argv[optind]);
   pt_model_opts o = pt_model_defaults(kind);
   const struct {
@@ -75,6 +78,9 @@ static int run(int argc, char **argv) {
                 {'T', "--seq", &o.seq},               {'B', "--batch", &o.batch}};
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
     const char *v = vals[fields[i].key];
+    if (v && kind == PT_MODEL_MLP && strchr("HKVT", fields[i].key))
+      return pt_cli_usage(&pt_cmd_model, "%s is not a size of the mlp model (it takes --layers, "
+                          "--d-model, --mlp-hidden and --batch)", fields[i].name);
     uint64_t u;
     if (!v)
       continue;

@@ -1,5 +1,5 @@
 /* The model library's writer (model.h): prints a GPT- or Llama-style
- * language model as partita IR text. Every op gets a comment-free line; each
+ * language model, or a multi-layer perceptron, as partita IR text. Every op gets a comment-free line; each
  * part (norm, attention, MLP, loss) is one emitter, so the two families
  * differ only in which emitters they call. */
 #include "model.h"
@@ -15,6 +15,9 @@
 pt_model_opts pt_model_defaults(pt_model_kind k) {
   pt_model_opts o = {.kind = k, .layers = 2, .d_model = 256, .heads = 4, .kv_heads = 4,
                      .mlp_hidden = 1024, .vocab = 512, .seq = 64, .batch = 8};
+  if (k == PT_MODEL_MLP) /* examples/mlp.pir; the attention sizes are unused */
+    o = (pt_model_opts){.kind = k, .layers = 2, .d_model = 1024, .heads = 1, .kv_heads = 1,
+                        .mlp_hidden = 1024, .vocab = 1, .seq = 1, .batch = 64};
   if (k == PT_MODEL_LLAMA) {
     o.kv_heads = 2;     /* grouped-query attention: two query heads per key/value head */
     o.mlp_hidden = 704; /* ~8/3 of d_model, a multiple of 64, as SwiGLU models size it */
@@ -27,12 +30,16 @@ bool pt_model_kind_parse(const char *s, pt_model_kind *out) {
     *out = PT_MODEL_GPT;
   else if (strcmp(s, "llama") == 0)
     *out = PT_MODEL_LLAMA;
+  else if (strcmp(s, "mlp") == 0)
+    *out = PT_MODEL_MLP;
   else
     return false;
   return true;
 }
 
-const char *pt_model_kind_name(pt_model_kind k) { return k == PT_MODEL_GPT ? "gpt" : "llama"; }
+const char *pt_model_kind_name(pt_model_kind k) {
+  return k == PT_MODEL_GPT ? "gpt" : k == PT_MODEL_LLAMA ? "llama" : "mlp";
+}
 
 enum { MAX_DIM = 1 << 24, MAX_LAYERS = 4096 };
 
@@ -50,6 +57,8 @@ bool pt_model_check(const pt_model_opts *o, char *err, size_t n) {
                (long long)sizes[i].max, (long long)sizes[i].v);
       return false;
     }
+  if (o->kind == PT_MODEL_MLP)
+    return true; /* its largest tensor, [batch, max(d_model, hidden)], is below 2^48 */
   if (o->d_model % o->heads) {
     snprintf(err, n, "--heads %lld does not divide --d-model %lld", (long long)o->heads,
              (long long)o->d_model);
@@ -392,6 +401,75 @@ static void emit_loss(W *w) {
   put(w, "  return %%loss\n}\n");
 }
 
+/* ---- the perceptron ---------------------------------------------------------- */
+
+/* examples/mlp.pir at any depth and width: layer k of N multiplies by wk and
+ * adds bk, ReLU after every layer but the last. One hidden layer is %h_pre,
+ * %h; several are %h1_pre, %h1, %h2_pre, ... */
+static void emit_mlp_model(W *w) {
+  long long N = (long long)w->o->layers, B = w->B, D = w->D, F = w->F;
+  char nb[40];
+  put(w, "// A perceptron, `partita model mlp --layers %lld --d-model %lld --mlp-hidden %lld "
+         "--batch %lld`:\n", N, D, F, B);
+  if (N == 1)
+    put(w, "//   loss = mean((x . w1 + b1 - y)^2)\n");
+  else if (N == 2)
+    put(w, "//   loss = mean((relu(x . w1 + b1) . w2 + b2 - y)^2)\n");
+  else
+    put(w, "//   loss = mean((h%lld . w%lld + b%lld - y)^2), h0 = x, hk = relu(hk-1 . wk + bk)\n",
+        N - 1, N, N);
+  put(w, "func @loss(\n    input %%x: f32[%lld,%lld],\n    input %%y: f32[%lld,%lld]", B, D, B, D);
+  for (long long k = 1; k <= N; k++) {
+    long long in = k == 1 ? D : F, out = k == N ? D : F;
+    put(w, ",\n    param %%w%lld: f32[%lld,%lld],\n    param %%b%lld: f32[%lld]", k, in, out, k, out);
+  }
+  put(w, "\n) -> (loss: f32[]) {\n");
+  char prev[32] = "x", h[32] = "h";
+  for (long long k = 1; k <= N; k++) {
+    long long out = k == N ? D : F;
+    if (N != 2)
+      snprintf(h, sizeof h, "h%lld", k);
+    put(w, "  // layer %lld: %lld -> %lld%s\n", k, k == 1 ? D : F, out, k < N ? ", ReLU" : "");
+    put(w, "  %%%sw%lld = dot %%%s, %%w%lld {lhs_contract = [1], rhs_contract = [0]} : "
+           "f32[%lld,%lld]\n", prev, k, prev, k, B, out);
+    put(w, "  %%b%lldb = broadcast %%b%lld {dims = [1]} : f32[%lld,%lld]\n", k, k, B, out);
+    if (k == N) {
+      put(w, "  %%pred = add %%%sw%lld, %%b%lldb : f32[%lld,%lld]\n", prev, k, k, B, out);
+      break;
+    }
+    put(w, "  %%%s_pre = add %%%sw%lld, %%b%lldb : f32[%lld,%lld]\n", h, prev, k, k, B, out);
+    if (k == 1)
+      put(w, "  %%zero = constant {value = 0.0} : f32[%lld,%lld]\n", B, F);
+    put(w, "  %%%s = max %%%s_pre, %%zero : f32[%lld,%lld]\n", h, h, B, out);
+    snprintf(prev, sizeof prev, "%s", h);
+  }
+  put(w, "  // mean squared error\n");
+  put(w, "  %%err = sub %%pred, %%y : f32[%lld,%lld]\n", B, D);
+  put(w, "  %%sq = mul %%err, %%err : f32[%lld,%lld]\n", B, D);
+  put(w, "  %%sum = reduce_sum %%sq {dims = [0, 1]} : f32[]\n");
+  put(w, "  %%n = constant {value = %s} : f32[]\n", num((double)(B * D), nb));
+  put(w, "  %%loss = div %%sum, %%n : f32[]\n");
+  put(w, "  return %%loss\n}\n");
+}
+
+/* A GPT- or Llama-style language model: the header, @block and @loss. */
+static void emit_lm(W *w) {
+  const pt_model_opts *o = w->o;
+  bool gpt = o->kind == PT_MODEL_GPT;
+  put(w, "// A %s-style language model, written by `partita model %s --layers %lld --d-model %lld "
+         "--heads %lld --kv-heads %lld --mlp-hidden %lld --vocab %lld --seq %lld --batch %lld`.\n",
+      gpt ? "GPT" : "Llama", pt_model_kind_name(o->kind), (long long)o->layers, w->D, w->H, w->K,
+      w->F, w->V, w->T, w->B);
+  if (gpt)
+    put(w, "// Blocks: LayerNorm (scale and bias), causal multi-head attention, GELU MLP, biases in\n"
+           "// the norms only; learned positions.\n");
+  else
+    put(w, "// Blocks: RMSNorm, rotary position embedding, grouped-query attention (%lld query heads,\n"
+           "// %lld key/value heads), SwiGLU MLP, no biases.\n", w->H, w->K);
+  emit_block(w);
+  emit_loss(w);
+}
+
 char *pt_model_write(const pt_model_opts *o) {
   char err[160];
   if (!pt_model_check(o, err, sizeof err))
@@ -403,19 +481,10 @@ char *pt_model_write(const pt_model_opts *o) {
     return NULL;
   W w = {f, o, o->batch, o->seq, o->d_model, o->heads, o->kv_heads, o->d_model / o->heads,
          o->mlp_hidden, o->vocab};
-  bool gpt = o->kind == PT_MODEL_GPT;
-  put(&w, "// A %s-style language model, written by `partita model %s --layers %lld --d-model %lld "
-          "--heads %lld --kv-heads %lld --mlp-hidden %lld --vocab %lld --seq %lld --batch %lld`.\n",
-      gpt ? "GPT" : "Llama", pt_model_kind_name(o->kind), (long long)o->layers, w.D, w.H, w.K, w.F,
-      w.V, w.T, w.B);
-  if (gpt)
-    put(&w, "// Blocks: LayerNorm (scale and bias), causal multi-head attention, GELU MLP, biases in\n"
-            "// the norms only; learned positions.\n");
+  if (o->kind == PT_MODEL_MLP)
+    emit_mlp_model(&w);
   else
-    put(&w, "// Blocks: RMSNorm, rotary position embedding, grouped-query attention (%lld query heads,\n"
-            "// %lld key/value heads), SwiGLU MLP, no biases.\n", w.H, w.K);
-  emit_block(&w);
-  emit_loss(&w);
+    emit_lm(&w);
   if (fclose(f) != 0) {
     free(text);
     return NULL;

@@ -1,7 +1,10 @@
-/* The model library: GPT- and Llama-style language models written as
- * partita IR at any size (`partita model`, docs/models.md). Each model is a
- * @block function, one call per layer from @loss, and the loss is softmax
- * cross-entropy against integer labels, the mean over every token.
+/* The model library: GPT- and Llama-style language models, and the
+ * multi-layer perceptron of examples/mlp.pir, written as partita IR at any
+ * size (`partita model`, docs/models.md). Each language model is a @block
+ * function, one call per layer from @loss, and its loss is softmax
+ * cross-entropy against integer labels, the mean over every token. The MLP
+ * is one @loss: ReLU layers x -> --mlp-hidden -> ... -> --d-model and a
+ * mean-squared error against y.
  *
  * Requires: options accepted by pt_model_check.
  * Provides: the module's text, which parses and verifies; parameter names
@@ -9,7 +12,9 @@
  * (GPT), layers.N.norm1.scale, layers.N.attn.wq/wk/wv/wo,
  * layers.N.norm2.scale, layers.N.mlp.w_in/w_out (and w_gate, Llama),
  * final_norm.scale, lm_head.w (untied from embed.table); inputs tokens and
- * labels, i32[batch, seq].
+ * labels, i32[batch, seq]. The MLP's parameters are w1, b1, ... wN, bN and
+ * its inputs x and y, f32[batch, d_model]; it reads only layers, d_model,
+ * mlp_hidden and batch.
  * Ownership: the text is the caller's (free). */
 #ifndef PT_MODEL_H
 #define PT_MODEL_H
@@ -18,16 +23,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { PT_MODEL_GPT, PT_MODEL_LLAMA } pt_model_kind;
+typedef enum { PT_MODEL_GPT, PT_MODEL_LLAMA, PT_MODEL_MLP } pt_model_kind;
 
 typedef struct {
   pt_model_kind kind;
   int64_t layers, d_model, heads, kv_heads, mlp_hidden, vocab, seq, batch;
 } pt_model_opts;
 
-/* The default (small) size of each kind: examples/gpt.pir, examples/llama.pir. */
+/* The default size of each kind: examples/gpt.pir, llama.pir and mlp.pir. */
 pt_model_opts pt_model_defaults(pt_model_kind k);
-/* "gpt" or "llama" -> kind; false if neither. */
+/* "gpt", "llama" or "mlp" -> kind; false if none. */
 bool pt_model_kind_parse(const char *s, pt_model_kind *out);
 const char *pt_model_kind_name(pt_model_kind k);
 /* Whether the sizes make a model; if not, a message ("--heads 5 does not

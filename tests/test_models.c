@@ -30,9 +30,10 @@ static pt_module *load_text(const char *text, const char *name) {
 }
 
 START_TEST(examples_are_the_generators_output) {
-  const char *files[] = {"examples/gpt.pir", "examples/llama.pir"};
-  for (int k = 0; k < 2; k++) {
-    pt_model_opts o = pt_model_defaults(k ? PT_MODEL_LLAMA : PT_MODEL_GPT);
+  const char *files[] = {"examples/gpt.pir", "examples/llama.pir", "examples/mlp.pir"};
+  const pt_model_kind kinds[] = {PT_MODEL_GPT, PT_MODEL_LLAMA, PT_MODEL_MLP};
+  for (int k = 0; k < 3; k++) {
+    pt_model_opts o = pt_model_defaults(kinds[k]);
     char *want = pt_model_write(&o);
     char *path = pt_test_path(files[k]);
     char *have = pt_test_slurp(path);
@@ -280,6 +281,78 @@ START_TEST(loss_matches_a_float64_reference) {
 }
 END_TEST
 
+/* The MLP at 1 to 4 layers: canonical text, parameters w1, b1, ... wN, bN of
+ * the right shapes, and a loss equal to a float64 computation straight from
+ * its definition (ReLU between the layers, mean-squared error). */
+START_TEST(mlp_at_any_depth) {
+  for (int64_t N = 1; N <= 4; N++) {
+    pt_model_opts o = pt_model_defaults(PT_MODEL_MLP);
+    o.layers = N, o.d_model = 6, o.mlp_hidden = 10, o.batch = 5;
+    char *text = pt_model_write(&o);
+    pt_diag *d = pt_diag_create(stderr);
+    pt_module *raw = pt_parse(text, strlen(text), "mlp.pir", d);
+    ck_assert_ptr_nonnull(raw);
+    char *printed = pt_print_module_str(raw);
+    ck_assert_msg(strcmp(printed, text) == 0, "%lld layers: not in canonical form", (long long)N);
+    pt_free(printed);
+    pt_module_destroy(raw);
+    pt_module *m = load_text(text, "mlp.pir");
+    pt_func *f = pt_module_find_func(m, "loss");
+    ck_assert_int_eq(f->nargs, 2 + 2 * (int)N);
+    pt_tensor **args = pt_calloc((size_t)f->nargs, sizeof *args);
+    uint64_t state = 7 + (uint64_t)N;
+    for (int i = 0; i < f->nargs; i++) {
+      args[i] = pt_tensor_create(f->args[i]->type);
+      for (int64_t e = 0; e < pt_type_numel(&f->args[i]->type); e++)
+        pt_tensor_set(args[i], e, (pt_test_rnd(&state, 2001) - 1000) / 1000.0);
+    }
+    /* the reference: h <- relu(h . wk + bk), the last layer without relu */
+    double h[5][16], next[5][16];
+    int64_t width = 6;
+    for (int r = 0; r < 5; r++)
+      for (int c = 0; c < 6; c++)
+        h[r][c] = pt_tensor_get(args[0], r * 6 + c);
+    for (int64_t k = 1; k <= N; k++) {
+      char wn[16], bn[16];
+      snprintf(wn, sizeof wn, "w%lld", (long long)k);
+      snprintf(bn, sizeof bn, "b%lld", (long long)k);
+      const pt_value *w = pt_func_find_arg(f, wn), *b = pt_func_find_arg(f, bn);
+      ck_assert_msg(w && b, "%lld layers: no %s or %s", (long long)N, wn, bn);
+      int64_t out = k == N ? 6 : 10;
+      ck_assert_int_eq(w->type.dims[0], width);
+      ck_assert_int_eq(w->type.dims[1], out);
+      for (int r = 0; r < 5; r++)
+        for (int64_t c = 0; c < out; c++) {
+          double acc = pt_tensor_get(args[b->arg_index], c);
+          for (int64_t j = 0; j < width; j++)
+            acc += h[r][j] * pt_tensor_get(args[w->arg_index], j * out + c);
+          next[r][c] = k < N && acc < 0 ? 0 : acc;
+        }
+      memcpy(h, next, sizeof h);
+      width = out;
+    }
+    double want = 0;
+    for (int r = 0; r < 5; r++)
+      for (int c = 0; c < 6; c++) {
+        double e = h[r][c] - pt_tensor_get(args[1], r * 6 + c);
+        want += e * e / 30.0;
+      }
+    pt_tensor *y = NULL;
+    ck_assert_int_eq(pt_interp_run(f, args, &y, d), PT_OK);
+    double got = pt_tensor_get(y, 0);
+    ck_assert_msg(fabs(got - want) <= 1e-5 * fabs(want), "%lld layers: interpreter %.9g, "
+                  "reference %.9g", (long long)N, got, want);
+    pt_tensor_destroy(y);
+    for (int i = 0; i < f->nargs; i++)
+      pt_tensor_destroy(args[i]);
+    pt_free(args);
+    pt_diag_destroy(d);
+    pt_module_destroy(m);
+    free(text);
+  }
+}
+END_TEST
+
 /* With the LM head zero every logit is 0, so the cross-entropy of every
  * token is ln V, whatever the blocks computed. */
 START_TEST(uniform_logits_give_ln_vocab) {
@@ -421,8 +494,14 @@ START_TEST(vocabulary_parallel_needs_only_all_reduces) {
 END_TEST
 
 static const pt_test_usage_case bad[] = {
-    {"no kind", "model", 2, "which model? gpt or llama"},
-    {"unknown kind", "model bert", 2, "unknown model 'bert' (the models: gpt, llama)"},
+    {"no kind", "model", 2, "which model? gpt, llama or mlp"},
+    {"unknown kind", "model bert", 2, "unknown model 'bert' (the models: gpt, llama, mlp)"},
+    {"mlp with heads", "model mlp --heads 4", 2,
+     "--heads is not a size of the mlp model (it takes --layers, --d-model, --mlp-hidden and "
+     "--batch)"},
+    {"mlp with a vocabulary", "model mlp --vocab 10", 2, "--vocab is not a size of the mlp model"},
+    {"mlp too wide", "model mlp --mlp-hidden 20000000", 2,
+     "--mlp-hidden needs an integer in [1, 16777216], not 20000000"},
     {"two kinds", "model gpt llama", 2, "model takes one kind, got 2 words"},
     {"heads not dividing", "model gpt --d-model 256 --heads 5", 2,
      "--heads 5 does not divide --d-model 256"},
@@ -451,6 +530,11 @@ START_TEST(command_writes_a_model) {
   r = pt_test_partita_run(tmpdir, "model gpt --help");
   ck_assert_int_eq(r.status, 0);
   ck_assert_ptr_nonnull(strstr(r.out, "Usage: partita model gpt|llama"));
+  ck_assert_ptr_nonnull(strstr(r.out, "partita model mlp [--layers N]"));
+  pt_test_result_free(&r);
+  r = pt_test_partita_run(tmpdir, "model mlp --layers 4 --d-model 64 -o $T/m.pir && "
+                                  "\"$PT_PARTITA\" check $T/m.pir");
+  ck_assert_msg(r.status == 0 && strstr(r.out, "ok (1 function, 21 ops)"), "%s%s", r.out, r.err);
   pt_test_result_free(&r);
   r = pt_test_partita_run(tmpdir, "model gpt | head -1");
   ck_assert_ptr_nonnull(strstr(r.out, "// A GPT-style language model, written by `partita model gpt"));
@@ -470,6 +554,7 @@ int main(void) {
   tcase_add_test(tc, sizes_and_names);
   tcase_add_test(tc, loss_matches_a_float64_reference);
   tcase_add_test(tc, uniform_logits_give_ln_vocab);
+  tcase_add_test(tc, mlp_at_any_depth);
   tcase_add_test(tc, synthetic_labels_permute_the_tokens);
   tcase_add_loop_test(tc, vocabulary_parallel_needs_only_all_reduces, 0, 2);
   tcase_add_loop_test(tc, command_errors, 0, (int)(sizeof bad / sizeof bad[0]));
