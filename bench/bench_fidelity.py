@@ -12,8 +12,13 @@ one-axis scripts with their axis 2; 4 ranks run one-axis scripts with 4 and two-
 2 x 2. A configuration the program cannot be lowered for (a dimension that does not divide)
 is listed as not applicable.
 
+Without --hw it first calibrates this machine with as many ranks as the largest mesh
+(`mpirun -n 4 --oversubscribe partita calibrate`, ~30 s), so that the collectives of every
+rank count are measured as they run, oversubscribed ones too; a file calibrated on another
+machine (or with fewer ranks) predicts worse.
+
 usage: python3 bench/bench_fidelity.py [--build DIR] [--hw HW.yaml] [--steps N]
-                                       [--ranks 1,2,4] [--models mlp,transformer_block]
+                                       [--ranks 1,2,4] [--models mlp,transformer_block,gpt]
                                        [--optimizer sgd|momentum|adam]
 """
 import argparse
@@ -73,21 +78,32 @@ def resize(script_text, ranks):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--hw", default=os.path.join(ROOT, "examples/hw/this-machine.yaml"))
+    ap.add_argument("--hw", help="hardware file (default: calibrate this machine first)")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--ranks", default="1,2,4")
-    ap.add_argument("--models", default="mlp,transformer_block")
+    ap.add_argument("--models", default="mlp,transformer_block,gpt")
     ap.add_argument("--optimizer", default="adam", choices=["sgd", "momentum", "adam"])
     a = ap.parse_args()
     partita = os.path.join(a.build, "partita")
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                OPENBLAS_NUM_THREADS="1")
+    tmp = tempfile.mkdtemp()
+    if not a.hw:
+        n = max(int(r) for r in a.ranks.split(","))
+        a.hw = os.path.join(tmp, "calibrated.yaml")
+        print("calibrating this machine on %d ranks (mpirun -n %d partita calibrate) ..." % (n, n),
+              flush=True)
+        cal = subprocess.run(["mpirun", "--allow-run-as-root", "--oversubscribe", "-n", str(n),
+                              partita, "calibrate", "-o", a.hw], capture_output=True, text=True,
+                             env=env)
+        if cal.returncode != 0:
+            print("bench_fidelity: calibrate failed:\n" + cal.stderr, file=sys.stderr)
+            return 1
     print("machine: nproc %d, OPENBLAS_CORETYPE=%s, OPENBLAS_NUM_THREADS=1, hardware file %s"
           % (os.cpu_count(), os.environ.get("OPENBLAS_CORETYPE", "unset"), a.hw))
     print("%-20s %-10s %5s %12s %12s %8s %12s %12s" % (
         "model", "strategy", "ranks", "predicted", "measured", "error", "peak pred", "peak meas"))
     rows = []
-    tmp = tempfile.mkdtemp()
     for model in a.models.split(","):
         pir = os.path.join(ROOT, "examples", model + ".pir")
         for script in sorted(glob.glob(os.path.join(ROOT, "examples", model + ".*.yaml"))):

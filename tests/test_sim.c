@@ -168,7 +168,7 @@ START_TEST(bad_hardware_files) {
 }
 END_TEST
 
-/* The shipped files parse, and a100-cluster takes a 64-device mesh. */
+/* The shipped files parse, and a100-cluster takes meshes up to 16 x 16. */
 START_TEST(shipped_hardware_files) {
   const char *files[] = {"examples/hw/this-machine.yaml", "examples/hw/a100-cluster.yaml"};
   for (int i = 0; i < 2; i++) {
@@ -182,7 +182,9 @@ START_TEST(shipped_hardware_files) {
     if (i == 1) {
       ck_assert_str_eq(hw->links[links[0]].name, "infiniband");
       ck_assert_str_eq(hw->links[links[1]].name, "nvlink");
-      m.sizes[0] = 16; /* 128 devices */
+      m.sizes[0] = m.sizes[1] = 16; /* 256 devices */
+      ck_assert(pt_sim_hw_check_mesh(hw, &m, links, d) == PT_OK);
+      m.sizes[0] = 32; /* 512 devices */
       ck_assert(pt_sim_hw_check_mesh(hw, &m, links, d) == PT_ERR);
     }
     pt_sim_hw_destroy(hw);
