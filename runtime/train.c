@@ -145,9 +145,20 @@ void pt_train_report_fill(pt_train_report *r, const pt_train_opts *o, pt_func *t
                          .ranks = ranks,
                          .batch = batch};
   pt_free(s);
-  for (uint64_t k = 0; k < n && !r->first_nonfinite; k++)
-    if (!isfinite(losses[k]))
-      r->first_nonfinite = start_step + k + 1;
+}
+
+void pt_train_nonfinite(pt_diag *d, const pt_train_opts *o, uint64_t step, double loss,
+                        uint64_t kept) {
+  char where[1200];
+  if (o->ckpt_dir && kept)
+    snprintf(where, sizeof where, "the checkpoint of step %llu in %s is kept",
+             (unsigned long long)kept, o->ckpt_dir);
+  else if (o->ckpt_dir)
+    snprintf(where, sizeof where, "no checkpoint was written");
+  else
+    snprintf(where, sizeof where, "nothing was written");
+  pt_diag_error(d, PT_NOLOC, "step %llu: the loss is %g; training stopped before writing that "
+                "step's state (%s)", (unsigned long long)step, loss, where);
 }
 
 void pt_train_report_free(pt_train_report *r) {
@@ -290,12 +301,14 @@ static bool write_out(one *x) {
   return write_state(x, x->o->out, nmeta, meta);
 }
 
-/* The steps, each taking the params and state the previous returned. */
+/* The steps, each taking the params and state the previous returned; a
+ * non-finite loss stops them before its step's state is written. */
 static bool loop(one *x, uint64_t start, double *losses, double *secs, int64_t batch) {
   const pt_train_opts *o = x->o;
   pt_tensor **results = pt_calloc((size_t)x->ts->nresults, sizeof *results);
   char path[1024];
   bool ok = true;
+  uint64_t kept = o->resume ? start : 0; /* the checkpoint on disk */
   for (uint64_t s = 0; s < o->steps && ok; s++) {
     double t0 = pt_train_now();
     if (pt_interp_run(x->ts, x->args, results, x->d) != PT_OK) {
@@ -317,11 +330,18 @@ static bool loop(one *x, uint64_t start, double *losses, double *secs, int64_t b
         (pt_train_event){
             .kind = PT_TRAIN_STEP, .step = step, .index = s, .loss = losses[s], .seconds = secs[s]},
         0, 1, batch);
+    if (!isfinite(losses[s])) {
+      pt_train_nonfinite(x->d, o, step, losses[s], kept);
+      ok = false;
+      break;
+    }
     if (o->ckpt_dir && ((o->ckpt_every && step % o->ckpt_every == 0) || s + 1 == o->steps)) {
       ok = checkpoint(x, step, pt_train_ckpt_path(o->ckpt_dir, path, sizeof path));
-      if (ok)
+      if (ok) {
+        kept = step;
         pt_train_emit(o, (pt_train_event){.kind = PT_TRAIN_CHECKPOINT, .step = step, .path = path},
                       0, 1, batch);
+      }
     }
   }
   pt_free(results);
@@ -366,10 +386,6 @@ static pt_status run_one_rank(const pt_train_opts *o, pt_train_report *r, pt_dia
     pt_train_report rep;
     pt_train_report_fill(&rep, o, x.ts, start, losses, secs, 1, batch);
     losses = secs = NULL;
-    if (rep.first_nonfinite)
-      pt_diag_report(d, PT_SEV_WARNING, PT_NOLOC, "the loss is %g at step %llu",
-                     rep.losses[rep.first_nonfinite - start - 1],
-                     (unsigned long long)rep.first_nonfinite);
     ok = !o->out || write_out(&x);
     if (ok && r)
       *r = rep;

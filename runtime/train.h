@@ -30,6 +30,12 @@
  * on one rank alone, which are in that rank's d and announced by a
  * PT_TRAIN_RANK_FAILED event.
  *
+ * A loss that is nan or inf stops the run after that step's PT_TRAIN_STEP
+ * event, before anything of that step's state is written: no checkpoint,
+ * no opts.out; the last checkpoint written (or resumed from) stays as it
+ * was. pt_train_run then fails with "step K: the loss is nan; ..." (see
+ * pt_train_nonfinite), on every rank alike.
+ *
  * Starting values, per argument of train_step: the --inputs file's tensor
  * of that name; else, for an input of the loss function, the data source's
  * (opts.data, below); else the seeded initialisation `partita run` uses
@@ -156,13 +162,18 @@ typedef struct {
   int64_t batch;            /* samples per step: dim 0 of train_step's first input of rank
                                >= 1 (0 if none) */
   int64_t *peak_bytes;      /* distributed: per rank, the executor's planned buffers; NULL alone */
-  uint64_t first_nonfinite; /* the first step (from 1) whose loss is nan or inf; 0: none */
 } pt_train_report;
 
 /* Trains. On PT_OK *r holds the run (free with pt_train_report_free); on
  * PT_ERR it holds nothing, and is still safe to free. r may be NULL. */
 pt_status pt_train_run(const pt_train_opts *o, pt_train_report *r, pt_diag *d);
 void pt_train_report_free(pt_train_report *r);
+
+/* The error of a run stopped by a non-finite loss at step `step`: names
+ * the step and the loss, and what is on disk -- the checkpoint of step
+ * `kept` in ckpt_dir (0: none was written or resumed from). */
+void pt_train_nonfinite(pt_diag *d, const pt_train_opts *o, uint64_t step, double loss,
+                        uint64_t kept);
 
 /* The optimizer's name as the command line spells it: "sgd", "momentum",
  * "adam". */

@@ -322,9 +322,11 @@ static uint64_t prof_first(const pt_train_opts *o) {
   return o->steps > 1 ? 1 : 0;
 }
 
-/* The steps. */
+/* The steps; a non-finite loss (on any rank: the ranks agree) stops them
+ * before its step's state is written. */
 static bool loop(dist *x, double *losses, double *secs) {
   const pt_train_opts *o = x->o;
+  uint64_t kept = o->resume ? x->start : 0; /* the checkpoint on disk */
   uint64_t verify_steps = x->ref ? (o->steps < 2 ? o->steps : 2) : 0;
   uint64_t pfirst = prof_first(o), pend = pfirst + PT_PROF_MAX_STEPS;
   char path[1024];
@@ -358,10 +360,15 @@ static bool loop(dist *x, double *losses, double *secs) {
                              .index = s,
                              .loss = losses[s],
                              .seconds = secs[s]});
+    if (any_failed(!isfinite(losses[s]))) { /* agreed, whatever rounding did */
+      pt_train_nonfinite(x->d, o, step, losses[s], kept);
+      return false;
+    }
     if (o->ckpt_dir && ((o->ckpt_every && step % o->ckpt_every == 0) || s + 1 == o->steps)) {
       failed = !save(x, step, pt_train_ckpt_path(o->ckpt_dir, path, sizeof path));
       if (rank_failed(x, failed))
         return false;
+      kept = step;
       emit(x, (pt_train_event){.kind = PT_TRAIN_CHECKPOINT, .step = step, .path = path});
     }
   }

@@ -18,6 +18,8 @@
 #   - --profile: the trace has every lowered op once per recorded step on
 #     both ranks, collectives on the communication lane, within the step
 #   - a rank killed with SIGKILL ends the job, non-zero, naming the rank
+#   - a loss that overflows stops every rank at that step, and the last good
+#     checkpoint is the one on disk
 # Usage: mpi_train.sh PARTITA SOURCE_DIR
 set -u
 P=$1
@@ -317,6 +319,25 @@ else
   fi
 fi
 wait 2>/dev/null
+
+# 7. a loss that overflows (SGD with lr 1e18) stops the run at that step on
+#    every rank, exit non-zero, naming the step; the checkpoint on disk is the
+#    last good step's (resuming from it starts one step later)
+"${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer sgd \
+  --lr 1e18 --steps 10 --checkpoint-dir "$T/nan_ck" --checkpoint-every 1 >"$T/nan" 2>&1
+status=$?
+bad=$(sed -n 's/.*error: step \([0-9]*\): the loss is \(inf\|nan\|-inf\);.*/\1/p' "$T/nan" | head -1)
+"${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer sgd \
+  --steps 1 --checkpoint-dir "$T/nan_ck" --resume >"$T/nan_resumed" 2>&1
+first=$(sed -n 's/^step *\([0-9]*\) .*/\1/p' "$T/nan_resumed" | head -1)
+if [ "$status" -ne 0 ] && [ -n "$bad" ] && [ "$(grep -c "error: step $bad: the loss is" "$T/nan")" = 1 ] &&
+    grep -q "the checkpoint of step $((bad - 1)) in $T/nan_ck is kept" "$T/nan" &&
+    [ "$first" = "$bad" ]; then
+  pass "a non-finite loss at step $bad stopped the job (rank 0 says so); the checkpoint of step $((bad - 1)) is kept"
+else
+  fail "a non-finite loss (exit $status, step '${bad}', resumed at '${first}')"
+  cat "$T/nan" "$T/nan_resumed"
+fi
 
 if [ "$fails" -ne 0 ]; then
   echo "mpi_train: $fails check(s) failed"

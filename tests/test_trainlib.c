@@ -121,7 +121,6 @@ START_TEST(loss_falls_and_every_step_is_reported) {
   ck_assert_int_eq(r.ranks, 1);
   ck_assert_int_eq(r.batch, 8);
   ck_assert_ptr_null(r.peak_bytes);
-  ck_assert_int_eq(r.first_nonfinite, 0);
   ck_assert_ptr_nonnull(r.train_step);
   ck_assert_str_eq(r.train_step->name, "train_step");
   double first = r.losses[0], final = r.losses[59];
@@ -277,6 +276,53 @@ START_TEST(a_data_source_plugs_in) {
 }
 END_TEST
 
+/* A loss that overflows (SGD with a learning rate of 1e18) stops the run
+ * at the first non-finite step with an error naming it; the checkpoint on
+ * disk is the last good step's, and opts.out is not written. */
+START_TEST(a_nonfinite_loss_stops_before_writing) {
+  pt_module *m;
+  seen s = {0};
+  pt_train_opts o = mlp_opts(&m, 10, &s);
+  o.opt = pt_optimizer_default(PT_OPTIM_SGD);
+  o.opt.lr = 1e18;
+  char dir[300], out[300];
+  snprintf(dir, sizeof dir, "%s/ck", tmpdir);
+  snprintf(out, sizeof out, "%s/out.safetensors", tmpdir);
+  o.ckpt_dir = dir;
+  o.ckpt_every = 1;
+  o.out = out;
+  pt_diag *d = pt_diag_create(NULL);
+  ck_assert_int_eq(pt_train_run(&o, NULL, d), PT_ERR);
+  int bad = s.steps; /* the step the run stopped at */
+  ck_assert_msg(bad >= 2 && bad < 10, "stopped after %d steps", bad);
+  for (int k = 0; k + 1 < bad; k++)
+    ck_assert_msg(isfinite(s.losses[k]), "step %d: loss %g before the stop", k + 1, s.losses[k]);
+  ck_assert(!isfinite(s.losses[bad - 1]));
+  ck_assert_int_eq(s.checkpoints, bad - 1);
+  ck_assert_int_eq(s.checkpoint_steps[s.checkpoints - 1], (uint64_t)bad - 1);
+  char want[512];
+  snprintf(want, sizeof want, "step %d: the loss is ", bad);
+  ck_assert_msg(strstr(pt_diag_text(d, 0), want), "%s", pt_diag_text(d, 0));
+  snprintf(want, sizeof want, "(the checkpoint of step %d in %s is kept)", bad - 1, dir);
+  ck_assert_msg(strstr(pt_diag_text(d, 0), want), "%s", pt_diag_text(d, 0));
+  ck_assert_int_ne(access(out, F_OK), 0);
+  pt_diag_destroy(d);
+  /* the checkpoint is the last good step's: a resumed run starts after it */
+  seen r = {0};
+  o.progress_ctx = &r;
+  o.resume = true;
+  o.steps = 1;
+  o.opt.lr = 1e-9;
+  o.out = NULL;
+  d = pt_diag_create(NULL);
+  pt_train_run(&o, NULL, d);
+  ck_assert_msg(r.resumed == 1, "%s", pt_diag_count(d) ? pt_diag_text(d, 0) : "no message");
+  ck_assert_int_eq(r.resumed_at, (uint64_t)bad - 1);
+  pt_diag_destroy(d);
+  pt_module_destroy(m);
+}
+END_TEST
+
 /* Bad options and files: PT_ERR, one clear message, an empty report. */
 typedef struct {
   const char *name;
@@ -367,6 +413,7 @@ int main(void) {
   tcase_add_test(tc, loss_falls_and_every_step_is_reported);
   tcase_add_test(tc, resume_continues_exactly);
   tcase_add_test(tc, a_data_source_plugs_in);
+  tcase_add_test(tc, a_nonfinite_loss_stops_before_writing);
   tcase_add_loop_test(tc, bad_options_are_errors, 0,
                       (int)(sizeof bad_cases / sizeof bad_cases[0]));
   suite_add_tcase(s, tc);
