@@ -24,11 +24,14 @@ static json_t *json_num(double v) {
 typedef struct {
   const pt_cli_train_args *a;
   const pt_train_opts *o;
-  int width; /* of the step numbers */
+  int width;  /* of the step numbers */
+  int signal; /* the one that interrupted the run, or 0 */
 } one_rank;
 
 static void one_rank_progress(void *ctx, const pt_train_event *ev) {
-  const one_rank *p = ctx;
+  one_rank *p = ctx;
+  if (ev->kind == PT_TRAIN_INTERRUPTED)
+    p->signal = ev->signal;
   FILE *progress = p->a->json ? stderr : stdout;
   uint64_t s = ev->index;
   if (ev->kind == PT_TRAIN_STARTED && !p->a->json)
@@ -71,9 +74,10 @@ int pt_cli_train_one_rank(pt_cli_train_args *a) {
   pt_func *f = m ? pt_cli_pick_func(m, a->func, "train") : NULL;
   if (f) {
     pt_train_opts o = a->t;
-    one_rank p = {a, &o, snprintf(NULL, 0, "%llu", (unsigned long long)o.steps)};
+    one_rank p = {a, &o, snprintf(NULL, 0, "%llu", (unsigned long long)o.steps), 0};
     o.module = m;
     o.loss = f;
+    o.stop_on_signal = true;
     o.progress = one_rank_progress;
     o.progress_ctx = &p;
     pt_train_report r;
@@ -88,6 +92,8 @@ int pt_cli_train_one_rank(pt_cli_train_args *a) {
           printf("wrote %s\n", o.out);
       }
       status = PT_EXIT_OK;
+    } else if (p.signal) {
+      status = 128 + p.signal; /* as a shell reports a process the signal ended */
     }
     pt_train_report_free(&r);
   }
@@ -102,10 +108,13 @@ int pt_cli_train_one_rank(pt_cli_train_args *a) {
 typedef struct {
   const pt_cli_train_args *a;
   const pt_train_opts *o;
+  int signal; /* the one that interrupted the run, or 0 */
 } dist_print;
 
 static void progress(void *ctx, const pt_train_event *ev) {
-  const dist_print *p = ctx;
+  dist_print *p = ctx;
+  if (ev->kind == PT_TRAIN_INTERRUPTED)
+    p->signal = ev->signal;
   FILE *out = p->a->json ? stderr : stdout;
   uint64_t s = ev->index;
   if (ev->kind == PT_TRAIN_RANK_FAILED) {
@@ -145,6 +154,7 @@ static void progress(void *ctx, const pt_train_event *ev) {
             ev->ranks == 1 ? "" : "s", ev->path);
     break;
   case PT_TRAIN_RANK_FAILED:
+  case PT_TRAIN_INTERRUPTED: /* the error that follows says it */
     break;
   }
   fflush(out);
@@ -192,9 +202,10 @@ int pt_cli_train_distributed(pt_cli_train_args *a) {
   int status = PT_EXIT_INPUT;
   if (!any) {
     pt_train_opts o = a->t;
-    dist_print p = {a, &o};
+    dist_print p = {a, &o, 0};
     o.module = m;
     o.loss = f;
+    o.stop_on_signal = true;
     o.progress = progress;
     o.progress_ctx = &p;
     pt_train_report r;
@@ -202,6 +213,8 @@ int pt_cli_train_distributed(pt_cli_train_args *a) {
       if (rank == 0)
         summary(a, &r);
       status = PT_EXIT_OK;
+    } else if (p.signal) {
+      status = 128 + p.signal;
     }
     pt_train_report_free(&r);
   }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "safetensors.h"
 #include "train_impl.h"
@@ -145,6 +146,55 @@ void pt_train_report_fill(pt_train_report *r, const pt_train_opts *o, pt_func *t
                          .ranks = ranks,
                          .batch = batch};
   pt_free(s);
+}
+
+/* ---- signals ---------------------------------------------------------------- */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) {
+  if (stop_signal) { /* the second: at once */
+    static const char msg[] = "partita: interrupted again, exiting now\n";
+    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)w;
+    _exit(128 + sig);
+  }
+  stop_signal = sig;
+}
+
+void pt_train_signals_install(const pt_train_opts *o, struct sigaction old[2]) {
+  stop_signal = 0;
+  if (!o->stop_on_signal)
+    return;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART; /* a collective or a write in progress carries on */
+  sigaction(SIGINT, &sa, &old[0]);
+  sigaction(SIGTERM, &sa, &old[1]);
+}
+
+void pt_train_signals_restore(const pt_train_opts *o, const struct sigaction old[2]) {
+  if (!o->stop_on_signal)
+    return;
+  sigaction(SIGINT, &old[0], NULL);
+  sigaction(SIGTERM, &old[1], NULL);
+}
+
+int pt_train_stop_signal(void) { return stop_signal; }
+
+void pt_train_interrupted(pt_diag *d, const pt_train_opts *o, int sig, uint64_t step,
+                          const char *path) {
+  const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
+  if (path)
+    pt_diag_error(d, PT_NOLOC, "interrupted by %s after step %llu; its state is in the "
+                  "checkpoint %s (--resume continues from it)", name, (unsigned long long)step,
+                  path);
+  else
+    pt_diag_error(d, PT_NOLOC, "interrupted by %s after step %llu; nothing was written%s", name,
+                  (unsigned long long)step,
+                  o->tactics ? " (--checkpoint-dir would have kept the state)" : "");
 }
 
 void pt_train_nonfinite(pt_diag *d, const pt_train_opts *o, uint64_t step, double loss,
@@ -335,13 +385,20 @@ static bool loop(one *x, uint64_t start, double *losses, double *secs, int64_t b
       ok = false;
       break;
     }
-    if (o->ckpt_dir && ((o->ckpt_every && step % o->ckpt_every == 0) || s + 1 == o->steps)) {
+    int sig = pt_train_stop_signal();
+    if (o->ckpt_dir && ((o->ckpt_every && step % o->ckpt_every == 0) || s + 1 == o->steps || sig)) {
       ok = checkpoint(x, step, pt_train_ckpt_path(o->ckpt_dir, path, sizeof path));
       if (ok) {
         kept = step;
         pt_train_emit(o, (pt_train_event){.kind = PT_TRAIN_CHECKPOINT, .step = step, .path = path},
                       0, 1, batch);
       }
+    }
+    if (ok && sig) {
+      pt_train_emit(o, (pt_train_event){.kind = PT_TRAIN_INTERRUPTED, .step = step, .signal = sig},
+                    0, 1, batch);
+      pt_train_interrupted(x->d, o, sig, step, kept == step && o->ckpt_dir ? path : NULL);
+      ok = false;
     }
   }
   pt_free(results);
@@ -417,5 +474,9 @@ pt_status pt_train_run(const pt_train_opts *o, pt_train_report *r, pt_diag *d) {
     pt_diag_error(d, PT_NOLOC, "pt_train_run: %s", bad);
     return PT_ERR;
   }
-  return o->tactics ? pt_train_run_distributed(o, r, d) : run_one_rank(o, r, d);
+  struct sigaction old[2];
+  pt_train_signals_install(o, old);
+  pt_status st = o->tactics ? pt_train_run_distributed(o, r, d) : run_one_rank(o, r, d);
+  pt_train_signals_restore(o, old);
+  return st;
 }

@@ -36,6 +36,14 @@
  * was. pt_train_run then fails with "step K: the loss is nan; ..." (see
  * pt_train_nonfinite), on every rank alike.
  *
+ * With opts.stop_on_signal, SIGINT and SIGTERM during the run (handlers
+ * installed for the call, the previous ones restored after it) let the
+ * current step finish; then, on every rank (the ranks agree at each step's
+ * end, so one signalled rank stops them all), the state after that step is
+ * checkpointed if ckpt_dir is set, PT_TRAIN_INTERRUPTED is emitted, and
+ * pt_train_run fails with "interrupted by SIGINT after step K; ...". A
+ * second signal exits the process at once (status 128 + the signal).
+ *
  * Starting values, per argument of train_step: the --inputs file's tensor
  * of that name; else, for an input of the loss function, the data source's
  * (opts.data, below); else the seeded initialisation `partita run` uses
@@ -95,6 +103,8 @@ typedef enum {
   PT_TRAIN_PROFILED,    /* steps `first`..`step` of every rank are in the trace `path` */
   PT_TRAIN_RANK_FAILED, /* this rank failed alone (MPI, the runtime, a file): its
                            messages are in `diag`; every rank returns PT_ERR next */
+  PT_TRAIN_INTERRUPTED, /* stop_on_signal: `signal` stopped the run after step `step`
+                           (and its checkpoint, if any); PT_ERR follows */
 } pt_train_event_kind;
 
 typedef struct {
@@ -108,6 +118,7 @@ typedef struct {
   int64_t batch;        /* samples per step (pt_train_report.batch) */
   const char *path;     /* borrowed for the call */
   const pt_diag *diag;  /* PT_TRAIN_RANK_FAILED */
+  int signal;           /* PT_TRAIN_INTERRUPTED: SIGINT or SIGTERM */
 } pt_train_event;
 
 /* Called on every rank for every event, in the order they happen: at most
@@ -148,6 +159,7 @@ typedef struct {
                                     one) of every rank's ops (runtime/profile.h) */
   pt_train_progress_fn progress; /* may be NULL */
   void *progress_ctx;
+  bool stop_on_signal; /* SIGINT/SIGTERM stop the run cleanly (above) */
 } pt_train_opts;
 
 typedef struct {

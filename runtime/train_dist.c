@@ -61,6 +61,17 @@ static bool any_failed(bool failed) {
   return any != 0;
 }
 
+/* What stops the loop, agreed by every rank (bitwise or over them): a
+ * non-finite loss, and the signal a rank caught (the largest number if
+ * several were, SIGTERM over SIGINT). */
+enum { STOP_NONFINITE = 1, STOP_SIGNAL_SHIFT = 1 };
+
+static int stop_flags(bool nonfinite, int sig) {
+  int mine[2] = {nonfinite, sig}, all[2] = {0, 0};
+  MPI_Allreduce(mine, all, 2, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  return all[0] | all[1] << STOP_SIGNAL_SHIFT;
+}
+
 /* For failures that can differ between ranks (MPI, the runtime, files):
  * ranks other than 0 announce their own messages. */
 static bool rank_failed(const dist *x, bool failed) {
@@ -360,16 +371,25 @@ static bool loop(dist *x, double *losses, double *secs) {
                              .index = s,
                              .loss = losses[s],
                              .seconds = secs[s]});
-    if (any_failed(!isfinite(losses[s]))) { /* agreed, whatever rounding did */
+    /* the ranks agree on a non-finite loss (whatever rounding did) and on a
+     * signal any one of them caught: one all-reduce per step */
+    int flags = stop_flags(!isfinite(losses[s]), pt_train_stop_signal());
+    if (flags & STOP_NONFINITE) {
       pt_train_nonfinite(x->d, o, step, losses[s], kept);
       return false;
     }
-    if (o->ckpt_dir && ((o->ckpt_every && step % o->ckpt_every == 0) || s + 1 == o->steps)) {
+    int sig = flags >> STOP_SIGNAL_SHIFT;
+    if (o->ckpt_dir && ((o->ckpt_every && step % o->ckpt_every == 0) || s + 1 == o->steps || sig)) {
       failed = !save(x, step, pt_train_ckpt_path(o->ckpt_dir, path, sizeof path));
       if (rank_failed(x, failed))
         return false;
       kept = step;
       emit(x, (pt_train_event){.kind = PT_TRAIN_CHECKPOINT, .step = step, .path = path});
+    }
+    if (sig) {
+      emit(x, (pt_train_event){.kind = PT_TRAIN_INTERRUPTED, .step = step, .signal = sig});
+      pt_train_interrupted(x->d, o, sig, step, o->ckpt_dir ? path : NULL);
+      return false;
     }
   }
   return true;

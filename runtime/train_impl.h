@@ -3,6 +3,8 @@
 #ifndef PT_TRAIN_IMPL_H
 #define PT_TRAIN_IMPL_H
 
+#include <signal.h>
+
 #include "init.h"
 #include "train.h"
 
@@ -43,6 +45,17 @@ void pt_train_emit(const pt_train_opts *o, pt_train_event ev, int rank, int rank
 void pt_train_report_fill(pt_train_report *r, const pt_train_opts *o, pt_func *ts,
                           uint64_t start_step, double *losses, double *secs, int ranks,
                           int64_t batch);
+
+/* stop_on_signal: installs the SIGINT/SIGTERM handlers (saving the old
+ * ones in old[2]) and clears the flag; restore puts the old ones back. */
+void pt_train_signals_install(const pt_train_opts *o, struct sigaction old[2]);
+void pt_train_signals_restore(const pt_train_opts *o, const struct sigaction old[2]);
+/* The signal that asked the run to stop, or 0. */
+int pt_train_stop_signal(void);
+/* The error of a run stopped by signal sig after step `step`, whose state
+ * is in the checkpoint `path` (NULL: not written). */
+void pt_train_interrupted(pt_diag *d, const pt_train_opts *o, int sig, uint64_t step,
+                          const char *path);
 
 /* The distributed loop (runtime/train_dist.c). */
 pt_status pt_train_run_distributed(const pt_train_opts *o, pt_train_report *r, pt_diag *d);

@@ -20,6 +20,8 @@
 #   - a rank killed with SIGKILL ends the job, non-zero, naming the rank
 #   - a loss that overflows stops every rank at that step, and the last good
 #     checkpoint is the one on disk
+#   - SIGTERM to one rank stops every rank after the step, with a checkpoint;
+#     SIGINT to a one-process run stops it after the step, a second at once
 # Usage: mpi_train.sh PARTITA SOURCE_DIR
 set -u
 P=$1
@@ -337,6 +339,64 @@ if [ "$status" -ne 0 ] && [ -n "$bad" ] && [ "$(grep -c "error: step $bad: the l
 else
   fail "a non-finite loss (exit $status, step '${bad}', resumed at '${first}')"
   cat "$T/nan" "$T/nan_resumed"
+fi
+
+# 8. interrupts. Under mpirun, SIGTERM to one rank: every rank finishes the
+#    step, the state after it is checkpointed, and the job ends non-zero with
+#    rank 0 saying so; --resume continues at the next step. (Ctrl-C on mpirun
+#    itself sends SIGTERM to every rank and SIGKILL 1 s later: docs/reliability.md.)
+rank_pid() { # the pid of rank $2 under mpirun $1
+  local c
+  for c in $(pgrep -P "$1"); do
+    tr '\0' '\n' <"/proc/$c/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && echo "$c"
+  done
+}
+"${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer sgd \
+  --steps 1000000 --every 1 --checkpoint-dir "$T/int_ck" --checkpoint-every 1000 >"$T/int" 2>&1 &
+job=$!
+victim=
+for _ in $(seq 300); do
+  grep -q '^step' "$T/int" && victim=$(rank_pid "$job" 1) && break
+  sleep 0.1
+done
+[ -n "$victim" ] && kill -TERM "$victim"
+for _ in $(seq 300); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
+kill -9 $(pgrep -P "$job") "$job" 2>/dev/null
+wait "$job"
+status=$?
+k=$(sed -n 's/.*interrupted by SIGTERM after step \([0-9]*\); its state is in the checkpoint.*/\1/p' "$T/int")
+"${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer sgd \
+  --steps 1 --checkpoint-dir "$T/int_ck" --resume >"$T/int_resumed" 2>&1
+first=$(sed -n 's/^step *\([0-9]*\) .*/\1/p' "$T/int_resumed" | head -1)
+if [ -n "$victim" ] && [ "$status" -ne 0 ] && [ -n "$k" ] &&
+    grep -q "^checkpoint: step $k written" "$T/int" && [ "$first" = "$((k + 1))" ]; then
+  pass "SIGTERM to rank 1: both ranks stopped after step $k with its checkpoint; resumed at $first"
+else
+  fail "SIGTERM to rank 1 (pid '$victim', exit $status, step '$k', resumed at '$first')"
+  cat "$T/int" "$T/int_resumed"
+fi
+# one process: SIGINT stops after the step (exit 130); a second one during the
+# same step (the interpreter's ~1 s MLP step) exits at once
+"$P" train examples/mlp.pir --optimizer sgd --steps 1000 >"$T/int1" 2>&1 &
+job=$!
+for _ in $(seq 300); do grep -q '^step' "$T/int1" && break; sleep 0.1; done
+kill -INT "$job"
+wait "$job"
+status=$?
+"$P" train examples/mlp.pir --optimizer sgd --steps 1000 >"$T/int2" 2>&1 &
+job2=$!
+for _ in $(seq 300); do grep -q '^step' "$T/int2" && break; sleep 0.1; done
+kill -INT "$job2"
+sleep 0.05
+kill -INT "$job2"
+wait "$job2"
+status2=$?
+if [ "$status" = 130 ] && grep -q "interrupted by SIGINT after step [0-9]*; nothing was written" "$T/int1" &&
+    [ "$status2" = 130 ] && grep -q "interrupted again, exiting now" "$T/int2"; then
+  pass "SIGINT to a one-process run: stopped after the step (exit 130); a second SIGINT exits at once"
+else
+  fail "SIGINT to a one-process run (exit $status, then $status2)"
+  cat "$T/int1" "$T/int2"
 fi
 
 if [ "$fails" -ne 0 ]; then

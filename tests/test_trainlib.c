@@ -4,6 +4,7 @@
  * run continues exactly as an uninterrupted one, a data source plugs in
  * without the loop knowing it, and bad options are errors, not crashes. */
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,7 +45,8 @@ static void teardown(void) {
 
 /* What the progress callback saw. */
 typedef struct {
-  int started, resumed, steps, checkpoints;
+  int started, resumed, steps, checkpoints, interrupted, signal;
+  int raise_at; /* raise SIGINT in the callback of this step (from 1; 0: never) */
   uint64_t resumed_at, checkpoint_steps[8];
   double losses[64];
   uint64_t step_numbers[64];
@@ -70,6 +72,13 @@ static void record(void *ctx, const pt_train_event *ev) {
       s->step_numbers[s->steps] = ev->step;
     }
     s->steps++;
+    if (s->raise_at && ev->step == (uint64_t)s->raise_at)
+      raise(SIGINT);
+    break;
+  case PT_TRAIN_INTERRUPTED:
+    s->interrupted++;
+    s->signal = ev->signal;
+    s->out_of_order |= s->steps == 0;
     break;
   case PT_TRAIN_CHECKPOINT:
     if (s->checkpoints < 8)
@@ -276,6 +285,48 @@ START_TEST(a_data_source_plugs_in) {
 }
 END_TEST
 
+/* With stop_on_signal, a SIGINT during step 3 lets the step finish, writes
+ * its state as a checkpoint and fails with a message saying so; the
+ * handlers are the caller's again afterwards, and --resume continues after
+ * step 3. */
+START_TEST(a_signal_stops_after_the_step_with_a_checkpoint) {
+  pt_module *m;
+  seen s = {.raise_at = 3};
+  pt_train_opts o = mlp_opts(&m, 10, &s);
+  char dir[300];
+  snprintf(dir, sizeof dir, "%s/ck", tmpdir);
+  o.ckpt_dir = dir;
+  o.ckpt_every = 5;
+  o.stop_on_signal = true;
+  struct sigaction before, after;
+  sigaction(SIGINT, NULL, &before);
+  pt_diag *d = pt_diag_create(NULL);
+  ck_assert_int_eq(pt_train_run(&o, NULL, d), PT_ERR);
+  sigaction(SIGINT, NULL, &after);
+  ck_assert(before.sa_handler == after.sa_handler);
+  ck_assert_int_eq(s.steps, 3);
+  ck_assert_int_eq(s.interrupted, 1);
+  ck_assert_int_eq(s.signal, SIGINT);
+  ck_assert_int_eq(s.checkpoints, 1);
+  ck_assert_int_eq(s.checkpoint_steps[0], 3);
+  ck_assert(!s.out_of_order);
+  ck_assert_msg(strstr(pt_diag_text(d, 0), "interrupted by SIGINT after step 3; its state is in "
+                                           "the checkpoint"), "%s", pt_diag_text(d, 0));
+  pt_diag_destroy(d);
+  seen r = {0};
+  o.progress_ctx = &r;
+  o.resume = true;
+  o.steps = 2;
+  pt_train_report rep;
+  run_ok(&o, &rep);
+  ck_assert_int_eq(r.resumed_at, 3);
+  ck_assert_int_eq(rep.first_step, 4);
+  ck_assert_int_eq(r.interrupted, 0);
+  pt_train_report_free(&rep);
+  pt_module_destroy(m);
+}
+END_TEST
+
 /* A loss that overflows (SGD with a learning rate of 1e18) stops the run
  * at the first non-finite step with an error naming it; the checkpoint on
  * disk is the last good step's, and opts.out is not written. */
@@ -414,6 +465,7 @@ int main(void) {
   tcase_add_test(tc, resume_continues_exactly);
   tcase_add_test(tc, a_data_source_plugs_in);
   tcase_add_test(tc, a_nonfinite_loss_stops_before_writing);
+  tcase_add_test(tc, a_signal_stops_after_the_step_with_a_checkpoint);
   tcase_add_loop_test(tc, bad_options_are_errors, 0,
                       (int)(sizeof bad_cases / sizeof bad_cases[0]));
   suite_add_tcase(s, tc);
