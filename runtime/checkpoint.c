@@ -269,13 +269,21 @@ pt_status pt_ckpt_write(MPI_Comm comm, const char *path, int n, const char *cons
 
   /* Rank 0 creates the temporary file first: a bad directory fails here, on
    * one rank, before any collective open, and O_TRUNC drops whatever an
-   * earlier, interrupted write left in it. */
+   * earlier, interrupted write left in it. It also reserves the file's whole
+   * size: MPI-IO's collective writes do not always report a full disk (Open
+   * MPI's ompio prints the error and returns success, leaving holes), so
+   * the space is claimed where the error is certain to be seen. */
   if (c.rank == 0) {
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
     if (fd < 0)
       fail(&c, "cannot create '%s': %s", tmp, strerror(errno));
     else {
       created = true;
+      uint64_t total = hlen + off[n];
+      int e = posix_fallocate(fd, 0, (off_t)total);
+      if (e != 0 && e != EOPNOTSUPP && e != EINVAL) /* a filesystem that cannot reserve */
+        fail(&c, "cannot reserve %llu bytes for '%s': %s", (unsigned long long)total, tmp,
+             strerror(e));
       close(fd);
     }
   }

@@ -381,8 +381,16 @@ static bool loop(dist *x, double *losses, double *secs) {
     int sig = flags >> STOP_SIGNAL_SHIFT;
     if (o->ckpt_dir && ((o->ckpt_every && step % o->ckpt_every == 0) || s + 1 == o->steps || sig)) {
       failed = !save(x, step, pt_train_ckpt_path(o->ckpt_dir, path, sizeof path));
-      if (rank_failed(x, failed))
+      if (rank_failed(x, failed)) {
+        /* the write replaces the file atomically: the last one is whole */
+        if (kept)
+          pt_diag_report(x->d, PT_SEV_NOTE, PT_NOLOC, "training stopped; %s still holds the "
+                         "checkpoint of step %llu", path, (unsigned long long)kept);
+        else
+          pt_diag_report(x->d, PT_SEV_NOTE, PT_NOLOC, "training stopped; no checkpoint was "
+                         "written");
         return false;
+      }
       kept = step;
       emit(x, (pt_train_event){.kind = PT_TRAIN_CHECKPOINT, .step = step, .path = path});
     }

@@ -22,6 +22,8 @@
 #     checkpoint is the one on disk
 #   - SIGTERM to one rank stops every rank after the step, with a checkpoint;
 #     SIGINT to a one-process run stops it after the step, a second at once
+#   - a full disk fails the checkpoint write, the previous checkpoint whole
+#   - kill -9 of a rank at random moments never loses the last checkpoint
 # Usage: mpi_train.sh PARTITA SOURCE_DIR
 set -u
 P=$1
@@ -397,6 +399,82 @@ if [ "$status" = 130 ] && grep -q "interrupted by SIGINT after step [0-9]*; noth
 else
   fail "SIGINT to a one-process run (exit $status, then $status2)"
   cat "$T/int1" "$T/int2"
+fi
+
+# 9. a full disk: a 12 MiB tmpfs holds one 8 MiB checkpoint but not a second
+#    beside it, so the second write fails; the job stops, non-zero, saying
+#    so, no temporary file is left, and the first checkpoint is whole:
+#    resuming from it gives the uninterrupted run's step 3 (root only)
+if [ "$(id -u)" = 0 ] && mkdir -p "$T/full" && mount -t tmpfs -o size=12m tmpfs "$T/full" 2>/dev/null; then
+  "${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer sgd \
+    --steps 6 --checkpoint-dir "$T/full/ck" --checkpoint-every 2 >"$T/full.out" 2>&1
+  status=$?
+  "${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer sgd \
+    --steps 3 >"$T/full.whole" 2>&1
+  "${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer sgd \
+    --steps 1 --checkpoint-dir "$T/full/ck" --resume >"$T/full.resumed" 2>&1
+  want=$(grep '^step      3 ' "$T/full.whole" | awk '{print $4}')
+  got=$(grep '^step      3 ' "$T/full.resumed" | awk '{print $4}')
+  if [ "$status" -ne 0 ] && grep -q "No space left on device" "$T/full.out" &&
+      grep -q "still holds the checkpoint of step 2" "$T/full.out" &&
+      [ ! -e "$T/full/ck/checkpoint.safetensors.tmp" ] && [ -n "$want" ] && [ "$got" = "$want" ]; then
+    pass "a full disk: the job stopped at the step 4 checkpoint; step 2's is whole (resumed step 3 loss $got)"
+  else
+    fail "a full disk (exit $status, resumed step 3 loss '$got', uninterrupted '$want')"
+    cat "$T/full.out" "$T/full.resumed"
+  fi
+  # one process's --out (8 MiB) on the ~4 MiB left: refused, the old file kept
+  echo old >"$T/full/o.safetensors"
+  if ! "$P" train examples/mlp.pir --optimizer sgd --steps 1 --out "$T/full/o.safetensors" \
+      >"$T/full.one" 2>&1 && grep -q "No space left on device" "$T/full.one" &&
+      [ "$(cat "$T/full/o.safetensors")" = old ] && [ -z "$(ls "$T/full" | grep -v '^ck$\|^o.safetensors$')" ]; then
+    pass "a full disk: one process's --out is refused and the old file kept"
+  else
+    fail "a full disk: one process's --out"
+    cat "$T/full.one"
+  fi
+  umount "$T/full"
+else
+  echo "skip a full disk: needs root to mount a tmpfs"
+fi
+
+# 10. kill -9 in a loop: a rank killed at a random moment of a run that
+#     checkpoints every step; each time, --resume must find a whole
+#     checkpoint of the last step reported written (or the one after it, if
+#     the kill fell between the rename and the message) -- never older, never
+#     unreadable (20 rounds; 5 under the sanitizers)
+rounds=20
+[ -n "${PT_SANITIZE_BUILD:-}" ] && rounds=5
+RANDOM=7
+last=0
+bad=0
+for round in $(seq "$rounds"); do
+  resume=()
+  [ -e "$T/k9/checkpoint.safetensors" ] && resume=(--resume)
+  "${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer sgd \
+    --steps 100000 --every 100000 --checkpoint-dir "$T/k9" --checkpoint-every 1 "${resume[@]}" \
+    >"$T/k9.out" 2>&1 &
+  job=$!
+  for _ in $(seq 300); do grep -q '^checkpoint\|^resumed' "$T/k9.out" && break; sleep 0.1; done
+  sleep "0.$((RANDOM % 9 + 1))"
+  victim=$(rank_pid "$job" $((RANDOM % 2)))
+  [ -n "$victim" ] && kill -9 "$victim"
+  for _ in $(seq 300); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
+  kill -9 $(pgrep -P "$job") "$job" 2>/dev/null
+  wait "$job" 2>/dev/null
+  at=$(sed -n 's/^resumed from .* at step \([0-9]*\)$/\1/p' "$T/k9.out")
+  if [ "${#resume[@]}" -gt 0 ] && { [ -z "$at" ] || [ "$at" -lt "$last" ] || [ "$at" -gt $((last + 1)) ]; }; then
+    bad=$((bad + 1))
+    echo "round $round: resumed at step '${at}', the last reported written was $last"
+    cat "$T/k9.out"
+  fi
+  reported=$(sed -n 's/^checkpoint: step \([0-9]*\) written.*/\1/p' "$T/k9.out" | tail -1)
+  last=${reported:-${at:-$last}}
+done
+if [ "$bad" = 0 ] && [ "$last" -gt 0 ]; then
+  pass "kill -9 in a loop: $rounds rounds, each resumed from a whole checkpoint of the last reported step (reached step $last)"
+else
+  fail "kill -9 in a loop: $bad of $rounds rounds found no whole checkpoint of the last reported step"
 fi
 
 if [ "$fails" -ne 0 ]; then
