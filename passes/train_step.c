@@ -21,6 +21,7 @@
 
 #include "build.h"
 #include "passes.h"
+#include "strmap.h"
 
 pt_optimizer pt_optimizer_default(pt_optim_kind kind) {
   pt_optimizer o = {kind, kind == PT_OPTIM_ADAM ? 1e-3 : 1e-2, 0.9, 0.9, 0.999, 1e-8};
@@ -187,12 +188,20 @@ pt_status pt_pass_train_step(pt_module *m, const char *func, const pt_optimizer 
     if (f->args[i]->role != PT_ROLE_PARAM)
       pt_func_add_arg(ts, f->args[i]->name, f->args[i]->role, f->args[i]->type, f->args[i]->loc);
 
+  /* train_step's arguments and the gradient's results by name: looked up
+   * once per argument and per op, so a deep model stays linear */
+  pt_strmap ts_args = {0}, g_results = {0};
+  for (int i = 0; i < ts->nargs; i++)
+    pt_strmap_put(&ts_args, ts->args[i]->name, ts->args[i]);
+  for (int i = 0; i < g->nresults; i++)
+    pt_strmap_put(&g_results, g->results[i].name, &g->results[i]);
+
   /* the gradient, inlined */
   pt_builder b = {ts, f->loc};
   pt_value **gargs = pt_calloc((size_t)g->nargs + 1, sizeof *gargs);
   pt_value **gres = pt_calloc((size_t)g->nresults + 1, sizeof *gres);
   for (int i = 0; i < g->nargs; i++) {
-    gargs[i] = pt_func_find_arg(ts, g->args[i]->name);
+    gargs[i] = pt_strmap_get(&ts_args, g->args[i]->name, strlen(g->args[i]->name));
     PT_ASSERT(gargs[i]);
   }
   int first = ts->nops;
@@ -204,7 +213,7 @@ pt_status pt_pass_train_step(pt_module *m, const char *func, const pt_optimizer 
     pt_op *op = ts->ops[first + i];
     const pt_value *src = g->ops[i]->result;
     op->loc = g->ops[i]->loc;
-    if (src->name && !pt_func_find_arg(ts, src->name))
+    if (src->name && !pt_strmap_get(&ts_args, src->name, strlen(src->name)))
       op->result->name = src->name;
   }
 
@@ -233,8 +242,9 @@ pt_status pt_pass_train_step(pt_module *m, const char *func, const pt_optimizer 
     pt_type t = p->type;
     char gname[512];
     snprintf(gname, sizeof gname, "grad.%s", p->name);
-    int gi = pt_func_find_result(g, gname);
-    PT_ASSERT(gi >= 0);
+    const pt_result *gr_res = pt_strmap_get(&g_results, gname, strlen(gname));
+    PT_ASSERT(gr_res);
+    int gi = (int)(gr_res - g->results);
     pt_value *gr = gres[gi], *upd = NULL;
     switch (opt->kind) {
     case PT_OPTIM_SGD:
@@ -277,6 +287,8 @@ pt_status pt_pass_train_step(pt_module *m, const char *func, const pt_optimizer 
   pt_func_add_result(ts, "loss", g->results[iloss].type, gres[iloss], g->results[iloss].loc);
   pt_free(params);
   pt_free(state);
+  pt_strmap_clear(&ts_args);
+  pt_strmap_clear(&g_results);
   pt_free(gargs);
   pt_free(gres);
   pt_free(newp);
