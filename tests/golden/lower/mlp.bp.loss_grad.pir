@@ -25,7 +25,7 @@ func @loss_grad_spmd(
     grad.b2: f32[1024]
 ) {
   %0 = constant {value = 1.0} : f32[]
-  // first layer
+  // layer 1: 1024 -> 1024, ReLU
   %xw1 = dot %x, %w1 {lhs_contract = [1], rhs_contract = [0]} : f32[32,1024]
   %b1b = broadcast %b1 {dims = [1]} : f32[32,1024]
   %h_pre = add %xw1, %b1b : f32[32,1024]
@@ -33,7 +33,7 @@ func @loss_grad_spmd(
   %h = max %h_pre, %zero : f32[32,1024]
   %1 = constant {value = 0.0} : f32[32,1024]
   %2 = compare %h_pre, %1 {dir = ge} : pred[32,1024]
-  // second layer
+  // layer 2: 1024 -> 1024
   %hw2 = dot %h, %w2 {lhs_contract = [1], rhs_contract = [0]} : f32[32,1024]
   %b2b = broadcast %b2 {dims = [1]} : f32[32,1024]
   %pred = add %hw2, %b2b : f32[32,1024]

@@ -63,7 +63,7 @@ func @train_step_spmd(
   %0 = constant {value = 1.0} : f32[]
   // reshard %w1 {[batch], []} -> {[], []} for 'dot' at examples/mlp.pir:12:10 (zero-3)
   %1 = all_gather %w1 {dim = 0, axes = [batch]} : f32[1024,1024]
-  // first layer
+  // layer 1: 1024 -> 1024, ReLU
   %xw1 = dot %x, %1 {lhs_contract = [1], rhs_contract = [0]} : f32[32,1024]
   // reshard %b1 {[batch]} -> {[]} for 'broadcast' at examples/mlp.pir:13:10 (zero-3)
   %2 = all_gather %b1 {dim = 0, axes = [batch]} : f32[1024]
@@ -75,7 +75,7 @@ func @train_step_spmd(
   %4 = compare %h_pre, %3 {dir = ge} : pred[32,1024]
   // reshard %w2 {[batch], []} -> {[], []} for 'dot' at examples/mlp.pir:18:10 (zero-3)
   %5 = all_gather %w2 {dim = 0, axes = [batch]} : f32[1024,1024]
-  // second layer
+  // layer 2: 1024 -> 1024
   %hw2 = dot %h, %5 {lhs_contract = [1], rhs_contract = [0]} : f32[32,1024]
   // reshard %b2 {[batch]} -> {[]} for 'broadcast' at examples/mlp.pir:19:10 (zero-3)
   %6 = all_gather %b2 {dim = 0, axes = [batch]} : f32[1024]

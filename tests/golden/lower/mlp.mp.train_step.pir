@@ -61,7 +61,7 @@ func @train_step_spmd(
     loss: f32[]
 ) {
   %0 = constant {value = 1.0} : f32[]
-  // first layer
+  // layer 1: 1024 -> 1024, ReLU
   %xw1 = dot %x, %w1 {lhs_contract = [1], rhs_contract = [0]} : f32[64,512]
   %b1b = broadcast %b1 {dims = [1]} : f32[64,512]
   %h_pre = add %xw1, %b1b : f32[64,512]
@@ -69,7 +69,7 @@ func @train_step_spmd(
   %h = max %h_pre, %zero : f32[64,512]
   %1 = constant {value = 0.0} : f32[64,512]
   %2 = compare %h_pre, %1 {dir = ge} : pred[64,512]
-  // second layer
+  // layer 2: 1024 -> 1024
   %hw2 = dot %h, %w2 {lhs_contract = [1], rhs_contract = [0]} : f32[64,1024]
   %b2b = broadcast %b2 {dims = [1]} : f32[64,1024]
   // reshard %hw2 {[], []} partial(sum: model) -> {[], []} for 'add' at examples/mlp.pir:20:11 (megatron)
