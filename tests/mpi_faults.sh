@@ -1,0 +1,184 @@
+#!/bin/bash
+# The faults a training run meets, under mpirun as a user runs it (ctest:
+# mpi_faults; docs/reliability.md lists what each proves):
+#   1. a loss that overflows stops every rank at that step, and the last good
+#      checkpoint is the one on disk
+#   2. SIGTERM to one rank stops every rank after the step, with a checkpoint;
+#      SIGINT to a one-process run stops it after the step, a second at once
+#   3. a full disk fails the checkpoint write, the previous checkpoint whole
+#      (root only: it mounts a tmpfs)
+#   4. kill -9 of a rank at random moments never loses the last checkpoint
+# Mostly waiting (launches, sleeps), so ctest runs it beside the other tests
+# rather than in the MPI tests' queue. Usage: mpi_faults.sh PARTITA SOURCE_DIR
+set -u
+P=$1
+SRC=$2
+cd "$SRC"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+MPI=(mpirun --allow-run-as-root --oversubscribe)
+T=$(mktemp -d /tmp/partita-faults-XXXXXX)
+trap 'mountpoint -q "$T/full" 2>/dev/null && umount "$T/full"; rm -rf "$T"' EXIT
+fails=0
+pass() { echo "ok   $1"; }
+fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+
+# 1. a loss that overflows (SGD with lr 1e18) stops the run at that step on
+#    every rank, exit non-zero, naming the step; the checkpoint on disk is the
+#    last good step's (resuming from it starts one step later)
+"${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer sgd \
+  --lr 1e18 --steps 10 --checkpoint-dir "$T/nan_ck" --checkpoint-every 1 >"$T/nan" 2>&1
+status=$?
+bad=$(sed -n 's/.*error: step \([0-9]*\): the loss is \(inf\|nan\|-inf\);.*/\1/p' "$T/nan" | head -1)
+"${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer sgd \
+  --steps 1 --checkpoint-dir "$T/nan_ck" --resume >"$T/nan_resumed" 2>&1
+first=$(sed -n 's/^step *\([0-9]*\) .*/\1/p' "$T/nan_resumed" | head -1)
+if [ "$status" -ne 0 ] && [ -n "$bad" ] && [ "$(grep -c "error: step $bad: the loss is" "$T/nan")" = 1 ] &&
+    grep -q "the checkpoint of step $((bad - 1)) in $T/nan_ck is kept" "$T/nan" &&
+    [ "$first" = "$bad" ]; then
+  pass "a non-finite loss at step $bad stopped the job (rank 0 says so); the checkpoint of step $((bad - 1)) is kept"
+else
+  fail "a non-finite loss (exit $status, step '${bad}', resumed at '${first}')"
+  cat "$T/nan" "$T/nan_resumed"
+fi
+
+# 2. interrupts. Under mpirun, SIGTERM to one rank: every rank finishes the
+#    step, the state after it is checkpointed, and the job ends non-zero with
+#    rank 0 saying so; --resume continues at the next step. (Ctrl-C on mpirun
+#    itself sends SIGTERM to every rank and SIGKILL 1 s later: docs/reliability.md.)
+rank_pid() { # the pid of rank $2 under mpirun $1
+  local c
+  for c in $(pgrep -P "$1"); do
+    tr '\0' '\n' <"/proc/$c/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && echo "$c"
+  done
+}
+"${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer sgd \
+  --steps 1000000 --every 1 --checkpoint-dir "$T/int_ck" --checkpoint-every 1000 >"$T/int" 2>&1 &
+job=$!
+victim=
+for _ in $(seq 300); do
+  grep -q '^step' "$T/int" && victim=$(rank_pid "$job" 1) && break
+  sleep 0.1
+done
+[ -n "$victim" ] && kill -TERM "$victim"
+for _ in $(seq 300); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
+kill -9 $(pgrep -P "$job") "$job" 2>/dev/null
+wait "$job"
+status=$?
+k=$(sed -n 's/.*interrupted by SIGTERM after step \([0-9]*\); its state is in the checkpoint.*/\1/p' "$T/int")
+"${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer sgd \
+  --steps 1 --checkpoint-dir "$T/int_ck" --resume >"$T/int_resumed" 2>&1
+first=$(sed -n 's/^step *\([0-9]*\) .*/\1/p' "$T/int_resumed" | head -1)
+if [ -n "$victim" ] && [ "$status" -ne 0 ] && [ -n "$k" ] &&
+    grep -q "^checkpoint: step $k written" "$T/int" && [ "$first" = "$((k + 1))" ]; then
+  pass "SIGTERM to rank 1: both ranks stopped after step $k with its checkpoint; resumed at $first"
+else
+  fail "SIGTERM to rank 1 (pid '$victim', exit $status, step '$k', resumed at '$first')"
+  cat "$T/int" "$T/int_resumed"
+fi
+# one process: SIGINT stops after the step (exit 130); a second one during the
+# same step (the interpreter's ~1 s MLP step) exits at once
+"$P" train examples/mlp.pir --optimizer sgd --steps 1000 >"$T/int1" 2>&1 &
+job=$!
+for _ in $(seq 300); do grep -q '^step' "$T/int1" && break; sleep 0.1; done
+kill -INT "$job"
+wait "$job"
+status=$?
+"$P" train examples/mlp.pir --optimizer sgd --steps 1000 >"$T/int2" 2>&1 &
+job2=$!
+for _ in $(seq 300); do grep -q '^step' "$T/int2" && break; sleep 0.1; done
+kill -INT "$job2"
+sleep 0.05
+kill -INT "$job2"
+wait "$job2"
+status2=$?
+if [ "$status" = 130 ] && grep -q "interrupted by SIGINT after step [0-9]*; nothing was written" "$T/int1" &&
+    [ "$status2" = 130 ] && grep -q "interrupted again, exiting now" "$T/int2"; then
+  pass "SIGINT to a one-process run: stopped after the step (exit 130); a second SIGINT exits at once"
+else
+  fail "SIGINT to a one-process run (exit $status, then $status2)"
+  cat "$T/int1" "$T/int2"
+fi
+
+# 3. a full disk: a 12 MiB tmpfs holds one 8 MiB checkpoint but not a second
+#    beside it, so the second write fails; the job stops, non-zero, saying
+#    so, no temporary file is left, and the first checkpoint is whole:
+#    resuming from it gives the uninterrupted run's step 3 (root only)
+if [ "$(id -u)" = 0 ] && mkdir -p "$T/full" && mount -t tmpfs -o size=12m tmpfs "$T/full" 2>/dev/null; then
+  "${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer sgd \
+    --steps 6 --checkpoint-dir "$T/full/ck" --checkpoint-every 2 >"$T/full.out" 2>&1
+  status=$?
+  "${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer sgd \
+    --steps 3 >"$T/full.whole" 2>&1
+  "${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer sgd \
+    --steps 1 --checkpoint-dir "$T/full/ck" --resume >"$T/full.resumed" 2>&1
+  want=$(grep '^step      3 ' "$T/full.whole" | awk '{print $4}')
+  got=$(grep '^step      3 ' "$T/full.resumed" | awk '{print $4}')
+  if [ "$status" -ne 0 ] && grep -q "No space left on device" "$T/full.out" &&
+      grep -q "still holds the checkpoint of step 2" "$T/full.out" &&
+      [ ! -e "$T/full/ck/checkpoint.safetensors.tmp" ] && [ -n "$want" ] && [ "$got" = "$want" ]; then
+    pass "a full disk: the job stopped at the step 4 checkpoint; step 2's is whole (resumed step 3 loss $got)"
+  else
+    fail "a full disk (exit $status, resumed step 3 loss '$got', uninterrupted '$want')"
+    cat "$T/full.out" "$T/full.resumed"
+  fi
+  # one process's --out (8 MiB) on the ~4 MiB left: refused, the old file kept
+  echo old >"$T/full/o.safetensors"
+  if ! "$P" train examples/mlp.pir --optimizer sgd --steps 1 --out "$T/full/o.safetensors" \
+      >"$T/full.one" 2>&1 && grep -q "No space left on device" "$T/full.one" &&
+      [ "$(cat "$T/full/o.safetensors")" = old ] && [ -z "$(ls "$T/full" | grep -v '^ck$\|^o.safetensors$')" ]; then
+    pass "a full disk: one process's --out is refused and the old file kept"
+  else
+    fail "a full disk: one process's --out"
+    cat "$T/full.one"
+  fi
+  umount "$T/full"
+else
+  echo "skip a full disk: needs root to mount a tmpfs"
+fi
+
+# 4. kill -9 in a loop: a rank killed at a random moment of a run that
+#     checkpoints every step; each time, --resume must find a whole
+#     checkpoint of the last step reported written (or the one after it, if
+#     the kill fell between the rename and the message) -- never older, never
+#     unreadable (20 rounds; 5 under the sanitizers)
+rounds=20
+[ -n "${PT_SANITIZE_BUILD:-}" ] && rounds=5
+RANDOM=7
+last=0
+bad=0
+for round in $(seq "$rounds"); do
+  resume=()
+  [ -e "$T/k9/checkpoint.safetensors" ] && resume=(--resume)
+  "${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer sgd \
+    --steps 100000 --every 100000 --checkpoint-dir "$T/k9" --checkpoint-every 1 "${resume[@]}" \
+    >"$T/k9.out" 2>&1 &
+  job=$!
+  for _ in $(seq 300); do grep -q '^checkpoint\|^resumed' "$T/k9.out" && break; sleep 0.1; done
+  sleep "0.$((RANDOM % 4))$((RANDOM % 10))"
+  victim=$(rank_pid "$job" $((RANDOM % 2)))
+  [ -n "$victim" ] && kill -9 "$victim"
+  # the other rank and mpirun go too, a moment later (mpirun would take a
+  # second to notice): what is on disk is whatever the kill left
+  sleep 0.2
+  kill -9 $(pgrep -P "$job") "$job" 2>/dev/null
+  wait "$job" 2>/dev/null
+  at=$(sed -n 's/^resumed from .* at step \([0-9]*\)$/\1/p' "$T/k9.out")
+  if [ "${#resume[@]}" -gt 0 ] && { [ -z "$at" ] || [ "$at" -lt "$last" ] || [ "$at" -gt $((last + 1)) ]; }; then
+    bad=$((bad + 1))
+    echo "round $round: resumed at step '${at}', the last reported written was $last"
+    cat "$T/k9.out"
+  fi
+  reported=$(sed -n 's/^checkpoint: step \([0-9]*\) written.*/\1/p' "$T/k9.out" | tail -1)
+  last=${reported:-${at:-$last}}
+done
+if [ "$bad" = 0 ] && [ "$last" -gt 0 ]; then
+  pass "kill -9 in a loop: $rounds rounds, each resumed from a whole checkpoint of the last reported step (reached step $last)"
+else
+  fail "kill -9 in a loop: $bad of $rounds rounds found no whole checkpoint of the last reported step"
+fi
+
+if [ "$fails" -ne 0 ]; then
+  echo "mpi_faults: $fails check(s) failed"
+  exit 1
+fi
+echo "mpi_faults: all checks passed"
