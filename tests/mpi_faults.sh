@@ -19,8 +19,11 @@ MPI=(mpirun --allow-run-as-root --oversubscribe)
 T=$(mktemp -d /tmp/partita-faults-XXXXXX)
 trap 'mountpoint -q "$T/full" 2>/dev/null && umount "$T/full"; rm -rf "$T"' EXIT
 fails=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+# each check's line ends with the seconds since the previous one, so a CI
+# log shows where the time goes
+last_check=$SECONDS
+pass() { echo "ok   $1 [$((SECONDS - last_check)) s]"; last_check=$SECONDS; }
+fail() { echo "FAIL $1 [$((SECONDS - last_check)) s]"; last_check=$SECONDS; fails=$((fails + 1)); }
 
 # 1. a loss that overflows (SGD with lr 1e18) stops the run at that step on
 #    every rank, exit non-zero, naming the step; the checkpoint on disk is the

@@ -30,8 +30,11 @@ MPI=(mpirun --allow-run-as-root --oversubscribe)
 T=$(mktemp -d /tmp/partita-mpi-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fails=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+# each check's line ends with the seconds since the previous one, so a CI
+# log shows where the time goes
+last_check=$SECONDS
+pass() { echo "ok   $1 [$((SECONDS - last_check)) s]"; last_check=$SECONDS; }
+fail() { echo "FAIL $1 [$((SECONDS - last_check)) s]"; last_check=$SECONDS; fails=$((fails + 1)); }
 
 devices() { # the device count of a script's mesh
   grep -m1 '^mesh:' "$1" | grep -o '[0-9]\+' | awk 'BEGIN{p=1}{p*=$1}END{print p}'
