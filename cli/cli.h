@@ -45,6 +45,8 @@ pt_module *pt_cli_load_raw(const char *path, pt_diag *d);
 pt_func *pt_cli_pick_func(pt_module *m, const char *name, const char *cmd);
 /* Parses a non-negative integer option value; false on garbage. */
 bool pt_cli_parse_u64(const char *s, uint64_t *out);
+/* A whole string as a finite double (strtod); false otherwise. */
+bool pt_cli_parse_double(const char *s, double *out);
 
 /* Writes text to path atomically (a temporary file in the same directory,
  * fsync'd, renamed over path); prints `path: error: ...` and returns false

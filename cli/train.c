@@ -19,7 +19,7 @@ const pt_command pt_cmd_train = {
     "       mpirun -n N partita train FILE --tactics T.yaml --optimizer ... --steps S\n"
     "                     [--verify] [--checkpoint-dir D [--checkpoint-every K]]\n"
     "                     [--resume] [--real-data] [--inputs IN.safetensors]\n"
-    "                     [--profile TRACE.json]\n\n"
+    "                     [--profile TRACE.json] [--timeout S]\n\n"
     "Builds the loss's train step (as 'partita train-step' does) and runs it N\n"
     "times in the reference interpreter, each step taking the params and\n"
     "optimizer state the previous one returned. Params, inputs and optimizer\n"
@@ -61,13 +61,17 @@ const pt_command pt_cmd_train = {
     "      --profile FILE  time every op of the steps after the first (at most 10)\n"
     "                      on every rank and write one Chrome trace-event JSON file,\n"
     "                      a process per rank, as `partita sim --trace` writes\n"
+    "      --timeout S     a rank that waits S seconds for the others (in a collective,\n"
+    "                      the barrier before a step, a checkpoint) or computes one\n"
+    "                      step for S seconds says what it waits in and for which\n"
+    "                      ranks, and the job ends (exit 1); 0: no limit (default 600)\n"
     "  -h, --help          show this help\n\n"
     "Exit status: 0 success, 1 bad input or a runtime error, 2 bad usage.\n"};
 
 /* Reads the options into *a (and the optimizer's into *oa); -1 when they
  * parse, else the exit status after the usage message. */
 static int parse(int argc, char **argv, pt_cli_train_args *a, pt_cli_optim_args *oa,
-                 bool *real_data) {
+                 bool *real_data, bool *timeout_given) {
   enum {
     STEPS = PT_CLI_OPT_NEXT,
     INPUTS,
@@ -79,7 +83,8 @@ static int parse(int argc, char **argv, pt_cli_train_args *a, pt_cli_optim_args 
     CEVERY,
     RESUME,
     REAL,
-    PROF
+    PROF,
+    TIMEOUT
   };
   static const struct option opts[] = {{"func", required_argument, 0, 'f'},
                                        {"out", required_argument, 0, 'o'},
@@ -96,6 +101,7 @@ static int parse(int argc, char **argv, pt_cli_train_args *a, pt_cli_optim_args 
                                        {"resume", no_argument, 0, RESUME},
                                        {"real-data", no_argument, 0, REAL},
                                        {"profile", required_argument, 0, PROF},
+                                       {"timeout", required_argument, 0, TIMEOUT},
                                        {0, 0, 0, 0}};
   pt_train_opts *t = &a->t;
   int c;
@@ -136,6 +142,12 @@ static int parse(int argc, char **argv, pt_cli_train_args *a, pt_cli_optim_args 
     case PROF:
       t->profile = optarg;
       break;
+    case TIMEOUT:
+      if (!pt_cli_parse_double(optarg, &t->timeout_s) || t->timeout_s < 0)
+        return pt_cli_usage(&pt_cmd_train, "--timeout needs seconds >= 0 (0: no limit), not "
+                            "'%s'", optarg);
+      *timeout_given = true;
+      break;
     case 'f':
       a->func = optarg;
       break;
@@ -160,8 +172,9 @@ static int run(int argc, char **argv) {
     return PT_EXIT_OK;
   pt_cli_train_args a = {.every = 1};
   pt_cli_optim_args oa = {0};
-  bool real_data = false;
-  int st = parse(argc, argv, &a, &oa, &real_data);
+  bool real_data = false, timeout_given = false;
+  a.t.timeout_s = 600; /* a rank that stops answering ends the job in 10 minutes */
+  int st = parse(argc, argv, &a, &oa, &real_data, &timeout_given);
   if (st >= 0)
     return st;
   pt_train_opts *t = &a.t;
@@ -179,6 +192,9 @@ static int run(int argc, char **argv) {
   if (!t->tactics && (t->verify || t->ckpt_dir || t->resume || t->ckpt_every || real_data))
     return pt_cli_usage(&pt_cmd_train, "--verify, --checkpoint-dir, --checkpoint-every, "
                                        "--resume and --real-data need --tactics");
+  if (!t->tactics && timeout_given)
+    return pt_cli_usage(&pt_cmd_train, "--timeout needs --tactics (it watches the ranks of a "
+                                       "distributed run)");
   if (!t->tactics && t->profile)
     return pt_cli_usage(&pt_cmd_train,
                         "--profile needs --tactics (it times the ops of the "

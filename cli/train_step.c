@@ -41,18 +41,6 @@ const pt_command pt_cmd_train_step = {
     "  -h, --help          show this help\n\n"
     "Exit status: 0 success, 1 bad input, 2 bad usage.\n"};
 
-static bool parse_double(const char *s, double *out) {
-  if (!s || !*s)
-    return false;
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (*end || errno == ERANGE || !isfinite(v))
-    return false;
-  *out = v;
-  return true;
-}
-
 int pt_cli_optimizer(const pt_command *c, const pt_cli_optim_args *a, pt_optimizer *out) {
   pt_optim_kind kind;
   if (!a->optimizer)
@@ -88,7 +76,7 @@ int pt_cli_optimizer(const pt_command *c, const pt_cli_optim_args *a, pt_optimiz
     if (!opts[i].applies)
       return pt_cli_usage(c, "--%s does not apply to --optimizer %s", opts[i].name, a->optimizer);
     double v;
-    if (!parse_double(opts[i].val, &v))
+    if (!pt_cli_parse_double(opts[i].val, &v))
       return pt_cli_usage(c, "--%s needs a number, not '%s'", opts[i].name, opts[i].val);
     if (v < opts[i].lo || (opts[i].lo_strict && v == opts[i].lo) || v >= opts[i].hi)
       return pt_cli_usage(c, "--%s must be %s, not %s", opts[i].name, opts[i].range, opts[i].val);

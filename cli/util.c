@@ -1,6 +1,7 @@
 /* Helpers shared by the subcommands: usage errors, loading modules. */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,18 @@ pt_func *pt_cli_pick_func(pt_module *m, const char *name, const char *cmd) {
     fprintf(stderr, "partita %s: error: %s has %d functions; choose one with --func\n", cmd,
             m->file, m->nfuncs);
   return f;
+}
+
+bool pt_cli_parse_double(const char *s, double *out) {
+  if (!s || !*s)
+    return false;
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (*end || errno == ERANGE || !isfinite(v))
+    return false;
+  *out = v;
+  return true;
 }
 
 bool pt_cli_parse_u64(const char *s, uint64_t *out) {

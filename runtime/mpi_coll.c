@@ -5,6 +5,7 @@
  * needed when the op's dim is not the outermost non-trivial one. Scratch
  * buffers live in the mesh object and only grow. */
 #include "mpi_coll.h"
+#include "watchdog.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -347,7 +348,49 @@ static pt_status ring_reduce_scatter(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm 
   return PT_OK;
 }
 
+int pt_mpi_group_ranks(const pt_mpi_mesh *mm, const pt_op *op, int *out, int max) {
+  const pt_attr *a = pt_op_attr(op, PT_A_AXES);
+  if (!a || a->val.kind != PT_AV_LIST || a->val.n > PT_MAX_AXES)
+    return -1;
+  int axes[PT_MAX_AXES], n = a->val.n;
+  int64_t members = 1;
+  for (int i = 0; i < n; i++) {
+    const char *s = a->val.items[i].s;
+    if ((axes[i] = pt_mesh_axis(&mm->mesh, s, strlen(s))) < 0)
+      return -1;
+    members *= mm->mesh.sizes[axes[i]];
+  }
+  for (int64_t k = 0; k < members; k++) {
+    /* member k: its coordinates along the group's axes, the last fastest */
+    int64_t coord[PT_MAX_AXES], rest = k;
+    memcpy(coord, mm->coord, sizeof coord);
+    for (int i = n - 1; i >= 0; i--) {
+      coord[axes[i]] = rest % mm->mesh.sizes[axes[i]];
+      rest /= mm->mesh.sizes[axes[i]];
+    }
+    int64_t rank = 0;
+    for (int ax = 0; ax < mm->mesh.naxes; ax++)
+      rank = rank * mm->mesh.sizes[ax] + coord[ax];
+    if (k < max)
+      out[k] = (int)rank;
+  }
+  return (int)members;
+}
+
+static pt_status collective(pt_mpi_mesh *mm, const pt_op *op, const pt_tensor *x, pt_tensor *r,
+                            pt_diag *d);
+
 pt_status pt_mpi_collective(pt_mpi_mesh *mm, const pt_op *op, const pt_tensor *x, pt_tensor *r,
+                            pt_diag *d) {
+  if (op->code == PT_OP_AXIS_SLICE) /* local */
+    return collective(mm, op, x, r, d);
+  pt_watchdog_wait(op, NULL);
+  pt_status st = collective(mm, op, x, r, d);
+  pt_watchdog_done();
+  return st;
+}
+
+static pt_status collective(pt_mpi_mesh *mm, const pt_op *op, const pt_tensor *x, pt_tensor *r,
                             pt_diag *d) {
   PT_ASSERT(!x->wide && !r->wide && x->type.dtype == r->type.dtype);
   group g;

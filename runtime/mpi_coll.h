@@ -47,4 +47,10 @@ MPI_Comm pt_mpi_mesh_comm(const pt_mpi_mesh *mm);
 pt_status pt_mpi_collective(pt_mpi_mesh *mm, const pt_op *op, const pt_tensor *x, pt_tensor *r,
                             pt_diag *d);
 
+/* The ranks of op's group (every rank whose coordinates differ from this
+ * one's only along the op's axes), in group order, into out (up to max);
+ * returns how many there are, or -1 if op names an axis the mesh lacks.
+ * Only reads the mesh: safe from another thread. */
+int pt_mpi_group_ranks(const pt_mpi_mesh *mm, const pt_op *op, int *out, int max);
+
 #endif

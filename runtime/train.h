@@ -160,6 +160,11 @@ typedef struct {
   pt_train_progress_fn progress; /* may be NULL */
   void *progress_ctx;
   bool stop_on_signal; /* SIGINT/SIGTERM stop the run cleanly (above) */
+  /* distributed: a wait for other ranks (a collective, the loop's barrier,
+   * a checkpoint) or a step's computation longer than this many seconds
+   * ends the process with a message naming what it waited in and for whom
+   * (runtime/watchdog.h); 0: no limit */
+  double timeout_s;
 } pt_train_opts;
 
 typedef struct {

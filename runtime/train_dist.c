@@ -30,6 +30,7 @@
 #include "tactics.h"
 #include "train_impl.h"
 #include "vmesh.h"
+#include "watchdog.h"
 
 typedef struct {
   const pt_train_opts *o;
@@ -344,13 +345,20 @@ static bool loop(dist *x, double *losses, double *secs) {
   for (uint64_t s = 0; s < o->steps; s++) {
     bool recording = x->prof && s >= pfirst && s < pend;
     pt_exec_set_profile(x->e, recording);
+    pt_watchdog_wait(NULL, "the barrier before the step");
     MPI_Barrier(MPI_COMM_WORLD);
+    pt_watchdog_done();
+    pt_watchdog_step(x->start + s + 1);
     double t0 = pt_train_now();
     /* the first step copies the arguments into the executor's buffers; the
      * updated params and optimizer state then stay there, handed from each
      * step's results to the next step's arguments without a copy */
     bool failed = pt_exec_run(x->e, s == 0 ? x->args : NULL, NULL, x->d) != PT_OK;
-    if (rank_failed(x, failed))
+    pt_watchdog_step(0);
+    pt_watchdog_wait(NULL, "the check that every rank ran the step");
+    failed = rank_failed(x, failed);
+    pt_watchdog_done();
+    if (failed)
       return false;
     for (int i = 0; i < x->nupd; i++)
       pt_exec_carry(x->e, i, i);
@@ -364,7 +372,11 @@ static bool loop(dist *x, double *losses, double *secs) {
       if (!failed)
         emit(x, (pt_train_event){.kind = PT_TRAIN_VERIFIED, .step = step, .loss = losses[s]});
     }
-    if (any_failed(x->ref ? failed : false))
+    pt_watchdog_wait(NULL, x->ref && s < verify_steps ? "rank 0's --verify of the step"
+                                                      : "the check after the step");
+    failed = any_failed(x->ref ? failed : false);
+    pt_watchdog_done();
+    if (failed)
       return false;
     emit(x, (pt_train_event){.kind = PT_TRAIN_STEP,
                              .step = step,
@@ -373,14 +385,18 @@ static bool loop(dist *x, double *losses, double *secs) {
                              .seconds = secs[s]});
     /* the ranks agree on a non-finite loss (whatever rounding did) and on a
      * signal any one of them caught: one all-reduce per step */
+    pt_watchdog_wait(NULL, "the agreement after the step");
     int flags = stop_flags(!isfinite(losses[s]), pt_train_stop_signal());
+    pt_watchdog_done();
     if (flags & STOP_NONFINITE) {
       pt_train_nonfinite(x->d, o, step, losses[s], kept);
       return false;
     }
     int sig = flags >> STOP_SIGNAL_SHIFT;
     if (o->ckpt_dir && ((o->ckpt_every && step % o->ckpt_every == 0) || s + 1 == o->steps || sig)) {
+      pt_watchdog_wait(NULL, "writing the checkpoint");
       failed = !save(x, step, pt_train_ckpt_path(o->ckpt_dir, path, sizeof path));
+      pt_watchdog_done();
       if (rank_failed(x, failed)) {
         /* the write replaces the file atomically: the last one is whole */
         if (kept)
@@ -493,7 +509,12 @@ pt_status pt_train_run_distributed(const pt_train_opts *o, pt_train_report *r, p
       x.prof = pt_prof_create(x.g, PT_PROF_MAX_STEPS);
     losses = pt_calloc((size_t)o->steps + 1, sizeof *losses);
     secs = pt_calloc((size_t)o->steps + 1, sizeof *secs);
-    ok = loop(&x, losses, secs) && finish(&x, losses, secs, r);
+    char err[256];
+    bool watched = pt_watchdog_start(o->timeout_s, x.mm, err, sizeof err);
+    if (!watched)
+      pt_diag_error(d, PT_NOLOC, "rank %d: %s", x.rank, err);
+    ok = !any_failed(!watched) && loop(&x, losses, secs) && finish(&x, losses, secs, r);
+    pt_watchdog_stop();
     if (ok)
       losses = secs = NULL; /* the report's */
   }

@@ -8,6 +8,8 @@
 #   3. a full disk fails the checkpoint write, the previous checkpoint whole
 #      (root only: it mounts a tmpfs)
 #   4. kill -9 of a rank at random moments never loses the last checkpoint
+#   5. a rank stopped with SIGSTOP: with --timeout the others say what they
+#      wait in and for whom, and the job ends
 # Mostly waiting (launches, sleeps), so ctest runs it beside the other tests
 # rather than in the MPI tests' queue. Usage: mpi_faults.sh PARTITA SOURCE_DIR
 set -u
@@ -24,6 +26,12 @@ fails=0
 last_check=$SECONDS
 pass() { echo "ok   $1 [$((SECONDS - last_check)) s]"; last_check=$SECONDS; }
 fail() { echo "FAIL $1 [$((SECONDS - last_check)) s]"; last_check=$SECONDS; fails=$((fails + 1)); }
+rank_pid() { # the pid of rank $2 under mpirun $1
+  local c
+  for c in $(pgrep -P "$1"); do
+    tr '\0' '\n' <"/proc/$c/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && echo "$c"
+  done
+}
 
 # 1. a loss that overflows (SGD with lr 1e18) stops the run at that step on
 #    every rank, exit non-zero, naming the step; the checkpoint on disk is the
@@ -48,12 +56,6 @@ fi
 #    step, the state after it is checkpointed, and the job ends non-zero with
 #    rank 0 saying so; --resume continues at the next step. (Ctrl-C on mpirun
 #    itself sends SIGTERM to every rank and SIGKILL 1 s later: docs/reliability.md.)
-rank_pid() { # the pid of rank $2 under mpirun $1
-  local c
-  for c in $(pgrep -P "$1"); do
-    tr '\0' '\n' <"/proc/$c/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && echo "$c"
-  done
-}
 "${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer sgd \
   --steps 1000000 --every 1 --checkpoint-dir "$T/int_ck" --checkpoint-every 1000 >"$T/int" 2>&1 &
 job=$!
@@ -179,6 +181,38 @@ if [ "$bad" = 0 ] && [ "$last" -gt 0 ]; then
 else
   fail "kill -9 in a loop: $bad of $rounds rounds found no whole checkpoint of the last reported step"
 fi
+
+# 5. a hung rank: rank 1 of 2 stopped (SIGSTOP) mid-run with --timeout 3;
+#    rank 0 says what it waits in and for whom, and the job ends non-zero
+#    within seconds instead of hanging
+"${MPI[@]}" -n 2 "$P" train examples/mlp.pir --tactics examples/mlp.bp.yaml --optimizer sgd \
+  --steps 1000000 --every 1000000 --timeout 3 >"$T/hung" 2>&1 &
+job=$!
+victim=
+for _ in $(seq 300); do
+  grep -q '^step' "$T/hung" && victim=$(rank_pid "$job" 1) && break
+  sleep 0.1
+done
+[ -n "$victim" ] && kill -STOP "$victim"
+start=$SECONDS
+for _ in $(seq 600); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
+took=$((SECONDS - start))
+if kill -0 "$job" 2>/dev/null; then
+  fail "a hung rank: the job still runs 60 s after rank 1 was stopped"
+  kill -9 $(pgrep -P "$job") "$job" 2>/dev/null
+  cat "$T/hung"
+else
+  wait "$job"
+  status=$?
+  if [ -n "$victim" ] && [ "$status" -ne 0 ] &&
+      grep -Eq "^partita \(rank 0 of 2\): error: .*has waited [0-9]+ s for (rank 1|the other ranks) \(--timeout 3\)" "$T/hung"; then
+    pass "a hung rank: rank 1 stopped, rank 0 named what it waited for and the job ended in ${took} s"
+  else
+    fail "a hung rank (pid '$victim', exit $status)"
+    cat "$T/hung"
+  fi
+fi
+[ -n "$victim" ] && kill -9 "$victim" 2>/dev/null
 
 if [ "$fails" -ne 0 ]; then
   echo "mpi_faults: $fails check(s) failed"
