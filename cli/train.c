@@ -16,6 +16,7 @@ const pt_command pt_cmd_train = {
     "                     [--func NAME] [--lr X] [--momentum X] [--beta1 X]\n"
     "                     [--beta2 X] [--eps X] [--inputs IN.safetensors]\n"
     "                     [--seed N] [--out OUT.safetensors] [--json] [--every K]\n"
+    "                     [--check-numerics]\n"
     "       mpirun -n N partita train FILE --tactics T.yaml --optimizer ... --steps S\n"
     "                     [--verify] [--checkpoint-dir D [--checkpoint-every K]]\n"
     "                     [--resume] [--real-data] [--inputs IN.safetensors]\n"
@@ -44,6 +45,9 @@ const pt_command pt_cmd_train = {
     "      --json          print one JSON summary instead of the lines (progress\n"
     "                      goes to stderr)\n"
     "      --every K       print every K-th step (and always the first and last)\n"
+    "      --check-numerics  after each step also check every updated param and\n"
+    "                      optimizer state for nan and inf (a nan or inf loss always\n"
+    "                      stops training, before the step's state is written)\n"
     "\nSharded, under mpirun (docs/cli.md, \"partita train under mpirun\"):\n"
     "  -t, --tactics FILE  partition with this tactic script and run one MPI rank per\n"
     "                      device of its mesh (mpirun -n DEVICES); each rank makes\n"
@@ -84,7 +88,8 @@ static int parse(int argc, char **argv, pt_cli_train_args *a, pt_cli_optim_args 
     RESUME,
     REAL,
     PROF,
-    TIMEOUT
+    TIMEOUT,
+    NUMERICS
   };
   static const struct option opts[] = {{"func", required_argument, 0, 'f'},
                                        {"out", required_argument, 0, 'o'},
@@ -102,6 +107,7 @@ static int parse(int argc, char **argv, pt_cli_train_args *a, pt_cli_optim_args 
                                        {"real-data", no_argument, 0, REAL},
                                        {"profile", required_argument, 0, PROF},
                                        {"timeout", required_argument, 0, TIMEOUT},
+                                       {"check-numerics", no_argument, 0, NUMERICS},
                                        {0, 0, 0, 0}};
   pt_train_opts *t = &a->t;
   int c;
@@ -141,6 +147,9 @@ static int parse(int argc, char **argv, pt_cli_train_args *a, pt_cli_optim_args 
       break;
     case PROF:
       t->profile = optarg;
+      break;
+    case NUMERICS:
+      t->check_numerics = true;
       break;
     case TIMEOUT:
       if (!pt_cli_parse_double(optarg, &t->timeout_s) || t->timeout_s < 0)

@@ -197,8 +197,21 @@ void pt_train_interrupted(pt_diag *d, const pt_train_opts *o, int sig, uint64_t 
                   o->tactics ? " (--checkpoint-dir would have kept the state)" : "");
 }
 
+int pt_train_first_nonfinite(const pt_tensor *const *t, int n) {
+  for (int i = 0; i < n; i++) {
+    if (!t[i] || t[i]->wide || t[i]->type.dtype != PT_F32)
+      continue;
+    const float *v = t[i]->data;
+    int64_t m = pt_type_numel(&t[i]->type);
+    for (int64_t k = 0; k < m; k++)
+      if (!isfinite(v[k]))
+        return i;
+  }
+  return -1;
+}
+
 void pt_train_nonfinite(pt_diag *d, const pt_train_opts *o, uint64_t step, double loss,
-                        uint64_t kept) {
+                        const char *tensor, uint64_t kept) {
   char where[1200];
   if (o->ckpt_dir && kept)
     snprintf(where, sizeof where, "the checkpoint of step %llu in %s is kept",
@@ -207,8 +220,13 @@ void pt_train_nonfinite(pt_diag *d, const pt_train_opts *o, uint64_t step, doubl
     snprintf(where, sizeof where, "no checkpoint was written");
   else
     snprintf(where, sizeof where, "nothing was written");
-  pt_diag_error(d, PT_NOLOC, "step %llu: the loss is %g; training stopped before writing that "
-                "step's state (%s)", (unsigned long long)step, loss, where);
+  if (tensor)
+    pt_diag_error(d, PT_NOLOC, "step %llu: %%%s is not finite after the step's update "
+                  "(--check-numerics); training stopped before writing that step's state (%s)",
+                  (unsigned long long)step, tensor, where);
+  else
+    pt_diag_error(d, PT_NOLOC, "step %llu: the loss is %g; training stopped before writing "
+                  "that step's state (%s)", (unsigned long long)step, loss, where);
 }
 
 void pt_train_report_free(pt_train_report *r) {
@@ -380,8 +398,12 @@ static bool loop(one *x, uint64_t start, double *losses, double *secs, int64_t b
         (pt_train_event){
             .kind = PT_TRAIN_STEP, .step = step, .index = s, .loss = losses[s], .seconds = secs[s]},
         0, 1, batch);
-    if (!isfinite(losses[s])) {
-      pt_train_nonfinite(x->d, o, step, losses[s], kept);
+    int bad = o->check_numerics ? pt_train_first_nonfinite((const pt_tensor *const *)x->args,
+                                                           x->nupd)
+                                : -1;
+    if (!isfinite(losses[s]) || bad >= 0) {
+      pt_train_nonfinite(x->d, o, step, losses[s],
+                         isfinite(losses[s]) ? x->ts->args[bad]->name : NULL, kept);
       ok = false;
       break;
     }

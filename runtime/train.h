@@ -33,7 +33,9 @@
  * A loss that is nan or inf stops the run after that step's PT_TRAIN_STEP
  * event, before anything of that step's state is written: no checkpoint,
  * no opts.out; the last checkpoint written (or resumed from) stays as it
- * was. pt_train_run then fails with "step K: the loss is nan; ..." (see
+ * was. With opts.check_numerics, so does a param or optimizer state that
+ * the step's update made nan or inf (a non-finite gradient shows there
+ * first, a step before the loss). pt_train_run then fails with "step K: the loss is nan; ..." (see
  * pt_train_nonfinite), on every rank alike.
  *
  * With opts.stop_on_signal, SIGINT and SIGTERM during the run (handlers
@@ -165,6 +167,9 @@ typedef struct {
    * ends the process with a message naming what it waited in and for whom
    * (runtime/watchdog.h); 0: no limit */
   double timeout_s;
+  /* also check every updated param and optimizer state each step (above):
+   * a pass over the model's state per step */
+  bool check_numerics;
 } pt_train_opts;
 
 typedef struct {
@@ -186,11 +191,16 @@ typedef struct {
 pt_status pt_train_run(const pt_train_opts *o, pt_train_report *r, pt_diag *d);
 void pt_train_report_free(pt_train_report *r);
 
-/* The error of a run stopped by a non-finite loss at step `step`: names
- * the step and the loss, and what is on disk -- the checkpoint of step
- * `kept` in ckpt_dir (0: none was written or resumed from). */
+/* The error of a run stopped at step `step` by a non-finite loss (tensor
+ * NULL) or, with check_numerics, by a param or optimizer state `tensor`
+ * that the step's update made nan or inf: names the step and the value,
+ * and what is on disk -- the checkpoint of step `kept` in ckpt_dir (0:
+ * none was written or resumed from). */
 void pt_train_nonfinite(pt_diag *d, const pt_train_opts *o, uint64_t step, double loss,
-                        uint64_t kept);
+                        const char *tensor, uint64_t kept);
+/* The index of the first of the n f32 tensors t that holds a nan or an
+ * inf, or -1. */
+int pt_train_first_nonfinite(const pt_tensor *const *t, int n);
 
 /* The optimizer's name as the command line spells it: "sgd", "momentum",
  * "adam". */

@@ -12,6 +12,7 @@
  * messages with PT_TRAIN_RANK_FAILED. Either way every rank returns the
  * same status. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <mpi.h>
 #include <stdlib.h>
@@ -67,9 +68,11 @@ static bool any_failed(bool failed) {
  * several were, SIGTERM over SIGINT). */
 enum { STOP_NONFINITE = 1, STOP_SIGNAL_SHIFT = 1 };
 
-static int stop_flags(bool nonfinite, int sig) {
-  int mine[2] = {nonfinite, sig}, all[2] = {0, 0};
-  MPI_Allreduce(mine, all, 2, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+static int stop_flags(bool nonfinite, int sig, int *bad) {
+  /* *bad: the least index of a non-finite updated tensor on any rank, or -1 */
+  int mine[3] = {nonfinite, sig, *bad >= 0 ? INT_MAX - *bad : 0}, all[3] = {0, 0, 0};
+  MPI_Allreduce(mine, all, 3, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  *bad = all[2] ? INT_MAX - all[2] : -1;
   return all[0] | all[1] << STOP_SIGNAL_SHIFT;
 }
 
@@ -360,6 +363,14 @@ static bool loop(dist *x, double *losses, double *secs) {
     pt_watchdog_done();
     if (failed)
       return false;
+    int bad = -1; /* --check-numerics: this rank's blocks of the updated state */
+    if (o->check_numerics) {
+      const pt_tensor **upd = pt_calloc((size_t)x->nupd + 1, sizeof *upd);
+      for (int i = 0; i < x->nupd; i++)
+        upd[i] = pt_exec_result_buffer(x->e, i);
+      bad = pt_train_first_nonfinite(upd, x->nupd);
+      pt_free(upd);
+    }
     for (int i = 0; i < x->nupd; i++)
       pt_exec_carry(x->e, i, i);
     secs[s] = pt_train_now() - t0;
@@ -386,10 +397,11 @@ static bool loop(dist *x, double *losses, double *secs) {
     /* the ranks agree on a non-finite loss (whatever rounding did) and on a
      * signal any one of them caught: one all-reduce per step */
     pt_watchdog_wait(NULL, "the agreement after the step");
-    int flags = stop_flags(!isfinite(losses[s]), pt_train_stop_signal());
+    int flags = stop_flags(!isfinite(losses[s]), pt_train_stop_signal(), &bad);
     pt_watchdog_done();
-    if (flags & STOP_NONFINITE) {
-      pt_train_nonfinite(x->d, o, step, losses[s], kept);
+    if ((flags & STOP_NONFINITE) || bad >= 0) {
+      pt_train_nonfinite(x->d, o, step, losses[s],
+                         flags & STOP_NONFINITE ? NULL : x->ts->args[bad]->name, kept);
       return false;
     }
     int sig = flags >> STOP_SIGNAL_SHIFT;

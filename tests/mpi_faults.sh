@@ -52,6 +52,30 @@ else
   cat "$T/nan" "$T/nan_resumed"
 fi
 
+# 1b. --check-numerics on 2 ranks: a loss of 0 whose gradient is nan stops the
+#     job at step 1, naming the param (the loss alone would show it at step 2)
+cat >"$T/nang.pir" <<'EOF'
+func @loss(input %x: f32[2,4], param %w: f32[4]) -> (loss: f32[]) {
+  %zero = constant {value = 0.0} : f32[2,4]
+  %wb = broadcast %w {dims = [1]} : f32[2,4]
+  %a = mul %wb, %zero : f32[2,4]
+  %b = mul %a, %x : f32[2,4]
+  %sq = mul %b, %b : f32[2,4]
+  %s = reduce_sum %sq {dims = [0, 1]} : f32[]
+  %loss = sqrt %s : f32[]
+  return %loss
+}
+EOF
+printf 'mesh: {batch: 2}\nschedule:\n  - name: bp\n    axis: batch\n    shard: {x: 0}\n' >"$T/nang.yaml"
+if ! "${MPI[@]}" -n 2 "$P" train "$T/nang.pir" --tactics "$T/nang.yaml" --optimizer sgd --steps 5 \
+    --real-data --check-numerics >"$T/nang.out" 2>&1 &&
+    grep -q "error: step 1: %w is not finite after the step's update (--check-numerics)" "$T/nang.out"; then
+  pass "--check-numerics on 2 ranks: a nan gradient stopped the job at step 1, naming %w"
+else
+  fail "--check-numerics on 2 ranks"
+  cat "$T/nang.out"
+fi
+
 # 2. interrupts. Under mpirun, SIGTERM to one rank: every rank finishes the
 #    step, the state after it is checkpointed, and the job ends non-zero with
 #    rank 0 saying so; --resume continues at the next step. (Ctrl-C on mpirun

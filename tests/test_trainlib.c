@@ -285,6 +285,45 @@ START_TEST(a_data_source_plugs_in) {
 }
 END_TEST
 
+/* A loss of 0 whose gradient is 0 * inf = nan: the loss check stops the run
+ * at step 2 (the first nan loss); --check-numerics a step earlier, naming
+ * the param the update spoilt. */
+START_TEST(check_numerics_names_the_spoilt_param) {
+  static const char *src =
+      "func @loss(input %x: f32[2,4], param %w: f32[4]) -> (loss: f32[]) {\n"
+      "  %zero = constant {value = 0.0} : f32[2,4]\n"
+      "  %wb = broadcast %w {dims = [1]} : f32[2,4]\n"
+      "  %a = mul %wb, %zero : f32[2,4]\n"
+      "  %b = mul %a, %x : f32[2,4]\n"
+      "  %sq = mul %b, %b : f32[2,4]\n"
+      "  %s = reduce_sum %sq {dims = [0, 1]} : f32[]\n"
+      "  %loss = sqrt %s : f32[]\n"
+      "  return %loss\n"
+      "}\n";
+  for (int check = 0; check < 2; check++) {
+    pt_module *m = pt_test_parse_ok(src);
+    seen s = {0};
+    pt_train_opts o = {.module = m,
+                       .loss = pt_module_find_func(m, "loss"),
+                       .opt = pt_optimizer_default(PT_OPTIM_SGD),
+                       .steps = 5,
+                       .progress = record,
+                       .progress_ctx = &s,
+                       .check_numerics = check};
+    pt_diag *d = pt_diag_create(NULL);
+    ck_assert_int_eq(pt_train_run(&o, NULL, d), PT_ERR);
+    ck_assert_int_eq(s.steps, check ? 1 : 2);
+    ck_assert(s.losses[0] == 0);
+    const char *want = check ? "step 1: %w is not finite after the step's update "
+                               "(--check-numerics); training stopped"
+                             : "step 2: the loss is ";
+    ck_assert_msg(strstr(pt_diag_text(d, 0), want), "%s", pt_diag_text(d, 0));
+    pt_diag_destroy(d);
+    pt_module_destroy(m);
+  }
+}
+END_TEST
+
 /* With stop_on_signal, a SIGINT during step 3 lets the step finish, writes
  * its state as a checkpoint and fails with a message saying so; the
  * handlers are the caller's again afterwards, and --resume continues after
@@ -465,6 +504,7 @@ int main(void) {
   tcase_add_test(tc, resume_continues_exactly);
   tcase_add_test(tc, a_data_source_plugs_in);
   tcase_add_test(tc, a_nonfinite_loss_stops_before_writing);
+  tcase_add_test(tc, check_numerics_names_the_spoilt_param);
   tcase_add_test(tc, a_signal_stops_after_the_step_with_a_checkpoint);
   tcase_add_loop_test(tc, bad_options_are_errors, 0,
                       (int)(sizeof bad_cases / sizeof bad_cases[0]));
