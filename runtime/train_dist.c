@@ -63,17 +63,20 @@ static bool any_failed(bool failed) {
   return any != 0;
 }
 
-/* What stops the loop, agreed by every rank (bitwise or over them): a
- * non-finite loss, and the signal a rank caught (the largest number if
- * several were, SIGTERM over SIGINT). */
-enum { STOP_NONFINITE = 1, STOP_SIGNAL_SHIFT = 1 };
+/* What stops the loop after a step, agreed by every rank in one
+ * all-reduce (the maximum over them): rank 0's --verify failing, a
+ * non-finite loss, the signal a rank caught (SIGTERM over SIGINT if both
+ * were), and the least index of an updated tensor a rank found non-finite
+ * (--check-numerics; -1 for none). */
+typedef struct {
+  bool verify_failed, nonfinite;
+  int signal, bad;
+} step_verdict;
 
-static int stop_flags(bool nonfinite, int sig, int *bad) {
-  /* *bad: the least index of a non-finite updated tensor on any rank, or -1 */
-  int mine[3] = {nonfinite, sig, *bad >= 0 ? INT_MAX - *bad : 0}, all[3] = {0, 0, 0};
-  MPI_Allreduce(mine, all, 3, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  *bad = all[2] ? INT_MAX - all[2] : -1;
-  return all[0] | all[1] << STOP_SIGNAL_SHIFT;
+static step_verdict agree_step(bool verify_failed, bool nonfinite, int sig, int bad) {
+  int mine[4] = {verify_failed, nonfinite, sig, bad >= 0 ? INT_MAX - bad : 0}, all[4] = {0};
+  MPI_Allreduce(mine, all, 4, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  return (step_verdict){all[0] != 0, all[1] != 0, all[2], all[3] ? INT_MAX - all[3] : -1};
 }
 
 /* For failures that can differ between ranks (MPI, the runtime, files):
@@ -383,28 +386,25 @@ static bool loop(dist *x, double *losses, double *secs) {
       if (!failed)
         emit(x, (pt_train_event){.kind = PT_TRAIN_VERIFIED, .step = step, .loss = losses[s]});
     }
+    /* the ranks agree on --verify, a non-finite loss (whatever rounding
+     * did) or state, and a signal any one of them caught */
     pt_watchdog_wait(NULL, x->ref && s < verify_steps ? "rank 0's --verify of the step"
-                                                      : "the check after the step");
-    failed = any_failed(x->ref ? failed : false);
+                                                      : "the agreement after the step");
+    step_verdict v = agree_step(x->ref && failed, !isfinite(losses[s]), pt_train_stop_signal(), bad);
     pt_watchdog_done();
-    if (failed)
+    if (v.verify_failed)
       return false;
     emit(x, (pt_train_event){.kind = PT_TRAIN_STEP,
                              .step = step,
                              .index = s,
                              .loss = losses[s],
                              .seconds = secs[s]});
-    /* the ranks agree on a non-finite loss (whatever rounding did) and on a
-     * signal any one of them caught: one all-reduce per step */
-    pt_watchdog_wait(NULL, "the agreement after the step");
-    int flags = stop_flags(!isfinite(losses[s]), pt_train_stop_signal(), &bad);
-    pt_watchdog_done();
-    if ((flags & STOP_NONFINITE) || bad >= 0) {
-      pt_train_nonfinite(x->d, o, step, losses[s],
-                         flags & STOP_NONFINITE ? NULL : x->ts->args[bad]->name, kept);
+    if (v.nonfinite || v.bad >= 0) {
+      pt_train_nonfinite(x->d, o, step, losses[s], v.nonfinite ? NULL : x->ts->args[v.bad]->name,
+                         kept);
       return false;
     }
-    int sig = flags >> STOP_SIGNAL_SHIFT;
+    int sig = v.signal;
     if (o->ckpt_dir && ((o->ckpt_every && step % o->ckpt_every == 0) || s + 1 == o->steps || sig)) {
       pt_watchdog_wait(NULL, "writing the checkpoint");
       failed = !save(x, step, pt_train_ckpt_path(o->ckpt_dir, path, sizeof path));
