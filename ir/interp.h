@@ -26,6 +26,9 @@ pt_tensor *pt_tensor_create(pt_type t);
  * ordinary tensor). */
 pt_tensor *pt_tensor_create_wide(pt_type t);
 void pt_tensor_destroy(pt_tensor *t);
+/* Destroys the n tensors of the pt_malloc'd array ts (NULL entries allowed)
+ * and frees the array; ts may be NULL. */
+void pt_tensors_destroy(pt_tensor **ts, int n);
 pt_tensor *pt_tensor_clone(const pt_tensor *t);
 /* Element i as a double (any dtype), and store (rounded to the dtype). */
 double pt_tensor_get(const pt_tensor *t, int64_t i);

@@ -27,6 +27,14 @@ void pt_tensor_destroy(pt_tensor *t) {
   pt_free(t);
 }
 
+void pt_tensors_destroy(pt_tensor **ts, int n) {
+  if (!ts)
+    return;
+  for (int i = 0; i < n; i++)
+    pt_tensor_destroy(ts[i]);
+  pt_free(ts);
+}
+
 pt_tensor *pt_tensor_clone(const pt_tensor *t) {
   pt_tensor *x = create(t->type, t->wide);
   memcpy(x->data, t->data, data_bytes(t));

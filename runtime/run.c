@@ -121,17 +121,10 @@ pt_status pt_run(const pt_run_opts *o, pt_run_result *r, pt_diag *d) {
   return PT_OK;
 }
 
-static void destroy_all(pt_tensor **ts, int n) {
-  if (ts)
-    for (int i = 0; i < n; i++)
-      pt_tensor_destroy(ts[i]);
-  pt_free(ts);
-}
-
 void pt_run_result_free(pt_run_result *r) {
-  destroy_all(r->args, r->nargs);
-  destroy_all(r->results, r->nresults);
-  destroy_all(r->ref, r->nresults);
+  pt_tensors_destroy(r->args, r->nargs);
+  pt_tensors_destroy(r->results, r->nresults);
+  pt_tensors_destroy(r->ref, r->nresults);
   pt_free(r->from_input);
   pt_free(r->maxabs);
   pt_free(r->maxrel);

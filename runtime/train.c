@@ -471,10 +471,7 @@ static pt_status run_one_rank(const pt_train_opts *o, pt_train_report *r, pt_dia
     else
       pt_train_report_free(&rep);
   }
-  if (x.args)
-    for (int i = 0; i < x.ts->nargs; i++)
-      pt_tensor_destroy(x.args[i]);
-  pt_free(x.args);
+  pt_tensors_destroy(x.args, x.args ? x.ts->nargs : 0);
   pt_free(losses);
   pt_free(secs);
   pt_free(specs);

@@ -495,13 +495,6 @@ static bool finish(dist *x, double *losses, double *secs, pt_train_report *r) {
   return true;
 }
 
-static void free_tensors(pt_tensor **t, int n) {
-  if (t)
-    for (int i = 0; i < n; i++)
-      pt_tensor_destroy(t[i]);
-  pt_free(t);
-}
-
 pt_status pt_train_run_distributed(const pt_train_opts *o, pt_train_report *r, pt_diag *d) {
   int inited = 0;
   MPI_Initialized(&inited);
@@ -531,9 +524,9 @@ pt_status pt_train_run_distributed(const pt_train_opts *o, pt_train_report *r, p
       losses = secs = NULL; /* the report's */
   }
   int nargs = x.ts ? x.ts->nargs : 0;
-  free_tensors(x.ref, nargs);
-  free_tensors(x.args, nargs);
-  free_tensors(x.given, nargs);
+  pt_tensors_destroy(x.ref, nargs);
+  pt_tensors_destroy(x.args, nargs);
+  pt_tensors_destroy(x.given, nargs);
   pt_free(losses);
   pt_free(secs);
   pt_free(x.specs);

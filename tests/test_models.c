@@ -271,9 +271,7 @@ START_TEST(loss_matches_a_float64_reference) {
     ck_assert_msg(fabs(want - log(29.0)) > 1e-3, "%s: the reference is just ln V (%g)",
                   pt_model_kind_name(o.kind), want);
     pt_tensor_destroy(out);
-    for (int i = 0; i < f->nargs; i++)
-      pt_tensor_destroy(args[i]);
-    pt_free(args);
+    pt_tensors_destroy(args, f->nargs);
     pt_diag_destroy(d);
     pt_module_destroy(m);
     free(text);
@@ -343,9 +341,7 @@ START_TEST(mlp_at_any_depth) {
     ck_assert_msg(fabs(got - want) <= 1e-5 * fabs(want), "%lld layers: interpreter %.9g, "
                   "reference %.9g", (long long)N, got, want);
     pt_tensor_destroy(y);
-    for (int i = 0; i < f->nargs; i++)
-      pt_tensor_destroy(args[i]);
-    pt_free(args);
+    pt_tensors_destroy(args, f->nargs);
     pt_diag_destroy(d);
     pt_module_destroy(m);
     free(text);
@@ -383,9 +379,7 @@ START_TEST(uniform_logits_give_ln_vocab) {
     ck_assert_msg(isfinite(random_head) && random_head != uniform, "random head: %g",
                   random_head);
     pt_tensor_destroy(out);
-    for (int i = 0; i < f->nargs; i++)
-      pt_tensor_destroy(args[i]);
-    pt_free(args);
+    pt_tensors_destroy(args, f->nargs);
     pt_diag_destroy(d);
     pt_module_destroy(m);
     free(text);
