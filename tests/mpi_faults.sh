@@ -16,22 +16,9 @@ set -u
 P=$1
 SRC=$2
 cd "$SRC"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
-MPI=(mpirun --allow-run-as-root --oversubscribe)
+. tests/mpi_common.sh
 T=$(mktemp -d /tmp/partita-faults-XXXXXX)
 trap 'mountpoint -q "$T/full" 2>/dev/null && umount "$T/full"; rm -rf "$T"' EXIT
-fails=0
-# each check's line ends with the seconds since the previous one, so a CI
-# log shows where the time goes
-last_check=$SECONDS
-pass() { echo "ok   $1 [$((SECONDS - last_check)) s]"; last_check=$SECONDS; }
-fail() { echo "FAIL $1 [$((SECONDS - last_check)) s]"; last_check=$SECONDS; fails=$((fails + 1)); }
-rank_pid() { # the pid of rank $2 under mpirun $1
-  local c
-  for c in $(pgrep -P "$1"); do
-    tr '\0' '\n' <"/proc/$c/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && echo "$c"
-  done
-}
 
 # 1. a loss that overflows (SGD with lr 1e18) stops the run at that step on
 #    every rank, exit non-zero, naming the step; the checkpoint on disk is the
@@ -52,22 +39,11 @@ else
   cat "$T/nan" "$T/nan_resumed"
 fi
 
-# 1b. --check-numerics on 2 ranks: a loss of 0 whose gradient is nan stops the
-#     job at step 1, naming the param (the loss alone would show it at step 2)
-cat >"$T/nang.pir" <<'EOF'
-func @loss(input %x: f32[2,4], param %w: f32[4]) -> (loss: f32[]) {
-  %zero = constant {value = 0.0} : f32[2,4]
-  %wb = broadcast %w {dims = [1]} : f32[2,4]
-  %a = mul %wb, %zero : f32[2,4]
-  %b = mul %a, %x : f32[2,4]
-  %sq = mul %b, %b : f32[2,4]
-  %s = reduce_sum %sq {dims = [0, 1]} : f32[]
-  %loss = sqrt %s : f32[]
-  return %loss
-}
-EOF
+# 1b. --check-numerics on 2 ranks: tests/data/nan_grad.pir, a loss of 0 whose
+#     gradient is nan, stops the job at step 1, naming the param (the loss
+#     alone would show it at step 2)
 printf 'mesh: {batch: 2}\nschedule:\n  - name: bp\n    axis: batch\n    shard: {x: 0}\n' >"$T/nang.yaml"
-if ! "${MPI[@]}" -n 2 "$P" train "$T/nang.pir" --tactics "$T/nang.yaml" --optimizer sgd --steps 5 \
+if ! "${MPI[@]}" -n 2 "$P" train tests/data/nan_grad.pir --tactics "$T/nang.yaml" --optimizer sgd --steps 5 \
     --real-data --check-numerics >"$T/nang.out" 2>&1 &&
     grep -q "error: step 1: %w is not finite after the step's update (--check-numerics)" "$T/nang.out"; then
   pass "--check-numerics on 2 ranks: a nan gradient stopped the job at step 1, naming %w"
@@ -84,13 +60,9 @@ fi
   --steps 1000000 --every 1 --checkpoint-dir "$T/int_ck" --checkpoint-every 1000 >"$T/int" 2>&1 &
 job=$!
 victim=
-for _ in $(seq 300); do
-  grep -q '^step' "$T/int" && victim=$(rank_pid "$job" 1) && break
-  sleep 0.1
-done
+await_line "$T/int" '^step' && victim=$(rank_pid "$job" 1)
 [ -n "$victim" ] && kill -TERM "$victim"
-for _ in $(seq 300); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
-kill -9 $(pgrep -P "$job") "$job" 2>/dev/null
+await_exit "$job" 30 || kill_job "$job"
 wait "$job"
 status=$?
 k=$(sed -n 's/.*interrupted by SIGTERM after step \([0-9]*\); its state is in the checkpoint.*/\1/p' "$T/int")
@@ -108,13 +80,13 @@ fi
 # same step (the interpreter's ~1 s MLP step) exits at once
 "$P" train examples/mlp.pir --optimizer sgd --steps 1000 >"$T/int1" 2>&1 &
 job=$!
-for _ in $(seq 300); do grep -q '^step' "$T/int1" && break; sleep 0.1; done
+await_line "$T/int1" '^step'
 kill -INT "$job"
 wait "$job"
 status=$?
 "$P" train examples/mlp.pir --optimizer sgd --steps 1000 >"$T/int2" 2>&1 &
 job2=$!
-for _ in $(seq 300); do grep -q '^step' "$T/int2" && break; sleep 0.1; done
+await_line "$T/int2" '^step'
 kill -INT "$job2"
 sleep 0.05
 kill -INT "$job2"
@@ -182,14 +154,14 @@ for round in $(seq "$rounds"); do
     --steps 100000 --every 100000 --checkpoint-dir "$T/k9" --checkpoint-every 1 "${resume[@]}" \
     >"$T/k9.out" 2>&1 &
   job=$!
-  for _ in $(seq 300); do grep -q '^checkpoint\|^resumed' "$T/k9.out" && break; sleep 0.1; done
+  await_line "$T/k9.out" '^checkpoint\|^resumed'
   sleep "0.$((RANDOM % 4))$((RANDOM % 10))"
   victim=$(rank_pid "$job" $((RANDOM % 2)))
   [ -n "$victim" ] && kill -9 "$victim"
   # the other rank and mpirun go too, a moment later (mpirun would take a
   # second to notice): what is on disk is whatever the kill left
   sleep 0.2
-  kill -9 $(pgrep -P "$job") "$job" 2>/dev/null
+  kill_job "$job"
   wait "$job" 2>/dev/null
   at=$(sed -n 's/^resumed from .* at step \([0-9]*\)$/\1/p' "$T/k9.out")
   if [ "${#resume[@]}" -gt 0 ] && { [ -z "$at" ] || [ "$at" -lt "$last" ] || [ "$at" -gt $((last + 1)) ]; }; then
@@ -213,24 +185,19 @@ fi
   --steps 1000000 --every 1000000 --timeout 3 >"$T/hung" 2>&1 &
 job=$!
 victim=
-for _ in $(seq 300); do
-  grep -q '^step' "$T/hung" && victim=$(rank_pid "$job" 1) && break
-  sleep 0.1
-done
+await_line "$T/hung" '^step' && victim=$(rank_pid "$job" 1)
 [ -n "$victim" ] && kill -STOP "$victim"
 start=$SECONDS
-for _ in $(seq 600); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
-took=$((SECONDS - start))
-if kill -0 "$job" 2>/dev/null; then
+if ! await_exit "$job" 60; then
   fail "a hung rank: the job still runs 60 s after rank 1 was stopped"
-  kill -9 $(pgrep -P "$job") "$job" 2>/dev/null
+  kill_job "$job"
   cat "$T/hung"
 else
   wait "$job"
   status=$?
   if [ -n "$victim" ] && [ "$status" -ne 0 ] &&
       grep -Eq "^partita \(rank 0 of 2\): error: .*has waited [0-9]+ s for (rank 1|the other ranks) \(--timeout 3\)" "$T/hung"; then
-    pass "a hung rank: rank 1 stopped, rank 0 named what it waited for and the job ended in ${took} s"
+    pass "a hung rank: rank 1 stopped, rank 0 named what it waited for and the job ended in $((SECONDS - start)) s"
   else
     fail "a hung rank (pid '$victim', exit $status)"
     cat "$T/hung"
@@ -238,8 +205,4 @@ else
 fi
 [ -n "$victim" ] && kill -9 "$victim" 2>/dev/null
 
-if [ "$fails" -ne 0 ]; then
-  echo "mpi_faults: $fails check(s) failed"
-  exit 1
-fi
-echo "mpi_faults: all checks passed"
+finish mpi_faults

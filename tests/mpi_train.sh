@@ -25,16 +25,9 @@ set -u
 P=$1
 SRC=$2
 cd "$SRC"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
-MPI=(mpirun --allow-run-as-root --oversubscribe)
+. tests/mpi_common.sh
 T=$(mktemp -d /tmp/partita-mpi-XXXXXX)
 trap 'rm -rf "$T"' EXIT
-fails=0
-# each check's line ends with the seconds since the previous one, so a CI
-# log shows where the time goes
-last_check=$SECONDS
-pass() { echo "ok   $1 [$((SECONDS - last_check)) s]"; last_check=$SECONDS; }
-fail() { echo "FAIL $1 [$((SECONDS - last_check)) s]"; last_check=$SECONDS; fails=$((fails + 1)); }
 
 devices() { # the device count of a script's mesh
   grep -m1 '^mesh:' "$1" | grep -o '[0-9]\+' | awk 'BEGIN{p=1}{p*=$1}END{print p}'
@@ -290,28 +283,17 @@ expect_error "--profile into a missing directory" "cannot write the profile" \
   --steps 1000000 --real-data >"$T/killed" 2>&1 &
 job=$!
 victim=
-for _ in $(seq 300); do # up to 30 s for the first step
-  if grep -q '^step' "$T/killed"; then
-    for c in $(pgrep -P "$job"); do
-      tr '\0' '\n' <"/proc/$c/environ" 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 && victim=$c
-    done
-    break
-  fi
-  sleep 0.1
-done
+await_line "$T/killed" '^step' && victim=$(rank_pid "$job" 1)
 if [ -z "$victim" ]; then
   fail "a killed rank: no rank 1 process under mpirun"
   cat "$T/killed"
-  kill -9 $(pgrep -P "$job") "$job" 2>/dev/null
+  kill_job "$job"
 else
   kill -9 "$victim"
   start=$SECONDS
-  while kill -0 "$job" 2>/dev/null && [ $((SECONDS - start)) -lt 30 ]; do
-    sleep 0.2
-  done
-  if kill -0 "$job" 2>/dev/null; then
+  if ! await_exit "$job" 30; then
     fail "a killed rank: mpirun still running 30 s after rank 1 was killed"
-    kill -9 $(pgrep -P "$job") "$job" 2>/dev/null
+    kill_job "$job"
   elif wait "$job"; then
     fail "a killed rank: mpirun exited 0"
   elif grep -q 'rank 1 .*signal 9' "$T/killed"; then
@@ -323,8 +305,4 @@ else
 fi
 wait 2>/dev/null
 
-if [ "$fails" -ne 0 ]; then
-  echo "mpi_train: $fails check(s) failed"
-  exit 1
-fi
-echo "mpi_train: all checks passed"
+finish mpi_train

@@ -285,21 +285,11 @@ START_TEST(a_data_source_plugs_in) {
 }
 END_TEST
 
-/* A loss of 0 whose gradient is 0 * inf = nan: the loss check stops the run
- * at step 2 (the first nan loss); --check-numerics a step earlier, naming
- * the param the update spoilt. */
+/* tests/data/nan_grad.pir, a loss of 0 whose gradient is 0 * inf = nan: the
+ * loss check stops the run at step 2 (the first nan loss); --check-numerics
+ * a step earlier, naming the param the update spoilt. */
 START_TEST(check_numerics_names_the_spoilt_param) {
-  static const char *src =
-      "func @loss(input %x: f32[2,4], param %w: f32[4]) -> (loss: f32[]) {\n"
-      "  %zero = constant {value = 0.0} : f32[2,4]\n"
-      "  %wb = broadcast %w {dims = [1]} : f32[2,4]\n"
-      "  %a = mul %wb, %zero : f32[2,4]\n"
-      "  %b = mul %a, %x : f32[2,4]\n"
-      "  %sq = mul %b, %b : f32[2,4]\n"
-      "  %s = reduce_sum %sq {dims = [0, 1]} : f32[]\n"
-      "  %loss = sqrt %s : f32[]\n"
-      "  return %loss\n"
-      "}\n";
+  char *path = pt_test_path("tests/data/nan_grad.pir"), *src = pt_test_slurp(path);
   for (int check = 0; check < 2; check++) {
     pt_module *m = pt_test_parse_ok(src);
     seen s = {0};
@@ -321,6 +311,8 @@ START_TEST(check_numerics_names_the_spoilt_param) {
     pt_diag_destroy(d);
     pt_module_destroy(m);
   }
+  pt_free(src);
+  pt_free(path);
 }
 END_TEST
 
