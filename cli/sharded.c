@@ -15,20 +15,25 @@ bool pt_cli_shard_take(pt_cli_shard_args *a, int c, const char *arg) {
   return slot != NULL;
 }
 
-int pt_cli_shard(const pt_command *c, const pt_cli_shard_args *a, pt_cli_sharded *x) {
+int pt_cli_prepare(const pt_command *c, const pt_cli_shard_args *a, pt_schedule *given,
+                   pt_cli_sharded *x) {
   memset(x, 0, sizeof *x);
   pt_optimizer opt;
   if (a->optimizer) {
     pt_cli_optim_args oa = {a->optimizer, NULL, NULL, NULL, NULL, NULL};
     int st = pt_cli_optimizer(c, &oa, &opt);
-    if (st != PT_EXIT_OK)
+    if (st != PT_EXIT_OK) {
+      pt_schedule_destroy(given);
       return st;
+    }
   }
   x->d = pt_diag_create(stderr);
+  x->s = given;
   x->m = pt_cli_load(a->file, x->d);
   if (!x->m)
     return PT_EXIT_INPUT;
-  x->s = pt_schedule_read(a->tactics, x->d);
+  if (!x->s)
+    x->s = pt_schedule_read(a->tactics, x->d);
   if (!x->s)
     return PT_EXIT_INPUT;
   const char *func = a->func;
@@ -44,6 +49,13 @@ int pt_cli_shard(const pt_command *c, const pt_cli_shard_args *a, pt_cli_sharded
     return PT_EXIT_INPUT;
   if (pt_schedule_set_mesh(x->m, x->s, x->d) != PT_OK)
     return PT_EXIT_INPUT;
+  return PT_EXIT_OK;
+}
+
+int pt_cli_shard(const pt_command *c, const pt_cli_shard_args *a, pt_cli_sharded *x) {
+  int st = pt_cli_prepare(c, a, NULL, x);
+  if (st != PT_EXIT_OK)
+    return st;
   if (pt_analysis_apply(&x->an, x->f, x->s, x->d) != PT_OK)
     return PT_EXIT_INPUT;
   return PT_EXIT_OK;

@@ -28,6 +28,11 @@ typedef struct {
  * PT_EXIT_USAGE (a bad --optimizer; the usage message is printed for c) or
  * PT_EXIT_INPUT. *out is always safe to pass to pt_cli_sharded_free. */
 int pt_cli_shard(const pt_command *c, const pt_cli_shard_args *a, pt_cli_sharded *out);
+/* The same up to the schedule's application: loads the program, reads the
+ * script (or takes `given`, which *out then owns, even on error), builds
+ * train_step, picks the function and gives the module the script's mesh. */
+int pt_cli_prepare(const pt_command *c, const pt_cli_shard_args *a, pt_schedule *given,
+                   pt_cli_sharded *out);
 void pt_cli_sharded_free(pt_cli_sharded *x);
 
 /* Lowers x->f (pt_pass_lower, collectives named after x's tactics) into *g

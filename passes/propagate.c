@@ -48,6 +48,18 @@ static bool fits(const pt_value *v, int d, int64_t size) {
 static bool try_op(pt_op *op, int axis, int tactic, const pt_mesh *mesh, pt_prop_report *rep) {
   if (pt_optab[op->code].flags & PT_OPF_COLLECTIVE)
     return false;
+  /* Only sharded values (and a partial result) carry a layout, and only a
+   * value still unknown can take one: most ops of most sweeps have neither,
+   * and need no rule (without a report, conflicts need not be found). */
+  bool carries = false, open = false;
+  for (int i = -1; i < op->noperands && !(carries && open); i++) {
+    pt_axis_state s = pt_sharding_axis(i < 0 ? op->result : op->operands[i], axis);
+    open |= s.kind == PT_SH_UNKNOWN;
+    carries |= s.kind == PT_SH_SHARDED ||
+               (i < 0 && (s.kind == PT_SH_PARTIAL_SUM || s.kind == PT_SH_PARTIAL_MAX));
+  }
+  if (!carries || (!open && !rep))
+    return false;
   pt_shard_rule r;
   pt_shard_rule_of(op, &r);
   int vote = -1;

@@ -84,6 +84,13 @@ static pt_status seed(pt_func *f, const pt_tactic *t, int index, const pt_tactic
 pt_status pt_tactic_apply(pt_func *f, const pt_schedule *s, int index, pt_prop_report *rep,
                           pt_diag *d) {
   const pt_tactic *t = &s->tactics[index];
+  if (t->automatic) {
+    pt_diag_error(d, t->loc, "tactic '%s' is automatic (auto: true): a search resolves it into "
+                  "ordinary tactics first; run `partita auto FILE --tactics %s --hw HW.yaml` "
+                  "and use the script it writes",
+                  t->name, s->file);
+    return PT_ERR;
+  }
   pt_status st = PT_OK;
   /* shared constants would tie unrelated code's shardings together */
   pt_pass_split_constants(f->module, d);
@@ -105,4 +112,14 @@ pt_status pt_schedule_apply(pt_func *f, const pt_schedule *s, pt_prop_report *re
       return PT_ERR;
   pt_propagate_finish(f);
   return PT_OK;
+}
+
+bool pt_schedule_has_auto(const pt_schedule *s, int *first) {
+  for (int i = 0; i < s->ntactics; i++)
+    if (s->tactics[i].automatic) {
+      if (first)
+        *first = i;
+      return true;
+    }
+  return false;
 }

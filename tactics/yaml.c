@@ -96,8 +96,8 @@ static void read_mesh(pt_yaml_loader *L, pt_schedule *s, yaml_node_t *key, yaml_
 
 /* ---- tactics --------------------------------------------------------- */
 
-static const char *const tactic_keys[] = {"name", "axis", "shard", "replicate"};
-#define TACTIC_KEYS "name, axis, shard, replicate"
+static const char *const tactic_keys[] = {"name", "axis", "shard", "replicate", "auto", "args"};
+#define TACTIC_KEYS "name, axis, shard, replicate, auto, args"
 
 static const char *axes_list(const pt_mesh *m, char *buf, size_t cap) {
   size_t k = 0;
@@ -202,6 +202,69 @@ static void read_replicate(pt_yaml_loader *L, pt_tactic *t, yaml_node_t *n) {
   }
 }
 
+/* `auto: true` and `args: [param, state]` (or `args: all`): an automatic
+ * tactic, which seeds nothing itself. Returns whether t is automatic (an
+ * error about it is reported here). */
+static bool read_auto(pt_yaml_loader *L, pt_tactic *t, yaml_node_t *n, yaml_node_t *sh,
+                      yaml_node_t *rep) {
+  yaml_node_t *k, *v = pt_yaml_lookup(L, n, "auto", &k);
+  yaml_node_t *args = pt_yaml_lookup(L, n, "args", NULL);
+  if (v) {
+    const char *x = pt_yaml_is_scalar(v) ? pt_yaml_text(v) : "";
+    if (strcmp(x, "true") == 0)
+      t->automatic = true;
+    else if (strcmp(x, "false") != 0) {
+      pt_yaml_error(L, v, "'auto' must be true or false, not %s%s%s",
+                    pt_yaml_is_scalar(v) ? "'" : "", pt_yaml_is_scalar(v) ? x : pt_yaml_kind(v),
+                    pt_yaml_is_scalar(v) ? "'" : "");
+      return true;
+    }
+  }
+  if (!t->automatic) {
+    if (args)
+      pt_yaml_error(L, args, "'args' says what an automatic tactic may seed: it needs 'auto: "
+                             "true' in tactic '%s'",
+                    t->name);
+    return args != NULL;
+  }
+  if (sh || rep) {
+    pt_yaml_error(L, sh ? sh : rep,
+                  "an automatic tactic chooses its own seeds; put fixed '%s' entries in a "
+                  "tactic before '%s'",
+                  sh ? "shard" : "replicate", t->name);
+    return true;
+  }
+  if (!args)
+    return true;
+  if (pt_yaml_is_scalar(args) && strcmp(pt_yaml_text(args), "all") == 0) {
+    t->roles = (1u << PT_ROLE_COUNT) - 1;
+    return true;
+  }
+  if (args->type != YAML_SEQUENCE_NODE) {
+    pt_yaml_error(L, args, "'args' must be a list of argument roles, like [param, state], or "
+                           "'all', not %s",
+                  pt_yaml_kind(args));
+    return true;
+  }
+  for (yaml_node_item_t *i = args->data.sequence.items.start; i < args->data.sequence.items.top;
+       i++) {
+    yaml_node_t *r = pt_yaml_node(L, *i);
+    int role = -1;
+    for (int j = 0; j < PT_ROLE_COUNT && pt_yaml_is_scalar(r); j++)
+      if (strcmp(pt_yaml_text(r), pt_role_name((pt_role)j)) == 0)
+        role = j;
+    if (role < 0) {
+      pt_yaml_error(L, r, "'%s' is not an argument role; the roles are input, param and state",
+                    pt_yaml_is_scalar(r) ? pt_yaml_text(r) : pt_yaml_kind(r));
+      continue;
+    }
+    t->roles |= 1u << role;
+  }
+  if (!t->roles && L->errors == 0)
+    pt_yaml_error(L, args, "'args' is empty, so the search could seed nothing");
+  return true;
+}
+
 static void read_tactic(pt_yaml_loader *L, pt_schedule *s, int index, yaml_node_t *n) {
   pt_tactic *t = &s->tactics[index];
   t->loc = pt_yaml_at(L, n);
@@ -212,7 +275,7 @@ static void read_tactic(pt_yaml_loader *L, pt_schedule *s, int index, yaml_node_
     return;
   }
   int before = L->errors;
-  bool unknown_key = pt_yaml_check_keys(L, n, tactic_keys, 4, "a tactic");
+  bool unknown_key = pt_yaml_check_keys(L, n, tactic_keys, 6, "a tactic");
   yaml_node_t *k, *v;
   char nb[32];
   snprintf(nb, sizeof nb, "tactic %d", index + 1);
@@ -253,6 +316,8 @@ static void read_tactic(pt_yaml_loader *L, pt_schedule *s, int index, yaml_node_
   }
   yaml_node_t *sh = pt_yaml_lookup(L, n, "shard", NULL),
               *rep = pt_yaml_lookup(L, n, "replicate", NULL);
+  if (read_auto(L, t, n, sh, rep))
+    return;
   if (sh)
     read_shard(L, t, sh);
   if (rep)
