@@ -23,12 +23,6 @@ void pt_sharding_set(pt_value *v, int axis, pt_shkind kind, int dim, int tactic,
   }
 }
 
-pt_axis_state pt_sharding_axis(const pt_value *v, int axis) {
-  if (!v->sharding)
-    return (pt_axis_state){PT_SH_UNKNOWN, -1, -1, NULL};
-  return v->sharding->ax[axis];
-}
-
 int64_t pt_sharding_local_dim(const pt_value *v, int dim) {
   int64_t n = v->type.dims[dim];
   if (!v->sharding)

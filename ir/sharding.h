@@ -51,8 +51,13 @@ pt_sharding *pt_sharding_of(pt_value *v);
  * on `dim`. The axis must be unknown. */
 void pt_sharding_set(pt_value *v, int axis, pt_shkind kind, int dim, int tactic,
                      const pt_op *via);
-/* The state of v along axis (unknown if v has no sharding). */
-pt_axis_state pt_sharding_axis(const pt_value *v, int axis);
+/* The state of v along axis (unknown if v has no sharding). Inline: the
+ * propagation asks it for every value around every op of every sweep. */
+static inline pt_axis_state pt_sharding_axis(const pt_value *v, int axis) {
+  if (!v->sharding)
+    return (pt_axis_state){PT_SH_UNKNOWN, -1, -1, NULL};
+  return v->sharding->ax[axis];
+}
 /* Local (per-device) size of dimension dim of v given the axes decided on
  * it so far. */
 int64_t pt_sharding_local_dim(const pt_value *v, int dim);

@@ -34,6 +34,7 @@ typedef struct {
   pt_value **members;
   int n;
   pt_role role;
+  int64_t bytes; /* of all members */
 } group;
 
 typedef struct {
@@ -72,6 +73,7 @@ typedef struct {
   pt_sharding *root; /* after the prefix */
   group *groups;
   int ngroups;
+  int *order; /* group indices, most bytes first: the order actions are tried in */
   unsigned roles[PT_MAX_AXES];
   int base; /* tactic index of the first decision */
   /* open-addressing sets: states reached, and simulations by final layout */
@@ -80,6 +82,7 @@ typedef struct {
   cache_slot *cache;
   size_t ncache, capcache;
   uint64_t rng;
+  double gain; /* the least relative improvement a decision must bring */
   double t0, last_report;
   bool out_of_time;
   pt_auto_progress prog;
@@ -101,8 +104,23 @@ static uint64_t splitmix(uint64_t *x) {
 
 /* ---- argument groups ------------------------------------------------------- */
 
-/* name with every all-digit dot-separated component replaced by '*'. */
-static char *generalise(const char *name) {
+/* The group key of an argument: its name with every all-digit
+ * dot-separated component replaced by '*'; optimizer state `opt.<param>.<slot>`
+ * joins one group `opt.*.*`, as ZeRO scripts write it. */
+static char *generalise_name(const char *name);
+static char *generalise(const pt_value *v) {
+  const char *dot = strchr(v->name, '.');
+  if (v->role == PT_ROLE_STATE && v->type.rank > 0 && dot && strchr(dot + 1, '.')) {
+    size_t n = (size_t)(dot - v->name);
+    char *out = pt_malloc(n + 5);
+    memcpy(out, v->name, n);
+    memcpy(out + n, ".*.*", 5);
+    return out;
+  }
+  return generalise_name(v->name);
+}
+
+static char *generalise_name(const char *name) {
   size_t n = strlen(name);
   char *out = pt_malloc(n + 1), *o = out;
   for (const char *p = name; *p;) {
@@ -145,16 +163,55 @@ static bool glob_exact(const pt_func *f, const char *glob, const group *g) {
 
 static bool has_glob_chars(const char *s) { return strpbrk(s, "*?[\\") != NULL; }
 
+/* Families: the parameters under one first name component (`layers.*`),
+ * when they span several groups, as one more group, so that one decision
+ * can treat every weight of every layer alike (ZeRO-3's `layers.*: 0`). */
+static void add_families(search *S, pt_arena *arena) {
+  pt_func *f = S->f;
+  int nfine = S->ngroups;
+  for (int gi = 0; gi < nfine; gi++) {
+    const group *g = &S->groups[gi];
+    const char *dot = strchr(g->glob, '.');
+    if (g->role != PT_ROLE_PARAM || !dot)
+      continue;
+    size_t n = (size_t)(dot - g->glob) + 1; /* "layers." */
+    bool first = true;
+    int spans = 0;
+    for (int k = 0; k < nfine && first; k++) {
+      const group *h = &S->groups[k];
+      if (h->role == PT_ROLE_PARAM && strncmp(h->glob, g->glob, n) == 0) {
+        first = k >= gi;
+        spans++;
+      }
+    }
+    if (!first || spans < 2)
+      continue;
+    char *key = pt_arena_alloc(arena, n + 2);
+    memcpy(key, g->glob, n);
+    memcpy(key + n, "*", 2);
+    group fam = {key, pt_arena_alloc(arena, (size_t)f->nargs * sizeof(pt_value *)), 0,
+                 PT_ROLE_PARAM, 0};
+    for (int k = 0; k < nfine; k++) {
+      const group *h = &S->groups[k];
+      if (h->role == PT_ROLE_PARAM && strncmp(h->glob, g->glob, n) == 0)
+        for (int j = 0; j < h->n; j++)
+          fam.members[fam.n++] = h->members[j];
+    }
+    if (glob_exact(f, key, &fam))
+      S->groups[S->ngroups++] = fam;
+  }
+}
+
 /* One group per generalised name and role; a group whose glob would match
  * other arguments too (or whose names hold glob characters) falls back to
  * one group per argument. */
 static void make_groups(search *S, pt_arena *arena) {
   pt_func *f = S->f;
-  S->groups = pt_calloc((size_t)f->nargs + 1, sizeof *S->groups);
+  S->groups = pt_calloc(2 * (size_t)f->nargs + 1, sizeof *S->groups);
   char **gen = pt_calloc((size_t)f->nargs + 1, sizeof *gen);
   bool *done = pt_calloc((size_t)f->nargs + 1, sizeof *done);
   for (int i = 0; i < f->nargs; i++)
-    gen[i] = f->args[i]->name ? generalise(f->args[i]->name) : NULL;
+    gen[i] = f->args[i]->name ? generalise(f->args[i]) : NULL;
   for (int i = 0; i < f->nargs; i++) {
     if (done[i] || !gen[i])
       continue;
@@ -170,6 +227,24 @@ static void make_groups(search *S, pt_arena *arena) {
       clean = !has_glob_chars(g.members[k]->name);
     if (clean && glob_exact(f, g.glob, &g)) {
       S->groups[S->ngroups++] = g;
+      continue;
+    }
+    /* a coarse key that does not fit: the members try their layer-wise keys */
+    bool coarse = false;
+    for (int k = 0; k < g.n; k++) {
+      char *fine = generalise_name(g.members[k]->name);
+      int j = g.members[k]->arg_index;
+      if (strcmp(fine, gen[j]) != 0) {
+        coarse = true;
+        pt_free(gen[j]);
+        gen[j] = fine;
+        done[j] = false;
+      } else {
+        pt_free(fine);
+      }
+    }
+    if (coarse) {
+      i--;
       continue;
     }
     /* a name of its own for each member (escaped where it holds glob characters) */
@@ -191,6 +266,17 @@ static void make_groups(search *S, pt_arena *arena) {
     pt_free(gen[i]);
   pt_free(gen);
   pt_free(done);
+  add_families(S, arena);
+  S->order = pt_calloc((size_t)S->ngroups + 1, sizeof *S->order);
+  for (int i = 0; i < S->ngroups; i++) {
+    group *g = &S->groups[i];
+    for (int k = 0; k < g->n; k++)
+      g->bytes += pt_type_bytes(&g->members[k]->type);
+    int j = i;
+    for (; j > 0 && S->groups[S->order[j - 1]].bytes < g->bytes; j--)
+      S->order[j] = S->order[j - 1];
+    S->order[j] = i;
+  }
 }
 
 /* ---- states: snapshots and hashes ---------------------------------------- */
@@ -340,6 +426,21 @@ static int compare_eval(const eval *a, const eval *b) {
   return 0;
 }
 
+/* Whether a is enough better than b to be worth a decision: it runs, or it
+ * fits, or it is faster (both fitting) or smaller (neither) by the fraction
+ * `gain`. */
+static bool improves(const eval *a, const eval *b, double gain) {
+  if (!a->ok)
+    return false;
+  if (!b->ok)
+    return true;
+  if (a->fits != b->fits)
+    return a->fits;
+  if (a->fits)
+    return a->step < b->step * (1 - gain);
+  return (double)a->peak < (double)b->peak * (1 - gain);
+}
+
 /* Orders nodes: better strategy, then fewer decisions, then the seeded tie. */
 static int compare_node(const void *pa, const void *pb) {
   const node *a = pa, *b = pb;
@@ -407,12 +508,11 @@ static void materialise(search *S, const node *n) {
 static int list_actions(const search *S, decision *out) {
   int n = 0;
   const pt_mesh *mesh = &S->f->module->mesh;
-  for (int a = 0; a < mesh->naxes; a++) {
-    if (!S->roles[a] || mesh->sizes[a] < 2)
-      continue;
-    for (int gi = 0; gi < S->ngroups; gi++) {
-      const group *g = &S->groups[gi];
-      if (!(S->roles[a] & (1u << g->role)))
+  for (int oi = 0; oi < S->ngroups; oi++) {
+    int gi = S->order[oi];
+    const group *g = &S->groups[gi];
+    for (int a = 0; a < mesh->naxes; a++) {
+      if (!(S->roles[a] & (1u << g->role)) || mesh->sizes[a] < 2)
         continue;
       for (int d = -1; d < g->members[0]->type.rank; d++) {
         decision x = {(int16_t)a, (int16_t)gi, (int16_t)d};
@@ -494,6 +594,12 @@ static int expand(search *S, node *level, int nlevel, node **out) {
  * stops after `patience` levels without a better strategy (or when nothing
  * is left to decide, or the budget is spent). Takes start's nodes. */
 static const char *beam(search *S, node *start, int nstart, int width, int patience) {
+  /* states are expanded once per run; simulations stay cached across runs */
+  if (S->seen)
+    memset(S->seen, 0, S->capseen * sizeof *S->seen);
+  S->nseen = 0;
+  for (int i = 0; i < nstart; i++)
+    seen_insert(S, start[i].hash);
   node *level = start;
   int nlevel = nstart, stall = 0;
   const char *why = "converged";
@@ -505,13 +611,10 @@ static const char *beam(search *S, node *start, int nstart, int width, int patie
       node_free(&level[i]);
     if (level != start)
       pt_free(level);
-    if (nk && compare_node(&kids[0], &S->best) < 0 &&
-        compare_eval(&kids[0].e, &S->best.e) < 0) {
+    if (nk && compare_eval(&kids[0].e, &S->best.e) < 0) {
+      /* kept however small the gain, but only a real gain keeps the search going */
+      stall = improves(&kids[0].e, &S->best.e, S->gain) ? 0 : stall + 1;
       set_best(S, &kids[0]);
-      stall = 0;
-    } else if (nk && compare_node(&kids[0], &S->best) < 0 && kids[0].ndec <= S->best.ndec) {
-      set_best(S, &kids[0]);
-      stall++;
     } else {
       stall++;
     }
@@ -537,6 +640,30 @@ static const char *beam(search *S, node *start, int nstart, int width, int patie
   if (level != start)
     pt_free(level);
   return why;
+}
+
+/* Drops every decision of the best state that it does as well without
+ * (the search may have taken one that a later one made useless). */
+static void prune(search *S) {
+  for (int i = S->best.ndec - 1; i >= 0 && S->best.ndec > 0; i--) {
+    node c = {pt_malloc((size_t)S->best.ndec * sizeof(decision)), 0, 0, {0}, 0};
+    for (int j = 0; j < S->best.ndec; j++)
+      if (j != i)
+        c.dec[c.ndec++] = S->best.dec[j];
+    restore(S, S->root);
+    bool ok = true;
+    for (int j = 0; j < c.ndec && ok; j++)
+      if ((ok = can_seed(S, c.dec[j])))
+        apply_decision(S, c.dec[j], S->base + j);
+    if (ok) {
+      c.e = evaluate(S);
+      if (compare_eval(&c.e, &S->best.e) <= 0) {
+        set_best(S, &c);
+        i = S->best.ndec; /* the others may have become removable */
+      }
+    }
+    node_free(&c);
+  }
 }
 
 /* ---- the found schedule ---------------------------------------------------- */
@@ -739,7 +866,7 @@ static const char *restarts(search *S, int count) {
     seen_insert(S, c.hash);
     c.e = evaluate(S);
     c.tie = splitmix(&S->rng);
-    if (compare_node(&c, &S->best) < 0)
+    if (compare_eval(&c.e, &S->best.e) < 0)
       set_best(S, &c);
     why = beam(S, &c, 1, 1, 1);
   }
@@ -770,7 +897,8 @@ static void fill_result(search *S, const pt_schedule *prefix, const pt_sharding 
 pt_status pt_auto_search(pt_func *f, const pt_schedule *prefix, const pt_auto_opts *o,
                          pt_auto_result *out, pt_diag *d) {
   memset(out, 0, sizeof *out);
-  search S = {.f = f, .o = o, .rng = o->seed ^ 0x5851f42d4c957f2dull};
+  search S = {.f = f, .o = o, .rng = o->seed ^ 0x5851f42d4c957f2dull,
+              .gain = o->min_gain > 0 ? o->min_gain : 0.01};
   S.t0 = S.last_report = now();
   if (!pick_axes(&S, prefix, d))
     return PT_ERR;
@@ -809,7 +937,6 @@ pt_status pt_auto_search(pt_func *f, const pt_schedule *prefix, const pt_auto_op
     }
   }
   if (st == PT_OK) {
-    seen_insert(&S, state_hash(&S, false));
     root.e = evaluate(&S);
     if (!root.e.ok) {
       explain_failure(&S, d);
@@ -817,16 +944,23 @@ pt_status pt_auto_search(pt_func *f, const pt_schedule *prefix, const pt_auto_op
     }
   }
   if (st == PT_OK) {
+    root.hash = state_hash(&S, false);
     set_best(&S, &root);
-    node start = root;
-    start.dec = NULL;
-    const char *why = beam(&S, &start, 1, o->beam > 0 ? o->beam : 4, 2);
+    /* greedy first, so that a tight budget still ends with a good strategy;
+     * then the beam, which may find what one decision at a time misses */
+    const char *why = beam(&S, &root, 1, 1, 1);
+    int width = o->beam > 0 ? o->beam : 4;
+    if (!S.out_of_time && width > 1) {
+      S.prog.restart = 0;
+      why = beam(&S, &root, 1, width, 2);
+    }
     const char *rwhy = restarts(&S, o->restarts < 0 ? 4 : o->restarts);
     out->stopped = S.out_of_time ? "the time budget ran out"
                    : strcmp(why, "nothing left to decide") == 0 && !rwhy
                        ? "every argument is decided"
                        : "converged: no decision improves the best strategy";
     (void)rwhy;
+    prune(&S);
     fill_result(&S, prefix, pristine, &root.e, nmanual, out);
     if (!out->fits) {
       char need[32], have[32];
@@ -844,6 +978,7 @@ pt_status pt_auto_search(pt_func *f, const pt_schedule *prefix, const pt_auto_op
   pt_free(S.root);
   pt_free(S.values);
   pt_free(S.groups);
+  pt_free(S.order);
   pt_free(S.seen);
   pt_free(S.cache);
   pt_arena_destroy(ga);

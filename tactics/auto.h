@@ -63,6 +63,10 @@ typedef struct {
   uint64_t seed;   /* orders ties and draws the restarts' first decisions */
   int beam;        /* states kept per level; <= 0: 4 */
   int restarts;    /* after the beam search; < 0: 4 */
+  /* a decision is kept only if it makes the step faster by this fraction (or
+   * the peak smaller, while nothing fits); <= 0: 0.01, which keeps scripts
+   * free of decisions that buy nothing the simulator can be trusted with */
+  double min_gain;
   /* per mesh axis: roles the search may seed (bits 1 << role); 0 for an
    * axis the caller leaves out of the search. NULL: pt_auto_default_roles
    * for every axis, or the automatic tactics' axes when the prefix has any */
