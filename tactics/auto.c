@@ -35,6 +35,7 @@ typedef struct {
   int n;
   pt_role role;
   int64_t bytes; /* of all members */
+  bool family;   /* the union of other groups (add_families) */
 } group;
 
 typedef struct {
@@ -197,6 +198,7 @@ static void add_families(search *S, pt_arena *arena) {
         for (int j = 0; j < h->n; j++)
           fam.members[fam.n++] = h->members[j];
     }
+    fam.family = true;
     if (glob_exact(f, key, &fam))
       S->groups[S->ngroups++] = fam;
   }
@@ -762,6 +764,36 @@ static pt_schedule *build_schedule(search *S, const pt_schedule *prefix,
 
 /* The figures before and after each tactic of r->schedule (evaluated by
  * replaying it; mostly cached). Leaves f in the found schedule's state. */
+/* The groups (parameters and inputs, one layer-wise name each) that tactic
+ * t decided without seeding them, from `open` (undecided before it). */
+static void describe_propagation(const search *S, const pt_tactic *t, const bool *open,
+                                 char *buf, size_t cap) {
+  size_t k = 0;
+  int shown = 0, more = 0;
+  buf[0] = 0;
+  for (int oi = 0; oi < S->ngroups; oi++) {
+    int g = S->order[oi];
+    const group *gr = &S->groups[g];
+    if (!open[g] || gr->role == PT_ROLE_STATE || gr->family)
+      continue; /* state follows its parameter; families repeat their members */
+    pt_axis_state st = pt_sharding_axis(gr->members[0], t->axis);
+    if (st.kind != PT_SH_SHARDED)
+      continue;
+    bool seeded = false;
+    for (int e = 0; e < t->nshard && !seeded; e++)
+      seeded = strcmp(t->shard[e].glob, gr->glob) == 0;
+    if (seeded)
+      continue;
+    if (shown == 8 || k + strlen(gr->glob) + 16 >= cap) {
+      more++;
+      continue;
+    }
+    k += (size_t)snprintf(buf + k, cap - k, "%s%s %d", shown++ ? ", " : "", gr->glob, st.dim);
+  }
+  if (more && k < cap)
+    snprintf(buf + k, cap - k, " and %d more", more);
+}
+
 static void tactic_figures(search *S, const pt_sharding *pristine, int nmanual,
                            pt_auto_result *r) {
   const pt_schedule *s = r->schedule;
@@ -770,12 +802,19 @@ static void tactic_figures(search *S, const pt_sharding *pristine, int nmanual,
   for (int i = 0; i < nmanual; i++)
     pt_tactic_apply(S->f, s, i, NULL, S->quiet);
   eval before = evaluate(S);
+  bool *open = pt_calloc((size_t)S->ngroups + 1, sizeof *open);
   for (int i = nmanual; i < s->ntactics; i++) {
+    const pt_tactic *t = &s->tactics[i];
+    for (int g = 0; g < S->ngroups; g++)
+      open[g] = pt_sharding_axis(S->groups[g].members[0], t->axis).kind == PT_SH_UNKNOWN;
     pt_tactic_apply(S->f, s, i, NULL, S->quiet);
     eval after = evaluate(S);
-    r->info[i] = (pt_auto_tactic_info){true, before.step, after.step, before.peak, after.peak};
+    pt_auto_tactic_info *in = &r->info[i];
+    *in = (pt_auto_tactic_info){true, before.step, after.step, before.peak, after.peak, ""};
+    describe_propagation(S, t, open, in->propagated, sizeof in->propagated);
     before = after;
   }
+  pt_free(open);
 }
 
 /* ---- the entry point ------------------------------------------------------- */
@@ -1043,12 +1082,14 @@ char *pt_auto_script(const pt_auto_result *r, const char *command) {
     const pt_auto_tactic_info *in = &r->info[i];
     if (!in->searched)
       continue;
-    owned[i] = pt_malloc(256);
-    snprintf(owned[i], 256, "from the search: step %s -> %s, peak memory %s -> %s",
-             pt_sim_time_str(in->step_before, t1, sizeof t1),
-             pt_sim_time_str(in->step_after, t2, sizeof t2),
-             pt_calibrate_bytes_str((double)in->peak_before, b1, sizeof b1),
-             pt_calibrate_bytes_str((double)in->peak_after, b2, sizeof b2));
+    owned[i] = pt_malloc(640);
+    int n = snprintf(owned[i], 640, "from the search: step %s -> %s, peak memory %s -> %s",
+                     pt_sim_time_str(in->step_before, t1, sizeof t1),
+                     pt_sim_time_str(in->step_after, t2, sizeof t2),
+                     pt_calibrate_bytes_str((double)in->peak_before, b1, sizeof b1),
+                     pt_calibrate_bytes_str((double)in->peak_after, b2, sizeof b2));
+    if (in->propagated[0])
+      snprintf(owned[i] + n, 640 - (size_t)n, "\npropagation then shards: %s", in->propagated);
     comments[i] = owned[i];
   }
   char *text = pt_schedule_write(s, h, comments);

@@ -81,6 +81,9 @@ typedef struct {
   double step_before; /* searched: the predicted step time without it ... */
   double step_after;  /* ... and with it (and the ones before it) */
   int64_t peak_before, peak_after;
+  /* searched: the parameters and inputs propagation decided along the
+   * tactic's axis besides its own seeds, as "layers.*.attn.wo 0, ..." */
+  char propagated[256];
 } pt_auto_tactic_info;
 
 typedef struct {
