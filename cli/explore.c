@@ -2,7 +2,9 @@
  * each strategy on one machine and ranks them, optionally as an SVG chart
  * (the ranking and the chart are simulator/explore.h's). */
 #include <string.h>
+#include <unistd.h>
 
+#include "autosearch.h"
 #include "explore.h"
 #include "json.h"
 #include "simulate.h"
@@ -12,13 +14,17 @@ static int run(int argc, char **argv);
 const pt_command pt_cmd_explore = {
     "explore", run, "simulate several tactic scripts on a machine and rank them",
     "Usage: partita explore FILE --tactics A.yaml B.yaml ... --hw HW.yaml [--func NAME]\n"
-    "                        [--optimizer OPT] [--svg CHART.svg] [--json]\n\n"
+    "                        [--optimizer OPT] [--auto MESH] [--budget-s S] [--seed N]\n"
+    "                        [--svg CHART.svg] [--json]\n\n"
     "Simulates each strategy (a tactic script; each sets its own mesh) on the machine\n"
     "the hardware file describes, as `partita sim` does, and prints them ranked:\n"
     "strategies that fit in memory first, each group by predicted step time, with\n"
     "the communication share, the bytes each device sends and the peak memory per\n"
     "device. A strategy that fails (a script that does not apply, a mesh the\n"
     "machine does not have) is reported and listed last.\n\n"
+    "With --auto MESH, the strategy `partita auto` finds on that mesh joins the table\n"
+    "as a row of its own; a script with automatic tactics (auto: true) is searched the\n"
+    "same way before it is ranked (docs/tactics.md, \"Automatic tactics\").\n\n"
     "Options:\n"
     "  -t, --tactics FILE...  the strategies: every argument after --tactics up to\n"
     "                         the next option (-t may also be repeated)\n"
@@ -26,6 +32,10 @@ const pt_command pt_cmd_explore = {
     "  -f, --func NAME        the function (default: the only one, or @loss;\n"
     "                         @train_step with --optimizer)\n"
     "      --optimizer OPT    first build train_step with sgd, momentum or adam\n"
+    "      --auto MESH        also search for a strategy on MESH (batch=2,model=2) and\n"
+    "                         rank it beside the scripts (may be repeated)\n"
+    "      --budget-s S       each search's time budget in seconds (default 60)\n"
+    "      --seed N           the searches' seed (default 0)\n"
     "      --svg FILE         also draw the ranking as a bar chart (compute and\n"
     "                         communication stacked) in an SVG file\n"
     "      --json             print the ranking as one JSON object instead\n"
@@ -58,6 +68,12 @@ typedef struct {
   bool json;
   const char **scripts;
   int nscripts;
+  const char **autos; /* --auto meshes */
+  int nautos;
+  double budget_s;
+  uint64_t seed;
+  char (*labels)[300]; /* the searched rows' labels, one per argument at most */
+  int nlabels;
 } options;
 
 /* Parses the command line (-t takes every argument up to the next option);
@@ -87,6 +103,15 @@ static int parse(int argc, char **argv, options *o) {
       o->func = v;
     } else if ((v = opt_value(argc, argv, &i, "--optimizer", NULL, &missing))) {
       o->optimizer = v;
+    } else if ((v = opt_value(argc, argv, &i, "--auto", NULL, &missing))) {
+      o->autos[o->nautos++] = v;
+    } else if ((v = opt_value(argc, argv, &i, "--budget-s", NULL, &missing))) {
+      if (!pt_cli_parse_double(v, &o->budget_s) || !(o->budget_s > 0))
+        return pt_cli_usage(&pt_cmd_explore,
+                            "--budget-s needs a number of seconds above 0, not '%s'", v);
+    } else if ((v = opt_value(argc, argv, &i, "--seed", NULL, &missing))) {
+      if (!pt_cli_parse_u64(v, &o->seed))
+        return pt_cli_usage(&pt_cmd_explore, "--seed needs a non-negative integer, not '%s'", v);
     } else if ((v = opt_value(argc, argv, &i, "--svg", NULL, &missing))) {
       o->svg = v;
     } else if (strcmp(s, "--json") == 0) {
@@ -99,17 +124,73 @@ static int parse(int argc, char **argv, options *o) {
   }
   if (!o->file)
     return pt_cli_usage(&pt_cmd_explore, "no input file (FILE comes before --tactics)");
-  if (!o->nscripts)
-    return pt_cli_usage(&pt_cmd_explore, "--tactics is needed: one or more tactic scripts");
+  if (!o->budget_s)
+    o->budget_s = 60;
+  if (!o->nscripts && !o->nautos)
+    return pt_cli_usage(&pt_cmd_explore,
+                        "--tactics is needed: one or more tactic scripts (or --auto MESH)");
   if (!o->hwpath)
     return pt_cli_usage(&pt_cmd_explore, "--hw is needed (a hardware file, e.g. "
                                          "examples/hw/a100-cluster.yaml)");
   return PT_EXIT_OK;
 }
 
+/* Whether the script at path has an automatic tactic (a script that does
+ * not read is left to the simulation, which reports why). */
+static bool script_is_auto(const char *path) {
+  pt_diag *d = pt_diag_create(NULL);
+  pt_schedule *s = pt_schedule_read(path, d);
+  bool is = s && pt_schedule_has_auto(s, NULL);
+  pt_schedule_destroy(s);
+  pt_diag_destroy(d);
+  return is;
+}
+
+/* Searches from the script at path, or the mesh `mesh` (one is NULL), and
+ * fills row with the strategy found; the row's label is owned by labels. */
+static int search_row(options *o, const char *path, const char *mesh, const pt_sim_hw *hw,
+                      pt_sim_strategy *row, char *fname, size_t cap) {
+  char *label = o->labels[o->nlabels++];
+  snprintf(label, sizeof o->labels[0], "%s%s (searched)", path ? path : "auto ",
+           path ? "" : mesh);
+  row->script = label;
+  snprintf(row->mesh, sizeof row->mesh, "?");
+  pt_schedule *given = NULL;
+  if (mesh && !(given = pt_cli_mesh_schedule(&pt_cmd_explore, mesh)))
+    return PT_EXIT_USAGE;
+  pt_cli_shard_args a = {o->file, path, o->func, o->optimizer};
+  pt_cli_sharded x;
+  pt_auto_opts ao = {.budget_s = o->budget_s, .seed = o->seed, .restarts = -1};
+  pt_auto_result r = {0};
+  int st = pt_cli_prepare(&pt_cmd_explore, &a, given, &x);
+  if (st == PT_EXIT_OK)
+    st = pt_cli_auto(&x, hw, &ao, !o->json && isatty(2), &r);
+  if (x.f)
+    snprintf(fname, cap, "%s", x.f->name);
+  if (r.schedule) {
+    pt_cli_mesh_str(&r.schedule->mesh, row->mesh, sizeof row->mesh);
+    row->ok = true;
+    row->fits = r.fits;
+    row->devices = 1;
+    for (int k = 0; k < r.schedule->mesh.naxes; k++)
+      row->devices *= r.schedule->mesh.sizes[k];
+    row->peak = r.peak;
+    row->bytes = r.bytes_sent;
+    row->step = r.step;
+    row->compute = r.compute;
+    row->comm = r.comm;
+    st = PT_EXIT_OK; /* a strategy that does not fit is ranked as such */
+  } else if (st != PT_EXIT_USAGE) {
+    fprintf(stderr, "partita explore: the search for %s failed (above)\n", label);
+  }
+  pt_auto_result_free(&r);
+  pt_cli_sharded_free(&x);
+  return st;
+}
+
 /* Simulates every strategy into rows (the function's name into fname);
  * returns the worst status of any (a usage error stops at once). */
-static int simulate_all(const options *o, const pt_sim_hw *hw, pt_diag *hwd, pt_sim_strategy *rows,
+static int simulate_all(options *o, const pt_sim_hw *hw, pt_diag *hwd, pt_sim_strategy *rows,
                         char *fname, size_t cap) {
   int status = PT_EXIT_OK;
   for (int i = 0; i < o->nscripts; i++) {
@@ -117,6 +198,11 @@ static int simulate_all(const options *o, const pt_sim_hw *hw, pt_diag *hwd, pt_
     r->script = o->scripts[i];
     snprintf(r->mesh, sizeof r->mesh, "?");
     pt_cli_shard_args a = {o->file, o->scripts[i], o->func, o->optimizer};
+    if (script_is_auto(o->scripts[i])) {
+      int st = search_row(o, o->scripts[i], NULL, hw, r, fname, cap);
+      status = st > status ? st : status;
+      continue;
+    }
     pt_cli_sim s;
     int st = pt_cli_simulate(&pt_cmd_explore, &a, hw, hwd, &s);
     if (s.x.m && s.x.s)
@@ -134,6 +220,10 @@ static int simulate_all(const options *o, const pt_sim_hw *hw, pt_diag *hwd, pt_
     if (st == PT_EXIT_USAGE)
       break;
   }
+  for (int i = 0; i < o->nautos && status != PT_EXIT_USAGE; i++) {
+    int st = search_row(o, NULL, o->autos[i], hw, &rows[o->nscripts + i], fname, cap);
+    status = st > status ? st : status;
+  }
   return status;
 }
 
@@ -144,7 +234,7 @@ static void print_json(const options *o, const pt_sim_hw *hw, const pt_sim_strat
   json_object_set_new(root, "func", json_string(fname));
   json_object_set_new(root, "hardware", json_string(hw->name));
   json_object_set_new(root, "memory_capacity_bytes", json_integer(hw->memory));
-  for (int i = 0; i < o->nscripts; i++) {
+  for (int i = 0; i < o->nscripts + o->nautos; i++) {
     const pt_sim_strategy *r = &rows[i];
     json_t *e = json_object();
     json_object_set_new(e, "rank", json_integer(i + 1));
@@ -170,7 +260,7 @@ static void print_json(const options *o, const pt_sim_hw *hw, const pt_sim_strat
 static void print_text(const options *o, const pt_sim_hw *hw, const pt_sim_strategy *rows,
                        const char *title) {
   char b1[32], b2[32], t1[32];
-  int n = o->nscripts;
+  int n = o->nscripts + o->nautos;
   printf("%s (%s per device", title, pt_cli_bytes((uint64_t)hw->memory, b1, sizeof b1));
   if (hw->count)
     printf(", %lld devices", (long long)hw->count);
@@ -212,9 +302,13 @@ static int run(int argc, char **argv) {
     return PT_EXIT_OK;
   options o = {0};
   o.scripts = pt_calloc((size_t)argc, sizeof *o.scripts);
+  o.autos = pt_calloc((size_t)argc, sizeof *o.autos);
+  o.labels = pt_calloc((size_t)argc, sizeof *o.labels);
   int status = parse(argc, argv, &o);
   if (status != PT_EXIT_OK) {
     pt_free(o.scripts);
+    pt_free(o.autos);
+    pt_free(o.labels);
     return status;
   }
   pt_diag *hwd;
@@ -222,17 +316,20 @@ static int run(int argc, char **argv) {
   if (!hw) {
     pt_diag_destroy(hwd);
     pt_free(o.scripts);
+    pt_free(o.autos);
+    pt_free(o.labels);
     return PT_EXIT_INPUT;
   }
-  pt_sim_strategy *rows = pt_calloc((size_t)o.nscripts, sizeof *rows);
+  int nrows = o.nscripts + o.nautos;
+  pt_sim_strategy *rows = pt_calloc((size_t)nrows, sizeof *rows);
   char fname[256] = "";
   status = simulate_all(&o, hw, hwd, rows, fname, sizeof fname);
   if (status != PT_EXIT_USAGE) {
-    pt_sim_rank(rows, o.nscripts);
+    pt_sim_rank(rows, nrows);
     char title[768];
     snprintf(title, sizeof title, "@%s of %s on %s", fname[0] ? fname : "?", o.file, hw->name);
     if (o.svg) {
-      char *text = pt_sim_explore_svg(rows, o.nscripts, title);
+      char *text = pt_sim_explore_svg(rows, nrows, title);
       if (!pt_cli_write_text(o.svg, text))
         status = PT_EXIT_INPUT;
       pt_free(text);
@@ -246,5 +343,7 @@ static int run(int argc, char **argv) {
   pt_sim_hw_destroy(hw);
   pt_diag_destroy(hwd);
   pt_free(o.scripts);
+  pt_free(o.autos);
+  pt_free(o.labels);
   return status;
 }
