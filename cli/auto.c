@@ -9,8 +9,8 @@
 #include "autosearch.h"
 #include "calibrate.h"
 #include "json.h"
-#include "simulate.h"
 #include "sim.h"
+#include "simulate.h"
 
 static int run(int argc, char **argv);
 
@@ -87,8 +87,8 @@ static int parse_roles(const char *spec, const pt_mesh *m, unsigned *roles) {
         role = k;
     if (role < 0)
       return pt_cli_usage(&pt_cmd_auto,
-                          "--args '%s': '%.*s' is not a role (input, param, state, or all)",
-                          spec, (int)n, p);
+                          "--args '%s': '%.*s' is not a role (input, param, state, or all)", spec,
+                          (int)n, p);
     roles[axis] |= 1u << role;
     p += n + (e != NULL);
   }
@@ -193,7 +193,8 @@ static int prefix(options *o, pt_schedule **out) {
   if (m && t) {
     bool same = m->mesh.naxes == t->mesh.naxes;
     for (int i = 0; same && i < m->mesh.naxes; i++)
-      same = strcmp(m->mesh.names[i], t->mesh.names[i]) == 0 && m->mesh.sizes[i] == t->mesh.sizes[i];
+      same =
+          strcmp(m->mesh.names[i], t->mesh.names[i]) == 0 && m->mesh.sizes[i] == t->mesh.sizes[i];
     pt_schedule_destroy(m);
     if (!same) {
       pt_schedule_destroy(t);

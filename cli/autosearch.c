@@ -20,8 +20,9 @@ pt_schedule *pt_cli_mesh_schedule(const pt_command *c, const char *mesh) {
       comma = p + strlen(p);
     if (!eq || eq > comma || eq == p || eq + 1 == comma) {
       pt_free(text);
-      pt_cli_usage(c, "--mesh needs NAME=SIZE pairs separated by commas, like batch=8,model=8, "
-                      "not '%s'",
+      pt_cli_usage(c,
+                   "--mesh needs NAME=SIZE pairs separated by commas, like batch=8,model=8, "
+                   "not '%s'",
                    mesh);
       return NULL;
     }
@@ -56,8 +57,8 @@ pt_schedule *pt_cli_mesh_schedule(const pt_command *c, const char *mesh) {
 static void show(const pt_auto_progress *p, void *ud) {
   (void)ud;
   char t[32], b[32];
-  fprintf(stderr, "\r\033[Ksearching: %d candidates (%d simulated), %.1f s, %s %d",
-          p->candidates, p->simulated, p->seconds, p->restart ? "restart" : "depth",
+  fprintf(stderr, "\r\033[Ksearching: %d candidates (%d simulated), %.1f s, %s %d", p->candidates,
+          p->simulated, p->seconds, p->restart ? "restart" : "depth",
           p->restart ? p->restart : p->level);
   if (p->have_best)
     fprintf(stderr, "; best %s, %s%s (%d decision%s)", pt_sim_time_str(p->best_step, t, sizeof t),

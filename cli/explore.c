@@ -151,8 +151,7 @@ static bool script_is_auto(const char *path) {
 static int search_row(options *o, const char *path, const char *mesh, const pt_sim_hw *hw,
                       pt_sim_strategy *row, char *fname, size_t cap) {
   char *label = o->labels[o->nlabels++];
-  snprintf(label, sizeof o->labels[0], "%s%s (searched)", path ? path : "auto ",
-           path ? "" : mesh);
+  snprintf(label, sizeof o->labels[0], "%s%s (searched)", path ? path : "auto ", path ? "" : mesh);
   row->script = label;
   snprintf(row->mesh, sizeof row->mesh, "?");
   pt_schedule *given = NULL;

@@ -4,8 +4,8 @@
 #ifndef PT_CLI_SHARDED_H
 #define PT_CLI_SHARDED_H
 
-#include "cli.h"
 #include "analysis.h"
+#include "cli.h"
 #include "lower.h"
 
 typedef struct {

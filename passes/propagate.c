@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "propagate.h"
-#include "sharding.h"
 #include "shard_rules.h"
+#include "sharding.h"
 
 static void add_conflict(pt_prop_report *rep, const pt_op *op, int axis, int tactic,
                          const char *why) {
@@ -120,9 +120,11 @@ static bool try_op(pt_op *op, int axis, int tactic, const pt_mesh *mesh, pt_prop
       continue;
     for (int d = 0; d < v->type.rank; d++)
       if (factor_of(&r, i < 0 ? -2 : i, d) == vote && !fits(v, d, size)) {
-        snprintf(why, sizeof why, "dimension %d of %s (%lld per device) cannot be split over "
-                 "'%s' (%lld devices)", d, i < 0 ? "its result" : "an operand",
-                 (long long)pt_sharding_local_dim(v, d), mesh->names[axis], (long long)size);
+        snprintf(why, sizeof why,
+                 "dimension %d of %s (%lld per device) cannot be split over "
+                 "'%s' (%lld devices)",
+                 d, i < 0 ? "its result" : "an operand", (long long)pt_sharding_local_dim(v, d),
+                 mesh->names[axis], (long long)size);
         add_conflict(rep, op, axis, tactic, why);
         return false;
       }
@@ -133,8 +135,8 @@ static bool try_op(pt_op *op, int axis, int tactic, const pt_mesh *mesh, pt_prop
     pt_factor_kind k = (pt_factor_kind)r.kind[vote];
     if (k == PT_FACTOR_REDUCE_SUM || k == PT_FACTOR_REDUCE_MAX) {
       pt_sharding_set(op->result, axis,
-                      k == PT_FACTOR_REDUCE_SUM ? PT_SH_PARTIAL_SUM : PT_SH_PARTIAL_MAX, -1,
-                      tactic, op);
+                      k == PT_FACTOR_REDUCE_SUM ? PT_SH_PARTIAL_SUM : PT_SH_PARTIAL_MAX, -1, tactic,
+                      op);
       changed = true;
     } else {
       for (int d = 0; d < op->result->type.rank; d++)

@@ -162,7 +162,9 @@ static bool glob_exact(const pt_func *f, const char *glob, const group *g) {
   return hits == g->n;
 }
 
-static bool has_glob_chars(const char *s) { return strpbrk(s, "*?[\\") != NULL; }
+static bool has_glob_chars(const char *s) {
+  return strpbrk(s, "*?[\\") != NULL;
+}
 
 /* Families: the parameters under one first name component (`layers.*`),
  * when they span several groups, as one more group, so that one decision
@@ -217,8 +219,8 @@ static void make_groups(search *S, pt_arena *arena) {
   for (int i = 0; i < f->nargs; i++) {
     if (done[i] || !gen[i])
       continue;
-    group g = {pt_arena_strdup(arena, gen[i]), pt_arena_alloc(arena, (size_t)f->nargs * sizeof(pt_value *)),
-               0, f->args[i]->role};
+    group g = {pt_arena_strdup(arena, gen[i]),
+               pt_arena_alloc(arena, (size_t)f->nargs * sizeof(pt_value *)), 0, f->args[i]->role};
     for (int j = i; j < f->nargs; j++)
       if (!done[j] && gen[j] && f->args[j]->role == g.role && strcmp(gen[i], gen[j]) == 0) {
         g.members[g.n++] = f->args[j];
@@ -720,11 +722,10 @@ static pt_schedule *build_schedule(search *S, const pt_schedule *prefix,
     c->shard = pt_arena_alloc(a, (size_t)(t->nshard + 1) * sizeof *c->shard);
     c->replicate = pt_arena_alloc(a, (size_t)(t->nreplicate + 1) * sizeof *c->replicate);
     for (int k = 0; k < t->nshard; k++)
-      c->shard[k] = (pt_tactic_entry){pt_arena_strdup(a, t->shard[k].glob), t->shard[k].dim,
-                                      PT_NOLOC};
+      c->shard[k] =
+          (pt_tactic_entry){pt_arena_strdup(a, t->shard[k].glob), t->shard[k].dim, PT_NOLOC};
     for (int k = 0; k < t->nreplicate; k++)
-      c->replicate[k] =
-          (pt_tactic_entry){pt_arena_strdup(a, t->replicate[k].glob), -1, PT_NOLOC};
+      c->replicate[k] = (pt_tactic_entry){pt_arena_strdup(a, t->replicate[k].glob), -1, PT_NOLOC};
   }
   int nmanual = s->ntactics, searched = 0;
   int ecap = S->best.ndec + 1;
@@ -766,8 +767,8 @@ static pt_schedule *build_schedule(search *S, const pt_schedule *prefix,
  * replaying it; mostly cached). Leaves f in the found schedule's state. */
 /* The groups (parameters and inputs, one layer-wise name each) that tactic
  * t decided without seeding them, from `open` (undecided before it). */
-static void describe_propagation(const search *S, const pt_tactic *t, const bool *open,
-                                 char *buf, size_t cap) {
+static void describe_propagation(const search *S, const pt_tactic *t, const bool *open, char *buf,
+                                 size_t cap) {
   size_t k = 0;
   int shown = 0, more = 0;
   buf[0] = 0;
@@ -781,7 +782,7 @@ static void describe_propagation(const search *S, const pt_tactic *t, const bool
       continue;
     bool seeded = false;
     for (int e = 0; e < t->nshard && !seeded; e++)
-      seeded = strcmp(t->shard[e].glob, gr->glob) == 0;
+      seeded = fnmatch(t->shard[e].glob, gr->members[0]->name, 0) == 0;
     if (seeded)
       continue;
     if (shown == 8 || k + strlen(gr->glob) + 16 >= cap) {
@@ -794,8 +795,7 @@ static void describe_propagation(const search *S, const pt_tactic *t, const bool
     snprintf(buf + k, cap - k, " and %d more", more);
 }
 
-static void tactic_figures(search *S, const pt_sharding *pristine, int nmanual,
-                           pt_auto_result *r) {
+static void tactic_figures(search *S, const pt_sharding *pristine, int nmanual, pt_auto_result *r) {
   const pt_schedule *s = r->schedule;
   r->info = pt_calloc((size_t)s->ntactics + 1, sizeof *r->info);
   restore(S, pristine);
@@ -936,7 +936,9 @@ static void fill_result(search *S, const pt_schedule *prefix, const pt_sharding 
 pt_status pt_auto_search(pt_func *f, const pt_schedule *prefix, const pt_auto_opts *o,
                          pt_auto_result *out, pt_diag *d) {
   memset(out, 0, sizeof *out);
-  search S = {.f = f, .o = o, .rng = o->seed ^ 0x5851f42d4c957f2dull,
+  search S = {.f = f,
+              .o = o,
+              .rng = o->seed ^ 0x5851f42d4c957f2dull,
               .gain = o->min_gain > 0 ? o->min_gain : 0.01};
   S.t0 = S.last_report = now();
   if (!pick_axes(&S, prefix, d))
@@ -1006,8 +1008,8 @@ pt_status pt_auto_search(pt_func *f, const pt_schedule *prefix, const pt_auto_op
       pt_diag_error(d, PT_NOLOC,
                     "no strategy found fits in %s per device (%s): the smallest peak found "
                     "was %s",
-                    pt_calibrate_bytes_str((double)out->capacity, have, sizeof have),
-                    o->hw->name, pt_calibrate_bytes_str((double)out->peak, need, sizeof need));
+                    pt_calibrate_bytes_str((double)out->capacity, have, sizeof have), o->hw->name,
+                    pt_calibrate_bytes_str((double)out->peak, need, sizeof need));
       st = PT_ERR;
     }
   }

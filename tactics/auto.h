@@ -95,8 +95,8 @@ typedef struct {
   int64_t bytes_sent;         /* per device */
   double baseline_step;       /* the prefix alone (every axis it leaves replicated) */
   int64_t baseline_peak;
-  pt_auto_progress stats; /* the last progress report */
-  const char *stopped;    /* why the search stopped (a static string) */
+  pt_auto_progress stats;      /* the last progress report */
+  const char *stopped;         /* why the search stopped (a static string) */
   unsigned roles[PT_MAX_AXES]; /* what was searched, per axis */
 } pt_auto_result;
 

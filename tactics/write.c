@@ -20,13 +20,15 @@ static void put(sbuf *b, const char *s, size_t n) {
   b->buf[b->len] = 0;
 }
 
-static void puts_(sbuf *b, const char *s) { put(b, s, strlen(s)); }
+static void puts_(sbuf *b, const char *s) {
+  put(b, s, strlen(s));
+}
 
 /* Words YAML would read as something other than a string. */
 static bool yaml_special(const char *s) {
-  static const char *const words[] = {"true", "false", "yes", "no", "on", "off", "null", "~",
-                                      "True", "False", "Yes", "No", "On", "Off", "Null",
-                                      "TRUE", "FALSE", "NULL", "y", "n", "Y", "N"};
+  static const char *const words[] = {"true",  "false", "yes", "no", "on", "off", "null", "~",
+                                      "True",  "False", "Yes", "No", "On", "Off", "Null", "TRUE",
+                                      "FALSE", "NULL",  "y",   "n",  "Y",  "N"};
   for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
     if (strcmp(s, words[i]) == 0)
       return true;
@@ -36,8 +38,8 @@ static bool yaml_special(const char *s) {
 /* A string as a YAML scalar: plain when it is a name (letters, digits, '_',
  * '.', '-', starting with a letter or '_'), else double-quoted. */
 static void put_scalar(sbuf *b, const char *s) {
-  bool plain = *s && (*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')) &&
-               !yaml_special(s);
+  bool plain =
+      *s && (*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')) && !yaml_special(s);
   for (const char *p = s; plain && *p; p++)
     plain = *p == '_' || *p == '.' || *p == '-' || (*p >= 'a' && *p <= 'z') ||
             (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9');

@@ -222,8 +222,9 @@ static bool read_auto(pt_yaml_loader *L, pt_tactic *t, yaml_node_t *n, yaml_node
   }
   if (!t->automatic) {
     if (args)
-      pt_yaml_error(L, args, "'args' says what an automatic tactic may seed: it needs 'auto: "
-                             "true' in tactic '%s'",
+      pt_yaml_error(L, args,
+                    "'args' says what an automatic tactic may seed: it needs 'auto: "
+                    "true' in tactic '%s'",
                     t->name);
     return args != NULL;
   }
@@ -241,8 +242,9 @@ static bool read_auto(pt_yaml_loader *L, pt_tactic *t, yaml_node_t *n, yaml_node
     return true;
   }
   if (args->type != YAML_SEQUENCE_NODE) {
-    pt_yaml_error(L, args, "'args' must be a list of argument roles, like [param, state], or "
-                           "'all', not %s",
+    pt_yaml_error(L, args,
+                  "'args' must be a list of argument roles, like [param, state], or "
+                  "'all', not %s",
                   pt_yaml_kind(args));
     return true;
   }
