@@ -7,6 +7,8 @@
 #     step of the real one; tests/data/tiny_gpt.pir and tiny_llama.pir,
 #     written by `partita model`, stand for examples/gpt.pir and llama.pir)
 #   - the language models' loss falls 3x in 200 steps on their synthetic data
+#   - the strategies `partita auto` finds for the MLP and the small GPT,
+#     --verify'd on 2 and 4 ranks
 #   - a checkpoint written on a 2x2 mesh (BP+MP), resumed on 2 ranks with
 #     another script (BP; ZeRO-3 for the language models): the continued
 #     losses equal an uninterrupted run's
@@ -61,6 +63,23 @@ for m in gpt llama; do
   else
     fail "tiny_$m.pir on 4 ranks: the loss fell ${ratio:-?}x in 200 steps, not 3x"
     echo "$out"
+  fi
+done
+
+# 1c. strategies `partita auto` finds run under mpirun as they ran on the
+#     virtual mesh: the MLP on {batch: 2}, the small GPT on {batch: 2, model: 2}
+for case in "examples/mlp.pir batch=2 2" "tests/data/tiny_gpt.pir batch=2,model=2 4"; do
+  set -- $case
+  if ! "$P" auto "$1" --mesh "$2" --hw examples/hw/this-machine.yaml --optimizer adam \
+      --budget-s 30 -o "$T/found.yaml" >"$T/out" 2>&1; then
+    fail "partita auto $1 --mesh $2"
+    cat "$T/out"
+  elif "${MPI[@]}" -n "$3" "$P" train "$1" --tactics "$T/found.yaml" --optimizer adam --steps 2 \
+      --verify >"$T/out" 2>&1 && [ "$(grep -c '^verify: step' "$T/out")" = 2 ]; then
+    pass "the strategy partita auto finds for $1 on $2 matches the reference on $3 ranks"
+  else
+    fail "the strategy found for $1 on $2, on $3 ranks"
+    cat "$T/found.yaml" "$T/out"
   fi
 done
 
