@@ -56,6 +56,7 @@ typedef struct {
   uint64_t hash;
   eval e;
   uint64_t tie; /* seeded: orders candidates that cost the same */
+  int parent;   /* index of the state it was expanded from, in its level */
 } node;
 
 typedef struct {
@@ -580,6 +581,7 @@ static int expand(search *S, node *level, int nlevel, node **out) {
         continue;
       node c = child_of(&level[i], acts[k]);
       c.hash = h;
+      c.parent = i;
       c.e = evaluate(S);
       c.tie = splitmix(&S->rng);
       PT_GROW(kids, cap, (size_t)n + 1);
@@ -591,6 +593,29 @@ static int expand(search *S, node *level, int nlevel, node **out) {
   pt_free(acts);
   qsort(kids, (size_t)n, sizeof *kids, compare_node);
   *out = kids;
+  return n;
+}
+
+/* Moves the states the next level expands to the front of kids (sorted,
+ * best first) and returns how many: the best `width`, but at most half of
+ * them from one parent while others have children to offer, so that one
+ * branch's variations do not crowd out a different idea that pays off a
+ * decision later (Megatron's second weight after its first). */
+static int select_beam(node *kids, int nk, int nparents, int width) {
+  if (nk <= width)
+    return nk;
+  int cap = width / 2 > 0 ? width / 2 : 1, n = 0;
+  int *taken = pt_calloc((size_t)nparents + 1, sizeof *taken);
+  for (int pass = 0; pass < 2 && n < width; pass++)
+    for (int i = n; i < nk && n < width; i++) {
+      if (pass == 0 && taken[kids[i].parent] >= cap)
+        continue;
+      taken[kids[i].parent]++;
+      node t = kids[i];
+      memmove(&kids[n + 1], &kids[n], (size_t)(i - n) * sizeof *kids);
+      kids[n++] = t;
+    }
+  pt_free(taken);
   return n;
 }
 
@@ -606,6 +631,7 @@ static const char *beam(search *S, node *start, int nstart, int width, int patie
     seen_insert(S, start[i].hash);
   node *level = start;
   int nlevel = nstart, stall = 0;
+  eval run_best = start[0].e;
   const char *why = "converged";
   while (nlevel) {
     S->prog.level = level[0].ndec;
@@ -615,15 +641,18 @@ static const char *beam(search *S, node *start, int nstart, int width, int patie
       node_free(&level[i]);
     if (level != start)
       pt_free(level);
-    if (nk && compare_eval(&kids[0].e, &S->best.e) < 0) {
-      /* kept however small the gain, but only a real gain keeps the search going */
-      stall = improves(&kids[0].e, &S->best.e, S->gain) ? 0 : stall + 1;
+    /* the best is kept however small its gain, but only a real gain over
+     * this run's best so far keeps the run going */
+    if (nk && compare_eval(&kids[0].e, &S->best.e) < 0)
       set_best(S, &kids[0]);
+    if (nk && improves(&kids[0].e, &run_best, S->gain)) {
+      run_best = kids[0].e;
+      stall = 0;
     } else {
       stall++;
     }
     report(S, true);
-    int keep = nk < width ? nk : width;
+    int keep = select_beam(kids, nk, nlevel, width);
     for (int i = keep; i < nk; i++)
       node_free(&kids[i]);
     level = kids;
