@@ -373,8 +373,9 @@ static cache_slot *cache_find(search *S, uint64_t key) {
 /* ---- evaluating a state --------------------------------------------------- */
 
 /* Lowers and simulates the function as it stands (undecided axes made
- * replicated), leaving its shardings as they were. */
-static eval simulate(search *S) {
+ * replicated), leaving its shardings as they were; why a candidate does not
+ * lower or simulate goes to d. */
+static eval simulate(search *S, pt_diag *d) {
   eval e = {0};
   snapshot(S, S->work);
   pt_propagate_finish(S->f);
@@ -384,9 +385,9 @@ static eval simulate(search *S) {
     pt_module_add_axis(m, mesh->names[a], mesh->sizes[a]);
   pt_lower_opts lo = {"auto_spmd", NULL, 0, NULL};
   pt_func *g = NULL;
-  if (pt_pass_lower(m, S->f, &lo, &g, S->quiet) == PT_OK) {
+  if (pt_pass_lower(m, S->f, &lo, &g, d) == PT_OK) {
     pt_sim_result r;
-    if (pt_sim_run(S->o->hw, g, &r, S->quiet) == PT_OK) {
+    if (pt_sim_run(S->o->hw, g, &r, d) == PT_OK) {
       e = (eval){true, r.fits, r.step, r.compute, r.comm, r.memory.peak_bytes, r.bytes_sent};
     }
     pt_sim_result_free(&r);
@@ -402,7 +403,7 @@ static eval evaluate(search *S) {
   S->prog.candidates++;
   if (c->used)
     return c->e;
-  eval e = simulate(S);
+  eval e = simulate(S, S->quiet);
   S->prog.simulated++;
   c = cache_find(S, key); /* simulate may not grow the table, but stay safe */
   c->key = key;
@@ -895,24 +896,10 @@ static bool pick_axes(search *S, const pt_schedule *prefix, pt_diag *d) {
 /* Says why the root state does not simulate (the mesh does not fit the
  * hardware, say), with the real diagnostics. */
 static void explain_failure(search *S, pt_diag *d) {
-  snapshot(S, S->work);
-  pt_propagate_finish(S->f);
-  pt_module *m = pt_module_create("<auto>");
-  const pt_mesh *mesh = &S->f->module->mesh;
-  for (int a = 0; a < mesh->naxes; a++)
-    pt_module_add_axis(m, mesh->names[a], mesh->sizes[a]);
-  pt_lower_opts lo = {"auto_spmd", NULL, 0, NULL};
-  pt_func *g = NULL;
   int before = pt_diag_error_count(d);
-  if (pt_pass_lower(m, S->f, &lo, &g, d) == PT_OK) {
-    pt_sim_result r;
-    pt_sim_run(S->o->hw, g, &r, d);
-    pt_sim_result_free(&r);
-  }
+  simulate(S, d);
   if (pt_diag_error_count(d) == before)
     pt_diag_error(d, PT_NOLOC, "the prefix's strategy does not lower and simulate");
-  pt_module_destroy(m);
-  restore(S, S->work);
 }
 
 /* Restarts: a seeded random first decision from the root, then a greedy
