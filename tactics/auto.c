@@ -539,7 +539,8 @@ static int max_actions(const search *S) {
 
 static node child_of(const node *parent, decision x) {
   node c = {pt_malloc(((size_t)parent->ndec + 1) * sizeof(decision)), parent->ndec + 1, 0, {0}, 0};
-  memcpy(c.dec, parent->dec, (size_t)parent->ndec * sizeof(decision));
+  if (parent->ndec)
+    memcpy(c.dec, parent->dec, (size_t)parent->ndec * sizeof(decision));
   c.dec[parent->ndec] = x;
   return c;
 }
@@ -553,7 +554,8 @@ static void set_best(search *S, const node *n) {
   node_free(&S->best);
   S->best = *n;
   S->best.dec = pt_malloc(((size_t)n->ndec + 1) * sizeof(decision));
-  memcpy(S->best.dec, n->dec, (size_t)n->ndec * sizeof(decision));
+  if (n->ndec)
+    memcpy(S->best.dec, n->dec, (size_t)n->ndec * sizeof(decision));
 }
 
 static bool time_up(search *S) {
@@ -592,7 +594,8 @@ static int expand(search *S, node *level, int nlevel, node **out) {
     pt_free(here);
   }
   pt_free(acts);
-  qsort(kids, (size_t)n, sizeof *kids, compare_node);
+  if (n)
+    qsort(kids, (size_t)n, sizeof *kids, compare_node);
   *out = kids;
   return n;
 }
