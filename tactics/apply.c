@@ -16,8 +16,7 @@ pt_status pt_schedule_set_mesh(pt_module *m, const pt_schedule *s, pt_diag *d) {
   }
   bool same = m->mesh.naxes == s->mesh.naxes;
   for (int i = 0; same && i < s->mesh.naxes; i++)
-    same = strcmp(m->mesh.names[i], s->mesh.names[i]) == 0 &&
-           m->mesh.sizes[i] == s->mesh.sizes[i];
+    same = strcmp(m->mesh.names[i], s->mesh.names[i]) == 0 && m->mesh.sizes[i] == s->mesh.sizes[i];
   if (!same) {
     pt_diag_error(d, s->mesh.loc, "the tactic script's mesh differs from the mesh %s declares",
                   m->file);
@@ -51,8 +50,10 @@ static pt_status seed(pt_func *f, const pt_tactic *t, int index, const pt_tactic
       if (s.kind == PT_SH_UNKNOWN)
         pt_sharding_set(v, t->axis, PT_SH_REPLICATED, -1, index, NULL);
       else if (s.kind != PT_SH_REPLICATED) {
-        pt_diag_error(d, e->loc, "%%%s is already sharded along '%s' by an earlier tactic; it "
-                      "cannot be made replicated", v->name, t->axis_name);
+        pt_diag_error(d, e->loc,
+                      "%%%s is already sharded along '%s' by an earlier tactic; it "
+                      "cannot be made replicated",
+                      v->name, t->axis_name);
         st = PT_ERR;
       }
       continue;
@@ -65,13 +66,17 @@ static pt_status seed(pt_func *f, const pt_tactic *t, int index, const pt_tactic
     } else if (s.kind == PT_SH_SHARDED && s.dim == e->dim) {
       /* already laid out so (an idempotent re-application) */
     } else if (s.kind != PT_SH_UNKNOWN) {
-      pt_diag_error(d, e->loc, "%%%s is already decided along '%s' by an earlier tactic; "
-                    "tactics never undo each other", v->name, t->axis_name);
+      pt_diag_error(d, e->loc,
+                    "%%%s is already decided along '%s' by an earlier tactic; "
+                    "tactics never undo each other",
+                    v->name, t->axis_name);
       st = PT_ERR;
     } else if (pt_sharding_local_dim(v, e->dim) % size) {
-      pt_diag_error(d, e->loc, "dimension %d of %%%s has %lld elements per device, which "
-                    "'%s' (%lld devices) does not divide", e->dim, v->name,
-                    (long long)pt_sharding_local_dim(v, e->dim), t->axis_name, (long long)size);
+      pt_diag_error(d, e->loc,
+                    "dimension %d of %%%s has %lld elements per device, which "
+                    "'%s' (%lld devices) does not divide",
+                    e->dim, v->name, (long long)pt_sharding_local_dim(v, e->dim), t->axis_name,
+                    (long long)size);
       st = PT_ERR;
     } else {
       pt_sharding_set(v, t->axis, PT_SH_SHARDED, e->dim, index, NULL);
@@ -95,11 +100,26 @@ pt_status pt_tactic_apply(pt_func *f, const pt_schedule *s, int index, pt_prop_r
       st = PT_ERR;
   if (st != PT_OK)
     return st;
-  return pt_propagate_axis(f, t->axis, index, rep);
+  pt_prop_report own = {0};
+  pt_prop_report *r = rep ? rep : &own;
+  int first = r->nconflicts;
+  pt_propagate_axis(f, t->axis, index, r);
+  /* an op that cannot compute in blocks where the tactic shards its
+   * working dim (a shift's halo, a scan's time dim) is an error */
+  for (int i = first; i < r->nconflicts; i++) {
+    const pt_conflict *c = &r->conflicts[i];
+    if (!c->fatal || c->tactic != index)
+      continue;
+    pt_diag_error(d, c->op->loc, "'%s' cannot be sharded along '%s' by tactic '%s': %s",
+                  pt_op_name(c->op->code), t->axis_name, t->name, c->why);
+    pt_diag_note(d, t->loc, "tactic '%s' is here", t->name);
+    st = PT_ERR;
+  }
+  pt_prop_report_free(&own);
+  return st;
 }
 
-pt_status pt_schedule_apply(pt_func *f, const pt_schedule *s, pt_prop_report *rep,
-                            pt_diag *d) {
+pt_status pt_schedule_apply(pt_func *f, const pt_schedule *s, pt_prop_report *rep, pt_diag *d) {
   for (int i = 0; i < s->ntactics; i++)
     if (pt_tactic_apply(f, s, i, rep, d) != PT_OK)
       return PT_ERR;
