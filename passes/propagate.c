@@ -60,7 +60,8 @@ typedef struct {
   const pt_mesh *mesh;
   pt_prop_report *rep;
   pt_shift *shifts; /* by result id */
-  uint32_t *feeds;  /* by value id: dims a shift moves, of the value it reads */
+  uint32_t *feeds;  /* by value id: dims a shift moves (bits 0-15) or a scan
+                       runs along (bits 16-31) of the value they read */
 } prop_ctx;
 
 static bool sharded_on(const pt_value *v, int axis, int dim) {
@@ -90,7 +91,8 @@ static bool fatal_at(const prop_ctx *c, const pt_op *op, bool result, int dim) {
   if (sh->role == PT_SHIFT_OUTER)
     return dim == sh->dim;
   /* a sequence split into windows a shift then moves over */
-  return op->code == PT_OP_RESHAPE && result && ((c->feeds[op->result->id] >> dim) & 1);
+  uint32_t f = c->feeds[op->result->id];
+  return op->code == PT_OP_RESHAPE && result && (((f >> dim) | (f >> (16 + dim))) & 1);
 }
 
 static bool try_op(pt_op *op, int axis, int tactic, const prop_ctx *c) {
@@ -194,12 +196,23 @@ static bool try_op(pt_op *op, int axis, int tactic, const prop_ctx *c) {
       continue;
     for (int d = 0; d < v->type.rank; d++)
       if (factor_of(&r, i < 0 ? -2 : i, d) == vote && !fits(v, d, size)) {
-        snprintf(why, sizeof why,
-                 "dimension %d of %s (%lld per device) cannot be split over "
-                 "'%s' (%lld devices)",
-                 d, i < 0 ? "its result" : "an operand", (long long)pt_sharding_local_dim(v, d),
-                 mesh->names[axis], (long long)size);
-        add_conflict(rep, op, axis, tactic, fatal_at(c, op, i < 0, d), why);
+        bool fatal = fatal_at(c, op, i < 0, d);
+        bool scan = (c->feeds[v->id] >> (16 + d)) & 1;
+        if (fatal && op->code == PT_OP_RESHAPE)
+          snprintf(why, sizeof why,
+                   "it splits the sharded sequence into %lld %s that '%s' (%lld devices) "
+                   "cannot share out whole, and a later %s",
+                   (long long)pt_sharding_local_dim(v, d), scan ? "steps" : "windows",
+                   mesh->names[axis], (long long)size,
+                   scan ? "'scan' runs along them"
+                        : "shift moves along them (a window must "
+                          "divide each device's part of the sequence)");
+        else
+          snprintf(why, sizeof why,
+                   "dimension %d of %s (%lld per device) cannot be split over '%s' (%lld devices)",
+                   d, i < 0 ? "its result" : "an operand", (long long)pt_sharding_local_dim(v, d),
+                   mesh->names[axis], (long long)size);
+        add_conflict(rep, op, axis, tactic, fatal, why);
         return false;
       }
   }
@@ -243,6 +256,9 @@ pt_status pt_propagate_axis(pt_func *f, int axis, int tactic, pt_prop_report *re
     const pt_shift *sh = &c.shifts[f->ops[i]->result->id];
     if (sh->role == PT_SHIFT_INNER)
       c.feeds[f->ops[i]->operands[0]->id] |= 1u << sh->dim;
+    if (f->ops[i]->code == PT_OP_SCAN)
+      for (int k = 0; k < 2; k++)
+        c.feeds[f->ops[i]->operands[k]->id] |= 1u << (16 + pt_op_int(f->ops[i], PT_A_DIM, 0));
   }
   bool changed = true;
   int sweeps = 0;
