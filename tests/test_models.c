@@ -30,9 +30,10 @@ static pt_module *load_text(const char *text, const char *name) {
 }
 
 START_TEST(examples_are_the_generators_output) {
-  const char *files[] = {"examples/gpt.pir", "examples/llama.pir", "examples/mlp.pir"};
-  const pt_model_kind kinds[] = {PT_MODEL_GPT, PT_MODEL_LLAMA, PT_MODEL_MLP};
-  for (int k = 0; k < 3; k++) {
+  const char *files[] = {"examples/gpt.pir", "examples/llama.pir", "examples/mlp.pir",
+                         "examples/griffin.pir"};
+  const pt_model_kind kinds[] = {PT_MODEL_GPT, PT_MODEL_LLAMA, PT_MODEL_MLP, PT_MODEL_GRIFFIN};
+  for (int k = 0; k < 4; k++) {
     pt_model_opts o = pt_model_defaults(kinds[k]);
     char *want = pt_model_write(&o);
     char *path = pt_test_path(files[k]);
@@ -488,8 +489,9 @@ START_TEST(vocabulary_parallel_needs_only_all_reduces) {
 END_TEST
 
 static const pt_test_usage_case bad[] = {
-    {"no kind", "model", 2, "which model? gpt, llama or mlp"},
-    {"unknown kind", "model bert", 2, "unknown model 'bert' (the models: gpt, llama, mlp)"},
+    {"no kind", "model", 2, "which model? gpt, llama, griffin or mlp"},
+    {"unknown kind", "model bert", 2,
+     "unknown model 'bert' (the models: gpt, llama, griffin, mlp)"},
     {"mlp with heads", "model mlp --heads 4", 2,
      "--heads is not a size of the mlp model (it takes --layers, --d-model, --mlp-hidden and "
      "--batch)"},
