@@ -76,27 +76,30 @@ static int run(int argc, char **argv) {
     return pt_cli_usage(&pt_cmd_model, "model takes one kind, got %d words", argc - optind);
   pt_model_kind kind;
   if (!pt_model_kind_parse(argv[optind], &kind))
-    return pt_cli_usage(&pt_cmd_model,
-                        "unknown model '%s' (the models: gpt, llama, griffin, mlp)",
+    return pt_cli_usage(&pt_cmd_model, "unknown model '%s' (the models: gpt, llama, griffin, mlp)",
                         argv[optind]);
   pt_model_opts o = pt_model_defaults(kind);
   const struct {
     int key;
     const char *name;
     int64_t *field;
-  } fields[] = {{'L', "--layers", &o.layers},         {'D', "--d-model", &o.d_model},
-                {'H', "--heads", &o.heads},           {'K', "--kv-heads", &o.kv_heads},
-                {'F', "--mlp-hidden", &o.mlp_hidden}, {'V', "--vocab", &o.vocab},
-                {'T', "--seq", &o.seq},               {'B', "--batch", &o.batch},
-                {'W', "--window", &o.window},         {'R', "--lru-width", &o.lru_width}};
+  } fields[] = {{'L', "--layers", &o.layers},
+                {'D', "--d-model", &o.d_model},
+                {'H', "--heads", &o.heads},
+                {'K', "--kv-heads", &o.kv_heads},
+                {'F', "--mlp-hidden", &o.mlp_hidden},
+                {'V', "--vocab", &o.vocab},
+                {'T', "--seq", &o.seq},
+                {'B', "--batch", &o.batch},
+                {'W', "--window", &o.window},
+                {'R', "--lru-width", &o.lru_width}};
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
     const char *v = vals[fields[i].key];
     if (v && kind == PT_MODEL_MLP && strchr("HKVTWR", fields[i].key))
       return pt_cli_usage(&pt_cmd_model, "%s is not a size of the mlp model (it takes --layers, "
                           "--d-model, --mlp-hidden and --batch)", fields[i].name);
     if (v && kind != PT_MODEL_GRIFFIN && strchr("WR", fields[i].key))
-      return pt_cli_usage(&pt_cmd_model, "%s is a size of the griffin model only",
-                          fields[i].name);
+      return pt_cli_usage(&pt_cmd_model, "%s is a size of the griffin model only", fields[i].name);
     uint64_t u;
     if (!v)
       continue;

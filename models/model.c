@@ -27,9 +27,17 @@ pt_model_opts pt_model_defaults(pt_model_kind k) {
     o.mlp_hidden = 704; /* ~8/3 of d_model, a multiple of 64, as SwiGLU models size it */
   }
   if (k == PT_MODEL_GRIFFIN) /* the pattern once: two recurrent blocks, one attention */
-    o = (pt_model_opts){.kind = k, .layers = 3, .d_model = 192, .heads = 4, .kv_heads = 1,
-                        .mlp_hidden = 3 * 192, .vocab = 512, .seq = 64, .batch = 8,
-                        .window = 16, .lru_width = pt_model_griffin_lru_width(192, 4)};
+    o = (pt_model_opts){.kind = k,
+                        .layers = 3,
+                        .d_model = 192,
+                        .heads = 4,
+                        .kv_heads = 1,
+                        .mlp_hidden = 3 * 192,
+                        .vocab = 512,
+                        .seq = 64,
+                        .batch = 8,
+                        .window = 16,
+                        .lru_width = pt_model_griffin_lru_width(192, 4)};
   return o;
 }
 
@@ -84,14 +92,17 @@ static bool griffin_check(const pt_model_opts *o, char *err, size_t n) {
     return false;
   }
   if (o->seq % o->window) {
-    snprintf(err, n, "--window %lld does not divide --seq %lld (the local attention works in "
-                     "blocks of the window)", (long long)o->window, (long long)o->seq);
+    snprintf(err, n,
+             "--window %lld does not divide --seq %lld (the local attention works in "
+             "blocks of the window)",
+             (long long)o->window, (long long)o->seq);
     return false;
   }
   if (o->lru_width % o->heads) {
-    snprintf(err, n, "--heads %lld does not divide --lru-width %lld (the RG-LRU's gates are "
-                     "block-diagonal over the heads)", (long long)o->heads,
-             (long long)o->lru_width);
+    snprintf(err, n,
+             "--heads %lld does not divide --lru-width %lld (the RG-LRU's gates are "
+             "block-diagonal over the heads)",
+             (long long)o->heads, (long long)o->lru_width);
     return false;
   }
   return true;
@@ -298,7 +309,8 @@ static void emit_attention(W *w, bool rope) {
 }
 
 void pt_mw_gelu(W *w, const char *in, const char *pre, const char *out, const char *ty) {
-  put(w, "  // GELU, tanh approximation: 0.5 * %s * (1 + tanh(sqrt(2/pi) * (%s + 0.044715 * %s^3)))\n",
+  put(w,
+      "  // GELU, tanh approximation: 0.5 * %s * (1 + tanh(sqrt(2/pi) * (%s + 0.044715 * %s^3)))\n",
       in, in, in);
   put(w, "  %%%s_sq = mul %%%s, %%%s : %s\n", in, in, in, ty);
   put(w, "  %%%s_cube = mul %%%s_sq, %%%s : %s\n", in, in, in, ty);
