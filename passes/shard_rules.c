@@ -100,7 +100,9 @@ static void dot(const pt_op *op, pt_shard_rule *r) {
 
 /* reshape: operand and result dims fall into groups of equal element count;
  * the major dims of a group share a factor (a split or merge keeps the
- * major-most dimension's blocks contiguous), the others need replication. */
+ * major-most dimension's blocks contiguous), the others need replication.
+ * Dims of size 1 hold no layout: the major dim of a group is its first of
+ * size above 1, so [1, R] -> [R] passes R's sharding through. */
 static void reshape(const pt_op *op, pt_shard_rule *r) {
   const pt_type *x = &op->operands[0]->type, *y = &op->result->type;
   int i = 0, j = 0;
@@ -115,16 +117,23 @@ static void reshape(const pt_op *op, pt_shard_rule *r) {
       else
         break;
     }
+    int mi = gi, mj = gj; /* the group's major dims */
+    while (mi + 1 < i && x->dims[mi] == 1)
+      mi++;
+    while (mj + 1 < j && y->dims[mj] == 1)
+      mj++;
     int shared = -1;
     if (i > gi && j > gj) {
       shared = new_factor(r, PT_FACTOR_PASS);
-      set_operand(r, 0, gi, shared);
-      r->result[gj] = (int8_t)shared;
+      set_operand(r, 0, mi, shared);
+      r->result[mj] = (int8_t)shared;
     }
-    for (int d = gi + (shared >= 0); d < i; d++)
-      set_operand(r, 0, d, new_factor(r, PT_FACTOR_REPLICATE));
-    for (int d = gj + (shared >= 0); d < j; d++)
-      r->result[d] = (int8_t)new_factor(r, PT_FACTOR_REPLICATE);
+    for (int d = gi; d < i; d++)
+      if (shared < 0 || d != mi)
+        set_operand(r, 0, d, new_factor(r, PT_FACTOR_REPLICATE));
+    for (int d = gj; d < j; d++)
+      if (shared < 0 || d != mj)
+        r->result[d] = (int8_t)new_factor(r, PT_FACTOR_REPLICATE);
   }
 }
 
