@@ -12,6 +12,7 @@
 
 #include "lower.h"
 #include "passes.h"
+#include "shard_rules.h"
 #include "sharding.h"
 #include "tactics.h"
 #include "testutil.h"
@@ -339,6 +340,74 @@ START_TEST(seq_mix_train_step) {
 }
 END_TEST
 
+/* tests/data/tiny_griffin.pir's train step under examples/griffin.seq.yaml
+ * (3 layers: two recurrent blocks and one local-attention block; sequence 32
+ * over 2 devices): per recurrent block, the conv's 3 shifts forward and 3
+ * transposed, and the 2 shifts of the scan's derivative; per attention
+ * block, the previous window of the keys and of the values, forward and
+ * transposed. One summary all_gather and one carry axis_slice per scan,
+ * forward and reverse. The 49 all_reduces are the parameter gradients'
+ * sums over the sequence and the loss, as BP's over the batch. Nothing
+ * else moves: no all_gather of a sequence, no all_to_all. */
+START_TEST(griffin_seq_collectives) {
+  char *path = pt_test_path("tests/data/tiny_griffin.pir");
+  char *spath = pt_test_path("examples/griffin.seq.yaml");
+  pt_diag *d = pt_diag_create(stderr);
+  pt_module *m = pt_parse_file(path, d);
+  ck_assert_ptr_nonnull(m);
+  ck_assert_int_eq(pt_pass_inline(m, "loss", d), PT_OK);
+  pt_func *f = NULL;
+  pt_optimizer opt = pt_optimizer_default(PT_OPTIM_ADAM);
+  ck_assert_int_eq(pt_pass_train_step(m, "loss", &opt, NULL, &f, d), PT_OK);
+  pt_schedule *s = pt_schedule_read(spath, d);
+  ck_assert_ptr_nonnull(s);
+  ck_assert_int_eq(pt_schedule_set_mesh(m, s, d), PT_OK);
+  ck_assert_int_eq(pt_schedule_apply(f, s, NULL, d), PT_OK);
+  int scans = 0, shifts = 0;
+  pt_shift *sh = pt_shifts_find(f);
+  for (int i = 0; i < f->nops; i++) {
+    scans += f->ops[i]->code == PT_OP_SCAN;
+    shifts += sh[f->ops[i]->result->id].role == PT_SHIFT_OUTER;
+  }
+  pt_free(sh);
+  ck_assert_int_eq(scans, 4);
+  ck_assert_int_eq(shifts, 20);
+  pt_lower_stats st = {0};
+  const char *names[1] = {"sequence"};
+  pt_lower_opts lo = {NULL, names, 1, &st};
+  pt_func *g = NULL;
+  ck_assert_int_eq(pt_pass_lower(m, f, &lo, &g, d), PT_OK);
+  int want[6] = {4, 0, 49, 0, 4, 20};
+  for (int k = 0; k < 6; k++)
+    ck_assert_msg(st.count[k] == want[k], "%d collectives of kind %d, expected %d", st.count[k], k,
+                  want[k]);
+  int64_t carry_bytes = 0;
+  for (int i = 0; i < g->nops; i++) {
+    const pt_op *op = g->ops[i];
+    if (op->code == PT_OP_ALL_GATHER) {
+      ck_assert_int_eq(op->result->type.dims[1], 4); /* 2 summaries x 2 devices */
+      ck_assert_ptr_nonnull(strstr(op->comment, "carries of the"));
+      ck_assert_ptr_nonnull(strstr(op->comment, "(sequence)"));
+      carry_bytes += (int64_t)pt_type_bytes(&op->operands[0]->type);
+    }
+    if (op->code == PT_OP_COLLECTIVE_PERMUTE) {
+      ck_assert_ptr_nonnull(strstr(op->comment, "halo of"));
+      ck_assert_ptr_nonnull(strstr(op->comment, "(sequence)"));
+      /* at most 3 steps (the conv) or one window of 4 */
+      ck_assert_int_le(op->result->type.dims[1], 4);
+    }
+  }
+  /* each summary: batch 8 x 2 x lru width 32 floats, whatever the length */
+  ck_assert_int_eq(carry_bytes, 4 * 8 * 2 * 32 * 4);
+  pt_lower_stats_free(&st);
+  pt_schedule_destroy(s);
+  pt_module_destroy(m);
+  pt_diag_destroy(d);
+  pt_free(path);
+  pt_free(spath);
+}
+END_TEST
+
 /* ---- bad input ---------------------------------------------------------- */
 
 typedef struct {
@@ -438,6 +507,7 @@ int main(void) {
   tcase_add_test(tc, random_distributed_scans);
   tcase_add_test(tc, random_shifts);
   tcase_add_loop_test(tc, seq_mix_train_step, 0, 3);
+  tcase_add_test(tc, griffin_seq_collectives);
   tcase_add_loop_test(tc, bad_sequence_shardings, 0, (int)(sizeof bads / sizeof bads[0]));
   suite_add_tcase(s, tc);
   return pt_test_main(s);
