@@ -69,19 +69,6 @@ static bool sharded_on(const pt_value *v, int axis, int dim) {
   return s.kind == PT_SH_SHARDED && s.dim == dim;
 }
 
-/* A shift's outer op as one element-wise op of its source. */
-static void shift_rule(const pt_op *op, pt_shard_rule *r) {
-  memset(r, 0, sizeof *r);
-  memset(r->operand, -1, sizeof r->operand);
-  memset(r->result, -1, sizeof r->result);
-  r->noperands = 1;
-  for (int d = 0; d < op->result->type.rank; d++) {
-    r->kind[d] = PT_FACTOR_PASS;
-    r->result[d] = r->operand[0][d] = (int8_t)d;
-  }
-  r->nfactors = op->result->type.rank;
-}
-
 /* Whether the conflict at op, about dimension `dim` of one of its values
  * (the result if `result`), is one the tactic cannot be allowed. */
 static bool fatal_at(const prop_ctx *c, const pt_op *op, bool result, int dim) {
@@ -115,7 +102,7 @@ static bool try_op(pt_op *op, int axis, int tactic, const prop_ctx *c) {
     source = pt_shift_source(sh);
     operands = &source;
     noperands = 1;
-    shift_rule(op, &r);
+    pt_shift_rule(op, &r);
   } else {
     pt_shard_rule_of(op, &r);
   }

@@ -398,3 +398,14 @@ pt_value *pt_shift_source(const pt_shift *s) {
   PT_ASSERT(s->role == PT_SHIFT_OUTER);
   return s->pair->operands[0];
 }
+
+void pt_shift_rule(const pt_op *outer, pt_shard_rule *r) {
+  memset(r, 0, sizeof *r);
+  memset(r->operand, -1, sizeof r->operand);
+  memset(r->result, -1, sizeof r->result);
+  r->noperands = 1;
+  for (int d = 0; d < outer->result->type.rank; d++) {
+    int f = new_factor(r, PT_FACTOR_PASS);
+    r->result[d] = r->operand[0][d] = (int8_t)f;
+  }
+}

@@ -70,5 +70,8 @@ pt_shift *pt_shifts_find(const pt_func *f);
 /* The operand a shift's outer op reads through the pair: the inner op's
  * operand. */
 pt_value *pt_shift_source(const pt_shift *s);
+/* The rule a shift's outer op acts by: element-wise, its one operand being
+ * the source. */
+void pt_shift_rule(const pt_op *outer, pt_shard_rule *r);
 
 #endif
