@@ -89,23 +89,14 @@ static bool try_op(pt_op *op, int axis, int tactic, const prop_ctx *c) {
     return false;
   const pt_shift *sh = &c->shifts[op->result->id];
   pt_shard_rule r;
-  pt_value *const *operands = op->operands;
-  int noperands = op->noperands;
-  pt_value *source = NULL;
-  if (sh->role == PT_SHIFT_INNER) {
-    /* along an axis that shards the moved dim the outer op reads the
-     * source itself: the intermediate is never built */
-    if (sharded_on(op->operands[0], axis, sh->dim) || sharded_on(sh->pair->result, axis, sh->dim))
-      return false;
-    pt_shard_rule_of(op, &r);
-  } else if (sh->role == PT_SHIFT_OUTER) {
-    source = pt_shift_source(sh);
-    operands = &source;
-    noperands = 1;
-    pt_shift_rule(op, &r);
-  } else {
-    pt_shard_rule_of(op, &r);
-  }
+  pt_value *const *operands;
+  pt_value *source;
+  /* along an axis that shards the moved dim, a shift's outer op reads the
+   * source itself: the intermediate is never built */
+  if (sh->role == PT_SHIFT_INNER &&
+      (sharded_on(op->operands[0], axis, sh->dim) || sharded_on(sh->pair->result, axis, sh->dim)))
+    return false;
+  int noperands = pt_rule_view(op, sh, &r, &operands, &source);
   int vote = -1;
   bool conflict = false;
   char why[200] = "";

@@ -137,11 +137,15 @@ static void reshape(const pt_op *op, pt_shard_rule *r) {
   }
 }
 
-void pt_shard_rule_of(const pt_op *op, pt_shard_rule *r) {
+static void rule_init(pt_shard_rule *r, int noperands) {
   memset(r, 0, sizeof *r);
   memset(r->operand, -1, sizeof r->operand);
   memset(r->result, -1, sizeof r->result);
-  r->noperands = op->noperands;
+  r->noperands = noperands;
+}
+
+void pt_shard_rule_of(const pt_op *op, pt_shard_rule *r) {
+  rule_init(r, op->noperands);
   const pt_type *x = op->noperands ? &op->operands[0]->type : NULL;
   const pt_type *y = &op->result->type;
   bool whole[PT_MAX_RANK];
@@ -303,33 +307,30 @@ void pt_shard_rule_of(const pt_op *op, pt_shard_rule *r) {
 /* Reads a slice's or pad's effect on each dim as an affine window:
  * out[t] = in[t + off[d]] for t + off[d] in [keep_lo, keep_hi) of in, else
  * the pad value. False if a stride or interior padding is involved. */
+static bool all_are(const pt_op *op, pt_attrkey k, int rank, int64_t want) {
+  int64_t v[PT_MAX_RANK];
+  if (pt_op_ints(op, k, v, PT_MAX_RANK) < 0)
+    return true; /* absent: the default */
+  for (int d = 0; d < rank; d++)
+    if (v[d] != want)
+      return false;
+  return true;
+}
+
 static bool window_of(const pt_op *op, int64_t *off, int64_t *keep_lo, int64_t *keep_hi) {
   const pt_type *x = &op->operands[0]->type;
-  int64_t a[PT_MAX_RANK], b[PT_MAX_RANK], c[PT_MAX_RANK];
-  if (op->code == PT_OP_SLICE) {
-    pt_op_ints(op, PT_A_START, a, PT_MAX_RANK);
+  int64_t a[PT_MAX_RANK], b[PT_MAX_RANK];
+  bool slice = op->code == PT_OP_SLICE;
+  PT_ASSERT(slice || op->code == PT_OP_PAD);
+  if (slice ? !all_are(op, PT_A_STRIDE, x->rank, 1) : !all_are(op, PT_A_INTERIOR, x->rank, 0))
+    return false;
+  pt_op_ints(op, slice ? PT_A_START : PT_A_LOW, a, PT_MAX_RANK);
+  if (slice)
     pt_op_ints(op, PT_A_LIMIT, b, PT_MAX_RANK);
-    if (pt_op_ints(op, PT_A_STRIDE, c, PT_MAX_RANK) >= 0)
-      for (int d = 0; d < x->rank; d++)
-        if (c[d] != 1)
-          return false;
-    for (int d = 0; d < x->rank; d++) {
-      off[d] = a[d];
-      keep_lo[d] = a[d];
-      keep_hi[d] = b[d];
-    }
-    return true;
-  }
-  PT_ASSERT(op->code == PT_OP_PAD);
-  pt_op_ints(op, PT_A_LOW, a, PT_MAX_RANK);
-  if (pt_op_ints(op, PT_A_INTERIOR, c, PT_MAX_RANK) >= 0)
-    for (int d = 0; d < x->rank; d++)
-      if (c[d] != 0)
-        return false;
   for (int d = 0; d < x->rank; d++) {
-    off[d] = -a[d];
-    keep_lo[d] = 0;
-    keep_hi[d] = x->dims[d];
+    off[d] = slice ? a[d] : -a[d];
+    keep_lo[d] = slice ? a[d] : 0;
+    keep_hi[d] = slice ? b[d] : x->dims[d];
   }
   return true;
 }
@@ -399,13 +400,19 @@ pt_value *pt_shift_source(const pt_shift *s) {
   return s->pair->operands[0];
 }
 
-void pt_shift_rule(const pt_op *outer, pt_shard_rule *r) {
-  memset(r, 0, sizeof *r);
-  memset(r->operand, -1, sizeof r->operand);
-  memset(r->result, -1, sizeof r->result);
-  r->noperands = 1;
-  for (int d = 0; d < outer->result->type.rank; d++) {
+int pt_rule_view(const pt_op *op, const pt_shift *sh, pt_shard_rule *r, pt_value *const **operands,
+                 pt_value **slot) {
+  if (sh->role != PT_SHIFT_OUTER) {
+    pt_shard_rule_of(op, r);
+    *operands = op->operands;
+    return op->noperands;
+  }
+  rule_init(r, 1);
+  for (int d = 0; d < op->result->type.rank; d++) {
     int f = new_factor(r, PT_FACTOR_PASS);
     r->result[d] = r->operand[0][d] = (int8_t)f;
   }
+  *slot = pt_shift_source(sh);
+  *operands = slot;
+  return 1;
 }

@@ -70,8 +70,11 @@ pt_shift *pt_shifts_find(const pt_func *f);
 /* The operand a shift's outer op reads through the pair: the inner op's
  * operand. */
 pt_value *pt_shift_source(const pt_shift *s);
-/* The rule a shift's outer op acts by: element-wise, its one operand being
- * the source. */
-void pt_shift_rule(const pt_op *outer, pt_shard_rule *r);
+/* The rule propagation reads op by, with the operands it applies to (set in
+ * *operands; the count is returned): a shift's outer op (sh its entry of
+ * pt_shifts_find) is element-wise on its source alone, which *slot holds;
+ * any other op has its own rule and operands. */
+int pt_rule_view(const pt_op *op, const pt_shift *sh, pt_shard_rule *r, pt_value *const **operands,
+                 pt_value **slot);
 
 #endif

@@ -149,18 +149,9 @@ static const pt_value *voter(chain *c, const pt_value *v) {
   if (!op)
     return NULL;
   pt_shard_rule r;
-  pt_value *const *operands = op->operands;
-  int n = op->noperands;
-  pt_value *source;
-  const pt_shift *sh = &c->shifts[op->result->id];
-  if (sh->role == PT_SHIFT_OUTER) { /* propagation's view: source -> result */
-    source = pt_shift_source(sh);
-    operands = &source;
-    n = 1;
-    pt_shift_rule(op, &r);
-  } else {
-    pt_shard_rule_of(op, &r);
-  }
+  pt_value *const *operands, *source;
+  /* propagation's view: a shift goes from its source to its result */
+  int n = pt_rule_view(op, &c->shifts[op->result->id], &r, &operands, &source);
   int p = position(operands, n, op, v);
   if (p < -1)
     return NULL;

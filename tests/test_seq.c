@@ -246,37 +246,70 @@ END_TEST
 
 /* ---- a whole program: golden, counts and the train step ---------------- */
 
+/* A model's Adam train step under a script, lowered. */
+typedef struct {
+  pt_diag *d;
+  pt_module *m;
+  pt_schedule *s;
+  pt_func *f, *g;
+  pt_lower_stats st;
+} lowered_step;
+
+/* Parses `model` (a path in the tree, under that relative name, so golden
+ * text does not depend on where the tree is checked out), inlines its
+ * calls, builds the Adam train step, applies `script` (YAML text, its
+ * tactics named "sequence"...) and lowers it, recording the collectives. */
+static void lower_step(const char *model, const char *script, lowered_step *x) {
+  memset(x, 0, sizeof *x);
+  x->d = pt_diag_create(stderr);
+  char *path = pt_test_path(model), *text = pt_test_slurp(path);
+  x->m = pt_parse(text, strlen(text), model, x->d);
+  pt_free(text);
+  pt_free(path);
+  ck_assert_ptr_nonnull(x->m);
+  ck_assert_int_eq(pt_pass_inline(x->m, "loss", x->d), PT_OK);
+  pt_optimizer opt = pt_optimizer_default(PT_OPTIM_ADAM);
+  ck_assert_int_eq(pt_pass_train_step(x->m, "loss", &opt, NULL, &x->f, x->d), PT_OK);
+  x->s = pt_schedule_parse(script, strlen(script), "seq.yaml", x->d);
+  ck_assert_ptr_nonnull(x->s);
+  ck_assert_int_eq(pt_schedule_set_mesh(x->m, x->s, x->d), PT_OK);
+  ck_assert_int_eq(pt_schedule_apply(x->f, x->s, NULL, x->d), PT_OK);
+  const char *names[8];
+  for (int i = 0; i < x->s->ntactics && i < 8; i++)
+    names[i] = x->s->tactics[i].name;
+  pt_lower_opts lo = {NULL, names, x->s->ntactics, &x->st};
+  ck_assert_int_eq(pt_pass_lower(x->m, x->f, &lo, &x->g, x->d), PT_OK);
+  ck_assert_int_eq(pt_verify_func(x->g, x->d), PT_OK);
+}
+
+static void lowered_step_free(lowered_step *x) {
+  pt_lower_stats_free(&x->st);
+  pt_schedule_destroy(x->s);
+  pt_module_destroy(x->m);
+  pt_diag_destroy(x->d);
+}
+
+static void check_counts(const lowered_step *x, const int *want, const char *what) {
+  for (int k = 0; k < 6; k++)
+    ck_assert_msg(x->st.count[k] == want[k], "%s: %d collectives of kind %d, expected %d", what,
+                  x->st.count[k], k, want[k]);
+}
+
 /* tests/data/seq_mix.pir's train step under the sequence script on n
  * devices: its collectives counted, every all_gather a scan's summaries,
  * the results those of the interpreter. */
 START_TEST(seq_mix_train_step) {
   static const int ns[] = {2, 4, 8};
   int n = ns[_i];
-  char *path = pt_test_path("tests/data/seq_mix.pir");
-  pt_diag *d = pt_diag_create(stderr);
-  /* parsed under its relative name, so the golden text does not depend on
-   * where the tree is checked out */
-  char *text = pt_test_slurp(path);
-  pt_module *m = pt_parse(text, strlen(text), "tests/data/seq_mix.pir", d);
-  ck_assert_ptr_nonnull(m);
-  pt_func *f = NULL;
-  pt_optimizer opt = pt_optimizer_default(PT_OPTIM_ADAM);
-  ck_assert_int_eq(pt_pass_train_step(m, "loss", &opt, NULL, &f, d), PT_OK);
-  char script[256];
+  char script[256], what[32];
   snprintf(script, sizeof script,
            "mesh: {seq: %d}\nschedule:\n  - name: sequence\n    axis: seq\n"
            "    shard: {x: 1, y: 1}\n",
            n);
-  pt_schedule *s = pt_schedule_parse(script, strlen(script), "seq.yaml", d);
-  ck_assert_ptr_nonnull(s);
-  ck_assert_int_eq(pt_schedule_set_mesh(m, s, d), PT_OK);
-  ck_assert_int_eq(pt_schedule_apply(f, s, NULL, d), PT_OK);
-  const char *names[1] = {"sequence"};
-  pt_lower_stats st = {0};
-  pt_lower_opts lo = {NULL, names, 1, &st};
-  pt_func *g = NULL;
-  ck_assert_int_eq(pt_pass_lower(m, f, &lo, &g, d), PT_OK);
-  ck_assert_int_eq(pt_verify_func(g, d), PT_OK);
+  snprintf(what, sizeof what, "seq %d", n);
+  lowered_step x;
+  lower_step("tests/data/seq_mix.pir", script, &x);
+  pt_func *f = x.f, *g = x.g;
   /* forward: 4 shifts (conv taps 1 and 2, the next step, the previous
    * window) and 1 scan; backward: the 4 shifts transposed, the 2 shifts of
    * the scan's own derivative and its reverse scan. Each scan: one
@@ -284,10 +317,7 @@ START_TEST(seq_mix_train_step) {
    * sums over the sequence all-reduced: the loss, the gradients of w and wa
    * and of the 3 conv taps (before they are padded back into %conv's
    * gradient) */
-  int want[6] = {2, 0, 6, 0, 2, 10};
-  for (int k = 0; k < 6; k++)
-    ck_assert_msg(st.count[k] == want[k], "seq %d: %d collectives of kind %d, expected %d", n,
-                  st.count[k], k, want[k]);
+  check_counts(&x, (const int[]){2, 0, 6, 0, 2, 10}, what);
   for (int i = 0; i < g->nops; i++) {
     const pt_op *op = g->ops[i];
     if (op->code == PT_OP_ALL_GATHER) {
@@ -331,12 +361,7 @@ START_TEST(seq_mix_train_step) {
   for (int i = 0; i < f->nargs; i++)
     pt_tensor_destroy(args[i]);
   pt_free(args);
-  pt_lower_stats_free(&st);
-  pt_schedule_destroy(s);
-  pt_module_destroy(m);
-  pt_diag_destroy(d);
-  pt_free(text);
-  pt_free(path);
+  lowered_step_free(&x);
 }
 END_TEST
 
@@ -350,19 +375,12 @@ END_TEST
  * sums over the sequence and the loss, as BP's over the batch. Nothing
  * else moves: no all_gather of a sequence, no all_to_all. */
 START_TEST(griffin_seq_collectives) {
-  char *path = pt_test_path("tests/data/tiny_griffin.pir");
-  char *spath = pt_test_path("examples/griffin.seq.yaml");
-  pt_diag *d = pt_diag_create(stderr);
-  pt_module *m = pt_parse_file(path, d);
-  ck_assert_ptr_nonnull(m);
-  ck_assert_int_eq(pt_pass_inline(m, "loss", d), PT_OK);
-  pt_func *f = NULL;
-  pt_optimizer opt = pt_optimizer_default(PT_OPTIM_ADAM);
-  ck_assert_int_eq(pt_pass_train_step(m, "loss", &opt, NULL, &f, d), PT_OK);
-  pt_schedule *s = pt_schedule_read(spath, d);
-  ck_assert_ptr_nonnull(s);
-  ck_assert_int_eq(pt_schedule_set_mesh(m, s, d), PT_OK);
-  ck_assert_int_eq(pt_schedule_apply(f, s, NULL, d), PT_OK);
+  char *spath = pt_test_path("examples/griffin.seq.yaml"), *script = pt_test_slurp(spath);
+  lowered_step x;
+  lower_step("tests/data/tiny_griffin.pir", script, &x);
+  pt_free(script);
+  pt_free(spath);
+  pt_func *f = x.f, *g = x.g;
   int scans = 0, shifts = 0;
   pt_shift *sh = pt_shifts_find(f);
   for (int i = 0; i < f->nops; i++) {
@@ -372,15 +390,7 @@ START_TEST(griffin_seq_collectives) {
   pt_free(sh);
   ck_assert_int_eq(scans, 4);
   ck_assert_int_eq(shifts, 20);
-  pt_lower_stats st = {0};
-  const char *names[1] = {"sequence"};
-  pt_lower_opts lo = {NULL, names, 1, &st};
-  pt_func *g = NULL;
-  ck_assert_int_eq(pt_pass_lower(m, f, &lo, &g, d), PT_OK);
-  int want[6] = {4, 0, 49, 0, 4, 20};
-  for (int k = 0; k < 6; k++)
-    ck_assert_msg(st.count[k] == want[k], "%d collectives of kind %d, expected %d", st.count[k], k,
-                  want[k]);
+  check_counts(&x, (const int[]){4, 0, 49, 0, 4, 20}, "griffin");
   int64_t carry_bytes = 0;
   for (int i = 0; i < g->nops; i++) {
     const pt_op *op = g->ops[i];
@@ -399,12 +409,7 @@ START_TEST(griffin_seq_collectives) {
   }
   /* each summary: batch 8 x 2 x lru width 32 floats, whatever the length */
   ck_assert_int_eq(carry_bytes, 4 * 8 * 2 * 32 * 4);
-  pt_lower_stats_free(&st);
-  pt_schedule_destroy(s);
-  pt_module_destroy(m);
-  pt_diag_destroy(d);
-  pt_free(path);
-  pt_free(spath);
+  lowered_step_free(&x);
 }
 END_TEST
 
