@@ -3,8 +3,8 @@
  * element, a dim split over two axes), checked on the virtual mesh against
  * the reference interpreter; the collectives a sequence-sharded train step
  * lowers to (halo permutes and scan carries, never a gathered sequence),
- * with a golden lowered program; and the located errors of a sharding the
- * sequence cannot take. */
+ * with a golden lowered program, and their price in the simulator; and the
+ * located errors of a sharding the sequence cannot take. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 #include "passes.h"
 #include "shard_rules.h"
 #include "sharding.h"
+#include "sim.h"
 #include "tactics.h"
 #include "testutil.h"
 #include "vmesh.h"
@@ -409,6 +410,23 @@ START_TEST(griffin_seq_collectives) {
   }
   /* each summary: batch 8 x 2 x lru width 32 floats, whatever the length */
   ck_assert_int_eq(carry_bytes, 4 * 8 * 2 * 32 * 4);
+  /* the simulator prices the halos and the carries: the bytes the lowering
+   * says each device sends, at a cost */
+  char *hpath = pt_test_path("examples/hw/a100-cluster.yaml");
+  pt_sim_hw *hw = pt_sim_hw_read(hpath, x.d);
+  ck_assert_ptr_nonnull(hw);
+  pt_sim_result r;
+  ck_assert_int_eq(pt_sim_run(hw, g, &r, x.d), PT_OK);
+  int64_t halo_bytes = 0;
+  for (int i = 0; i < x.st.nrecords; i++)
+    if (x.st.records[i].op->code == PT_OP_COLLECTIVE_PERMUTE)
+      halo_bytes += x.st.records[i].bytes;
+  ck_assert_int_eq(r.bytes_kind[PT_SIM_PERMUTE], halo_bytes);
+  ck_assert_int_eq(r.bytes_kind[PT_SIM_ALL_GATHER], carry_bytes);
+  ck_assert(r.comm_kind[PT_SIM_PERMUTE] > 0 && r.comm_kind[PT_SIM_ALL_GATHER] > 0);
+  pt_sim_result_free(&r);
+  pt_sim_hw_destroy(hw);
+  pt_free(hpath);
   lowered_step_free(&x);
 }
 END_TEST
