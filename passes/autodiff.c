@@ -37,9 +37,7 @@ typedef struct {
 typedef pt_value *(*jvp_fn)(jvp_ctx *c, const pt_op *op, pt_value *const *x, pt_value *y,
                             pt_value *const *t);
 
-static pt_value *un(jvp_ctx *c, pt_opcode k, pt_value *a) {
-  return pt_b_unary(&c->b, k, a);
-}
+static pt_value *un(jvp_ctx *c, pt_opcode k, pt_value *a) { return pt_b_unary(&c->b, k, a); }
 static pt_value *bin(jvp_ctx *c, pt_opcode k, pt_value *a, pt_value *b) {
   return pt_b_binary(&c->b, k, a, b);
 }
@@ -90,9 +88,9 @@ static pt_value *jvp_RSQRT(jvp_ctx *c, const pt_op *op, pt_value *const *x, pt_v
 static pt_value *jvp_ABS(jvp_ctx *c, const pt_op *op, pt_value *const *x, pt_value *y,
                          pt_value *const *t) {
   pt_value *zero = cst(c, 0.0, x[0]);
-  pt_value *sign = pt_b_select(
-      &c->b, pt_b_compare(&c->b, PT_CMP_GT, x[0], zero), cst(c, 1.0, x[0]),
-      pt_b_select(&c->b, pt_b_compare(&c->b, PT_CMP_LT, x[0], zero), cst(c, -1.0, x[0]), zero));
+  pt_value *sign = pt_b_select(&c->b, pt_b_compare(&c->b, PT_CMP_GT, x[0], zero), cst(c, 1.0, x[0]),
+                               pt_b_select(&c->b, pt_b_compare(&c->b, PT_CMP_LT, x[0], zero),
+                                           cst(c, -1.0, x[0]), zero));
   return scale(c, t[0], sign);
 }
 static pt_value *jvp_SIN(jvp_ctx *c, const pt_op *op, pt_value *const *x, pt_value *y,
@@ -287,9 +285,7 @@ typedef struct {
   pt_value **ct;   /* linear value id -> accumulated cotangent */
 } tr_ctx;
 
-static bool is_lin(const tr_ctx *c, const pt_value *v) {
-  return c->lin[v->id];
-}
+static bool is_lin(const tr_ctx *c, const pt_value *v) { return c->lin[v->id]; }
 
 static pt_value *P(const tr_ctx *c, const pt_value *v) {
   PT_ASSERT(!c->lin[v->id] && c->pmap[v->id]);
@@ -334,9 +330,7 @@ static void tr_SELECT(tr_ctx *c, const pt_op *op, pt_value *ct) {
   if (is_lin(c, op->operands[2]))
     acc(c, op->operands[2], pt_b_select(&c->b, p, zero, ct));
 }
-static void tr_CONVERT(tr_ctx *c, const pt_op *op, pt_value *ct) {
-  acc(c, op->operands[0], ct);
-}
+static void tr_CONVERT(tr_ctx *c, const pt_op *op, pt_value *ct) { acc(c, op->operands[0], ct); }
 static void tr_BROADCAST(tr_ctx *c, const pt_op *op, pt_value *ct) {
   const pt_type *x = &op->operands[0]->type, *r = &op->result->type;
   int64_t dims[PT_MAX_RANK], sum[PT_MAX_RANK];
@@ -648,10 +642,8 @@ static pt_status unzip(const pt_func *f, bool *lin, pt_diag *d) {
     if ((op->code == PT_OP_MUL || op->code == PT_OP_DOT) && count > 1)
       ok = false;
     if (!ok) {
-      pt_diag_error(d, op->loc,
-                    "'%s' is not linear in its tangent operands, so it cannot be "
-                    "transposed",
-                    pt_op_name(op->code));
+      pt_diag_error(d, op->loc, "'%s' is not linear in its tangent operands, so it cannot be "
+                    "transposed", pt_op_name(op->code));
       return PT_ERR;
     }
     lin[op->result->id] = true;
@@ -698,9 +690,9 @@ static char *join(const char *a, const char *b) {
 
 typedef struct {
   const pt_func *f;
-  int result; /* index of the differentiated result */
-  bool *wrt;  /* by argument index */
-  char *name; /* the new function's name */
+  int result;  /* index of the differentiated result */
+  bool *wrt;   /* by argument index */
+  char *name;  /* the new function's name */
 } plan;
 
 static void plan_free(plan *p) {
@@ -708,8 +700,8 @@ static void plan_free(plan *p) {
   pt_free(p->name);
 }
 
-static pt_status make_plan(pt_module *m, const pt_autodiff_opts *o, const char *suffix, plan *p,
-                           pt_diag *d) {
+static pt_status make_plan(pt_module *m, const pt_autodiff_opts *o, const char *suffix,
+                           plan *p, pt_diag *d) {
   memset(p, 0, sizeof *p);
   const pt_func *f = pt_module_find_func(m, o->func);
   if (!f) {
@@ -730,20 +722,16 @@ static pt_status make_plan(pt_module *m, const pt_autodiff_opts *o, const char *
     if (p->result < 0 && f->nresults == 1)
       p->result = 0;
     if (p->result < 0) {
-      pt_diag_error(d, f->loc,
-                    "@%s has %d results and none is called 'loss'; name the one "
-                    "to differentiate",
-                    f->name, f->nresults);
+      pt_diag_error(d, f->loc, "@%s has %d results and none is called 'loss'; name the one "
+                    "to differentiate", f->name, f->nresults);
       return PT_ERR;
     }
   }
   const pt_result *r = &f->results[p->result];
   if (r->type.rank != 0 || r->type.dtype != PT_F32) {
     char b[PT_TYPE_STRLEN];
-    pt_diag_error(d, r->loc,
-                  "the differentiated result '%s' is %s; it must be an f32 scalar "
-                  "(f32[])",
-                  r->name, pt_type_str(&r->type, b, sizeof b));
+    pt_diag_error(d, r->loc, "the differentiated result '%s' is %s; it must be an f32 scalar "
+                  "(f32[])", r->name, pt_type_str(&r->type, b, sizeof b));
     return PT_ERR;
   }
   p->wrt = pt_calloc((size_t)f->nargs + 1, sizeof *p->wrt);
@@ -764,10 +752,9 @@ static pt_status make_plan(pt_module *m, const pt_autodiff_opts *o, const char *
   for (int i = 0; i < f->nargs; i++)
     if (p->wrt[i] && f->args[i]->type.dtype != PT_F32) {
       char b[PT_TYPE_STRLEN];
-      pt_diag_error(d, f->args[i]->loc,
-                    "cannot differentiate with respect to %%%s: it is %s, "
-                    "and only f32 arguments have gradients",
-                    f->args[i]->name, pt_type_str(&f->args[i]->type, b, sizeof b));
+      pt_diag_error(d, f->args[i]->loc, "cannot differentiate with respect to %%%s: it is %s, "
+                    "and only f32 arguments have gradients", f->args[i]->name,
+                    pt_type_str(&f->args[i]->type, b, sizeof b));
       return PT_ERR;
     }
   p->name = o->out_name ? pt_strdup(o->out_name) : join(f->name, suffix);
@@ -777,16 +764,12 @@ static pt_status make_plan(pt_module *m, const pt_autodiff_opts *o, const char *
   }
   for (int i = 0; i < f->nops; i++)
     if (f->ops[i]->code == PT_OP_CALL) {
-      pt_diag_error(d, f->ops[i]->loc,
-                    "cannot differentiate a call of '@%s': inline the module "
-                    "first (pt_pass_inline)",
-                    f->ops[i]->callee);
+      pt_diag_error(d, f->ops[i]->loc, "cannot differentiate a call of '@%s': inline the module "
+                    "first (pt_pass_inline)", f->ops[i]->callee);
       return PT_ERR;
     } else if (pt_optab[f->ops[i]->code].flags & PT_OPF_COLLECTIVE) {
-      pt_diag_error(d, f->ops[i]->loc,
-                    "cannot differentiate '%s': differentiate the global "
-                    "program before partitioning it",
-                    pt_op_name(f->ops[i]->code));
+      pt_diag_error(d, f->ops[i]->loc, "cannot differentiate '%s': differentiate the global "
+                    "program before partitioning it", pt_op_name(f->ops[i]->code));
       return PT_ERR;
     }
   return PT_OK;
@@ -829,8 +812,8 @@ static pt_func *linearize(pt_module *m, const plan *p, const char *name) {
       tan[op->result->id] = jvp_rules[op->code](&c, op, x, y, t);
   }
   for (int i = 0; i < f->nresults; i++)
-    pt_func_add_result(g, f->results[i].name, f->results[i].type, primal[f->results[i].value->id],
-                       f->results[i].loc);
+    pt_func_add_result(g, f->results[i].name, f->results[i].type,
+                       primal[f->results[i].value->id], f->results[i].loc);
   const pt_result *r = &f->results[p->result];
   pt_value *tr = tan[r->value->id];
   if (!tr)
@@ -843,7 +826,8 @@ static pt_func *linearize(pt_module *m, const plan *p, const char *name) {
   return g;
 }
 
-pt_status pt_pass_linearize(pt_module *m, const pt_autodiff_opts *o, pt_func **out, pt_diag *d) {
+pt_status pt_pass_linearize(pt_module *m, const pt_autodiff_opts *o, pt_func **out,
+                            pt_diag *d) {
   plan p;
   if (make_plan(m, o, "_jvp", &p, d) != PT_OK) {
     plan_free(&p);
@@ -871,9 +855,7 @@ pt_status pt_pass_transpose(pt_module *m, const pt_func *lin, const bool *linear
     return PT_ERR;
   }
   pt_func *g = pt_func_create(m, name, lin->loc);
-  tr_ctx c = {{g, lin->loc},
-              isl,
-              pt_calloc((size_t)lin->nvalues + 1, sizeof(pt_value *)),
+  tr_ctx c = {{g, lin->loc}, isl, pt_calloc((size_t)lin->nvalues + 1, sizeof(pt_value *)),
               pt_calloc((size_t)lin->nvalues + 1, sizeof(pt_value *))};
   for (int i = 0; i < lin->nargs; i++) {
     const pt_value *a = lin->args[i];
@@ -911,7 +893,8 @@ pt_status pt_pass_transpose(pt_module *m, const pt_func *lin, const bool *linear
   return PT_OK;
 }
 
-pt_status pt_pass_autodiff(pt_module *m, const pt_autodiff_opts *o, pt_func **out, pt_diag *d) {
+pt_status pt_pass_autodiff(pt_module *m, const pt_autodiff_opts *o, pt_func **out,
+                           pt_diag *d) {
   plan p;
   if (make_plan(m, o, "_grad", &p, d) != PT_OK) {
     plan_free(&p);
@@ -930,9 +913,7 @@ pt_status pt_pass_autodiff(pt_module *m, const pt_autodiff_opts *o, pt_func **ou
   pt_status st = unzip(lin, isl, d);
   PT_ASSERT(st == PT_OK); /* the JVP rules emit only linear tangent ops */
   pt_func *g = pt_func_create(m, p.name, f->loc);
-  tr_ctx c = {{g, f->loc},
-              isl,
-              pt_calloc((size_t)lin->nvalues + 1, sizeof(pt_value *)),
+  tr_ctx c = {{g, f->loc}, isl, pt_calloc((size_t)lin->nvalues + 1, sizeof(pt_value *)),
               pt_calloc((size_t)lin->nvalues + 1, sizeof(pt_value *))};
   for (int i = 0; i < f->nargs; i++) {
     const pt_value *a = f->args[i];
@@ -945,7 +926,8 @@ pt_status pt_pass_autodiff(pt_module *m, const pt_autodiff_opts *o, pt_func **ou
   transpose_body(&c, lin);
   for (int i = 0; i < f->nresults; i++) {
     const pt_value *v = lin->results[i].value;
-    pt_func_add_result(g, f->results[i].name, f->results[i].type, P(&c, v), f->results[i].loc);
+    pt_func_add_result(g, f->results[i].name, f->results[i].type, P(&c, v),
+                       f->results[i].loc);
   }
   ntan = 0;
   for (int i = 0; i < f->nargs; i++) {

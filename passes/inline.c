@@ -66,7 +66,8 @@ static const char *prefixed(pt_module *m, const char *prefix, const char *name) 
 
 /* The name the call's copies are prefixed with: its first result's name,
  * else "<callee>.<k>" with the first k no value of f uses. */
-static const char *call_prefix(pt_module *m, const pt_func *f, const pt_op *call, pt_strmap *used) {
+static const char *call_prefix(pt_module *m, const pt_func *f, const pt_op *call,
+                               pt_strmap *used) {
   if (call->results[0]->name)
     return call->results[0]->name;
   char buf[256];
@@ -231,8 +232,8 @@ pt_status pt_pass_inline(pt_module *m, const char *entry, pt_diag *d) {
     for (int i = 0; ei >= 0 && i < m->nfuncs; i++)
       if (!called[i] && i != ei)
         pt_diag_report(d, PT_SEV_WARNING, m->funcs[i]->loc,
-                       "function '@%s' is never called (the entry is '@%s')", m->funcs[i]->name,
-                       m->funcs[ei]->name);
+                       "function '@%s' is never called (the entry is '@%s')",
+                       m->funcs[i]->name, m->funcs[ei]->name);
   }
   pt_free(called);
   inliner in = {m, pt_calloc((size_t)m->nfuncs + 1, sizeof(int))};

@@ -33,8 +33,8 @@
 #include "build.h"
 #include "lower.h"
 #include "redistribute.h"
-#include "shard_rules.h"
 #include "sharding.h"
+#include "shard_rules.h"
 #include "strmap.h"
 
 typedef struct {
@@ -103,8 +103,8 @@ static pt_value *in_layout(lowerer *L, const pt_value *v, const pt_layout *want,
   if (consumer)
     snprintf(why, sizeof why, "// %s %s %s -> %s for '%s' at %s:%d:%d (%s)", role, vn,
              pt_layout_str(L->mesh, &have, hb, sizeof hb), lb, pt_op_name(consumer->code),
-             consumer->loc.file ? consumer->loc.file : "?", consumer->loc.line, consumer->loc.col,
-             tactic_name(L, tactic, tb, sizeof tb));
+             consumer->loc.file ? consumer->loc.file : "?", consumer->loc.line,
+             consumer->loc.col, tactic_name(L, tactic, tb, sizeof tb));
   else
     snprintf(why, sizeof why, "// %s %s %s -> %s (%s)", role, vn,
              pt_layout_str(L->mesh, &have, hb, sizeof hb), lb,
@@ -150,7 +150,8 @@ static void order_axes(const pt_value *v, int dim, const uint32_t set, int8_t *o
       out[(*n)++] = s->order[dim][k];
 }
 
-static void assign(const pt_op *op, const pt_shard_rule *r, const pt_mesh *mesh, assignment *as) {
+static void assign(const pt_op *op, const pt_shard_rule *r, const pt_mesh *mesh,
+                   assignment *as) {
   memset(as, 0, sizeof *as);
   uint32_t set[PT_MAX_FACTORS] = {0};
   for (int a = 0; a < mesh->naxes; a++) {
@@ -272,8 +273,8 @@ static void shift_into_block(lowerer *L, const pt_op *op, pt_value *idx, int64_t
   pt_builder b = {L->g, op->loc};
   pt_value *ids = block_ids(L, op, rows, PT_I32, axes, naxes);
   int64_t zero = 0, one = 1;
-  pt_value *first =
-      pt_b_reshape(&b, pt_b_slice(&b, ids, &zero, &one, NULL), pt_type_scalar(PT_I32));
+  pt_value *first = pt_b_reshape(&b, pt_b_slice(&b, ids, &zero, &one, NULL),
+                                 pt_type_scalar(PT_I32));
   int64_t none[1];
   pt_value *first_b = pt_b_broadcast(&b, first, none, idx->type);
   pt_value *shifted = pt_b_binary(&b, PT_OP_SUB, idx, first_b);
@@ -323,14 +324,15 @@ static pt_value *masked_scatter_add(lowerer *L, const pt_op *op, pt_value *idx, 
   pt_builder b = {L->g, op->loc};
   pt_value *safe, *inside;
   shift_into_block(L, op, idx, op->result->type.dims[0], t.dims[0], axes, naxes, &safe, &inside);
-  pt_value *kept =
-      pt_b_select(&b, index_mask(&b, inside, upd->type), upd, pt_b_splat(&b, 0, upd->type));
+  pt_value *kept = pt_b_select(&b, index_mask(&b, inside, upd->type), upd,
+                               pt_b_splat(&b, 0, upd->type));
   return named_as(L, op, pt_b_scatter_add(&b, safe, kept, t));
 }
 
 /* iota split along its counting dim over `axes`: this device's block of
  * the count, broadcast over the other (local) dims. */
-static pt_value *block_iota(lowerer *L, const pt_op *op, const int8_t *axes, int naxes, pt_type t) {
+static pt_value *block_iota(lowerer *L, const pt_op *op, const int8_t *axes, int naxes,
+                            pt_type t) {
   pt_builder b = {L->g, op->loc};
   int64_t dim = pt_op_int(op, PT_A_DIM, 0);
   pt_value *ids = block_ids(L, op, op->result->type.dims[dim], t.dtype, axes, naxes);
@@ -649,10 +651,9 @@ static void lower_op(lowerer *L, const pt_op *op) {
     pt_plan plan;
     pt_plan_redistribution(L->mesh, &op->result->type, &made, &have, &plan);
     char why[1024], where[512];
-    snprintf(why, sizeof why,
-             "// '%s' at %s computed whole along axes its layout "
-             "does not divide; sliced into place",
-             pt_op_name(op->code), pt_loc_str(op->loc, where, sizeof where));
+    snprintf(why, sizeof why, "// '%s' at %s computed whole along axes its layout "
+             "does not divide; sliced into place", pt_op_name(op->code),
+             pt_loc_str(op->loc, where, sizeof where));
     y = pt_plan_emit(L->g, op->loc, L->mesh, &plan, y, why);
     pt_plan_free(&plan);
   }
@@ -671,15 +672,13 @@ static void layout_comment(lowerer *L, const pt_func *f, char **out) {
   char lb[256], tb[PT_TYPE_STRLEN];
   for (int i = 0; i < f->nargs; i++) {
     pt_layout l = pt_layout_of(f->args[i]);
-    fprintf(c, "\n//   %%%s: %s %s", f->args[i]->name,
-            pt_type_str(&f->args[i]->type, tb, sizeof tb),
+    fprintf(c, "\n//   %%%s: %s %s", f->args[i]->name, pt_type_str(&f->args[i]->type, tb, sizeof tb),
             pt_layout_str(L->mesh, &l, lb, sizeof lb));
   }
   for (int i = 0; i < f->nresults; i++) {
     pt_layout l = pt_lower_result_layout(f, i);
     fprintf(c, "\n//   result %s: %s %s", f->results[i].name,
-            pt_type_str(&f->results[i].type, tb, sizeof tb),
-            pt_layout_str(L->mesh, &l, lb, sizeof lb));
+            pt_type_str(&f->results[i].type, tb, sizeof tb), pt_layout_str(L->mesh, &l, lb, sizeof lb));
   }
   fclose(c);
   *out = buf;
@@ -718,16 +717,8 @@ pt_status pt_pass_lower(pt_module *m, const pt_func *f, const pt_lower_opts *o, 
     return PT_ERR;
   }
   pt_func *g = pt_func_create(m, name, f->loc);
-  lowerer L = {g,
-               &m->mesh,
-               o,
-               pt_calloc((size_t)f->nvalues + 1, sizeof(pt_value *)),
-               {0},
-               NULL,
-               0,
-               0,
-               o ? o->stats : NULL,
-               pt_shifts_find(f)};
+  lowerer L = {g, &m->mesh, o, pt_calloc((size_t)f->nvalues + 1, sizeof(pt_value *)), {0},
+               NULL, 0, 0, o ? o->stats : NULL, pt_shifts_find(f)};
   char *comment;
   layout_comment(&L, f, &comment);
   g->comment = pt_arena_strdup(m->arena, comment);

@@ -26,7 +26,7 @@ typedef struct {
   const char *name;                /* the new function; NULL: "<f>_spmd" */
   const char *const *tactic_names; /* to name the tactic behind each collective */
   int ntactics;
-  pt_lower_stats *stats; /* may be NULL */
+  pt_lower_stats *stats;           /* may be NULL */
 } pt_lower_opts;
 
 /* Lowers f (every value's sharding complete) into a new function of m. */

@@ -24,13 +24,13 @@ pt_status pt_pass_cse(pt_module *m, pt_diag *d);
 pt_status pt_pass_split_constants(pt_module *m, pt_diag *d);
 
 typedef struct {
-  const char *func;       /* the function to differentiate */
-  const char *result;     /* the result to differentiate; NULL: the result
-                             called "loss", else the only result */
-  const char *const *wrt; /* arguments to differentiate with respect to; */
-  int nwrt;               /*   nwrt == 0: every param */
-  const char *out_name;   /* the new function's name; NULL: "<func>_grad"
-                             (autodiff) or "<func>_jvp" (linearize) */
+  const char *func;          /* the function to differentiate */
+  const char *result;        /* the result to differentiate; NULL: the result
+                                called "loss", else the only result */
+  const char *const *wrt;    /* arguments to differentiate with respect to; */
+  int nwrt;                  /*   nwrt == 0: every param */
+  const char *out_name;      /* the new function's name; NULL: "<func>_grad"
+                                (autodiff) or "<func>_jvp" (linearize) */
 } pt_autodiff_opts;
 
 /* Reverse mode by linearize + transpose (passes/autodiff.c). Adds to m a
@@ -39,14 +39,16 @@ typedef struct {
  * differentiated result must be an f32 scalar and every argument f32.
  * Errors (no such function, bad result, integer argument) are reported to d
  * located at what is wrong. *out (may be NULL) receives the new function. */
-pt_status pt_pass_autodiff(pt_module *m, const pt_autodiff_opts *o, pt_func **out, pt_diag *d);
+pt_status pt_pass_autodiff(pt_module *m, const pt_autodiff_opts *o, pt_func **out,
+                           pt_diag *d);
 
 /* Forward mode: adds the linearized function: f's arguments followed by one
  * tangent input `tan.<arg>` (role input) per differentiated argument; its
  * results are f's results followed by `tan.<result>`, the directional
  * derivative of the differentiated result. Ops that depend on a tangent
  * input are linear in the tangent inputs. */
-pt_status pt_pass_linearize(pt_module *m, const pt_autodiff_opts *o, pt_func **out, pt_diag *d);
+pt_status pt_pass_linearize(pt_module *m, const pt_autodiff_opts *o, pt_func **out,
+                            pt_diag *d);
 
 /* Transposes a linear function: every op of `lin` that depends on one of
  * its arguments marked `linear_in` must be linear in them (as linearize

@@ -25,8 +25,8 @@
 #include <string.h>
 
 #include "propagate.h"
-#include "shard_rules.h"
 #include "sharding.h"
+#include "shard_rules.h"
 
 static void add_conflict(pt_prop_report *rep, const pt_op *op, int axis, int tactic, bool fatal,
                          const char *why) {
@@ -200,8 +200,8 @@ static bool try_op(pt_op *op, int axis, int tactic, const prop_ctx *c) {
     pt_factor_kind k = (pt_factor_kind)r.kind[vote];
     if (k == PT_FACTOR_REDUCE_SUM || k == PT_FACTOR_REDUCE_MAX) {
       pt_sharding_set(op->result, axis,
-                      k == PT_FACTOR_REDUCE_SUM ? PT_SH_PARTIAL_SUM : PT_SH_PARTIAL_MAX, -1, tactic,
-                      op);
+                      k == PT_FACTOR_REDUCE_SUM ? PT_SH_PARTIAL_SUM : PT_SH_PARTIAL_MAX, -1,
+                      tactic, op);
       changed = true;
     } else {
       for (int d = 0; d < op->result->type.rank; d++)

@@ -16,7 +16,8 @@ pt_status pt_schedule_set_mesh(pt_module *m, const pt_schedule *s, pt_diag *d) {
   }
   bool same = m->mesh.naxes == s->mesh.naxes;
   for (int i = 0; same && i < s->mesh.naxes; i++)
-    same = strcmp(m->mesh.names[i], s->mesh.names[i]) == 0 && m->mesh.sizes[i] == s->mesh.sizes[i];
+    same = strcmp(m->mesh.names[i], s->mesh.names[i]) == 0 &&
+           m->mesh.sizes[i] == s->mesh.sizes[i];
   if (!same) {
     pt_diag_error(d, s->mesh.loc, "the tactic script's mesh differs from the mesh %s declares",
                   m->file);
@@ -50,10 +51,8 @@ static pt_status seed(pt_func *f, const pt_tactic *t, int index, const pt_tactic
       if (s.kind == PT_SH_UNKNOWN)
         pt_sharding_set(v, t->axis, PT_SH_REPLICATED, -1, index, NULL);
       else if (s.kind != PT_SH_REPLICATED) {
-        pt_diag_error(d, e->loc,
-                      "%%%s is already sharded along '%s' by an earlier tactic; it "
-                      "cannot be made replicated",
-                      v->name, t->axis_name);
+        pt_diag_error(d, e->loc, "%%%s is already sharded along '%s' by an earlier tactic; it "
+                      "cannot be made replicated", v->name, t->axis_name);
         st = PT_ERR;
       }
       continue;
@@ -66,17 +65,13 @@ static pt_status seed(pt_func *f, const pt_tactic *t, int index, const pt_tactic
     } else if (s.kind == PT_SH_SHARDED && s.dim == e->dim) {
       /* already laid out so (an idempotent re-application) */
     } else if (s.kind != PT_SH_UNKNOWN) {
-      pt_diag_error(d, e->loc,
-                    "%%%s is already decided along '%s' by an earlier tactic; "
-                    "tactics never undo each other",
-                    v->name, t->axis_name);
+      pt_diag_error(d, e->loc, "%%%s is already decided along '%s' by an earlier tactic; "
+                    "tactics never undo each other", v->name, t->axis_name);
       st = PT_ERR;
     } else if (pt_sharding_local_dim(v, e->dim) % size) {
-      pt_diag_error(d, e->loc,
-                    "dimension %d of %%%s has %lld elements per device, which "
-                    "'%s' (%lld devices) does not divide",
-                    e->dim, v->name, (long long)pt_sharding_local_dim(v, e->dim), t->axis_name,
-                    (long long)size);
+      pt_diag_error(d, e->loc, "dimension %d of %%%s has %lld elements per device, which "
+                    "'%s' (%lld devices) does not divide", e->dim, v->name,
+                    (long long)pt_sharding_local_dim(v, e->dim), t->axis_name, (long long)size);
       st = PT_ERR;
     } else {
       pt_sharding_set(v, t->axis, PT_SH_SHARDED, e->dim, index, NULL);
@@ -119,7 +114,8 @@ pt_status pt_tactic_apply(pt_func *f, const pt_schedule *s, int index, pt_prop_r
   return st;
 }
 
-pt_status pt_schedule_apply(pt_func *f, const pt_schedule *s, pt_prop_report *rep, pt_diag *d) {
+pt_status pt_schedule_apply(pt_func *f, const pt_schedule *s, pt_prop_report *rep,
+                            pt_diag *d) {
   for (int i = 0; i < s->ntactics; i++)
     if (pt_tactic_apply(f, s, i, rep, d) != PT_OK)
       return PT_ERR;
