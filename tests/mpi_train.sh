@@ -58,17 +58,18 @@ done
 
 # 1a. sequence parallelism over 4 ranks along one axis: the distributed scan's
 #     carries and the halos cross three device boundaries (griffin.seq.yaml's own
-#     mesh, 2 ranks, ran above)
+#     mesh, 2 ranks, ran above). Not under the sanitizers, where it would cost
+#     ~22 s of CPU: the grid runs the same program on a virtual mesh of 4 and 8
 sed 's/{seq: 2}/{seq: 4}/' examples/griffin.seq.yaml >"$T/seq4.yaml"
-fusion=${PT_FUSION:-1}
-[ -n "${PT_SANITIZE_BUILD:-}" ] && fusion=0 # as for Griffin's scripts above
-if PT_FUSION=$fusion "${MPI[@]}" -n 4 "$P" train tests/data/tiny_griffin.pir \
-    --tactics "$T/seq4.yaml" --optimizer adam --steps 2 --verify >"$T/out" 2>&1 &&
-    [ "$(grep -c '^verify: step' "$T/out")" = 2 ]; then
-  pass "tests/data/tiny_griffin.pir with its sequence split over 4 ranks matches the reference interpreter"
-else
-  fail "tests/data/tiny_griffin.pir with its sequence split over 4 ranks"
-  cat "$T/out"
+if [ -z "${PT_SANITIZE_BUILD:-}" ]; then
+  if "${MPI[@]}" -n 4 "$P" train tests/data/tiny_griffin.pir --tactics "$T/seq4.yaml" \
+      --optimizer adam --steps 2 --verify >"$T/out" 2>&1 &&
+      [ "$(grep -c '^verify: step' "$T/out")" = 2 ]; then
+    pass "tests/data/tiny_griffin.pir with its sequence split over 4 ranks matches the reference interpreter"
+  else
+    fail "tests/data/tiny_griffin.pir with its sequence split over 4 ranks"
+    cat "$T/out"
+  fi
 fi
 
 # 1b. the language models learn their synthetic data (labels = a fixed
