@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <string.h>
 
+#include "shard_rules.h"
 #include "sharded.h"
 
 static int run(int argc, char **argv);
@@ -171,6 +172,7 @@ static void explain_axis(const pt_cli_sharded *x, const pt_value *v, int axis) {
   printf("\n");
   pt_origin o;
   pt_analysis_origin(&x->an, v, axis, &o);
+  pt_shift *shifts = pt_shifts_find(v->func);
   for (int i = 0; i < o.nsteps; i++) {
     const pt_value *cur = o.steps[i].value;
     const pt_op *op = o.steps[i].op;
@@ -182,7 +184,22 @@ static void explain_axis(const pt_cli_sharded *x, const pt_value *v, int axis) {
     print_op(x, op);
     print_loc(op->loc);
     printf(" [%s]\n", state_text(cur, axis, sb, sizeof sb));
+    const pt_shift *sh = &shifts[op->result->id];
+    if (sh->role == PT_SHIFT_OUTER && s.kind == PT_SH_SHARDED && s.dim == sh->dim)
+      printf(
+          "    (a shift of %%%s by %lld along dimension %d ('%s' then '%s'): each device takes a "
+          "halo of %lld from the device %s it along '%s')\n",
+          VNAME(x, pt_shift_source(sh)), (long long)-sh->offset, sh->dim,
+          pt_op_name(sh->pair->code), pt_op_name(op->code),
+          (long long)(sh->offset < 0 ? -sh->offset : sh->offset),
+          sh->offset < 0 ? "before" : "after", m->names[axis]);
+    if (op->code == PT_OP_SCAN && op->result == cur && s.kind == PT_SH_SHARDED &&
+        s.dim == pt_op_int(op, PT_A_DIM, 0))
+      printf("    (a distributed scan along '%s': local scans, one all_gather of each device's "
+             "(product of a, last state), a prefix combine, a local correction)\n",
+             m->names[axis]);
   }
+  pt_free(shifts);
   switch (o.kind) {
   case PT_ORIGIN_TACTIC:
   case PT_ORIGIN_TEXT:

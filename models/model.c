@@ -1,8 +1,10 @@
 /* The model library's writer (model.h): prints a GPT- or Llama-style
- * language model, or a multi-layer perceptron, as partita IR text. Every op gets a comment-free line; each
- * part (norm, attention, MLP, loss) is one emitter, so the two families
- * differ only in which emitters they call. */
+ * language model, or a multi-layer perceptron, as partita IR text (Griffin
+ * is griffin.c, on the emitters writer.h shares). Every op gets a
+ * comment-free line; each part (norm, attention, MLP, loss) is one emitter,
+ * so the two families differ only in which emitters they call. */
 #include "model.h"
+#include "writer.h"
 
 #include "ir.h"
 
@@ -11,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+enum { MAX_DIM = 1 << 24, MAX_LAYERS = 4096 };
 
 pt_model_opts pt_model_defaults(pt_model_kind k) {
   pt_model_opts o = {.kind = k, .layers = 2, .d_model = 256, .heads = 4, .kv_heads = 4,
@@ -22,6 +26,18 @@ pt_model_opts pt_model_defaults(pt_model_kind k) {
     o.kv_heads = 2;     /* grouped-query attention: two query heads per key/value head */
     o.mlp_hidden = 704; /* ~8/3 of d_model, a multiple of 64, as SwiGLU models size it */
   }
+  if (k == PT_MODEL_GRIFFIN) /* the pattern once: two recurrent blocks, one attention */
+    o = (pt_model_opts){.kind = k,
+                        .layers = 3,
+                        .d_model = 192,
+                        .heads = 4,
+                        .kv_heads = 1,
+                        .mlp_hidden = 3 * 192,
+                        .vocab = 512,
+                        .seq = 64,
+                        .batch = 8,
+                        .window = 16,
+                        .lru_width = pt_model_griffin_lru_width(192, 4)};
   return o;
 }
 
@@ -32,16 +48,65 @@ bool pt_model_kind_parse(const char *s, pt_model_kind *out) {
     *out = PT_MODEL_LLAMA;
   else if (strcmp(s, "mlp") == 0)
     *out = PT_MODEL_MLP;
+  else if (strcmp(s, "griffin") == 0)
+    *out = PT_MODEL_GRIFFIN;
   else
     return false;
   return true;
 }
 
 const char *pt_model_kind_name(pt_model_kind k) {
-  return k == PT_MODEL_GPT ? "gpt" : k == PT_MODEL_LLAMA ? "llama" : "mlp";
+  switch (k) {
+  case PT_MODEL_GPT:
+    return "gpt";
+  case PT_MODEL_LLAMA:
+    return "llama";
+  case PT_MODEL_MLP:
+    return "mlp";
+  case PT_MODEL_GRIFFIN:
+    return "griffin";
+  }
+  return "?";
 }
 
-enum { MAX_DIM = 1 << 24, MAX_LAYERS = 4096 };
+int64_t pt_model_griffin_lru_width(int64_t d_model, int64_t heads) {
+  if (d_model > MAX_DIM || heads < 1) /* an impossible size pt_model_check reports */
+    return d_model;
+  int64_t r = d_model * 4 / 3 / heads * heads;
+  return r > heads ? r : heads;
+}
+
+/* Griffin's own sizes: the window tiles the sequence, the RG-LRU's gate
+ * blocks split its width by heads, and the attention is multi-query. */
+static bool griffin_check(const pt_model_opts *o, char *err, size_t n) {
+  bool bad_window = o->window < 1 || o->window > MAX_DIM;
+  if (bad_window || o->lru_width < 1 || o->lru_width > MAX_DIM) {
+    snprintf(err, n, "%s needs an integer in [1, %d], not %lld",
+             bad_window ? "--window" : "--lru-width", MAX_DIM,
+             (long long)(bad_window ? o->window : o->lru_width));
+    return false;
+  }
+  if (o->kv_heads != 1) {
+    snprintf(err, n, "griffin's local attention is multi-query: --kv-heads must be 1, not %lld",
+             (long long)o->kv_heads);
+    return false;
+  }
+  if (o->seq % o->window) {
+    snprintf(err, n,
+             "--window %lld does not divide --seq %lld (the local attention works in "
+             "blocks of the window)",
+             (long long)o->window, (long long)o->seq);
+    return false;
+  }
+  if (o->lru_width % o->heads) {
+    snprintf(err, n,
+             "--heads %lld does not divide --lru-width %lld (the RG-LRU's gates are "
+             "block-diagonal over the heads)",
+             (long long)o->heads, (long long)o->lru_width);
+    return false;
+  }
+  return true;
+}
 
 bool pt_model_check(const pt_model_opts *o, char *err, size_t n) {
   const struct {
@@ -59,6 +124,8 @@ bool pt_model_check(const pt_model_opts *o, char *err, size_t n) {
     }
   if (o->kind == PT_MODEL_MLP)
     return true; /* its largest tensor, [batch, max(d_model, hidden)], is below 2^48 */
+  if (o->kind == PT_MODEL_GRIFFIN && !griffin_check(o, err, n))
+    return false;
   if (o->d_model % o->heads) {
     snprintf(err, n, "--heads %lld does not divide --d-model %lld", (long long)o->heads,
              (long long)o->d_model);
@@ -74,9 +141,11 @@ bool pt_model_check(const pt_model_opts *o, char *err, size_t n) {
              (long long)(o->d_model / o->heads));
     return false;
   }
-  /* the largest tensor, the attention scores [batch, heads, seq, seq] or the
-   * logits [batch, seq, vocab], must have fewer than 2^62 elements */
-  double scores = (double)o->batch * (double)o->heads * (double)o->seq * (double)o->seq;
+  /* the largest tensor, the attention scores [batch, heads, seq, seq]
+   * (Griffin's [batch, heads, seq, 2 window]) or the logits [batch, seq,
+   * vocab], must have fewer than 2^62 elements */
+  double keys = o->kind == PT_MODEL_GRIFFIN ? 2 * (double)o->window : (double)o->seq;
+  double scores = (double)o->batch * (double)o->heads * (double)o->seq * keys;
   double logits = (double)o->batch * (double)o->seq * (double)o->vocab;
   if (scores > 0x1p62 || logits > 0x1p62) {
     snprintf(err, n, "the model is too large: its attention scores or logits would have more "
@@ -88,31 +157,26 @@ bool pt_model_check(const pt_model_opts *o, char *err, size_t n) {
 
 /* ---- the writer ------------------------------------------------------------ */
 
-typedef struct {
-  FILE *f;
-  const pt_model_opts *o;
-  long long B, T, D, H, K, hd, F, V;
-} W;
+typedef pt_mw W;
+#define put pt_mw_put /* the short names the emitters below were written with */
+#define num pt_mw_num
 
-static void put(W *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(W *w, const char *fmt, ...) {
+void pt_mw_put(W *w, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vfprintf(w->f, fmt, ap);
   va_end(ap);
 }
 
-/* A number as the printer writes it (pt_fmt_double), so the text is canonical. */
-static const char *num(double v, char *buf) {
+const char *pt_mw_num(double v, char *buf) {
   pt_fmt_double(v, buf, 40);
   return buf;
 }
 
-/* Pre-norm over the model dimension of %in [B,T,D] into %out: RMSNorm
- * (Llama) or LayerNorm with a bias (GPT); gains are written 1 + scale so
- * that zero-initialised scales start as the identity. */
-static void emit_norm(W *w, const char *p, const char *in, const char *scale, const char *bias,
-                      const char *out) {
+/* RMSNorm (Llama, Griffin) or LayerNorm with a bias (GPT); gains are
+ * written 1 + scale so that zero-initialised scales start as the identity. */
+void pt_mw_norm(W *w, const char *p, const char *in, const char *scale, const char *bias,
+                const char *out) {
   long long B = w->B, T = w->T, D = w->D;
   char nb[40];
   const char *src = in;
@@ -244,6 +308,25 @@ static void emit_attention(W *w, bool rope) {
   put(w, "  %%x2 = add %%x, %%attn_out : f32[%lld,%lld,%lld]\n", B, T, D);
 }
 
+void pt_mw_gelu(W *w, const char *in, const char *pre, const char *out, const char *ty) {
+  put(w,
+      "  // GELU, tanh approximation: 0.5 * %s * (1 + tanh(sqrt(2/pi) * (%s + 0.044715 * %s^3)))\n",
+      in, in, in);
+  put(w, "  %%%s_sq = mul %%%s, %%%s : %s\n", in, in, in, ty);
+  put(w, "  %%%s_cube = mul %%%s_sq, %%%s : %s\n", in, in, in, ty);
+  put(w, "  %%%sgelu_c = constant {value = 0.044715} : %s\n", pre, ty);
+  put(w, "  %%%s_cube_c = mul %%%s_cube, %%%sgelu_c : %s\n", in, in, pre, ty);
+  put(w, "  %%%sgelu_inner = add %%%s, %%%s_cube_c : %s\n", pre, in, in, ty);
+  put(w, "  %%%ssqrt_2_over_pi = constant {value = 0.7978845608} : %s\n", pre, ty);
+  put(w, "  %%%sgelu_arg = mul %%%sgelu_inner, %%%ssqrt_2_over_pi : %s\n", pre, pre, pre, ty);
+  put(w, "  %%%sgelu_tanh = tanh %%%sgelu_arg : %s\n", pre, pre, ty);
+  put(w, "  %%%sgelu_one = constant {value = 1.0} : %s\n", pre, ty);
+  put(w, "  %%%sgelu_gate = add %%%sgelu_one, %%%sgelu_tanh : %s\n", pre, pre, pre, ty);
+  put(w, "  %%%sgelu_half = constant {value = 0.5} : %s\n", pre, ty);
+  put(w, "  %%half_%s = mul %%%s, %%%sgelu_half : %s\n", in, in, pre, ty);
+  put(w, "  %%%s = mul %%half_%s, %%%sgelu_gate : %s\n", out, in, pre, ty);
+}
+
 static void emit_mlp(W *w, bool swiglu) {
   long long B = w->B, T = w->T, D = w->D, F = w->F;
   const char *dot = "{lhs_contract = [2], rhs_contract = [0]}";
@@ -255,20 +338,9 @@ static void emit_mlp(W *w, bool swiglu) {
     put(w, "  %%silu = mul %%g, %%g_sig : f32[%lld,%lld,%lld]\n", B, T, F);
     put(w, "  %%act = mul %%silu, %%u : f32[%lld,%lld,%lld]\n", B, T, F);
   } else {
-    put(w, "  // GELU, tanh approximation: 0.5 * u * (1 + tanh(sqrt(2/pi) * (u + 0.044715 * u^3)))\n");
-    put(w, "  %%u_sq = mul %%u, %%u : f32[%lld,%lld,%lld]\n", B, T, F);
-    put(w, "  %%u_cube = mul %%u_sq, %%u : f32[%lld,%lld,%lld]\n", B, T, F);
-    put(w, "  %%gelu_c = constant {value = 0.044715} : f32[%lld,%lld,%lld]\n", B, T, F);
-    put(w, "  %%u_cube_c = mul %%u_cube, %%gelu_c : f32[%lld,%lld,%lld]\n", B, T, F);
-    put(w, "  %%gelu_inner = add %%u, %%u_cube_c : f32[%lld,%lld,%lld]\n", B, T, F);
-    put(w, "  %%sqrt_2_over_pi = constant {value = 0.7978845608} : f32[%lld,%lld,%lld]\n", B, T, F);
-    put(w, "  %%gelu_arg = mul %%gelu_inner, %%sqrt_2_over_pi : f32[%lld,%lld,%lld]\n", B, T, F);
-    put(w, "  %%gelu_tanh = tanh %%gelu_arg : f32[%lld,%lld,%lld]\n", B, T, F);
-    put(w, "  %%gelu_one = constant {value = 1.0} : f32[%lld,%lld,%lld]\n", B, T, F);
-    put(w, "  %%gelu_gate = add %%gelu_one, %%gelu_tanh : f32[%lld,%lld,%lld]\n", B, T, F);
-    put(w, "  %%gelu_half = constant {value = 0.5} : f32[%lld,%lld,%lld]\n", B, T, F);
-    put(w, "  %%half_u = mul %%u, %%gelu_half : f32[%lld,%lld,%lld]\n", B, T, F);
-    put(w, "  %%act = mul %%half_u, %%gelu_gate : f32[%lld,%lld,%lld]\n", B, T, F);
+    char ty[64];
+    snprintf(ty, sizeof ty, "f32[%lld,%lld,%lld]", B, T, F);
+    pt_mw_gelu(w, "u", "", "act", ty);
   }
   put(w, "  // down-projection and the second residual\n");
   put(w, "  %%mlp_out = dot %%act, %%mlp.w_out %s : f32[%lld,%lld,%lld]\n", dot, B, T, D);
@@ -313,10 +385,10 @@ static void emit_block(W *w) {
   put_block_params(w, "", true);
   put(w, "\n) -> (out: f32[%lld,%lld,%lld]) {\n", B, T, D);
   put(w, "  // attention pre-norm (%s)\n", gpt ? "LayerNorm" : "RMSNorm");
-  emit_norm(w, "n1", "x", "norm1.scale", gpt ? "norm1.bias" : NULL, "h1");
+  pt_mw_norm(w, "n1", "x", "norm1.scale", gpt ? "norm1.bias" : NULL, "h1");
   emit_attention(w, !gpt);
   put(w, "  // MLP pre-norm\n");
-  emit_norm(w, "n2", "x2", "norm2.scale", gpt ? "norm2.bias" : NULL, "h2");
+  pt_mw_norm(w, "n2", "x2", "norm2.scale", gpt ? "norm2.bias" : NULL, "h2");
   emit_mlp(w, !gpt);
   put(w, "  return %%out\n}\n\n");
 }
@@ -375,8 +447,14 @@ static void emit_loss(W *w) {
   }
   char last[32];
   snprintf(last, sizeof last, "layers.%lld", (long long)w->o->layers - 1);
+  pt_mw_lm_head(w, last, gpt);
+}
+
+void pt_mw_lm_head(W *w, const char *last, bool bias) {
+  long long B = w->B, T = w->T, V = w->V;
+  char nb[40];
   put(w, "  // final norm and the LM head\n");
-  emit_norm(w, "nf", last, "final_norm.scale", gpt ? "final_norm.bias" : NULL, "hf");
+  pt_mw_norm(w, "nf", last, "final_norm.scale", bias ? "final_norm.bias" : NULL, "hf");
   put(w, "  %%logits = dot %%hf, %%lm_head.w {lhs_contract = [2], rhs_contract = [0]} : "
          "f32[%lld,%lld,%lld]\n", B, T, V);
   put(w, "  // cross-entropy: logsumexp(logits) - logits[label], shifted by the row maximum\n");
@@ -483,6 +561,8 @@ char *pt_model_write(const pt_model_opts *o) {
          o->mlp_hidden, o->vocab};
   if (o->kind == PT_MODEL_MLP)
     emit_mlp_model(&w);
+  else if (o->kind == PT_MODEL_GRIFFIN)
+    pt_mw_griffin(&w);
   else
     emit_lm(&w);
   if (fclose(f) != 0) {

@@ -12,6 +12,16 @@
  * the op and the tactic that caused it. The function's results are
  * resolved out of partial sums by all_reduce.
  *
+ * Sequence parallelism: a shift (shard_rules.h) whose moved dim is sharded
+ * becomes a collective_permute of its halo from the neighbouring block
+ * (the device at the sequence's edge gets the pad value) and local
+ * slice/concat work; its intermediate is never built. A scan whose time
+ * dim is sharded becomes the distributed scan: a local scan and a local
+ * running product of a, one all_gather of each device's (product, last
+ * state) summary, a scan over those summaries (the prefix combine, in axis
+ * order, reversed for a reverse scan), an axis_slice of this device's
+ * incoming carry c, and h += P * c.
+ *
  * Requires: verified IR, every value of f with a complete sharding, a mesh.
  * Provides: a new function of local ops and collectives (it verifies; the
  * global layout of each argument and result is written in its comment).
@@ -36,6 +46,7 @@ typedef struct {
   char **keys;
   int nkeys, capkeys;
   pt_lower_stats *stats;
+  pt_shift *shifts; /* by result id of f */
 } lowerer;
 
 static const char *tactic_name(const lowerer *L, int t, char *buf, size_t n) {
@@ -344,7 +355,235 @@ static bool factor_fits(const lowerer *L, const pt_op *op, const pt_shard_rule *
   return true;
 }
 
+/* ---- sequence parallelism: shifts and the distributed scan ------------ */
+
+/* Records a collective the lowering built itself (not from a plan). */
+static void record(lowerer *L, const pt_op *op, int tactic, int64_t bytes) {
+  pt_lower_stats *st = L->stats;
+  if (!st)
+    return;
+  int k = op->code - PT_OP_ALL_GATHER;
+  PT_ASSERT(k >= 0 && k < 6);
+  st->count[k]++;
+  PT_GROW(st->records, st->caprecords, (size_t)st->nrecords + 1);
+  st->records[st->nrecords++] = (pt_lower_record){op, tactic, bytes};
+  st->bytes += bytes;
+}
+
+/* The mesh axes a layout splits dim d over, by name, and their device count. */
+static int64_t dim_axes(const lowerer *L, const pt_layout *l, int d, const char **names) {
+  int64_t g = 1;
+  for (int k = 0; k < l->naxes[d]; k++) {
+    names[k] = L->mesh->names[l->axes[d][k]];
+    g *= L->mesh->sizes[l->axes[d][k]];
+  }
+  return g;
+}
+
+/* A collective over `axes` (positions in their listed order) on v. */
+static pt_op *collective(lowerer *L, pt_loc loc, pt_opcode code, pt_value *v,
+                         const char *const *axes, int naxes, const char *why) {
+  pt_op *c = pt_op_create(L->g, code, &v, 1, loc);
+  pt_op_set_idents(c, PT_A_AXES, axes, naxes);
+  c->comment = pt_arena_strdup(L->g->module->arena, why);
+  return c;
+}
+
+static pt_value *finish_collective(pt_op *c) {
+  pt_diag *d = pt_diag_create(NULL);
+  pt_value *r = pt_op_finish(c, NULL, NULL, d);
+  if (!r) {
+    fprintf(stderr, "partita: lowering built an invalid '%s': %s\n", pt_op_name(c->code),
+            pt_diag_count(d) ? pt_diag_text(d, 0) : "?");
+    PT_UNREACHABLE();
+  }
+  pt_diag_destroy(d);
+  return r;
+}
+
+/* x's elements [lo, hi) along dim d. */
+static pt_value *range(pt_builder *b, pt_value *x, int d, int64_t lo, int64_t hi, int64_t stride) {
+  int64_t st[PT_MAX_RANK] = {0}, lim[PT_MAX_RANK], str[PT_MAX_RANK];
+  for (int i = 0; i < x->type.rank; i++) {
+    lim[i] = x->type.dims[i];
+    str[i] = 1;
+  }
+  st[d] = lo;
+  lim[d] = hi;
+  str[d] = stride;
+  return pt_b_slice(b, x, st, lim, str);
+}
+
+/* x padded along dim d with lo and hi zeros. */
+static pt_value *zero_pad(pt_builder *b, pt_value *x, int d, int64_t lo, int64_t hi) {
+  int64_t l[PT_MAX_RANK] = {0}, h[PT_MAX_RANK] = {0};
+  l[d] = lo;
+  h[d] = hi;
+  return pt_b_pad(b, x, pt_b_splat(b, 0, pt_type_scalar(x->type.dtype)), l, h, NULL);
+}
+
+/* The tactic that sharded dim d of v along its first axis there. */
+static int dim_tactic(const pt_value *v, const pt_layout *l, int d) {
+  return l->naxes[d] ? pt_sharding_axis(v, l->axes[d][0]).tactic : -1;
+}
+
+static bool is_zero_constant(const pt_value *v) {
+  if (!v->def || v->def->code != PT_OP_CONSTANT)
+    return false;
+  const pt_aval *a = &pt_op_attr(v->def, PT_A_VALUE)->val;
+  return (a->kind == PT_AV_FLOAT && a->f == 0) || (a->kind == PT_AV_INT && a->i == 0);
+}
+
+/* Whether the shift whose outer op is `outer` moves a sharded dim. */
+static bool shift_sharded(const lowerer *L, const pt_op *outer) {
+  const pt_shift *sh = &L->shifts[outer->result->id];
+  pt_layout l = pt_layout_of(outer->result);
+  return sh->role == PT_SHIFT_OUTER && l.naxes[sh->dim] > 0;
+}
+
+/* A shift along a sharded dim: this device's block of out[t] = x[t + off]
+ * is the rest of its own block next to |off| elements of a neighbour's,
+ * received by one collective_permute along the dim's axes. */
+static pt_value *lower_shift(lowerer *L, const pt_op *op, const pt_shift *sh) {
+  const pt_op *pad = op->code == PT_OP_PAD ? op : sh->pair;
+  pt_layout want = pt_layout_of(op->result), scalar;
+  PT_ASSERT(!want.partial_sum && !want.partial_max);
+  memset(&scalar, 0, sizeof scalar);
+  pt_value *x = in_layout(L, pt_shift_source(sh), &want, op, "reshard");
+  pt_value *pv = in_layout(L, pad->operands[1], &scalar, op, "reshard");
+  pt_builder b = {L->g, op->loc};
+  int d = sh->dim;
+  const char *axes[PT_MAX_AXES];
+  int64_t g = dim_axes(L, &want, d, axes), n = x->type.dims[d];
+  int64_t k = sh->offset < 0 ? -sh->offset : sh->offset;
+  PT_ASSERT(k <= n); /* propagation rejects a halo larger than a block */
+  pt_value *y;
+  if (g == 1) {
+    /* one block: the pair computes locally as written */
+    pt_value *ops[2] = {x, pv};
+    pt_type mid = x->type;
+    mid.dims[d] = sh->pair->result->type.dims[d];
+    pt_value *m = local_op(L, sh->pair, ops, mid);
+    ops[0] = m;
+    return local_op(L, op, ops, x->type);
+  }
+  /* the halo: the last k of the block before (off < 0), or the first k of
+   * the block after (off > 0) */
+  pt_value *halo = sh->offset < 0 ? range(&b, x, d, n - k, n, 1) : range(&b, x, d, 0, k, 1);
+  char why[1024], where[512], tb[32];
+  int tactic = dim_tactic(op->result, &want, d);
+  snprintf(why, sizeof why,
+           "// halo of %lld along dimension %d for the shift ('%s' then '%s') "
+           "at %s (%s)",
+           (long long)k, d, pt_op_name(sh->pair->code), pt_op_name(op->code),
+           pt_loc_str(sh->pair->loc, where, sizeof where), tactic_name(L, tactic, tb, sizeof tb));
+  pt_op *c = collective(L, op->loc, PT_OP_COLLECTIVE_PERMUTE, halo, axes, want.naxes[d], why);
+  pt_aval *pairs = pt_calloc((size_t)g, sizeof *pairs),
+          *items = pt_calloc((size_t)g * 2, sizeof *items);
+  for (int64_t p = 0; p + 1 < g; p++) {
+    int64_t from = sh->offset < 0 ? p : p + 1, to = sh->offset < 0 ? p + 1 : p;
+    items[2 * p] = (pt_aval){.kind = PT_AV_INT, .i = from};
+    items[2 * p + 1] = (pt_aval){.kind = PT_AV_INT, .i = to};
+    pairs[p] = (pt_aval){.kind = PT_AV_LIST, .items = &items[2 * p], .n = 2};
+  }
+  pt_aval list = {.kind = PT_AV_LIST, .items = pairs, .n = (int)(g - 1)};
+  pt_op_set_attr(c, PT_A_PAIRS, &list, op->loc);
+  pt_free(items);
+  pt_free(pairs);
+  pt_value *recv = finish_collective(c);
+  record(L, c, tactic, (int64_t)pt_type_bytes(&halo->type));
+  if (!is_zero_constant(pad->operands[1])) {
+    /* the device at the sequence's edge receives nothing: the pad value */
+    pt_value *pos = block_ids(L, op, g, PT_I32, want.axes[d], want.naxes[d]);
+    pos = pt_b_reshape(&b, pos, pt_type_scalar(PT_I32));
+    pt_value *edge = pt_b_splat(&b, sh->offset < 0 ? 0 : (double)(g - 1), pt_type_scalar(PT_I32));
+    pt_value *at = pt_b_compare(&b, PT_CMP_EQ, pos, edge);
+    pt_type pt = recv->type;
+    pt.dtype = PT_PRED;
+    int64_t none[1];
+    recv = pt_b_select(&b, pt_b_broadcast(&b, at, none, pt),
+                       pt_b_broadcast(&b, pv, none, recv->type), recv);
+  }
+  if (k == n) {
+    y = recv;
+  } else if (sh->offset < 0) {
+    pt_value *parts[2] = {recv, range(&b, x, d, 0, n - k, 1)};
+    y = pt_b_concat(&b, parts, 2, d);
+  } else {
+    pt_value *parts[2] = {range(&b, x, d, k, n, 1), recv};
+    y = pt_b_concat(&b, parts, 2, d);
+  }
+  return named_as(L, op, y);
+}
+
+/* scan along a sharded time dim. Device p's chunk, scanned from a zero
+ * state, is off from the true h by P[t] * c, where P is the running
+ * product of a over the chunk and c the state entering it; c follows from
+ * the chunks before p (after p, reversed) through their summaries (the
+ * chunk's whole product of a and last state) by the same recurrence. */
+static pt_value *lower_scan(lowerer *L, const pt_op *op) {
+  pt_layout want = pt_layout_of(op->result);
+  PT_ASSERT(!want.partial_sum && !want.partial_max);
+  pt_value *a = in_layout(L, op->operands[0], &want, op, "reshard");
+  pt_value *bv = in_layout(L, op->operands[1], &want, op, "reshard");
+  pt_builder b = {L->g, op->loc};
+  int d = (int)pt_op_int(op, PT_A_DIM, 0);
+  bool rev = pt_op_int(op, PT_A_REVERSE, 0) != 0;
+  const char *axes[PT_MAX_AXES];
+  int64_t g = dim_axes(L, &want, d, axes), n = a->type.dims[d];
+  pt_value *h = pt_b_scan(&b, a, bv, d, rev);
+  if (g == 1)
+    return named_as(L, op, h);
+  /* P: the scan of a driven by a at the chunk's first step alone */
+  int64_t first = rev ? n - 1 : 0, last = rev ? 0 : n - 1;
+  pt_value *drive = a;
+  if (n > 1)
+    drive = zero_pad(&b, range(&b, a, d, first, first + 1, 1), d, rev ? n - 1 : 0, rev ? 0 : n - 1);
+  pt_value *P = pt_b_scan(&b, a, drive, d, rev);
+  pt_value *sum[2] = {range(&b, P, d, last, last + 1, 1), range(&b, h, d, last, last + 1, 1)};
+  pt_value *mine = pt_b_concat(&b, sum, 2, d);
+  char why[1024], where[512], tb[32];
+  int tactic = dim_tactic(op->result, &want, d);
+  snprintf(why, sizeof why,
+           "// carries of the %sscan at %s: each device's (product of a, last "
+           "state) (%s)",
+           rev ? "reverse " : "", pt_loc_str(op->loc, where, sizeof where),
+           tactic_name(L, tactic, tb, sizeof tb));
+  pt_op *c = collective(L, op->loc, PT_OP_ALL_GATHER, mine, axes, want.naxes[d], why);
+  pt_op_set_int(c, PT_A_DIM, d);
+  pt_value *all = finish_collective(c);
+  record(L, c, tactic, (g - 1) * (int64_t)pt_type_bytes(&mine->type));
+  /* the prefix combine: H[q] = state after chunk q */
+  pt_value *H =
+      pt_b_scan(&b, range(&b, all, d, 0, 2 * g, 2), range(&b, all, d, 1, 2 * g, 2), d, rev);
+  /* the state entering chunk q: H[q-1] (H[q+1] reversed), 0 at the edge */
+  pt_value *in = rev ? zero_pad(&b, range(&b, H, d, 1, g, 1), d, 0, 1)
+                     : zero_pad(&b, range(&b, H, d, 0, g - 1, 1), d, 1, 0);
+  snprintf(why, sizeof why, "// this device's incoming carry of the %sscan at %s",
+           rev ? "reverse " : "", where);
+  pt_op *s = collective(L, op->loc, PT_OP_AXIS_SLICE, in, axes, want.naxes[d], why);
+  pt_op_set_int(s, PT_A_DIM, d);
+  pt_value *carry = finish_collective(s);
+  record(L, s, tactic, 0);
+  int64_t dims[PT_MAX_RANK];
+  for (int i = 0; i < h->type.rank; i++)
+    dims[i] = i;
+  pt_value *fix = pt_b_binary(&b, PT_OP_MUL, P, pt_b_broadcast(&b, carry, dims, h->type));
+  return named_as(L, op, pt_b_binary(&b, PT_OP_ADD, h, fix));
+}
+
 static void lower_op(lowerer *L, const pt_op *op) {
+  const pt_shift *sh = &L->shifts[op->result->id];
+  if (sh->role == PT_SHIFT_INNER && shift_sharded(L, sh->pair))
+    return; /* the outer op builds the pair from the source */
+  if (sh->role == PT_SHIFT_OUTER && shift_sharded(L, op)) {
+    L->map[op->result->id] = lower_shift(L, op, sh);
+    return;
+  }
+  if (op->code == PT_OP_SCAN && pt_layout_of(op->result).naxes[pt_op_int(op, PT_A_DIM, 0)]) {
+    L->map[op->result->id] = lower_scan(L, op);
+    return;
+  }
   pt_shard_rule r;
   pt_shard_rule_of(op, &r);
   assignment as;
@@ -479,7 +718,7 @@ pt_status pt_pass_lower(pt_module *m, const pt_func *f, const pt_lower_opts *o, 
   }
   pt_func *g = pt_func_create(m, name, f->loc);
   lowerer L = {g, &m->mesh, o, pt_calloc((size_t)f->nvalues + 1, sizeof(pt_value *)), {0},
-               NULL, 0, 0, o ? o->stats : NULL};
+               NULL, 0, 0, o ? o->stats : NULL, pt_shifts_find(f)};
   char *comment;
   layout_comment(&L, f, &comment);
   g->comment = pt_arena_strdup(m->arena, comment);
@@ -501,6 +740,7 @@ pt_status pt_pass_lower(pt_module *m, const pt_func *f, const pt_lower_opts *o, 
     pt_free(L.keys[i]);
   pt_free(L.keys);
   pt_free(L.map);
+  pt_free(L.shifts);
   if (out)
     *out = g;
   return PT_OK;

@@ -9,7 +9,10 @@ typedef struct {
   const pt_op *op;
   int axis;
   int tactic;
-  char why[160];
+  bool fatal; /* the op cannot compute at all under the tactic (a shift's
+                 halo larger than a device's block, a scan or shift whose
+                 sharded dim the axis does not divide): an error */
+  char why[200];
 } pt_conflict;
 
 typedef struct {

@@ -100,7 +100,9 @@ static void dot(const pt_op *op, pt_shard_rule *r) {
 
 /* reshape: operand and result dims fall into groups of equal element count;
  * the major dims of a group share a factor (a split or merge keeps the
- * major-most dimension's blocks contiguous), the others need replication. */
+ * major-most dimension's blocks contiguous), the others need replication.
+ * Dims of size 1 hold no layout: the major dim of a group is its first of
+ * size above 1, so [1, R] -> [R] passes R's sharding through. */
 static void reshape(const pt_op *op, pt_shard_rule *r) {
   const pt_type *x = &op->operands[0]->type, *y = &op->result->type;
   int i = 0, j = 0;
@@ -115,24 +117,35 @@ static void reshape(const pt_op *op, pt_shard_rule *r) {
       else
         break;
     }
+    int mi = gi, mj = gj; /* the group's major dims */
+    while (mi + 1 < i && x->dims[mi] == 1)
+      mi++;
+    while (mj + 1 < j && y->dims[mj] == 1)
+      mj++;
     int shared = -1;
     if (i > gi && j > gj) {
       shared = new_factor(r, PT_FACTOR_PASS);
-      set_operand(r, 0, gi, shared);
-      r->result[gj] = (int8_t)shared;
+      set_operand(r, 0, mi, shared);
+      r->result[mj] = (int8_t)shared;
     }
-    for (int d = gi + (shared >= 0); d < i; d++)
-      set_operand(r, 0, d, new_factor(r, PT_FACTOR_REPLICATE));
-    for (int d = gj + (shared >= 0); d < j; d++)
-      r->result[d] = (int8_t)new_factor(r, PT_FACTOR_REPLICATE);
+    for (int d = gi; d < i; d++)
+      if (shared < 0 || d != mi)
+        set_operand(r, 0, d, new_factor(r, PT_FACTOR_REPLICATE));
+    for (int d = gj; d < j; d++)
+      if (shared < 0 || d != mj)
+        r->result[d] = (int8_t)new_factor(r, PT_FACTOR_REPLICATE);
   }
 }
 
-void pt_shard_rule_of(const pt_op *op, pt_shard_rule *r) {
+static void rule_init(pt_shard_rule *r, int noperands) {
   memset(r, 0, sizeof *r);
   memset(r->operand, -1, sizeof r->operand);
   memset(r->result, -1, sizeof r->result);
-  r->noperands = op->noperands;
+  r->noperands = noperands;
+}
+
+void pt_shard_rule_of(const pt_op *op, pt_shard_rule *r) {
+  rule_init(r, op->noperands);
   const pt_type *x = op->noperands ? &op->operands[0]->type : NULL;
   const pt_type *y = &op->result->type;
   bool whole[PT_MAX_RANK];
@@ -261,9 +274,9 @@ void pt_shard_rule_of(const pt_op *op, pt_shard_rule *r) {
     return;
   }
   case PT_CLS_SCAN: {
-    int64_t dim = pt_op_int(op, PT_A_DIM, 0);
+    /* the time dim too: sharded, the lowering runs the distributed scan */
     for (int d = 0; d < y->rank; d++) {
-      int f = new_factor(r, d == dim ? PT_FACTOR_REPLICATE : PT_FACTOR_PASS);
+      int f = new_factor(r, PT_FACTOR_PASS);
       r->result[d] = (int8_t)f;
       set_operand(r, 0, d, f);
       set_operand(r, 1, d, f);
@@ -287,4 +300,119 @@ void pt_shard_rule_of(const pt_op *op, pt_shard_rule *r) {
     break;
   }
   PT_UNREACHABLE();
+}
+
+/* ---- shift pairs ------------------------------------------------------- */
+
+/* Reads a slice's or pad's effect on each dim as an affine window:
+ * out[t] = in[t + off[d]] for t + off[d] in [keep_lo, keep_hi) of in, else
+ * the pad value. False if a stride or interior padding is involved. */
+static bool all_are(const pt_op *op, pt_attrkey k, int rank, int64_t want) {
+  int64_t v[PT_MAX_RANK];
+  if (pt_op_ints(op, k, v, PT_MAX_RANK) < 0)
+    return true; /* absent: the default */
+  for (int d = 0; d < rank; d++)
+    if (v[d] != want)
+      return false;
+  return true;
+}
+
+static bool window_of(const pt_op *op, int64_t *off, int64_t *keep_lo, int64_t *keep_hi) {
+  const pt_type *x = &op->operands[0]->type;
+  int64_t a[PT_MAX_RANK], b[PT_MAX_RANK];
+  bool slice = op->code == PT_OP_SLICE;
+  PT_ASSERT(slice || op->code == PT_OP_PAD);
+  if (slice ? !all_are(op, PT_A_STRIDE, x->rank, 1) : !all_are(op, PT_A_INTERIOR, x->rank, 0))
+    return false;
+  pt_op_ints(op, slice ? PT_A_START : PT_A_LOW, a, PT_MAX_RANK);
+  if (slice)
+    pt_op_ints(op, PT_A_LIMIT, b, PT_MAX_RANK);
+  for (int d = 0; d < x->rank; d++) {
+    off[d] = slice ? a[d] : -a[d];
+    keep_lo[d] = slice ? a[d] : 0;
+    keep_hi[d] = slice ? b[d] : x->dims[d];
+  }
+  return true;
+}
+
+/* Whether inner then outer (a pad and a slice, either order) shift one
+ * dim of inner's operand and leave the rest alone; fills s for outer. */
+static bool shift_pair(const pt_op *inner, const pt_op *outer, pt_shift *s) {
+  const pt_type *x = &inner->operands[0]->type, *y = &outer->result->type;
+  int64_t o1[PT_MAX_RANK], l1[PT_MAX_RANK], h1[PT_MAX_RANK];
+  int64_t o2[PT_MAX_RANK], l2[PT_MAX_RANK], h2[PT_MAX_RANK];
+  if (!window_of(inner, o1, l1, h1) || !window_of(outer, o2, l2, h2))
+    return false;
+  int dim = -1;
+  for (int d = 0; d < x->rank; d++) {
+    if (x->dims[d] != y->dims[d])
+      return false;
+    int64_t off = o1[d] + o2[d];
+    /* the composite keeps x[t + off] where t + off is inside x and both
+     * windows keep it: a pure shift needs every such element kept */
+    int64_t lo = off > 0 ? off : 0, hi = off < 0 ? x->dims[d] + off : x->dims[d];
+    bool kept = l1[d] <= lo && h1[d] >= hi && l2[d] <= lo - o1[d] && h2[d] >= hi - o1[d];
+    if (!kept)
+      return false;
+    if (off == 0)
+      continue;
+    if (dim >= 0 || off >= x->dims[d] || -off >= x->dims[d])
+      return false; /* two moved dims, or nothing of x left */
+    dim = d;
+    s->offset = off;
+  }
+  if (dim < 0)
+    return false;
+  s->dim = (int8_t)dim;
+  return true;
+}
+
+pt_shift *pt_shifts_find(const pt_func *f) {
+  pt_shift *s = pt_calloc((size_t)f->nvalues + 1, sizeof *s);
+  int *uses = pt_calloc((size_t)f->nvalues + 1, sizeof *uses);
+  for (int i = 0; i < f->nops; i++)
+    for (int j = 0; j < f->ops[i]->noperands; j++)
+      uses[f->ops[i]->operands[j]->id]++;
+  for (int i = 0; i < f->nresults; i++)
+    uses[f->results[i].value->id]++;
+  for (int i = 0; i < f->nops; i++) {
+    const pt_op *outer = f->ops[i];
+    if (outer->code != PT_OP_SLICE && outer->code != PT_OP_PAD)
+      continue;
+    const pt_op *inner = outer->operands[0]->def;
+    if (!inner || uses[inner->result->id] != 1 || s[inner->result->id].role != PT_SHIFT_NONE ||
+        (inner->code != PT_OP_SLICE && inner->code != PT_OP_PAD) || inner->code == outer->code)
+      continue;
+    pt_shift sh = {PT_SHIFT_OUTER, 0, 0, inner};
+    if (!shift_pair(inner, outer, &sh))
+      continue;
+    s[outer->result->id] = sh;
+    sh.role = PT_SHIFT_INNER;
+    sh.pair = outer;
+    s[inner->result->id] = sh;
+  }
+  pt_free(uses);
+  return s;
+}
+
+pt_value *pt_shift_source(const pt_shift *s) {
+  PT_ASSERT(s->role == PT_SHIFT_OUTER);
+  return s->pair->operands[0];
+}
+
+int pt_rule_view(const pt_op *op, const pt_shift *sh, pt_shard_rule *r, pt_value *const **operands,
+                 pt_value **slot) {
+  if (sh->role != PT_SHIFT_OUTER) {
+    pt_shard_rule_of(op, r);
+    *operands = op->operands;
+    return op->noperands;
+  }
+  rule_init(r, 1);
+  for (int d = 0; d < op->result->type.rank; d++) {
+    int f = new_factor(r, PT_FACTOR_PASS);
+    r->result[d] = r->operand[0][d] = (int8_t)f;
+  }
+  *slot = pt_shift_source(sh);
+  *operands = slot;
+  return 1;
 }

@@ -94,7 +94,8 @@ const char *pt_analysis_tactic(const pt_analysis *a, int t) {
 
 typedef struct {
   int axis;
-  int *depth; /* per value id: steps to a seed; -2 unknown, -1 being computed */
+  int *depth;       /* per value id: steps to a seed; -2 unknown, -1 being computed */
+  pt_shift *shifts; /* by result id: a shift's outer op reads its source */
 } chain;
 
 enum { FAR = 1 << 28 };
@@ -129,11 +130,11 @@ static bool agrees(const pt_shard_rule *r, int p, pt_axis_state vs, int q, pt_ax
 }
 
 /* v's position at op: -1 for the result, else its first operand index. */
-static int position(const pt_op *op, const pt_value *v) {
+static int position(pt_value *const *operands, int n, const pt_op *op, const pt_value *v) {
   if (op->result == v)
     return -1;
-  for (int i = 0; i < op->noperands; i++)
-    if (op->operands[i] == v)
+  for (int i = 0; i < n; i++)
+    if (operands[i] == v)
       return i;
   return -2;
 }
@@ -148,14 +149,16 @@ static const pt_value *voter(chain *c, const pt_value *v) {
   if (!op)
     return NULL;
   pt_shard_rule r;
-  pt_shard_rule_of(op, &r);
-  int p = position(op, v);
+  pt_value *const *operands, *source;
+  /* propagation's view: a shift goes from its source to its result */
+  int n = pt_rule_view(op, &c->shifts[op->result->id], &r, &operands, &source);
+  int p = position(operands, n, op, v);
   if (p < -1)
     return NULL;
   const pt_value *best = NULL, *fallback = NULL;
   int bestd = FAR + 1;
-  for (int q = -1; q < op->noperands; q++) {
-    const pt_value *w = q < 0 ? op->result : op->operands[q];
+  for (int q = -1; q < n; q++) {
+    const pt_value *w = q < 0 ? op->result : operands[q];
     if (w == v)
       continue;
     pt_axis_state ws = pt_sharding_axis(w, c->axis);
@@ -240,7 +243,7 @@ void pt_analysis_origin(const pt_analysis *a, const pt_value *v, int axis, pt_or
   int *depth = pt_calloc((size_t)f->nvalues + 1, sizeof *depth);
   for (int i = 0; i < f->nvalues; i++)
     depth[i] = -2;
-  chain c = {axis, depth};
+  chain c = {axis, depth, pt_shifts_find(f)};
   const pt_value *cur = v;
   o->kind = PT_ORIGIN_ENDLESS;
   for (int steps = 0; steps <= f->nvalues; steps++) {
@@ -259,6 +262,7 @@ void pt_analysis_origin(const pt_analysis *a, const pt_value *v, int axis, pt_or
     cur = w;
   }
   pt_free(depth);
+  pt_free(c.shifts);
 }
 
 void pt_origin_free(pt_origin *o) {

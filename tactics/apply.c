@@ -108,7 +108,23 @@ pt_status pt_tactic_apply(pt_func *f, const pt_schedule *s, int index, pt_prop_r
       st = PT_ERR;
   if (st != PT_OK)
     return st;
-  return pt_propagate_axis(f, t->axis, index, rep);
+  pt_prop_report own = {0};
+  pt_prop_report *r = rep ? rep : &own;
+  int first = r->nconflicts;
+  pt_propagate_axis(f, t->axis, index, r);
+  /* an op that cannot compute in blocks where the tactic shards its
+   * working dim (a shift's halo, a scan's time dim) is an error */
+  for (int i = first; i < r->nconflicts; i++) {
+    const pt_conflict *c = &r->conflicts[i];
+    if (!c->fatal || c->tactic != index)
+      continue;
+    pt_diag_error(d, c->op->loc, "'%s' cannot be sharded along '%s' by tactic '%s': %s",
+                  pt_op_name(c->op->code), t->axis_name, t->name, c->why);
+    pt_diag_note(d, t->loc, "tactic '%s' is here", t->name);
+    st = PT_ERR;
+  }
+  pt_prop_report_free(&own);
+  return st;
 }
 
 pt_status pt_schedule_apply(pt_func *f, const pt_schedule *s, pt_prop_report *rep, pt_diag *d) {

@@ -494,13 +494,21 @@ static bool can_seed(const search *S, decision x) {
   return true;
 }
 
-/* Seeds x as tactic `tactic` and propagates along its axis. */
-static void apply_decision(search *S, decision x, int tactic) {
+/* Seeds x as tactic `tactic` and propagates along its axis; false if that
+ * met a conflict the tactic would fail on (a sequence shard smaller than a
+ * shift's halo, say: a script with this decision would not apply). */
+static bool apply_decision(search *S, decision x, int tactic) {
   const group *g = &S->groups[x.group];
   for (int k = 0; k < g->n; k++)
     pt_sharding_set(g->members[k], x.axis, x.dim >= 0 ? PT_SH_SHARDED : PT_SH_REPLICATED, x.dim,
                     tactic, NULL);
-  pt_propagate_axis(S->f, x.axis, tactic, NULL);
+  pt_prop_report rep = {0};
+  pt_propagate_axis(S->f, x.axis, tactic, &rep);
+  bool ok = true;
+  for (int i = 0; i < rep.nconflicts; i++)
+    ok &= !rep.conflicts[i].fatal;
+  pt_prop_report_free(&rep);
+  return ok;
 }
 
 /* Puts the function into node n's state (from the root). */
@@ -578,7 +586,8 @@ static int expand(search *S, node *level, int nlevel, node **out) {
     int na = list_actions(S, acts);
     for (int k = 0; k < na && !time_up(S); k++) {
       restore(S, here);
-      apply_decision(S, acts[k], S->base + level[i].ndec);
+      if (!apply_decision(S, acts[k], S->base + level[i].ndec))
+        continue;
       uint64_t h = state_hash(S, false);
       if (!seen_insert(S, h))
         continue;
@@ -690,8 +699,7 @@ static void prune(search *S) {
     restore(S, S->root);
     bool ok = true;
     for (int j = 0; j < c.ndec && ok; j++)
-      if ((ok = can_seed(S, c.dec[j])))
-        apply_decision(S, c.dec[j], S->base + j);
+      ok = can_seed(S, c.dec[j]) && apply_decision(S, c.dec[j], S->base + j);
     if (ok) {
       c.e = evaluate(S);
       if (compare_eval(&c.e, &S->best.e) <= 0) {
@@ -918,7 +926,8 @@ static const char *restarts(search *S, int count) {
     if (!na)
       break;
     decision x = acts[splitmix(&S->rng) % (uint64_t)na];
-    apply_decision(S, x, S->base);
+    if (!apply_decision(S, x, S->base))
+      continue;
     node c = child_of(&root, x);
     c.hash = state_hash(S, false);
     seen_insert(S, c.hash);

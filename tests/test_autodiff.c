@@ -383,16 +383,22 @@ START_TEST(mlp_gradient_spot_checks) {
 }
 END_TEST
 
-/* The model library's GPT and Llama (models/model.h) at a tiny size, every
- * parameter element against central finite differences in float64: the
- * embedding lookup, LayerNorm and RMSNorm, learned and rotary positions,
- * grouped-query causal attention, the GELU and SwiGLU MLPs and the
- * cross-entropy over integer labels. */
+/* The model library's GPT, Llama and Griffin (models/model.h) at a tiny
+ * size, every parameter element against central finite differences in
+ * float64: the embedding lookup, LayerNorm and RMSNorm, learned and rotary
+ * positions, grouped-query causal attention, the GELU and SwiGLU MLPs, the
+ * cross-entropy over integer labels, and Griffin's causal convolution
+ * (pad-and-slice shifts), block-diagonal RG-LRU gates, softplus decay and
+ * scan, and its blocked local attention (3 layers: both block kinds; seq 6
+ * in windows of 2, so keys come from the previous block). */
 START_TEST(language_models_full_check) {
-  for (int k = 0; k < 2; k++) {
-    pt_model_opts o = pt_model_defaults(k ? PT_MODEL_LLAMA : PT_MODEL_GPT);
-    o.layers = 2, o.d_model = 8, o.heads = 2, o.kv_heads = k ? 1 : 2, o.mlp_hidden = 12,
+  const pt_model_kind kinds[] = {PT_MODEL_GPT, PT_MODEL_LLAMA, PT_MODEL_GRIFFIN};
+  for (int k = 0; k < 3; k++) {
+    pt_model_opts o = pt_model_defaults(kinds[k]);
+    o.layers = 2, o.d_model = 8, o.heads = 2, o.kv_heads = k == 0 ? 2 : 1, o.mlp_hidden = 12,
     o.vocab = 11, o.seq = 4, o.batch = 2;
+    if (o.kind == PT_MODEL_GRIFFIN)
+      o.layers = 3, o.seq = 6, o.window = 2, o.lru_width = 6;
     char *text = pt_model_write(&o);
     pt_diag *d = pt_diag_create(stderr);
     pt_module *m = pt_parse(text, strlen(text), "model.pir", d);

@@ -30,9 +30,10 @@ static pt_module *load_text(const char *text, const char *name) {
 }
 
 START_TEST(examples_are_the_generators_output) {
-  const char *files[] = {"examples/gpt.pir", "examples/llama.pir", "examples/mlp.pir"};
-  const pt_model_kind kinds[] = {PT_MODEL_GPT, PT_MODEL_LLAMA, PT_MODEL_MLP};
-  for (int k = 0; k < 3; k++) {
+  const char *files[] = {"examples/gpt.pir", "examples/llama.pir", "examples/mlp.pir",
+                         "examples/griffin.pir"};
+  const pt_model_kind kinds[] = {PT_MODEL_GPT, PT_MODEL_LLAMA, PT_MODEL_MLP, PT_MODEL_GRIFFIN};
+  for (int k = 0; k < 4; k++) {
     pt_model_opts o = pt_model_defaults(kinds[k]);
     char *want = pt_model_write(&o);
     char *path = pt_test_path(files[k]);
@@ -90,6 +91,124 @@ START_TEST(sizes_and_names) {
     /* the labels index the vocabulary: seeded labels are valid tokens */
     pt_init_spec s = pt_init_spec_for(f, pt_func_find_arg(f, "labels"), 1);
     ck_assert_int_eq(s.bound, o->vocab);
+    pt_module_destroy(m);
+    free(text);
+  }
+}
+END_TEST
+
+/* Griffin at several depths and sizes: canonical text; one @recurrent_block
+ * and (from 3 layers) one @attention_block, called in the pattern two
+ * recurrent, one attention; each layer's parameters under its kind's names
+ * and shapes; and the sequence-parallel contract (docs/models.md): every
+ * pad is k zeros at the low end of the time dim (or the attention's block
+ * dim), high 0, whose only use is the next op, a slice keeping [0, size)
+ * there; every other slice is of the convolution's weights, and every
+ * concat joins two key/value blocks along the within-block dim. */
+START_TEST(griffin_sizes_names_and_shifts) {
+  const pt_model_opts cases[] = {
+      /* layers, d, heads, kv, mlp, vocab, seq, batch, window, lru width */
+      {PT_MODEL_GRIFFIN, 1, 8, 2, 1, 16, 11, 6, 1, 2, 6},
+      {PT_MODEL_GRIFFIN, 3, 32, 4, 1, 96, 50, 16, 2, 4, 40},
+      {PT_MODEL_GRIFFIN, 7, 16, 2, 1, 48, 20, 9, 3, 9, 16},
+      {PT_MODEL_GRIFFIN, 4, 12, 3, 1, 36, 20, 5, 2, 1, 15}, /* window 1: itself only */
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    const pt_model_opts *o = &cases[c];
+    char err[160];
+    ck_assert_msg(pt_model_check(o, err, sizeof err), "case %zu: %s", c, err);
+    char *text = pt_model_write(o);
+    pt_diag *d = pt_diag_create(stderr);
+    pt_module *raw = pt_parse(text, strlen(text), "griffin.pir", d);
+    ck_assert_ptr_nonnull(raw);
+    char *printed = pt_print_module_str(raw);
+    ck_assert_msg(strcmp(printed, text) == 0, "case %zu is not in canonical form", c);
+    pt_free(printed);
+    ck_assert_int_eq(raw->nfuncs, o->layers >= 3 ? 3 : 2);
+    pt_func *lf = pt_module_find_func(raw, "loss");
+    int calls = 0;
+    for (int i = 0; i < lf->nops; i++)
+      if (lf->ops[i]->code == PT_OP_CALL) {
+        const char *want = calls % 3 == 2 ? "attention_block" : "recurrent_block";
+        ck_assert_msg(strcmp(lf->ops[i]->callee, want) == 0, "case %zu: layer %d calls @%s", c,
+                      calls, lf->ops[i]->callee);
+        calls++;
+      }
+    ck_assert_int_eq(calls, o->layers);
+    pt_module_destroy(raw);
+    pt_diag_destroy(d);
+    pt_module *m = load_text(text, "griffin.pir");
+    pt_func *f = pt_module_find_func(m, "loss");
+    int64_t L = o->layers, nattn = L / 3, H = o->heads, R = o->lru_width;
+    ck_assert_int_eq(f->nargs, 2 + 1 + 15 * (int)(L - nattn) + 9 * (int)nattn + 2);
+    const struct {
+      int64_t layer;
+      const char *leaf;
+      int64_t d0, d1, d2;
+    } shapes[] = {{0, "rg_lru.wa", H, R / H, R / H},
+                  {0, "rg_lru.wi", H, R / H, R / H},
+                  {0, "rg_lru.conv_w", 4, R, 0},
+                  {0, "rg_lru.lambda", R, 0, 0},
+                  {L - 1, "mlp.w_gate", o->d_model, o->mlp_hidden, 0},
+                  {2, "attn.wk", o->d_model, o->d_model / H, 0},
+                  {2, "attn.wq", o->d_model, o->d_model, 0}};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+      if (shapes[k].layer >= L)
+        continue;
+      char name[64];
+      snprintf(name, sizeof name, "layers.%lld.%s", (long long)shapes[k].layer, shapes[k].leaf);
+      const pt_value *v = pt_func_find_arg(f, name);
+      ck_assert_msg(v != NULL, "case %zu: no %s", c, name);
+      const int64_t want[3] = {shapes[k].d0, shapes[k].d1, shapes[k].d2};
+      for (int j = 0; j < 3; j++)
+        ck_assert_int_eq(j < v->type.rank ? v->type.dims[j] : 0, want[j]);
+    }
+    ck_assert_ptr_null(pt_func_find_arg(f, "layers.0.attn.wq"));
+    if (L >= 3)
+      ck_assert_ptr_null(pt_func_find_arg(f, "layers.2.rg_lru.wx"));
+    /* the shift idiom, the only slicing, padding and concatenation there is */
+    int pads = 0;
+    for (int i = 0; i < f->nops; i++) {
+      const pt_op *op = f->ops[i];
+      if (op->code == PT_OP_PAD) {
+        int64_t lo[PT_MAX_RANK], hi[PT_MAX_RANK];
+        int rank = pt_op_ints(op, PT_A_LOW, lo, PT_MAX_RANK);
+        pt_op_ints(op, PT_A_HIGH, hi, PT_MAX_RANK);
+        int shifted = 0;
+        for (int j = 0; j < rank; j++) {
+          ck_assert_int_eq(hi[j], 0);
+          shifted += lo[j] != 0;
+        }
+        ck_assert_msg(shifted == 1 && lo[1] >= 1 && lo[1] <= 3, "case %zu: a pad not on dim 1", c);
+        ck_assert_msg(rank == 3 || lo[1] == 1, "case %zu: the attention shifts by one block", c);
+        ck_assert_msg(i + 1 < f->nops && f->ops[i + 1]->code == PT_OP_SLICE &&
+                          f->ops[i + 1]->operands[0] == op->result,
+                      "case %zu: %s is not followed by its slice", c, op->result->name);
+        int uses = 0;
+        for (int u = 0; u < f->nops; u++)
+          for (int j = 0; j < f->ops[u]->noperands; j++)
+            uses += f->ops[u]->operands[j] == op->result;
+        ck_assert_int_eq(uses, 1);
+        int64_t st[PT_MAX_RANK], lim[PT_MAX_RANK];
+        pt_op_ints(f->ops[i + 1], PT_A_START, st, PT_MAX_RANK);
+        pt_op_ints(f->ops[i + 1], PT_A_LIMIT, lim, PT_MAX_RANK);
+        ck_assert_ptr_null(pt_op_attr(f->ops[i + 1], PT_A_STRIDE));
+        for (int j = 0; j < rank; j++)
+          ck_assert_msg(st[j] == 0 && lim[j] == op->operands[0]->type.dims[j],
+                        "case %zu: %s's slice is not [0, size)", c, op->result->name);
+        pads++;
+        i++; /* the slice is checked */
+      } else if (op->code == PT_OP_SLICE) {
+        ck_assert_msg(op->operands[0]->arg_index >= 0 && op->operands[0]->type.dims[0] == 4,
+                      "case %zu: %s slices more than the convolution's weights", c,
+                      op->result->name);
+      } else if (op->code == PT_OP_CONCAT) {
+        ck_assert_int_eq(op->noperands, 2);
+        ck_assert_int_eq(op->result->type.rank, 4);
+        ck_assert_int_eq(pt_op_int(op, PT_A_DIM, -1), 2);
+      }
+    }
+    ck_assert_int_eq(pads, 3 * (int)(L - nattn) + 2 * (int)nattn);
     pt_module_destroy(m);
     free(text);
   }
@@ -240,15 +359,177 @@ static double reference_loss(const pt_model_opts *o, const ref_ctx *c) {
   return total / (double)(B * T);
 }
 
-/* The interpreter's loss of both models equals the float64 reference's, with
- * every parameter random (norm scales and biases too, which the seeded
- * initialisation leaves zero). */
+static double ref_gelu(double u) {
+  return 0.5 * u * (1 + tanh(sqrt(2 / M_PI) * (u + 0.044715 * u * u * u)));
+}
+
+/* Griffin (docs/models.md) straight from its definition, in double: per
+ * sequence and layer, the recurrent block as a loop over time carrying the
+ * convolution's inputs and the RG-LRU's state, the local attention as a
+ * loop over each query's window of keys (no blocks, no padding), and the
+ * gated MLP. Layer l is attention when l % 3 == 2. */
+static double griffin_reference_loss(const pt_model_opts *o, const ref_ctx *c) {
+  int64_t B = o->batch, T = o->seq, D = o->d_model, H = o->heads, hd = D / H, F = o->mlp_hidden,
+          V = o->vocab, R = o->lru_width, Rh = R / H, Wn = o->window;
+  int64_t wide = R > D ? R : D;
+  double *x = calloc((size_t)(T * D), sizeof *x), *h = calloc((size_t)(T * D), sizeof *h);
+  double *gate = calloc((size_t)(T * wide), sizeof *gate),
+         *xr = calloc((size_t)(T * R), sizeof *xr);
+  double *state = calloc((size_t)R, sizeof *state), *mixed = calloc((size_t)wide, sizeof *mixed);
+  double *q = calloc((size_t)(T * D), sizeof *q), *k = calloc((size_t)(T * hd), sizeof *k);
+  double *v = calloc((size_t)(T * hd), sizeof *v), *p = calloc((size_t)Wn, sizeof *p);
+  double *u = calloc((size_t)F, sizeof *u), *g = calloc((size_t)F, sizeof *g);
+  double *tmp = calloc((size_t)D, sizeof *tmp), *logits = calloc((size_t)V, sizeof *logits);
+  double total = 0;
+  char n1[96], n2[96], n3[96];
+  for (int64_t b = 0; b < B; b++) {
+    for (int64_t t = 0; t < T; t++) {
+      int64_t tok = (int64_t)arg_at(c, "tokens", b * T + t);
+      for (int64_t i = 0; i < D; i++)
+        x[t * D + i] = arg_at(c, "embed.table", tok * D + i);
+    }
+    for (int64_t l = 0; l < o->layers; l++) {
+#define NAME(buf, leaf) snprintf(buf, sizeof buf, "layers.%lld.%s", (long long)l, leaf)
+      NAME(n1, "norm1.scale");
+      for (int64_t t = 0; t < T; t++)
+        ref_norm(c, false, n1, NULL, x + t * D, h + t * D, D);
+      if (l % 3 != 2) { /* the recurrent block */
+        NAME(n1, "rg_lru.wy"), NAME(n2, "rg_lru.wx");
+        for (int64_t t = 0; t < T; t++) {
+          ref_matvec(c, n1, h + t * D, D, R, gate + t * R);
+          for (int64_t j = 0; j < R; j++)
+            gate[t * R + j] = ref_gelu(gate[t * R + j]);
+          ref_matvec(c, n2, h + t * D, D, R, xr + t * R);
+        }
+        for (int64_t j = 0; j < R; j++)
+          state[j] = 0;
+        for (int64_t t = 0; t < T; t++) {
+          double conv[1024], sp;
+          ck_assert_int_le(R, 1024);
+          for (int64_t j = 0; j < R; j++) {
+            NAME(n1, "rg_lru.conv_b"), NAME(n2, "rg_lru.conv_w");
+            conv[j] = arg_at(c, n1, j);
+            for (int64_t s = 0; s < 4 && s <= t; s++)
+              conv[j] += arg_at(c, n2, s * R + j) * xr[(t - s) * R + j];
+          }
+          for (int64_t j = 0; j < R; j++) {
+            int64_t head = j / Rh, col = j % Rh;
+            double za = 0, zi = 0;
+            NAME(n1, "rg_lru.wa"), NAME(n2, "rg_lru.wi");
+            for (int64_t e = 0; e < Rh; e++) {
+              za += conv[head * Rh + e] * arg_at(c, n1, (head * Rh + e) * Rh + col);
+              zi += conv[head * Rh + e] * arg_at(c, n2, (head * Rh + e) * Rh + col);
+            }
+            NAME(n1, "rg_lru.ba"), NAME(n2, "rg_lru.bi"), NAME(n3, "rg_lru.lambda");
+            double r = 1 / (1 + exp(-(za + arg_at(c, n1, j))));
+            double in = 1 / (1 + exp(-(zi + arg_at(c, n2, j))));
+            sp = log1p(exp(-arg_at(c, n3, j))); /* softplus(-lambda) */
+            double a = exp(-8.0 * r * sp);
+            state[j] = a * state[j] + sqrt(1 - a * a) * (in * conv[j]);
+            mixed[j] = gate[t * R + j] * state[j];
+          }
+          NAME(n1, "rg_lru.wo");
+          ref_matvec(c, n1, mixed, R, D, tmp);
+          for (int64_t i = 0; i < D; i++)
+            x[t * D + i] += tmp[i];
+        }
+      } else { /* local multi-query attention over the keys t - W < s <= t */
+        NAME(n1, "attn.wq"), NAME(n2, "attn.wk"), NAME(n3, "attn.wv");
+        for (int64_t t = 0; t < T; t++) {
+          ref_matvec(c, n1, h + t * D, D, D, q + t * D);
+          ref_matvec(c, n2, h + t * D, D, hd, k + t * hd);
+          ref_matvec(c, n3, h + t * D, D, hd, v + t * hd);
+        }
+        double ctx[1024];
+        ck_assert_int_le(D, 1024);
+        double *ctx_all = calloc((size_t)(T * D), sizeof *ctx_all);
+        for (int64_t t = 0; t < T; t++) {
+          int64_t first = t - Wn + 1 > 0 ? t - Wn + 1 : 0;
+          for (int64_t n = 0; n < H; n++) {
+            double mx = -INFINITY, sum = 0;
+            for (int64_t s = first; s <= t; s++) {
+              double sc = 0;
+              for (int64_t i = 0; i < hd; i++)
+                sc += q[t * D + n * hd + i] * k[s * hd + i];
+              p[s - first] = sc / sqrt((double)hd);
+              mx = fmax(mx, p[s - first]);
+            }
+            for (int64_t s = first; s <= t; s++)
+              sum += (p[s - first] = exp(p[s - first] - mx));
+            for (int64_t i = 0; i < hd; i++) {
+              double a = 0;
+              for (int64_t s = first; s <= t; s++)
+                a += p[s - first] / sum * v[s * hd + i];
+              ctx_all[t * D + n * hd + i] = a;
+            }
+          }
+        }
+        NAME(n1, "attn.wo");
+        for (int64_t t = 0; t < T; t++) {
+          for (int64_t i = 0; i < D; i++)
+            ctx[i] = ctx_all[t * D + i];
+          ref_matvec(c, n1, ctx, D, D, tmp);
+          for (int64_t i = 0; i < D; i++)
+            x[t * D + i] += tmp[i];
+        }
+        free(ctx_all);
+      }
+      NAME(n1, "norm2.scale");
+      for (int64_t t = 0; t < T; t++)
+        ref_norm(c, false, n1, NULL, x + t * D, h + t * D, D);
+      NAME(n1, "mlp.w_gate"), NAME(n2, "mlp.w_in"), NAME(n3, "mlp.w_out");
+      for (int64_t t = 0; t < T; t++) {
+        ref_matvec(c, n1, h + t * D, D, F, g);
+        ref_matvec(c, n2, h + t * D, D, F, u);
+        for (int64_t i = 0; i < F; i++)
+          u[i] *= ref_gelu(g[i]);
+        ref_matvec(c, n3, u, F, D, tmp);
+        for (int64_t i = 0; i < D; i++)
+          x[t * D + i] += tmp[i];
+      }
+#undef NAME
+    }
+    for (int64_t t = 0; t < T; t++) {
+      ref_norm(c, false, "final_norm.scale", NULL, x + t * D, h, D);
+      ref_matvec(c, "lm_head.w", h, D, V, logits);
+      double mx = -INFINITY, sum = 0;
+      for (int64_t i = 0; i < V; i++)
+        mx = fmax(mx, logits[i]);
+      for (int64_t i = 0; i < V; i++)
+        sum += exp(logits[i] - mx);
+      total += log(sum) + mx - logits[(int64_t)arg_at(c, "labels", b * T + t)];
+    }
+  }
+  free(x), free(h), free(gate), free(xr), free(state), free(mixed), free(q), free(k), free(v);
+  free(p), free(u), free(g), free(tmp), free(logits);
+  return total / (double)(B * T);
+}
+
+/* The interpreter's loss of every language model equals the float64
+ * reference's, with every parameter random (norm scales and biases, and
+ * Griffin's gate biases, convolution bias and lambda too, which the seeded
+ * initialisation leaves zero). Griffin twice: the window a third of the
+ * sequence (keys from the previous block, the first block's padding
+ * masked) and the whole of it (one block), with an RG-LRU wider than the
+ * model and one narrower. */
 START_TEST(loss_matches_a_float64_reference) {
+  pt_model_opts cases[4] = {pt_model_defaults(PT_MODEL_GPT), pt_model_defaults(PT_MODEL_LLAMA),
+                            pt_model_defaults(PT_MODEL_GRIFFIN),
+                            pt_model_defaults(PT_MODEL_GRIFFIN)};
   for (int kk = 0; kk < 2; kk++) {
-    pt_model_opts o = pt_model_defaults(kk ? PT_MODEL_LLAMA : PT_MODEL_GPT);
-    o.layers = 2, o.d_model = 32, o.heads = 4, o.kv_heads = kk ? 2 : 4, o.mlp_hidden = 48,
-    o.vocab = 29, o.seq = 7, o.batch = 2;
+    pt_model_opts *o = &cases[kk];
+    o->layers = 2, o->d_model = 32, o->heads = 4, o->kv_heads = kk ? 2 : 4, o->mlp_hidden = 48,
+    o->vocab = 29, o->seq = 7, o->batch = 2;
+  }
+  for (int kk = 2; kk < 4; kk++) {
+    pt_model_opts *o = &cases[kk];
+    o->layers = kk == 2 ? 3 : 6, o->d_model = 16, o->heads = 2, o->mlp_hidden = 24, o->vocab = 29,
+    o->seq = 12, o->batch = 2, o->window = kk == 2 ? 4 : 12, o->lru_width = kk == 2 ? 20 : 12;
+  }
+  for (int kk = 0; kk < 4; kk++) {
+    const pt_model_opts o = cases[kk];
     char *text = pt_model_write(&o);
+    ck_assert_ptr_nonnull(text);
     pt_module *m = load_text(text, "model.pir");
     pt_func *f = pt_module_find_func(m, "loss");
     pt_tensor **args = pt_calloc((size_t)f->nargs, sizeof *args);
@@ -265,11 +546,17 @@ START_TEST(loss_matches_a_float64_reference) {
     ck_assert_int_eq(pt_interp_run(f, args, &out, d), PT_OK);
     double got = pt_tensor_get(out, 0);
     ref_ctx c = {f, args};
-    double want = reference_loss(&o, &c);
-    ck_assert_msg(fabs(got - want) <= 1e-4 * fabs(want), "%s: interpreter %.9g, reference %.9g",
+    double want =
+        o.kind == PT_MODEL_GRIFFIN ? griffin_reference_loss(&o, &c) : reference_loss(&o, &c);
+    double rel = fabs(got - want) / fabs(want);
+    fprintf(stderr,
+            "models: case %d (%s): interpreter %.9g, float64 reference %.9g, relative "
+            "error %.2g\n",
+            kk, pt_model_kind_name(o.kind), got, want, rel);
+    ck_assert_msg(rel <= 1e-4, "case %d (%s): interpreter %.9g, reference %.9g", kk,
                   pt_model_kind_name(o.kind), got, want);
-    ck_assert_msg(fabs(want - log(29.0)) > 1e-3, "%s: the reference is just ln V (%g)",
-                  pt_model_kind_name(o.kind), want);
+    ck_assert_msg(fabs(want - log(29.0)) > 1e-3, "case %d (%s): the reference is just ln V (%g)",
+                  kk, pt_model_kind_name(o.kind), want);
     pt_tensor_destroy(out);
     pt_tensors_destroy(args, f->nargs);
     pt_diag_destroy(d);
@@ -352,10 +639,14 @@ END_TEST
 /* With the LM head zero every logit is 0, so the cross-entropy of every
  * token is ln V, whatever the blocks computed. */
 START_TEST(uniform_logits_give_ln_vocab) {
-  for (int k = 0; k < 2; k++) {
-    pt_model_opts o = pt_model_defaults(k ? PT_MODEL_LLAMA : PT_MODEL_GPT);
-    o.d_model = 32, o.heads = 4, o.kv_heads = k ? 2 : 4, o.mlp_hidden = 64, o.vocab = 37,
-    o.seq = 6, o.batch = 2;
+  const pt_model_kind kinds[] = {PT_MODEL_GPT, PT_MODEL_LLAMA, PT_MODEL_GRIFFIN};
+  for (int k = 0; k < 3; k++) {
+    pt_model_opts o = pt_model_defaults(kinds[k]);
+    o.d_model = 32, o.heads = 4,
+    o.kv_heads = k == 1   ? 2
+                 : k == 2 ? 1
+                          : 4,
+    o.mlp_hidden = 64, o.vocab = 37, o.seq = 6, o.batch = 2, o.window = 3, o.lru_width = 24;
     char *text = pt_model_write(&o);
     pt_module *m = load_text(text, "small.pir");
     pt_func *f = pt_module_find_func(m, "loss");
@@ -426,9 +717,11 @@ static char tmpdir[] = "/tmp/partita-models-XXXXXX";
  * embedding's rows and the LM head's columns, with their gradients and Adam
  * moments, stay split; the embedding gradient's scatter_add and the
  * cross-entropy's one-hot iota compute their blocks in place, so the whole
- * train step needs all-reduces only and propagation meets no conflict. */
+ * train step needs all-reduces only and propagation meets no conflict.
+ * Griffin's RG-LRU split by heads (block-diagonal gates) adds none: its
+ * scans run on each device's channels. */
 START_TEST(vocabulary_parallel_needs_only_all_reduces) {
-  const char *models[] = {"gpt", "llama"};
+  const char *models[] = {"gpt", "llama", "griffin"};
   char rel[128];
   snprintf(rel, sizeof rel, "tests/data/tiny_%s.pir", models[_i]);
   char *path = pt_test_path(rel), *text = pt_test_slurp(path);
@@ -452,10 +745,17 @@ START_TEST(vocabulary_parallel_needs_only_all_reduces) {
     ck_assert_int_eq(pt_sharding_local_type(pt_func_find_arg(f, rows[k])).dims[0], V / 2);
     ck_assert_int_eq(pt_sharding_local_type(pt_func_find_arg(f, cols[k])).dims[1], V / 2);
   }
-  int scatters = 0, iotas = 0;
+  int scatters = 0, iotas = 0, scans = 0;
   for (int i = 0; i < f->nops; i++) {
     const pt_op *op = f->ops[i];
     pt_axis_state s = pt_sharding_axis(op->result, 0);
+    /* Griffin: the recurrence (and its reverse in the gradient) runs on
+     * each device's channels, split on the width dim, whole along time */
+    if (op->code == PT_OP_SCAN) {
+      ck_assert_msg(s.kind == PT_SH_SHARDED && s.dim == 2, "%s: a scan is not split by channel",
+                    rel);
+      scans++;
+    }
     if (op->code == PT_OP_SCATTER_ADD) {
       ck_assert_msg(s.kind == PT_SH_SHARDED && s.dim == 0, "the embedding gradient is not split");
       scatters++;
@@ -468,6 +768,8 @@ START_TEST(vocabulary_parallel_needs_only_all_reduces) {
   }
   ck_assert_int_eq(scatters, 1);
   ck_assert_int_ge(iotas, 1);
+  /* two recurrent layers: a scan forward and a reverse one backward each */
+  ck_assert_int_eq(scans, strcmp(models[_i], "griffin") == 0 ? 4 : 0);
   pt_lower_stats st = {0};
   pt_lower_opts lo = {NULL, NULL, 0, &st};
   pt_func *g = NULL;
@@ -488,8 +790,9 @@ START_TEST(vocabulary_parallel_needs_only_all_reduces) {
 END_TEST
 
 static const pt_test_usage_case bad[] = {
-    {"no kind", "model", 2, "which model? gpt, llama or mlp"},
-    {"unknown kind", "model bert", 2, "unknown model 'bert' (the models: gpt, llama, mlp)"},
+    {"no kind", "model", 2, "which model? gpt, llama, griffin or mlp"},
+    {"unknown kind", "model bert", 2,
+     "unknown model 'bert' (the models: gpt, llama, griffin, mlp)"},
     {"mlp with heads", "model mlp --heads 4", 2,
      "--heads is not a size of the mlp model (it takes --layers, --d-model, --mlp-hidden and "
      "--batch)"},
@@ -509,6 +812,18 @@ static const pt_test_usage_case bad[] = {
     {"too large", "model gpt --seq 16000000 --batch 16000000 --vocab 16000000", 2,
      "the model is too large"},
     {"unknown option", "model gpt --depth 3", 2, "--depth"},
+    {"griffin window not dividing", "model griffin --window 5", 2,
+     "--window 5 does not divide --seq 64 (the local attention works in blocks of the window)"},
+    {"griffin with key/value heads", "model griffin --kv-heads 2", 2,
+     "griffin's local attention is multi-query: --kv-heads must be 1, not 2"},
+    {"griffin gate blocks not dividing", "model griffin --lru-width 30", 2,
+     "--heads 4 does not divide --lru-width 30 (the RG-LRU's gates are block-diagonal over the "
+     "heads)"},
+    {"griffin zero window", "model griffin --window 0", 2, "--window needs an integer >= 1"},
+    {"griffin too wide", "model griffin --lru-width 20000000", 2,
+     "--lru-width needs an integer in [1, 16777216], not 20000000"},
+    {"window on gpt", "model gpt --window 4", 2, "--window is a size of the griffin model only"},
+    {"lru width on mlp", "model mlp --lru-width 4", 2, "--lru-width is not a size of the mlp"},
     {"unwritable output", "model gpt -o /nonexistent/dir/m.pir", 1, "/nonexistent/dir/m.pir"},
 };
 
@@ -530,6 +845,17 @@ START_TEST(command_writes_a_model) {
                                   "\"$PT_PARTITA\" check $T/m.pir");
   ck_assert_msg(r.status == 0 && strstr(r.out, "ok (1 function, 21 ops)"), "%s%s", r.out, r.err);
   pt_test_result_free(&r);
+  r = pt_test_partita_run(tmpdir, "model griffin --layers 4 --d-model 64 --heads 2 --seq 32 "
+                                  "--window 8 -o $T/g.pir && \"$PT_PARTITA\" check $T/g.pir");
+  ck_assert_msg(r.status == 0 && strstr(r.out, "ok (3 functions") && strstr(r.out, "4 calls"),
+                "%s%s", r.out, r.err);
+  pt_test_result_free(&r);
+  r = pt_test_partita_run(tmpdir, "model griffin --d-model 64 --heads 2 --seq 32 --window 8 | "
+                                  "head -1");
+  ck_assert_msg(strstr(r.out, "--layers 3 --d-model 64 --heads 2 --kv-heads 1 --mlp-hidden 192 "
+                              "--vocab 512 --seq 32 --batch 8 --window 8 --lru-width 84`"),
+                "the widths follow --d-model: %s", r.out);
+  pt_test_result_free(&r);
   r = pt_test_partita_run(tmpdir, "model gpt | head -1");
   ck_assert_ptr_nonnull(strstr(r.out, "// A GPT-style language model, written by `partita model gpt"));
   pt_test_result_free(&r);
@@ -546,11 +872,12 @@ int main(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, examples_are_the_generators_output);
   tcase_add_test(tc, sizes_and_names);
+  tcase_add_test(tc, griffin_sizes_names_and_shifts);
   tcase_add_test(tc, loss_matches_a_float64_reference);
   tcase_add_test(tc, uniform_logits_give_ln_vocab);
   tcase_add_test(tc, mlp_at_any_depth);
   tcase_add_test(tc, synthetic_labels_permute_the_tokens);
-  tcase_add_loop_test(tc, vocabulary_parallel_needs_only_all_reduces, 0, 2);
+  tcase_add_loop_test(tc, vocabulary_parallel_needs_only_all_reduces, 0, 3);
   tcase_add_loop_test(tc, command_errors, 0, (int)(sizeof bad / sizeof bad[0]));
   tcase_add_test(tc, command_writes_a_model);
   suite_add_tcase(s, tc);

@@ -23,6 +23,8 @@ static pt_module *load_example(const char *rel, pt_diag *d) {
   pt_module *m = pt_parse_file(path, d);
   pt_free(path);
   ck_assert_msg(m && pt_verify_module(m, d) == PT_OK, "cannot load %s", rel);
+  /* models with blocks (tiny_griffin.pir) are flattened as every command does */
+  ck_assert_msg(pt_pass_inline(m, "loss", d) == PT_OK, "cannot inline %s", rel);
   return m;
 }
 
@@ -538,6 +540,30 @@ static const expect tb_z3_train[] = {{"x", "{[batch], [], []}"},
                                      {"->opt.mlp.w_in.m", "{[batch], []}"},
                                      END};
 
+/* Griffin by heads (examples/griffin.mp.yaml): the recurrence width split
+ * through the convolution (its [1, R] taps reshaped to [R] keep the split),
+ * the block-diagonal gates by head, the scan by channel; the attention by
+ * query heads with the one key/value head whole. */
+static const expect griffin_mp_train[] = {
+    {"layers.0.rg_lru.conv_w", "{[], [model]}"},
+    {"layers.0/conv_w1", "{[], [model]}"},
+    {"layers.0/conv_w1_r", "{[model]}"},
+    {"layers.0/xr_shift3", "{[], [], [model]}"},
+    {"layers.0/conv_heads", "{[], [], [model], []}"},
+    {"layers.0/r_heads", "{[model], [], [], []}"},
+    {"layers.0/log_a", "{[], [], [model]}"},
+    {"layers.1/lru", "{[], [], [model]}"},
+    {"layers.1/mix_out", "{[], [], []} partial(sum: model)"},
+    {"layers.2/q_blocks", "{[], [], [], [model], []}"},
+    {"layers.2/k_window", "{[], [], [], []}"},
+    {"layers.2/probs", "{[], [], [], [model], []}"},
+    {"layers.2/attn_out", "{[], [], []} partial(sum: model)"},
+    {"grad.layers.0.rg_lru.wa", "{[model], [], []}"},
+    {"grad.layers.0.rg_lru.conv_w", "{[], [model]}"},
+    {"opt.layers.1.rg_lru.lambda.v", "{[model]}"},
+    {"->layers.2.attn.wk", "{[], []}"},
+    END};
+
 static const golden goldens[] = {
     {"mlp bp", "examples/mlp.pir", "examples/mlp.bp.yaml", false, 0, mlp_bp},
     {"mlp bp train", "examples/mlp.pir", "examples/mlp.bp.yaml", true, 0, mlp_bp_train},
@@ -560,6 +586,8 @@ static const golden goldens[] = {
      true, 0, tb_bp_mp_train},
     {"tb bp_z3 train", "examples/transformer_block.pir", "examples/transformer_block.bp_z3.yaml",
      true, -1, tb_z3_train},
+    {"griffin mp train", "tests/data/tiny_griffin.pir", "examples/griffin.mp.yaml", true, 0,
+     griffin_mp_train},
 };
 #define NGOLDENS ((int)(sizeof goldens / sizeof goldens[0]))
 
