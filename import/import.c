@@ -1647,6 +1647,8 @@ pt_module *pt_import_parse(const char *text, size_t len, const char *file,
         f->results[0].type.dtype == PT_F32 && !pt_module_find_func(s.m, "loss")) {
       const char *old = f->name;
       f->name = pt_arena_strdup(s.m->arena, "loss");
+      if (strcmp(f->results[0].name, "result") == 0)
+        f->results[0].name = f->name;
       for (int i = 0; i < s.m->nfuncs; i++)
         for (int j = 0; j < s.m->funcs[i]->nops; j++) {
           pt_op *op = s.m->funcs[i]->ops[j];

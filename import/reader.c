@@ -1359,6 +1359,9 @@ static bool pretty_rest(pt_import_reader *r, pt_import_op *op) {
         pt_import_aval v = {.k = PT_IA_WORD, .at = p, .s = w, .n = strlen(w)};
         list_push(r, &words, &v, &wcap);
       }
+    } else if (c == '<') { /* sdy's inline sharding: <@mesh, [{"x"}]> */
+      if (!skip_balanced(r))
+        return false;
     } else if (c == '#' || is_digit(c) || c == '-' || c == '"') {
       pt_import_aval v;
       if (!pt_import_attr_value(r, &v))
