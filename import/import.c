@@ -715,8 +715,9 @@ static pt_value *map_constant(imp *s) {
   double hi = it.elem == PT_IT_BOOL ? 1 : INT32_MAX;
   for (int64_t i = 0; it.elem != PT_IT_F32 && i < n; i++)
     if (!(vals[i] >= lo && vals[i] <= hi) || vals[i] != floor(vals[i])) {
+      double bad = vals[i];
       pt_free(vals);
-      return fail(s, v->at, "constant value %.17g does not fit in partita's %s", vals[i],
+      return fail(s, v->at, "constant value %.17g does not fit in partita's %s", bad,
                   pt_dtype_name(t.dtype)),
              NULL;
     }
@@ -1237,7 +1238,6 @@ static void reset_scratch(imp *s) {
 
 static bool parse_func(imp *s) {
   pt_import_reader *r = &s->r;
-  const char *at = r->p;
   bool is_public = true;
   if (pt_import_word_is(r, "public") || pt_import_word_is(r, "private") ||
       pt_import_word_is(r, "nested"))
@@ -1256,7 +1256,7 @@ static bool parse_func(imp *s) {
   pt_func *f = pt_func_create(s->m, name, pt_import_loc(r, name_at));
   PT_GROW(s->fns, s->capfns, (size_t)s->nfns + 1);
   fninfo *fi = &s->fns[s->nfns++];
-  *fi = (fninfo){f, orig, is_public, at, false, NULL, NULL};
+  *fi = (fninfo){f, orig, is_public, name_at, false, NULL, NULL};
   s->f = f;
   s->fi = fi;
   pt_strmap_clear(&s->vals);
@@ -1355,7 +1355,7 @@ static bool parse_func(imp *s) {
   r->p++;
   pt_import_skip_loc(r, NULL);
   if (!fi->returned)
-    return fail(s, at, "@%s has no return", orig);
+    return fail(s, name_at, "@%s has no return", orig);
   return !r->failed;
 }
 

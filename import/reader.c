@@ -313,6 +313,7 @@ bool pt_import_type_parse(pt_import_reader *r, pt_import_type *t) {
   }
   r->p++;
   int rank = 0;
+  int64_t numel = 1;
   for (;;) {
     if (cur(r) == '?' || cur(r) == '*') {
       r->p++;
@@ -338,6 +339,12 @@ bool pt_import_type_parse(pt_import_reader *r, pt_import_type *t) {
       return false;
     }
     r->p++;
+    if (v > 0 && (v > (INT64_C(1) << 48) || numel > (INT64_C(1) << 48) / v)) {
+      pt_import_fail(r, r->p, "this type has more than 2^48 elements (partita's limit)");
+      return false;
+    }
+    if (v > 0)
+      numel *= v;
     if (rank < PT_MAX_RANK)
       t->t.dims[rank] = v;
     if (v == 0 && !t->why)
@@ -1282,8 +1289,8 @@ static bool pretty_rest(pt_import_reader *r, pt_import_op *op) {
   for (;;) {
     pt_import_ws(r);
     int c = cur(r);
-    if (r->nl && op->noperands + words.nitems + op->attrs.nitems > 0 && (c == '%' || c == '}'))
-      break; /* the op ended on its line without a type */
+    if (r->nl)
+      break; /* the pretty form is one line: the op ended without a type */
     if (c == '%') {
       const char *p = r->p;
       char *name = pt_import_value_name(r);
