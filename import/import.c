@@ -14,6 +14,7 @@
 
 #include "build.h"
 #include "import.h"
+#include "passes.h"
 #include "reader.h"
 #include "strmap.h"
 
@@ -1662,7 +1663,8 @@ pt_module *pt_import_parse(const char *text, size_t len, const char *file,
       if (s.m->funcs[i] != f)
         s.m->funcs[k++] = s.m->funcs[i];
     s.m->funcs[k] = f;
-    if (pt_verify_module(s.m, d) != PT_OK) {
+    /* reduce inits and the like that partita's ops do not need */
+    if (pt_verify_module(s.m, d) != PT_OK || pt_pass_dce(s.m, d) != PT_OK) {
       pt_diag_note(d, PT_NOLOC, "the imported module does not verify (above)");
       ok = false;
     }

@@ -294,13 +294,13 @@ static void same_loss(pt_module *imp, pt_module *ref, pt_tensor **out) {
 
 START_TEST(mlp_matches_example) {
   pt_diag *d = pt_diag_create(stderr);
-  pt_module *imp = import_model("tests/data/import/mlp.mlir", "2-5", NULL, d);
+  pt_module *imp = import_model("examples/mlp.mlir", "2-5", NULL, d);
   pt_module *ref = load_pir("examples/mlp.pir", d);
   same_loss(imp, ref, NULL);
   static const char *const scripts[] = {"examples/mlp.bp.yaml", "examples/mlp.mp.yaml",
                                         "examples/mlp.bp_mp.yaml"};
   for (int i = 0; i < 3; i++) {
-    pt_module *m = import_model("tests/data/import/mlp.mlir", "2-5", NULL, d);
+    pt_module *m = import_model("examples/mlp.mlir", "2-5", NULL, d);
     partition_and_run(m, scripts[i], false, true, NULL);
     pt_module_destroy(m);
   }
@@ -573,7 +573,7 @@ START_TEST(mutations_never_crash) {
   int nt = 0;
   for (int i = 0; i < nfixtures; i++)
     texts[nt++] = read_rel(fixtures[i]);
-  texts[nt++] = read_rel("tests/data/import/mlp.mlir");
+  texts[nt++] = read_rel("examples/mlp.mlir");
   texts[nt++] = read_rel("tests/data/import/transformer_block.mlir");
   uint64_t rnd = 16;
   int imported = 0, rejected = 0;
@@ -665,7 +665,7 @@ START_TEST(cli_import) {
   ck_assert_ptr_nonnull(mkdtemp(tmpdir));
   /* import, then check and partition the output */
   pt_test_result r = pt_test_partita_run(
-      tmpdir, "import tests/data/import/mlp.mlir --params 2-5 -o $T/mlp.pir");
+      tmpdir, "import examples/mlp.mlir --params 2-5 -o $T/mlp.pir");
   ck_assert_msg(r.status == 0, "import failed: %s", r.err);
   ck_assert_ptr_nonnull(strstr(r.err, "@loss has 4 params and 2 inputs"));
   pt_test_result_free(&r);
@@ -677,7 +677,7 @@ START_TEST(cli_import) {
   pt_test_result_free(&r);
   /* to stdout; --names; --func */
   write_tmp("names", "# the MLP's arguments\ninputs.x\ninputs.y\nlayer1.w\n");
-  r = pt_test_partita_run(tmpdir, "import tests/data/import/mlp.mlir --func main --names $T/names");
+  r = pt_test_partita_run(tmpdir, "import examples/mlp.mlir --func main --names $T/names");
   ck_assert_msg(r.status == 0, "import: %s", r.err);
   ck_assert_ptr_nonnull(strstr(r.out, "input %inputs.x: f32[64,1024]"));
   ck_assert_ptr_nonnull(strstr(r.out, "input %layer1.w: f32[1024,1024]"));
@@ -685,13 +685,13 @@ START_TEST(cli_import) {
   pt_test_result_free(&r);
   /* a bad name in the names file, located */
   write_tmp("bad", "x\n\ny z\n");
-  r = pt_test_partita_run(tmpdir, "import tests/data/import/mlp.mlir --names $T/bad");
+  r = pt_test_partita_run(tmpdir, "import examples/mlp.mlir --names $T/bad");
   ck_assert_int_eq(r.status, 1);
   ck_assert_msg(strstr(r.err, "bad:3:2: error: 'y z' is not a partita name"), "%s", r.err);
   pt_test_result_free(&r);
   /* too many names: at the first one too many */
   write_tmp("many", "n0\nn1\nn2\nn3\nn4\nn5\nn6\n");
-  r = pt_test_partita_run(tmpdir, "import tests/data/import/mlp.mlir --names $T/many");
+  r = pt_test_partita_run(tmpdir, "import examples/mlp.mlir --names $T/many");
   ck_assert_int_eq(r.status, 1);
   ck_assert_msg(strstr(r.err, "many:7:1: error: 7 names for the 6 arguments of @main"), "%s",
                 r.err);
@@ -719,15 +719,15 @@ START_TEST(cli_usage) {
   static const pt_test_usage_case cases[] = {
       {"no file", "import", 2, "partita import: error: no input file"},
       {"two files", "import a.mlir b.mlir", 2, "one input file at a time"},
-      {"bad params", "import tests/data/import/mlp.mlir --params 1,x", 2,
+      {"bad params", "import examples/mlp.mlir --params 1,x", 2,
        "--params takes indices and ranges"},
-      {"downward range", "import tests/data/import/mlp.mlir --params 5-2", 2,
+      {"downward range", "import examples/mlp.mlir --params 5-2", 2,
        "a --params range runs downward"},
-      {"unknown option", "import tests/data/import/mlp.mlir --bogus", 2, "unknown option"},
+      {"unknown option", "import examples/mlp.mlir --bogus", 2, "unknown option"},
       {"missing file", "import $T/none.mlir", 1, "none.mlir: error: cannot open"},
-      {"missing names file", "import tests/data/import/mlp.mlir --names $T/none", 1,
+      {"missing names file", "import examples/mlp.mlir --names $T/none", 1,
        "none: error: cannot open"},
-      {"no such function", "import tests/data/import/mlp.mlir --func nope", 1,
+      {"no such function", "import examples/mlp.mlir --func nope", 1,
        "the input has no function @nope; it has: @main @relu"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)

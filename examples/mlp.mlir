@@ -1,7 +1,7 @@
 // examples/mlp.pir's perceptron in StableHLO, as jax.jit(loss).lower(x, y, w1, b1, w2, b2).as_text()
 // prints it with debug locations (jax.arg_info names the arguments; ReLU is a private function):
 //   loss = mean((relu(x . w1 + b1) . w2 + b2 - y)^2)
-// Import: partita import tests/data/import/mlp.mlir --params 2-5
+// Import: partita import examples/mlp.mlir --params 2-5
 module @jit_loss attributes {mhlo.num_partitions = 1 : i32, mhlo.num_replicas = 1 : i32} {
   func.func public @main(%arg0: tensor<64x1024xf32> {jax.arg_info = "x", mhlo.sharding = "{replicated}"} loc("x"), %arg1: tensor<64x1024xf32> {jax.arg_info = "y", mhlo.sharding = "{replicated}"} loc("y"), %arg2: tensor<1024x1024xf32> {jax.arg_info = "w1", mhlo.sharding = "{replicated}"} loc("w1"), %arg3: tensor<1024xf32> {jax.arg_info = "b1", mhlo.sharding = "{replicated}"} loc("b1"), %arg4: tensor<1024x1024xf32> {jax.arg_info = "w2", mhlo.sharding = "{replicated}"} loc("w2"), %arg5: tensor<1024xf32> {jax.arg_info = "b2", mhlo.sharding = "{replicated}"} loc("b2")) -> (tensor<f32> {jax.result_info = ""}) {
     %0 = stablehlo.dot_general %arg0, %arg2, contracting_dims = [1] x [0], precision = [DEFAULT, DEFAULT] : (tensor<64x1024xf32>, tensor<1024x1024xf32>) -> tensor<64x1024xf32> loc(#loc8)
