@@ -187,6 +187,8 @@ typedef struct {
   cand *cands;
   int ncands, capcands;
   const pt_import_op *op; /* the op being mapped, for its loc note */
+  pt_diag *rule;          /* what a shape rule objects to, reworded into d */
+  int since_reset;        /* ops read into the scratch arena */
 } imp;
 
 static void vfail(imp *s, const char *at, const char *fmt, va_list ap) {
@@ -294,14 +296,11 @@ static pt_value *finish(imp *s, pt_op *op, const pt_type *hint) {
   pt_type t;
   if (s->r.failed)
     return NULL;
-  pt_diag *tmp = pt_diag_create(NULL);
-  if (pt_op_infer(op, hint, &t, tmp) != PT_OK) {
+  if (pt_op_infer(op, hint, &t, s->rule) != PT_OK) {
     fail(s, s->op->at, "%s: %s", s->op->name,
-         pt_diag_count(tmp) ? pt_diag_text(tmp, 0) : "rejected by partita's shape rule");
-    pt_diag_destroy(tmp);
+         pt_diag_count(s->rule) ? pt_diag_text(s->rule, 0) : "rejected by partita's shape rule");
     return NULL;
   }
-  pt_diag_destroy(tmp);
   return pt_op_finish(op, NULL, &t, NULL);
 }
 
@@ -684,7 +683,7 @@ static pt_value *map_constant(imp *s) {
   const pt_import_aval *v = attr(o, "value", NULL);
   if (!v || v->k != PT_IA_DENSE)
     return fail(s, o->at, "stablehlo.constant needs a dense<...> value"), NULL;
-  pt_import_type it = o->nout ? o->out_types[0] : v->type;
+  pt_import_type it = o->nout ? o->out_types[0] : *v->type;
   if (!o->nout && !v->has_type)
     return fail(s, v->at, "the constant has no type"), NULL;
   if (!check_type(s, &it, o->at))
@@ -700,14 +699,12 @@ static pt_value *map_constant(imp *s) {
     }
     return z;
   }
-  if (v->has_type && !pt_type_equal(&v->type.t, &t))
+  if (v->has_type && !pt_type_equal(&v->type->t, &t))
     return fail(s, v->at, "the literal's type differs from the constant's"), NULL;
   int64_t cap = numel < (int64_t)v->n + 1 ? numel : (int64_t)v->n + 1;
   double *vals = pt_malloc((size_t)cap * sizeof *vals);
   bool is_splat;
-  pt_import_aval lit = *v;
-  lit.type = it;
-  if (!pt_import_dense_values(&s->r, &lit, numel, vals, &is_splat)) {
+  if (!pt_import_dense_values(&s->r, v, &it, numel, vals, &is_splat)) {
     pt_free(vals);
     return NULL;
   }
@@ -1232,7 +1229,12 @@ static void sharding_attr(imp *s, const pt_import_aval *dict) {
     note_sharding(s, pt_import_get(dict, "sdy.sharding")->at);
 }
 
-static void reset_scratch(imp *s) {
+/* Each op's records are dropped once it is mapped; a fresh arena every
+ * 64 ops keeps the memory bounded without a chunk allocated per op. */
+static void reset_scratch(imp *s, bool now) {
+  if (!now && ++s->since_reset < 64)
+    return;
+  s->since_reset = 0;
   pt_arena_destroy(s->r.scratch);
   s->r.scratch = pt_arena_create();
 }
@@ -1342,7 +1344,7 @@ static bool parse_func(imp *s) {
   }
   if (!pt_import_expect(r, "{", "to open the function body"))
     return false;
-  reset_scratch(s);
+  reset_scratch(s, true);
   while (!pt_import_peek(r, '}')) {
     if (r->p >= r->end)
       return fail(s, r->p, "expected '}' to close @%s, found the end of the file", orig);
@@ -1351,7 +1353,7 @@ static bool parse_func(imp *s) {
     pt_import_op *o = pt_import_read_op(r);
     if (!o || !map_op(s, o))
       return false;
-    reset_scratch(s);
+    reset_scratch(s, false);
   }
   r->p++;
   pt_import_skip_loc(r, NULL);
@@ -1635,6 +1637,7 @@ pt_module *pt_import_parse(const char *text, size_t len, const char *file,
   s.r.unsupported = unsupported;
   s.r.scratch = pt_arena_create();
   s.r.keep = pt_arena_create();
+  s.rule = pt_diag_create(NULL);
   pt_diag_add_source(d, file, text, len);
   s.m = pt_module_create(file);
   s.r.file = s.m->file;
@@ -1678,6 +1681,7 @@ pt_module *pt_import_parse(const char *text, size_t len, const char *file,
   pt_free(s.r.alias_len);
   pt_arena_destroy(s.r.scratch);
   pt_arena_destroy(s.r.keep);
+  pt_diag_destroy(s.rule);
   if (!ok) {
     pt_module_destroy(s.m);
     return NULL;

@@ -678,7 +678,8 @@ bool pt_import_attr_value(pt_import_reader *r, pt_import_aval *v) {
         return false;
       v->s = open + 1;
       v->n = (size_t)(r->p - 1 - v->s);
-      return opt_type(r, &v->type, &v->has_type, true);
+      v->type = pt_arena_alloc(r->scratch, sizeof *v->type);
+      return opt_type(r, v->type, &v->has_type, true);
     }
     if (n == 5 && memcmp(s, "array", 5) == 0 && cur(r) == '<') {
       /* array<i64: 1, 2> */
@@ -755,14 +756,14 @@ int pt_import_ints(pt_import_reader *r, const pt_import_aval *v, int64_t *out, i
     }
     return v->nitems;
   }
-  if (v->k == PT_IA_DENSE && v->has_type && v->type.elem == PT_IT_INT && !v->elided) {
-    int64_t numel = v->type.t.rank ? v->type.t.dims[0] : 1;
-    if (v->type.t.rank > 1 || numel > max)
+  if (v->k == PT_IA_DENSE && v->has_type && v->type->elem == PT_IT_INT && !v->elided) {
+    int64_t numel = v->type->t.rank ? v->type->t.dims[0] : 1;
+    if (v->type->t.rank > 1 || numel > max)
       return -1;
     double vals[PT_MAX_RANK * 2 + 2];
     bool splat;
     if (numel > (int64_t)(sizeof vals / sizeof vals[0]) ||
-        !pt_import_dense_values(r, v, numel, vals, &splat))
+        !pt_import_dense_values(r, v, v->type, numel, vals, &splat))
       return -1;
     for (int64_t i = 0; i < numel; i++)
       out[i] = (int64_t)(splat ? vals[0] : vals[i]);
@@ -779,9 +780,8 @@ static double f32_bits(uint32_t u) {
   return f;
 }
 
-bool pt_import_dense_values(pt_import_reader *r, const pt_import_aval *v, int64_t numel,
-                            double *out, bool *splat) {
-  const pt_import_type *t = &v->type;
+bool pt_import_dense_values(pt_import_reader *r, const pt_import_aval *v,
+                            const pt_import_type *t, int64_t numel, double *out, bool *splat) {
   const char *p = v->s, *e = v->s + v->n;
   while (p < e && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
     p++;

@@ -47,8 +47,8 @@ typedef struct pt_import_aval {
   const char **keys;            /* DICT */
   int nitems;
   bool elided;         /* DENSE: dense_resource<...> */
-  bool has_type;       /* DENSE: ': type' followed */
-  pt_import_type type; /* DENSE */
+  bool has_type;        /* DENSE: ': type' followed */
+  pt_import_type *type; /* DENSE: that type (scratch) */
 } pt_import_aval;
 
 typedef struct pt_import_op pt_import_op;
@@ -140,10 +140,10 @@ const pt_import_aval *pt_import_get(const pt_import_aval *dict, const char *key)
  * out[0..max); -1 if v is none of these or too long. */
 int pt_import_ints(pt_import_reader *r, const pt_import_aval *v, int64_t *out, int max);
 
-/* The values of a dense<...> literal of numel elements into out (as
+/* The values of a dense<...> literal of numel elements of type t into out (as
  * doubles), or one value if it is a splat (*splat set). False (reported)
  * on malformed text or a count that does not match. */
-bool pt_import_dense_values(pt_import_reader *r, const pt_import_aval *v, int64_t numel,
-                            double *out, bool *splat);
+bool pt_import_dense_values(pt_import_reader *r, const pt_import_aval *v,
+                            const pt_import_type *t, int64_t numel, double *out, bool *splat);
 
 #endif
