@@ -66,32 +66,51 @@ static char *generate(long layers, size_t *len) {
   char prev[32] = "%arg0";
   for (long k = 0; k < layers; k++) {
     const char *p = prev;
-    put(&b, "    %%%ld_0 = stablehlo.dot_general %s, %%arg1, contracting_dims = [1] x [0], "
-            "precision = [DEFAULT, DEFAULT] : (" T2 ", tensor<256x256xf32>) -> " T2 " loc(#loc1)\n",
+    put(&b,
+        "    %%%ld_0 = stablehlo.dot_general %s, %%arg1, contracting_dims = [1] x [0], "
+        "precision = [DEFAULT, DEFAULT] : (" T2 ", tensor<256x256xf32>) -> " T2 " loc(#loc1)\n",
         k, p);
-    put(&b, "    %%%ld_1 = stablehlo.broadcast_in_dim %%arg2, dims = [1] : (tensor<256xf32>) -> " T2
-            " loc(#loc2)\n", k);
+    put(&b,
+        "    %%%ld_1 = stablehlo.broadcast_in_dim %%arg2, dims = [1] : (tensor<256xf32>) -> " T2
+        " loc(#loc2)\n",
+        k);
     put(&b, "    %%%ld_2 = stablehlo.add %%%ld_0, %%%ld_1 : " T2 " loc(#loc2)\n", k, k, k);
     put(&b, "    %%%ld_3 = \"stablehlo.tanh\"(%%%ld_2) : (" T2 ") -> " T2 " loc(#loc3)\n", k, k);
     put(&b, "    %%%ld_4 = stablehlo.multiply %%%ld_3, %s : " T2 " loc(#loc3)\n", k, k, p);
-    put(&b, "    %%%ld_5 = stablehlo.reduce(%%%ld_4 init: %%cst) applies stablehlo.maximum across "
-            "dimensions = [1] : (" T2 ", tensor<f32>) -> tensor<64xf32> loc(#loc4)\n", k, k);
-    put(&b, "    %%%ld_6 = stablehlo.broadcast_in_dim %%%ld_5, dims = [0] : (tensor<64xf32>) -> " T2
-            " loc(#loc4)\n", k, k);
-    put(&b, "    %%%ld_7 = stablehlo.compare  GT, %%%ld_4, %%%ld_6,  FLOAT : (" T2 ", " T2
-            ") -> tensor<64x256xi1> loc(#loc4)\n", k, k, k);
-    put(&b, "    %%%ld_8 = stablehlo.select %%%ld_7, %%%ld_4, %%%ld_2 : tensor<64x256xi1>, " T2
-            " loc(#loc4)\n", k, k, k, k);
+    put(&b,
+        "    %%%ld_5 = stablehlo.reduce(%%%ld_4 init: %%cst) applies stablehlo.maximum across "
+        "dimensions = [1] : (" T2 ", tensor<f32>) -> tensor<64xf32> loc(#loc4)\n",
+        k, k);
+    put(&b,
+        "    %%%ld_6 = stablehlo.broadcast_in_dim %%%ld_5, dims = [0] : (tensor<64xf32>) -> " T2
+        " loc(#loc4)\n",
+        k, k);
+    put(&b,
+        "    %%%ld_7 = stablehlo.compare  GT, %%%ld_4, %%%ld_6,  FLOAT : (" T2 ", " T2
+        ") -> tensor<64x256xi1> loc(#loc4)\n",
+        k, k, k);
+    put(&b,
+        "    %%%ld_8 = stablehlo.select %%%ld_7, %%%ld_4, %%%ld_2 : tensor<64x256xi1>, " T2
+        " loc(#loc4)\n",
+        k, k, k, k);
     put(&b, "    %%%ld_9 = stablehlo.reshape %%%ld_8 : (" T2 ") -> " T3 " loc(#loc5)\n", k, k);
-    put(&b, "    %%%ld_10 = \"stablehlo.transpose\"(%%%ld_9) <{permutation = array<i64: 0, 2, 1>}> "
-            ": (" T3 ") -> " T3 " loc(#loc5)\n", k, k);
+    put(&b,
+        "    %%%ld_10 = \"stablehlo.transpose\"(%%%ld_9) <{permutation = array<i64: 0, 2, 1>}> "
+        ": (" T3 ") -> " T3 " loc(#loc5)\n",
+        k, k);
     put(&b, "    %%%ld_11 = stablehlo.reshape %%%ld_10 : (" T3 ") -> " T2 " loc(#loc5)\n", k, k);
-    put(&b, "    %%%ld_12 = stablehlo.slice %%%ld_11 [0:64, 0:128] : (" T2
-            ") -> tensor<64x128xf32> loc(#loc6)\n", k, k);
-    put(&b, "    %%%ld_13 = stablehlo.slice %%%ld_11 [0:64, 128:256] : (" T2
-            ") -> tensor<64x128xf32> loc(#loc6)\n", k, k);
-    put(&b, "    %%%ld_14 = stablehlo.concatenate %%%ld_13, %%%ld_12, dim = 1 : "
-            "(tensor<64x128xf32>, tensor<64x128xf32>) -> " T2 " loc(#loc6)\n", k, k, k);
+    put(&b,
+        "    %%%ld_12 = stablehlo.slice %%%ld_11 [0:64, 0:128] : (" T2
+        ") -> tensor<64x128xf32> loc(#loc6)\n",
+        k, k);
+    put(&b,
+        "    %%%ld_13 = stablehlo.slice %%%ld_11 [0:64, 128:256] : (" T2
+        ") -> tensor<64x128xf32> loc(#loc6)\n",
+        k, k);
+    put(&b,
+        "    %%%ld_14 = stablehlo.concatenate %%%ld_13, %%%ld_12, dim = 1 : "
+        "(tensor<64x128xf32>, tensor<64x128xf32>) -> " T2 " loc(#loc6)\n",
+        k, k, k);
     snprintf(prev, sizeof prev, "%%%ld_14", k);
   }
   put(&b, "    return %s : " T2 "\n  }\n}\n#loc = loc(unknown)\n", prev);

@@ -104,9 +104,8 @@ static int run(int argc, char **argv) {
       int np = 0;
       for (int i = 0; i < e->nargs; i++)
         np += e->args[i]->role == PT_ROLE_PARAM;
-      fprintf(stderr, "%s: %d function%s, %d ops from %s; @%s has %d params and %d inputs\n",
-              out, m->nfuncs, m->nfuncs == 1 ? "" : "s", nops, path, e->name, np,
-              e->nargs - np);
+      fprintf(stderr, "%s: %d function%s, %d ops from %s; @%s has %d params and %d inputs\n", out,
+              m->nfuncs, m->nfuncs == 1 ? "" : "s", nops, path, e->name, np, e->nargs - np);
       status = PT_EXIT_OK;
     }
   } else {

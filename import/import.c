@@ -132,11 +132,14 @@ static const char *unsupported(const char *name) {
        "dynamic indices are not imported (partita's slices are static)"},
       {"stablehlo.rng", "random numbers are not imported: pass them in as an input"},
       {"stablehlo.rng_bit_generator", "random numbers are not imported: pass them in as an input"},
-      {"stablehlo.all_reduce", "collectives in the input are not imported: partita inserts its own"},
-      {"stablehlo.all_gather", "collectives in the input are not imported: partita inserts its own"},
+      {"stablehlo.all_reduce",
+       "collectives in the input are not imported: partita inserts its own"},
+      {"stablehlo.all_gather",
+       "collectives in the input are not imported: partita inserts its own"},
       {"stablehlo.reduce_scatter",
        "collectives in the input are not imported: partita inserts its own"},
-      {"stablehlo.all_to_all", "collectives in the input are not imported: partita inserts its own"},
+      {"stablehlo.all_to_all",
+       "collectives in the input are not imported: partita inserts its own"},
       {"stablehlo.collective_permute",
        "collectives in the input are not imported: partita inserts its own"},
       {"stablehlo.tuple", "tuples are not imported"},
@@ -223,8 +226,8 @@ static void note_sharding(imp *s, const char *at) {
 /* ---- names ---------------------------------------------------------- */
 
 static bool name_char(int c, bool value) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '.' || c == '$' || (value && c == '-');
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == '$' || (value && c == '-');
 }
 
 /* A partita name from a JAX path: params['layers'][0]['w'] gives
@@ -254,8 +257,8 @@ static char *sanitize(pt_arena *a, const char *s, size_t n, bool value) {
     return NULL;
   memmove(out, out + b, k - b);
   out[k - b] = 0;
-  if (!value && !((out[0] >= 'a' && out[0] <= 'z') || (out[0] >= 'A' && out[0] <= 'Z') ||
-                  out[0] == '_')) {
+  if (!value &&
+      !((out[0] >= 'a' && out[0] <= 'z') || (out[0] >= 'A' && out[0] <= 'Z') || out[0] == '_')) {
     memmove(out + 1, out, k - b + 1);
     out[0] = '_';
   }
@@ -384,9 +387,9 @@ static bool ints(imp *s, const char *a, const char *b, int64_t *out, int *n, boo
   }
   *n = pt_import_ints(&s->r, v, out, PT_MAX_RANK);
   if (*n < 0)
-    return s->r.failed ? false
-                       : fail(s, v->at, "'%s' must be a list of at most %d integers", a,
-                              PT_MAX_RANK);
+    return s->r.failed
+               ? false
+               : fail(s, v->at, "'%s' must be a list of at most %d integers", a, PT_MAX_RANK);
   return true;
 }
 
@@ -410,8 +413,8 @@ static const pt_import_aval *word(const pt_import_op *o, const char *a, int k) {
 }
 
 static bool word_is(const pt_import_aval *v, const char *w) {
-  return v && (v->k == PT_IA_WORD || v->k == PT_IA_STR || v->k == PT_IA_SYM) &&
-         v->n == strlen(w) && memcmp(v->s, w, v->n) == 0;
+  return v && (v->k == PT_IA_WORD || v->k == PT_IA_STR || v->k == PT_IA_SYM) && v->n == strlen(w) &&
+         memcmp(v->s, w, v->n) == 0;
 }
 
 static bool check_type(imp *s, const pt_import_type *t, const char *at) {
@@ -505,8 +508,9 @@ static pt_value *map_reduce(imp *s, pt_value **in) {
     return NULL;
   pt_value *x = in[0], *init = in[1], *r;
   if (init->type.rank != 0 || init->type.dtype != x->type.dtype)
-    return fail(s, o->operands[1].at, "the init value of a reduce must be a scalar of the "
-                                      "operand's element type"),
+    return fail(s, o->operands[1].at,
+                "the init value of a reduce must be a scalar of the "
+                "operand's element type"),
            NULL;
   bool pred = x->type.dtype == PT_PRED;
   if (pred != (kind >= 3) && !(pred && (kind == 1 || kind == 2)))
@@ -582,8 +586,7 @@ static pt_value *embedding_indices(imp *s, pt_value *idx, int64_t ivd) {
   return finish(s, start(s, PT_OP_RESHAPE, &idx, 1), &t);
 }
 
-static bool list_is(imp *s, const pt_import_aval *dn, const char *key, const int64_t *want,
-                    int n) {
+static bool list_is(imp *s, const pt_import_aval *dn, const char *key, const int64_t *want, int n) {
   const pt_import_aval *v = pt_import_get(dn, key);
   int64_t got[PT_MAX_RANK];
   int k = v ? pt_import_ints(&s->r, v, got, PT_MAX_RANK) : 0;
@@ -602,8 +605,7 @@ static pt_value *map_gather(imp *s, pt_value **in) {
   int64_t ivd;
   const pt_import_aval *ivv = dn ? pt_import_get(dn, "index_vector_dim") : NULL;
   if (!dn || dn->k != PT_IA_DICT || !ivv || ivv->k != PT_IA_INT)
-    return fail(s, o->at, "stablehlo.gather needs dimension_numbers with index_vector_dim"),
-           NULL;
+    return fail(s, o->at, "stablehlo.gather needs dimension_numbers with index_vector_dim"), NULL;
   ivd = ivv->i;
   int r = table->type.rank;
   int64_t zero[1] = {0}, offs[PT_MAX_RANK], sizes[PT_MAX_RANK];
@@ -657,8 +659,9 @@ static pt_value *map_scatter(imp *s, pt_value **in) {
                strcmp(g->ops[1]->operands[0].name, g->ops[0]->res) == 0;
   }
   if (!body_add)
-    return fail(s, o->at, "stablehlo.scatter is imported with an add body only (the gradient "
-                          "of an embedding lookup)"),
+    return fail(s, o->at,
+                "stablehlo.scatter is imported with an add body only (the gradient "
+                "of an embedding lookup)"),
            NULL;
   if (!list_is(s, dn, "inserted_window_dims", zero, 1) ||
       !list_is(s, dn, "scatter_dims_to_operand_dims", zero, 1) ||
@@ -759,8 +762,8 @@ static pt_value *map_broadcast(imp *s, pt_value *x, kind k) {
   } else if (!ints(s, "broadcast_dimensions", "dims", dims, &n, false))
     return NULL;
   if (n != x->type.rank)
-    return fail(s, s->op->at, "broadcast_in_dim names %d dimensions for an operand of rank %d",
-                n, x->type.rank),
+    return fail(s, s->op->at, "broadcast_in_dim names %d dimensions for an operand of rank %d", n,
+                x->type.rank),
            NULL;
   /* partita's broadcast keeps the operand's dimension order: a broadcast
    * that reorders them is a transpose first */
@@ -936,8 +939,9 @@ static bool map_return(imp *s, pt_value **in) {
     }
     if (i < f->nresults) {
       if (!pt_type_equal(&f->results[i].type, &in[i]->type))
-        return fail(s, o->operands[i].at, "the returned value's type differs from the "
-                                          "function's result %d",
+        return fail(s, o->operands[i].at,
+                    "the returned value's type differs from the "
+                    "function's result %d",
                     i);
       f->results[i].name = pt_arena_strdup(s->m->arena, name);
       f->results[i].value = in[i];
@@ -970,7 +974,8 @@ static bool map_op(imp *s, const pt_import_op *o) {
   for (int i = 0; i < o->nout; i++)
     if (!check_type(s, &o->out_types[i], o->at))
       return false;
-  pt_value *stack[8], **in = o->noperands <= 8 ? stack : pt_malloc((size_t)o->noperands * sizeof *in);
+  pt_value *stack[8],
+      **in = o->noperands <= 8 ? stack : pt_malloc((size_t)o->noperands * sizeof *in);
   bool ok = true;
   for (int i = 0; ok && i < o->noperands; i++)
     ok = (in[i] = lookup(s, &o->operands[i])) != NULL;
@@ -1031,13 +1036,15 @@ static bool map_op(imp *s, const pt_import_op *o) {
       if (word_is(dir, dirs[i]))
         di = i;
     if (di < 0) {
-      ok = fail(s, dir ? dir->at : o->at, "stablehlo.compare needs a direction (EQ, NE, LT, "
-                                          "LE, GT, GE)");
+      ok = fail(s, dir ? dir->at : o->at,
+                "stablehlo.compare needs a direction (EQ, NE, LT, "
+                "LE, GT, GE)");
       break;
     }
     if (ty && word_is(ty, "TOTALORDER")) {
-      ok = fail(s, ty->at, "compare_type TOTALORDER is not supported (partita compares floats "
-                           "by IEEE rules)");
+      ok = fail(s, ty->at,
+                "compare_type TOTALORDER is not supported (partita compares floats "
+                "by IEEE rules)");
       break;
     }
     if (ty && !word_is(ty, "FLOAT") && !word_is(ty, "SIGNED") && !word_is(ty, "UNSIGNED")) {
@@ -1062,8 +1069,9 @@ static bool map_op(imp *s, const pt_import_op *o) {
       break;
     for (int i = 0; i < o->noperands; i++)
       if (in[i]->type.dtype != PT_PRED) {
-        ok = fail(s, o->at, "%s on integers (bitwise) is not supported: partita has no bitwise "
-                            "ops; on i1 it is",
+        ok = fail(s, o->at,
+                  "%s on integers (bitwise) is not supported: partita has no bitwise "
+                  "ops; on i1 it is",
                   o->name);
         goto out;
       }
@@ -1180,12 +1188,14 @@ static bool map_op(imp *s, const pt_import_op *o) {
       const pt_import_aval *t = attr(o, "call_target_name", "callee");
       if (!word_is(t, "Sharding")) {
         if (word_is(t, "SPMDFullToShardShape") || word_is(t, "SPMDShardToFullShape"))
-          ok = fail(s, o->at, "custom_call @%.*s is not supported: shard_map's manual "
-                              "sharding is not imported",
+          ok = fail(s, o->at,
+                    "custom_call @%.*s is not supported: shard_map's manual "
+                    "sharding is not imported",
                     t ? (int)t->n : 0, t ? t->s : "");
         else
-          ok = fail(s, o->at, "custom_call @%.*s is not supported: partita runs no foreign "
-                              "kernels",
+          ok = fail(s, o->at,
+                    "custom_call @%.*s is not supported: partita runs no foreign "
+                    "kernels",
                     t ? (int)t->n : 1, t ? t->s : "?");
         break;
       }
@@ -1377,8 +1387,7 @@ static bool parse_module(imp *s) {
         return false;
       if (pt_import_accept(r, "attributes")) {
         pt_import_aval dict = {.k = PT_IA_DICT};
-        if (!pt_import_expect(r, "{", "after attributes") ||
-            !pt_import_attr_dict(r, &dict, '}'))
+        if (!pt_import_expect(r, "{", "after attributes") || !pt_import_attr_dict(r, &dict, '}'))
           return false;
         if (pt_import_get(&dict, "mhlo.num_partitions") &&
             pt_import_get(&dict, "mhlo.num_partitions")->i > 1)
@@ -1424,8 +1433,9 @@ static bool parse_module(imp *s) {
       continue;
     }
     if (*r->p == '"')
-      return fail(s, at, "the generic form of a module or function is not imported: print "
-                         "it in the pretty form (JAX's as_text())");
+      return fail(s, at,
+                  "the generic form of a module or function is not imported: print "
+                  "it in the pretty form (JAX's as_text())");
     return fail(s, at, "expected a module or func.func");
   }
   if (depth)
@@ -1547,8 +1557,8 @@ static bool finish_entry(imp *s, fninfo *e) {
   }
   /* names: jax.arg_info, then --names */
   for (int i = 0; e->arg_info && i < nargs; i++) {
-    char *n = e->arg_info[i] ? sanitize(s->m->arena, e->arg_info[i], strlen(e->arg_info[i]), true)
-                             : NULL;
+    char *n =
+        e->arg_info[i] ? sanitize(s->m->arena, e->arg_info[i], strlen(e->arg_info[i]), true) : NULL;
     if (n && !pt_func_find_arg(f, n))
       f->args[i]->name = n;
   }
@@ -1556,8 +1566,8 @@ static bool finish_entry(imp *s, fninfo *e) {
     pt_loc l = {o->names_file ? o->names_file : "<names>",
                 o->names_lines ? o->names_lines[f->nargs] : 0, 1, NULL};
     s->r.failed = true;
-    pt_diag_error(s->r.d, l, "%d names for the %d arguments of @%s%s", o->nnames, f->nargs,
-                  e->orig, made ? " (its own and the params made from constants)" : "");
+    pt_diag_error(s->r.d, l, "%d names for the %d arguments of @%s%s", o->nnames, f->nargs, e->orig,
+                  made ? " (its own and the params made from constants)" : "");
     return false;
   }
   for (int i = 0; o && i < o->nnames; i++) {
@@ -1626,8 +1636,8 @@ static bool choose_entry(imp *s, fninfo **out) {
   return true;
 }
 
-pt_module *pt_import_parse(const char *text, size_t len, const char *file,
-                           const pt_import_opts *o, pt_diag *d) {
+pt_module *pt_import_parse(const char *text, size_t len, const char *file, const pt_import_opts *o,
+                           pt_diag *d) {
   imp s = {0};
   s.o = o;
   s.r.src = s.r.p = text;
@@ -1647,8 +1657,8 @@ pt_module *pt_import_parse(const char *text, size_t len, const char *file,
   if (ok) {
     /* the entry of a loss is @loss, partita's default entry */
     pt_func *f = e->f;
-    if (f->nresults == 1 && f->results[0].type.rank == 0 &&
-        f->results[0].type.dtype == PT_F32 && !pt_module_find_func(s.m, "loss")) {
+    if (f->nresults == 1 && f->results[0].type.rank == 0 && f->results[0].type.dtype == PT_F32 &&
+        !pt_module_find_func(s.m, "loss")) {
       const char *old = f->name;
       f->name = pt_arena_strdup(s.m->arena, "loss");
       if (strcmp(f->results[0].name, "result") == 0)
@@ -1716,8 +1726,8 @@ bool pt_import_names_parse(const char *text, size_t len, const char *file, char 
     for (const char *c = b; c < e; c++)
       if (!name_char((unsigned char)*c, true) && !(*c == '/' && c > b && c[1] != '/')) {
         pt_diag_error(d, (pt_loc){file, line, (int)(c - bol) + 1, NULL},
-                      "'%.*s' is not a partita name (letters, digits and _ . $ -)",
-                      (int)(e - b), b);
+                      "'%.*s' is not a partita name (letters, digits and _ . $ -)", (int)(e - b),
+                      b);
         pt_import_names_free(*names, *lines, *n);
         *names = NULL;
         *lines = NULL;

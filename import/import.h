@@ -25,24 +25,24 @@
 #include "ir.h"
 
 typedef struct {
-  const char *func;   /* entry function (StableHLO name, without '@'); NULL:
-                         @main, else the only public function */
-  const char *params; /* which entry arguments are params: "0,2-4,6-" (ranges
-                         inclusive, "N-" to the last), "all" or "none";
-                         NULL: none */
+  const char *func;           /* entry function (StableHLO name, without '@'); NULL:
+                                 @main, else the only public function */
+  const char *params;         /* which entry arguments are params: "0,2-4,6-" (ranges
+                                 inclusive, "N-" to the last), "all" or "none";
+                                 NULL: none */
   bool params_from_constants; /* non-splat f32 constants and elided
                                  dense_resource blobs of the entry function
                                  become params const.0, const.1, ... */
-  const char *const *names; /* argument names, in order (the entry's
-                               arguments, then the params made from
-                               constants); may be shorter; NULL: none */
+  const char *const *names;   /* argument names, in order (the entry's
+                                 arguments, then the params made from
+                                 constants); may be shorter; NULL: none */
   int nnames;
-  const char *names_file;   /* where names came from, for messages */
-  const int *names_lines;   /* the line of each name in names_file (or NULL) */
+  const char *names_file; /* where names came from, for messages */
+  const int *names_lines; /* the line of each name in names_file (or NULL) */
 } pt_import_opts;
 
-pt_module *pt_import_parse(const char *text, size_t len, const char *file,
-                           const pt_import_opts *o, pt_diag *d);
+pt_module *pt_import_parse(const char *text, size_t len, const char *file, const pt_import_opts *o,
+                           pt_diag *d);
 
 /* Checks a --params SPEC; NULL if well formed, else a static message. */
 const char *pt_import_params_check(const char *spec);

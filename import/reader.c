@@ -12,14 +12,24 @@
 
 #include "reader.h"
 
-static int cur(const pt_import_reader *r) { return r->p < r->end ? (unsigned char)*r->p : 0; }
+static int cur(const pt_import_reader *r) {
+  return r->p < r->end ? (unsigned char)*r->p : 0;
+}
 static int at(const pt_import_reader *r, size_t k) {
   return r->p + k < r->end ? (unsigned char)r->p[k] : 0;
 }
-static bool is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-static bool is_digit(int c) { return c >= '0' && c <= '9'; }
-static bool is_word(int c) { return is_alpha(c) || is_digit(c) || c == '.' || c == '$'; }
-static bool is_suffix(int c) { return is_word(c) || c == '-'; }
+static bool is_alpha(int c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+static bool is_digit(int c) {
+  return c >= '0' && c <= '9';
+}
+static bool is_word(int c) {
+  return is_alpha(c) || is_digit(c) || c == '.' || c == '$';
+}
+static bool is_suffix(int c) {
+  return is_word(c) || c == '-';
+}
 
 pt_loc pt_import_loc(pt_import_reader *r, const char *p) {
   if (p < r->src || p > r->end)
@@ -300,8 +310,8 @@ bool pt_import_type_parse(pt_import_reader *r, pt_import_type *t) {
       return false;
     }
     t->elem = PT_IT_OTHER;
-    size_t n = (size_t)(r->p - start) < sizeof t->text - 1 ? (size_t)(r->p - start)
-                                                            : sizeof t->text - 1;
+    size_t n =
+        (size_t)(r->p - start) < sizeof t->text - 1 ? (size_t)(r->p - start) : sizeof t->text - 1;
     memcpy(t->text, start, n);
     t->why = "only ranked tensors of static shape are imported";
     return true;
@@ -446,7 +456,10 @@ static bool number(pt_import_reader *r, pt_import_aval *v) {
     int digits = 0;
     for (;; r->p++, digits++) {
       int c = cur(r);
-      int h = is_digit(c) ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      int h = is_digit(c)            ? c - '0'
+              : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                     : -1;
       if (h < 0)
         break;
       x = x << 4 | (uint64_t)h;
@@ -780,8 +793,8 @@ static double f32_bits(uint32_t u) {
   return f;
 }
 
-bool pt_import_dense_values(pt_import_reader *r, const pt_import_aval *v,
-                            const pt_import_type *t, int64_t numel, double *out, bool *splat) {
+bool pt_import_dense_values(pt_import_reader *r, const pt_import_aval *v, const pt_import_type *t,
+                            int64_t numel, double *out, bool *splat) {
   const char *p = v->s, *e = v->s + v->n;
   while (p < e && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
     p++;
@@ -818,7 +831,10 @@ bool pt_import_dense_values(pt_import_reader *r, const pt_import_aval *v,
         int hv[2];
         for (int k = 0; k < 2; k++) {
           int c = (unsigned char)h[k];
-          hv[k] = is_digit(c) ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+          hv[k] = is_digit(c)            ? c - '0'
+                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                  : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                         : -1;
           if (hv[k] < 0) {
             pt_import_fail(r, h, "malformed hexadecimal dense literal");
             return false;
@@ -1114,7 +1130,8 @@ static bool block_args(pt_import_reader *r, pt_import_region *g) {
     }
     char *name = pt_import_value_name(r);
     pt_import_type t;
-    if (!name || !pt_import_expect(r, ":", "after a block argument") || !pt_import_type_parse(r, &t))
+    if (!name || !pt_import_expect(r, ":", "after a block argument") ||
+        !pt_import_type_parse(r, &t))
       return false;
     names[n++] = name;
     pt_import_skip_loc(r, NULL);
@@ -1173,8 +1190,8 @@ static bool generic_rest(pt_import_reader *r, pt_import_op *op) {
   int cap = 0;
   if (!pt_import_expect(r, "(", "after a generic op name") || !operand_list(r, op, ')', &cap))
     return false;
-  if (pt_import_accept(r, "<{") &&
-      (!pt_import_attr_dict(r, &op->attrs, '}') || !pt_import_expect(r, ">", "after the properties")))
+  if (pt_import_accept(r, "<{") && (!pt_import_attr_dict(r, &op->attrs, '}') ||
+                                    !pt_import_expect(r, ">", "after the properties")))
     return false;
   if (pt_import_peek(r, '(')) {
     r->p++;

@@ -19,7 +19,7 @@ typedef struct {
   pt_import_elem elem; /* PT_IT_OTHER: see `why` */
   int bits;            /* integers: 8, 16, 32, 64 */
   bool is_unsigned;
-  pt_type t; /* its partita type (integers are i32) */
+  pt_type t;       /* its partita type (integers are i32) */
   const char *why; /* a static message when the type is not supported */
   char text[48];   /* the element type as written, for messages */
 } pt_import_type;
@@ -46,7 +46,7 @@ typedef struct pt_import_aval {
   struct pt_import_aval *items; /* LIST, DICT */
   const char **keys;            /* DICT */
   int nitems;
-  bool elided;         /* DENSE: dense_resource<...> */
+  bool elided;          /* DENSE: dense_resource<...> */
   bool has_type;        /* DENSE: ': type' followed */
   pt_import_type *type; /* DENSE: that type (scratch) */
 } pt_import_aval;
@@ -74,7 +74,7 @@ struct pt_import_op {
   int nres;         /* number of results (%0:2 gives 2) */
   pt_import_ref *operands;
   int noperands;
-  int ninputs; /* reduce: operands[0..ninputs) inputs, the rest inits */
+  int ninputs;          /* reduce: operands[0..ninputs) inputs, the rest inits */
   pt_import_aval attrs; /* a DICT */
   pt_import_type *in_types, *out_types;
   int nin, nout;
@@ -143,7 +143,7 @@ int pt_import_ints(pt_import_reader *r, const pt_import_aval *v, int64_t *out, i
 /* The values of a dense<...> literal of numel elements of type t into out (as
  * doubles), or one value if it is a splat (*splat set). False (reported)
  * on malformed text or a count that does not match. */
-bool pt_import_dense_values(pt_import_reader *r, const pt_import_aval *v,
-                            const pt_import_type *t, int64_t numel, double *out, bool *splat);
+bool pt_import_dense_values(pt_import_reader *r, const pt_import_aval *v, const pt_import_type *t,
+                            int64_t numel, double *out, bool *splat);
 
 #endif

@@ -26,7 +26,9 @@
 #include "testutil.h"
 #include "vmesh.h"
 
-static bool sanitizer_build(void) { return getenv("PT_SANITIZE_BUILD") != NULL; }
+static bool sanitizer_build(void) {
+  return getenv("PT_SANITIZE_BUILD") != NULL;
+}
 
 static pt_module *import_text(const char *text, const char *file, const pt_import_opts *o,
                               pt_diag *d) {
@@ -109,8 +111,8 @@ START_TEST(op_fixture) {
                 (long long)pt_type_numel(&res[0]->type), nwant);
   for (int i = 0; i < nwant; i++) {
     double got = pt_tensor_get(res[0], i);
-    bool ok = (isinf(want[i]) && got == want[i]) ||
-              fabs(got - want[i]) <= 1e-6 * (1 + fabs(want[i]));
+    bool ok =
+        (isinf(want[i]) && got == want[i]) || fabs(got - want[i]) <= 1e-6 * (1 + fabs(want[i]));
     ck_assert_msg(ok, "%s: element %d is %.9g, expected %.9g", file, i, got, want[i]);
   }
   ck_assert_int_eq(pt_pass_inline(m, f->name, d), PT_OK);
@@ -136,13 +138,20 @@ END_TEST
 
 /* Every op the importer claims has a fixture that uses it. */
 START_TEST(every_op_has_a_fixture) {
-  static const char *const claimed[] = {
-      "add", "subtract", "multiply", "divide", "maximum", "minimum", "power", "negate",
-      "exponential", "log", "tanh", "logistic", "sqrt", "rsqrt", "abs", "sine", "cosine",
-      "exponential_minus_one", "log_plus_one", "compare", "select", "not", "and", "or", "xor",
-      "clamp", "convert", "constant", "iota", "broadcast_in_dim", "broadcast", "reshape",
-      "transpose", "slice", "concatenate", "pad", "reduce", "dot_general", "dot", "gather",
-      "scatter", "custom_call"};
+  static const char *const claimed[] = {"add",          "subtract",    "multiply",
+                                        "divide",       "maximum",     "minimum",
+                                        "power",        "negate",      "exponential",
+                                        "log",          "tanh",        "logistic",
+                                        "sqrt",         "rsqrt",       "abs",
+                                        "sine",         "cosine",      "exponential_minus_one",
+                                        "log_plus_one", "compare",     "select",
+                                        "not",          "and",         "or",
+                                        "xor",          "clamp",       "convert",
+                                        "constant",     "iota",        "broadcast_in_dim",
+                                        "broadcast",    "reshape",     "transpose",
+                                        "slice",        "concatenate", "pad",
+                                        "reduce",       "dot_general", "dot",
+                                        "gather",       "scatter",     "custom_call"};
   for (size_t c = 0; c < sizeof claimed / sizeof claimed[0]; c++) {
     char pretty[64], generic[64];
     snprintf(pretty, sizeof pretty, "stablehlo.%s ", claimed[c]);
@@ -281,8 +290,8 @@ static void same_loss(pt_module *imp, pt_module *ref, pt_tensor **out) {
   ck_assert_int_eq(pt_interp_run(f, args, a, d), PT_OK);
   ck_assert_int_eq(pt_interp_run(g, args, b, d), PT_OK);
   float x = ((float *)a[0]->data)[0], y = ((float *)b[0]->data)[0];
-  ck_assert_msg(isfinite(y) && memcmp(&x, &y, sizeof x) == 0, "imported loss %.9g, example %.9g",
-                x, y);
+  ck_assert_msg(isfinite(y) && memcmp(&x, &y, sizeof x) == 0, "imported loss %.9g, example %.9g", x,
+                y);
   if (out)
     *out = a[0];
   else
@@ -346,12 +355,15 @@ END_TEST
 START_TEST(params_from_constants) {
   static const char *const text =
       "module @jit_forward {\n"
-      "  func.func public @main(%arg0: tensor<2x3xf32>) -> (tensor<2x2xf32> {jax.result_info = \"\"}) {\n"
+      "  func.func public @main(%arg0: tensor<2x3xf32>) -> (tensor<2x2xf32> {jax.result_info = "
+      "\"\"}) {\n"
       "    %cst = stablehlo.constant dense_resource<__elided__> : tensor<3x2xf32>\n"
       "    %cst_0 = stablehlo.constant dense<[1.000000e+00, -1.000000e+00]> : tensor<2xf32>\n"
       "    %cst_1 = stablehlo.constant dense<0.000000e+00> : tensor<2x2xf32>\n"
-      "    %0 = stablehlo.dot_general %arg0, %cst, contracting_dims = [1] x [0] : (tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<2x2xf32>\n"
-      "    %1 = stablehlo.broadcast_in_dim %cst_0, dims = [1] : (tensor<2xf32>) -> tensor<2x2xf32>\n"
+      "    %0 = stablehlo.dot_general %arg0, %cst, contracting_dims = [1] x [0] : "
+      "(tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<2x2xf32>\n"
+      "    %1 = stablehlo.broadcast_in_dim %cst_0, dims = [1] : (tensor<2xf32>) -> "
+      "tensor<2x2xf32>\n"
       "    %2 = stablehlo.add %0, %1 : tensor<2x2xf32>\n"
       "    %3 = stablehlo.maximum %2, %cst_1 : tensor<2x2xf32>\n"
       "    return %3 : tensor<2x2xf32>\n"
@@ -411,9 +423,9 @@ END_TEST
 /* A body inside a function of two f32[4] and one i32[4] arguments, which
  * returns %0 : tensor<4xf32>; the body starts on line 3, so an op written
  * `    %0 = ...` is at 3:10. */
-static const char *const HEAD =
-    "module @m {\n"
-    "  func.func public @main(%arg0: tensor<4xf32>, %arg1: tensor<4xf32>, %arg2: tensor<4xi32>) -> tensor<4xf32> {\n";
+static const char *const HEAD = "module @m {\n"
+                                "  func.func public @main(%arg0: tensor<4xf32>, %arg1: "
+                                "tensor<4xf32>, %arg2: tensor<4xi32>) -> tensor<4xf32> {\n";
 static const char *const TAIL = "    return %0 : tensor<4xf32>\n  }\n}\n";
 
 typedef struct {
@@ -426,110 +438,171 @@ typedef struct {
 } reject_case;
 
 static const reject_case rejects[] = {
-    {"convolution", "    %0 = stablehlo.convolution(%arg0, %arg1) dim_numbers = [b, f, 0]x[o, i, 0]->[b, f, 0], window = {} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>\n",
+    {"convolution",
+     "    %0 = stablehlo.convolution(%arg0, %arg1) dim_numbers = [b, f, 0]x[o, i, 0]->[b, f, 0], "
+     "window = {} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>\n",
      NULL, NULL, "3:10", "stablehlo.convolution is not supported: partita has no convolution"},
-    {"reduce_window generic", "    %0 = \"stablehlo.reduce_window\"(%arg0, %arg1) : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>\n",
+    {"reduce_window generic",
+     "    %0 = \"stablehlo.reduce_window\"(%arg0, %arg1) : (tensor<4xf32>, tensor<4xf32>) -> "
+     "tensor<4xf32>\n",
      NULL, NULL, "3:10", "stablehlo.reduce_window is not supported: partita has no windowed"},
     {"sort", "    %0 = \"stablehlo.sort\"(%arg0) ({}) : (tensor<4xf32>) -> tensor<4xf32>\n", NULL,
      NULL, "3:10", "stablehlo.sort is not supported: partita has no sort"},
     {"while", "    %0 = stablehlo.while(%iterArg = %arg0) : tensor<4xf32>\n", NULL, NULL, "3:10",
      "control flow is not imported"},
-    {"remainder", "    %0 = stablehlo.remainder %arg0, %arg1 : tensor<4xf32>\n", NULL, NULL,
-     "3:10", "stablehlo.remainder is not supported: partita's op set has no equivalent"},
+    {"remainder", "    %0 = stablehlo.remainder %arg0, %arg1 : tensor<4xf32>\n", NULL, NULL, "3:10",
+     "stablehlo.remainder is not supported: partita's op set has no equivalent"},
     {"other dialect", "    %0 = chlo.erf %arg0 : tensor<4xf32> -> tensor<4xf32>\n", NULL, NULL,
      "3:10", "chlo.erf is not supported: only the stablehlo, func and sdy dialects"},
-    {"bf16 result", "    %0 = stablehlo.convert %arg0 : (tensor<4xf32>) -> tensor<4xbf16>\n",
-     NULL, NULL, "3:10", "type bf16 is not supported: partita has no 16-bit floats"},
+    {"bf16 result", "    %0 = stablehlo.convert %arg0 : (tensor<4xf32>) -> tensor<4xbf16>\n", NULL,
+     NULL, "3:10", "type bf16 is not supported: partita has no 16-bit floats"},
     {"f16 argument", NULL,
-     "module {\n  func.func @main(%arg0: tensor<4xf16>) -> tensor<4xf16> {\n    return %arg0 : tensor<4xf16>\n  }\n}\n",
+     "module {\n  func.func @main(%arg0: tensor<4xf16>) -> tensor<4xf16> {\n    return %arg0 : "
+     "tensor<4xf16>\n  }\n}\n",
      NULL, "2:19", "type f16 is not supported"},
     {"f64", "    %0 = stablehlo.convert %arg0 : (tensor<4xf32>) -> tensor<4xf64>\n", NULL, NULL,
      "3:10", "partita has no f64"},
     {"dynamic shape", NULL,
-     "module {\n  func.func @main(%arg0: tensor<?xf32>) -> tensor<?xf32> {\n    return %arg0 : tensor<?xf32>\n  }\n}\n",
+     "module {\n  func.func @main(%arg0: tensor<?xf32>) -> tensor<?xf32> {\n    return %arg0 : "
+     "tensor<?xf32>\n  }\n}\n",
      NULL, "2:19", "dynamic shapes are not imported"},
     {"zero-size dimension", "    %0 = stablehlo.constant dense<> : tensor<0xf32>\n", NULL, NULL,
      "3:10", "zero-size dimensions are not imported"},
     {"complex", "    %0 = stablehlo.constant dense<(1.0, 2.0)> : tensor<complex<f32>>\n", NULL,
      NULL, "3:10", "complex numbers are not imported"},
     {"token argument", NULL,
-     "module {\n  func.func @main(%arg0: !stablehlo.token, %arg1: tensor<f32>) -> tensor<f32> {\n    return %arg1 : tensor<f32>\n  }\n}\n",
+     "module {\n  func.func @main(%arg0: !stablehlo.token, %arg1: tensor<f32>) -> tensor<f32> {\n  "
+     "  return %arg1 : tensor<f32>\n  }\n}\n",
      NULL, "2:19", "only ranked tensors of static shape are imported"},
-    {"rank 9", "    %0 = stablehlo.reshape %arg0 : (tensor<4xf32>) -> tensor<1x1x1x1x1x1x1x1x4xf32>\n",
-     NULL, NULL, "3:10", "ranks go up to 8"},
-    {"huge type", "    %0 = stablehlo.reshape %arg0 : (tensor<4xf32>) -> tensor<99999999999x99999999999xf32>\n",
+    {"rank 9",
+     "    %0 = stablehlo.reshape %arg0 : (tensor<4xf32>) -> tensor<1x1x1x1x1x1x1x1x4xf32>\n", NULL,
+     NULL, "3:10", "ranks go up to 8"},
+    {"huge type",
+     "    %0 = stablehlo.reshape %arg0 : (tensor<4xf32>) -> tensor<99999999999x99999999999xf32>\n",
      NULL, NULL, "3:86", "more than 2^48 elements"},
-    {"custom_call", "    %0 = stablehlo.custom_call @my_kernel(%arg0) : (tensor<4xf32>) -> tensor<4xf32>\n",
-     NULL, NULL, "3:10", "custom_call @my_kernel is not supported: partita runs no foreign"},
-    {"shard_map", "    %0 = stablehlo.custom_call @SPMDFullToShardShape(%arg0) : (tensor<4xf32>) -> tensor<4xf32>\n",
+    {"custom_call",
+     "    %0 = stablehlo.custom_call @my_kernel(%arg0) : (tensor<4xf32>) -> tensor<4xf32>\n", NULL,
+     NULL, "3:10", "custom_call @my_kernel is not supported: partita runs no foreign"},
+    {"shard_map",
+     "    %0 = stablehlo.custom_call @SPMDFullToShardShape(%arg0) : (tensor<4xf32>) -> "
+     "tensor<4xf32>\n",
      NULL, NULL, "3:10", "shard_map's manual sharding is not imported"},
-    {"compare TOTALORDER", "    %1 = stablehlo.compare  LT, %arg0, %arg1,  TOTALORDER : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xi1>\n    %0 = stablehlo.select %1, %arg0, %arg1 : tensor<4xi1>, tensor<4xf32>\n",
+    {"compare TOTALORDER",
+     "    %1 = stablehlo.compare  LT, %arg0, %arg1,  TOTALORDER : (tensor<4xf32>, tensor<4xf32>) "
+     "-> tensor<4xi1>\n    %0 = stablehlo.select %1, %arg0, %arg1 : tensor<4xi1>, tensor<4xf32>\n",
      NULL, NULL, "3:48", "compare_type TOTALORDER is not supported"},
-    {"compare without direction", "    %1 = \"stablehlo.compare\"(%arg0, %arg1) : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xi1>\n",
+    {"compare without direction",
+     "    %1 = \"stablehlo.compare\"(%arg0, %arg1) : (tensor<4xf32>, tensor<4xf32>) -> "
+     "tensor<4xi1>\n",
      NULL, NULL, "3:10", "stablehlo.compare needs a direction"},
     {"bitwise and", "    %1 = stablehlo.and %arg2, %arg2 : tensor<4xi32>\n", NULL, NULL, "3:10",
      "stablehlo.and on integers (bitwise) is not supported"},
-    {"undefined value", "    %0 = stablehlo.add %arg0, %nope : tensor<4xf32>\n", NULL, NULL,
-     "3:31", "use of undefined value %nope"},
+    {"undefined value", "    %0 = stablehlo.add %arg0, %nope : tensor<4xf32>\n", NULL, NULL, "3:31",
+     "use of undefined value %nope"},
     {"mixed element types", "    %0 = stablehlo.add %arg0, %arg2 : tensor<4xf32>\n", NULL, NULL,
      "3:10", "stablehlo.add: "},
-    {"declared type differs", "    %0 = stablehlo.add %arg0, %arg1 : tensor<5xf32>\n", NULL,
-     NULL, "3:10", "declares its result f32[5] but it is f32[4]"},
-    {"reduce with multiply", "    %c = stablehlo.constant dense<1.0> : tensor<f32>\n    %1 = stablehlo.reduce(%arg0 init: %c) applies stablehlo.multiply across dimensions = [0] : (tensor<4xf32>, tensor<f32>) -> tensor<f32>\n",
+    {"declared type differs", "    %0 = stablehlo.add %arg0, %arg1 : tensor<5xf32>\n", NULL, NULL,
+     "3:10", "declares its result f32[5] but it is f32[4]"},
+    {"reduce with multiply",
+     "    %c = stablehlo.constant dense<1.0> : tensor<f32>\n    %1 = stablehlo.reduce(%arg0 init: "
+     "%c) applies stablehlo.multiply across dimensions = [0] : (tensor<4xf32>, tensor<f32>) -> "
+     "tensor<f32>\n",
      NULL, NULL, "4:10", "imported with an add, maximum, minimum, or, or and body"},
-    {"argmax reduce", "    %c = stablehlo.constant dense<0.0> : tensor<f32>\n    %i = stablehlo.constant dense<0> : tensor<i32>\n    %1:2 = stablehlo.reduce(%arg0 init: %c), (%arg2 init: %i) across dimensions = [0] : (tensor<4xf32>, tensor<4xi32>, tensor<f32>, tensor<i32>) -> (tensor<f32>, tensor<i32>)\n     reducer(%a: tensor<f32>, %b: tensor<f32>) (%x: tensor<i32>, %y: tensor<i32>)  {\n      stablehlo.return %a, %x : tensor<f32>, tensor<i32>\n    }\n",
+    {"argmax reduce",
+     "    %c = stablehlo.constant dense<0.0> : tensor<f32>\n    %i = stablehlo.constant dense<0> : "
+     "tensor<i32>\n    %1:2 = stablehlo.reduce(%arg0 init: %c), (%arg2 init: %i) across dimensions "
+     "= [0] : (tensor<4xf32>, tensor<4xi32>, tensor<f32>, tensor<i32>) -> (tensor<f32>, "
+     "tensor<i32>)\n     reducer(%a: tensor<f32>, %b: tensor<f32>) (%x: tensor<i32>, %y: "
+     "tensor<i32>)  {\n      stablehlo.return %a, %x : tensor<f32>, tensor<i32>\n    }\n",
      NULL, NULL, "5:12", "stablehlo.reduce has one result, not 2"},
-    {"argmax reduce, generic", "    %c = stablehlo.constant dense<0.0> : tensor<f32>\n    %i = stablehlo.constant dense<0> : tensor<i32>\n    %1 = \"stablehlo.reduce\"(%arg0, %arg2, %c, %i) ({\n    ^bb0(%a: tensor<f32>, %x: tensor<i32>, %b: tensor<f32>, %y: tensor<i32>):\n      \"stablehlo.return\"(%a, %x) : (tensor<f32>, tensor<i32>) -> ()\n    }) {dimensions = array<i64: 0>} : (tensor<4xf32>, tensor<4xi32>, tensor<f32>, tensor<i32>) -> tensor<f32>\n",
+    {"argmax reduce, generic",
+     "    %c = stablehlo.constant dense<0.0> : tensor<f32>\n    %i = stablehlo.constant dense<0> : "
+     "tensor<i32>\n    %1 = \"stablehlo.reduce\"(%arg0, %arg2, %c, %i) ({\n    ^bb0(%a: "
+     "tensor<f32>, %x: tensor<i32>, %b: tensor<f32>, %y: tensor<i32>):\n      "
+     "\"stablehlo.return\"(%a, %x) : (tensor<f32>, tensor<i32>) -> ()\n    }) {dimensions = "
+     "array<i64: 0>} : (tensor<4xf32>, tensor<4xi32>, tensor<f32>, tensor<i32>) -> tensor<f32>\n",
      NULL, NULL, "5:10", "stablehlo.reduce of 2 operands is not supported"},
-    {"gather of columns", "    %i = stablehlo.constant dense<[[0], [1]]> : tensor<2x1xi32>\n    %1 = \"stablehlo.gather\"(%arg0, %i) <{dimension_numbers = #stablehlo.gather<offset_dims = [], collapsed_slice_dims = [0], start_index_map = [0], index_vector_dim = 1>, slice_sizes = array<i64: 2>}> : (tensor<4xf32>, tensor<2x1xi32>) -> tensor<2xf32>\n",
+    {"gather of columns",
+     "    %i = stablehlo.constant dense<[[0], [1]]> : tensor<2x1xi32>\n    %1 = "
+     "\"stablehlo.gather\"(%arg0, %i) <{dimension_numbers = #stablehlo.gather<offset_dims = [], "
+     "collapsed_slice_dims = [0], start_index_map = [0], index_vector_dim = 1>, slice_sizes = "
+     "array<i64: 2>}> : (tensor<4xf32>, tensor<2x1xi32>) -> tensor<2xf32>\n",
      NULL, NULL, "4:10", "stablehlo.gather is imported in the form of an embedding lookup"},
-    {"gather index vector of 2", "    %t = stablehlo.constant dense<1.0> : tensor<4x4xf32>\n    %i = stablehlo.constant dense<0> : tensor<3x2xi32>\n    %1 = \"stablehlo.gather\"(%t, %i) <{dimension_numbers = #stablehlo.gather<collapsed_slice_dims = [0, 1], start_index_map = [0, 1], index_vector_dim = 1>, slice_sizes = array<i64: 1, 1>}> : (tensor<4x4xf32>, tensor<3x2xi32>) -> tensor<3xf32>\n",
+    {"gather index vector of 2",
+     "    %t = stablehlo.constant dense<1.0> : tensor<4x4xf32>\n    %i = stablehlo.constant "
+     "dense<0> : tensor<3x2xi32>\n    %1 = \"stablehlo.gather\"(%t, %i) <{dimension_numbers = "
+     "#stablehlo.gather<collapsed_slice_dims = [0, 1], start_index_map = [0, 1], index_vector_dim "
+     "= 1>, slice_sizes = array<i64: 1, 1>}> : (tensor<4x4xf32>, tensor<3x2xi32>) -> "
+     "tensor<3xf32>\n",
      NULL, NULL, "5:10", "embedding lookup"},
-    {"scatter with max", "    %i = stablehlo.constant dense<[[0], [1]]> : tensor<2x1xi32>\n    %u = stablehlo.constant dense<1.0> : tensor<2xf32>\n    %0 = \"stablehlo.scatter\"(%arg0, %i, %u) <{scatter_dimension_numbers = #stablehlo.scatter<inserted_window_dims = [0], scatter_dims_to_operand_dims = [0], index_vector_dim = 1>}> ({\n    ^bb0(%a: tensor<f32>, %b: tensor<f32>):\n      %m = stablehlo.maximum %a, %b : tensor<f32>\n      stablehlo.return %m : tensor<f32>\n    }) : (tensor<4xf32>, tensor<2x1xi32>, tensor<2xf32>) -> tensor<4xf32>\n",
+    {"scatter with max",
+     "    %i = stablehlo.constant dense<[[0], [1]]> : tensor<2x1xi32>\n    %u = stablehlo.constant "
+     "dense<1.0> : tensor<2xf32>\n    %0 = \"stablehlo.scatter\"(%arg0, %i, %u) "
+     "<{scatter_dimension_numbers = #stablehlo.scatter<inserted_window_dims = [0], "
+     "scatter_dims_to_operand_dims = [0], index_vector_dim = 1>}> ({\n    ^bb0(%a: tensor<f32>, "
+     "%b: tensor<f32>):\n      %m = stablehlo.maximum %a, %b : tensor<f32>\n      stablehlo.return "
+     "%m : tensor<f32>\n    }) : (tensor<4xf32>, tensor<2x1xi32>, tensor<2xf32>) -> "
+     "tensor<4xf32>\n",
      NULL, NULL, "5:10", "stablehlo.scatter is imported with an add body only"},
     {"i64 constant out of range", "    %0 = stablehlo.constant dense<3000000000> : tensor<4xi64>\n",
      NULL, NULL, "3:29", "constant value 3000000000 does not fit in partita's i32"},
     {"literal count", "    %0 = stablehlo.constant dense<[1.0, 2.0, 3.0]> : tensor<4xf32>\n", NULL,
      NULL, "3:35", "the dense literal has 3 elements but its type has 4"},
-    {"malformed literal", "    %0 = stablehlo.constant dense<[1.0, 2.x, 3.0, 4.0]> : tensor<4xf32>\n",
-     NULL, NULL, "3:41", "malformed element '2.x'"},
+    {"malformed literal",
+     "    %0 = stablehlo.constant dense<[1.0, 2.x, 3.0, 4.0]> : tensor<4xf32>\n", NULL, NULL,
+     "3:41", "malformed element '2.x'"},
     {"short hex literal", "    %0 = stablehlo.constant dense<\"0x0000803F0000\"> : tensor<4xf32>\n",
      NULL, NULL, "3:35", "the hexadecimal literal holds 6 bytes, not 4 elements of 4"},
     {"elided blob", "    %0 = stablehlo.constant dense_resource<__elided__> : tensor<4xf32>\n",
-     NULL, NULL, "3:10", "dense_resource<__elided__> has no values: import with --params-from-constants"},
-    {"pad rank", "    %c = stablehlo.constant dense<0.0> : tensor<f32>\n    %0 = stablehlo.pad %arg0, %c, low = [1, 1], high = [0], interior = [0] : (tensor<4xf32>, tensor<f32>) -> tensor<5xf32>\n",
+     NULL, NULL, "3:10",
+     "dense_resource<__elided__> has no values: import with --params-from-constants"},
+    {"pad rank",
+     "    %c = stablehlo.constant dense<0.0> : tensor<f32>\n    %0 = stablehlo.pad %arg0, %c, low "
+     "= [1, 1], high = [0], interior = [0] : (tensor<4xf32>, tensor<f32>) -> tensor<5xf32>\n",
      NULL, NULL, "4:10", "stablehlo.pad needs one padding per dimension (1)"},
-    {"broadcast names a dim twice", "    %t = stablehlo.constant dense<1.0> : tensor<2x2xf32>\n    %1 = stablehlo.broadcast_in_dim %t, dims = [1, 1] : (tensor<2x2xf32>) -> tensor<2x2xf32>\n",
+    {"broadcast names a dim twice",
+     "    %t = stablehlo.constant dense<1.0> : tensor<2x2xf32>\n    %1 = "
+     "stablehlo.broadcast_in_dim %t, dims = [1, 1] : (tensor<2x2xf32>) -> tensor<2x2xf32>\n",
      NULL, NULL, "4:10", "broadcast_in_dim names result dimension 1 twice"},
-    {"dot_general lists", "    %1 = stablehlo.dot_general %arg0, %arg1, contracting_dims = [0] x [] : (tensor<4xf32>, tensor<4xf32>) -> tensor<f32>\n",
+    {"dot_general lists",
+     "    %1 = stablehlo.dot_general %arg0, %arg1, contracting_dims = [0] x [] : (tensor<4xf32>, "
+     "tensor<4xf32>) -> tensor<f32>\n",
      NULL, NULL, "3:10", "lhs and rhs of equal length"},
     {"iota of pred", "    %1 = stablehlo.iota dim = 0 : tensor<4xi1>\n", NULL, NULL, "3:10",
      "stablehlo.iota: 'iota' makes f32 or i32 values, not pred"},
-    {"slice without limits", "    %0 = \"stablehlo.slice\"(%arg0) {start_indices = array<i64: 0>} : (tensor<4xf32>) -> tensor<4xf32>\n",
+    {"slice without limits",
+     "    %0 = \"stablehlo.slice\"(%arg0) {start_indices = array<i64: 0>} : (tensor<4xf32>) -> "
+     "tensor<4xf32>\n",
      NULL, NULL, "3:10", "stablehlo.slice needs the attribute 'limit_indices'"},
     {"region return at top", "    stablehlo.return %arg0 : tensor<4xf32>\n", NULL, NULL, "3:5",
      "stablehlo.return outside a region"},
     {"op after return", "    return %arg0 : tensor<4xf32>\n", NULL, NULL, "4:5",
      "an operation after the return of @main"},
     {"returns the wrong type", NULL,
-     "module {\n  func.func @main(%arg0: tensor<4xf32>) -> tensor<3xf32> {\n    return %arg0 : tensor<4xf32>\n  }\n}\n",
+     "module {\n  func.func @main(%arg0: tensor<4xf32>) -> tensor<3xf32> {\n    return %arg0 : "
+     "tensor<4xf32>\n  }\n}\n",
      NULL, "3:12", "the returned value's type differs from the function's result 0"},
-    {"no return", NULL, "module {\n  func.func @main(%arg0: tensor<4xf32>) -> tensor<4xf32> {\n  }\n}\n",
-     NULL, "2:13", "@main has no return"},
+    {"no return", NULL,
+     "module {\n  func.func @main(%arg0: tensor<4xf32>) -> tensor<4xf32> {\n  }\n}\n", NULL, "2:13",
+     "@main has no return"},
     {"unterminated function", NULL,
-     "module {\n  func.func @main(%arg0: tensor<4xf32>) -> tensor<4xf32> {\n    %0 = stablehlo.negate %arg0 : tensor<4xf32>\n",
+     "module {\n  func.func @main(%arg0: tensor<4xf32>) -> tensor<4xf32> {\n    %0 = "
+     "stablehlo.negate %arg0 : tensor<4xf32>\n",
      NULL, "4:1", "expected '}' to close @main, found the end of the file"},
-    {"unterminated string", NULL, "module {\n  func.func @main(%arg0: tensor<4xf32> {jax.arg_info = \"x\n", NULL,
-     "2:56", "unterminated string"},
+    {"unterminated string", NULL,
+     "module {\n  func.func @main(%arg0: tensor<4xf32> {jax.arg_info = \"x\n", NULL, "2:56",
+     "unterminated string"},
     {"garbage at top", NULL, "hello\n", NULL, "1:1", "expected a module or func.func"},
     {"no function", NULL, "module @empty {\n}\n", NULL, "3:1", "no func.func in the input"},
     {"generic module", NULL, "\"builtin.module\"() ({\n}) : () -> ()\n", NULL, "1:1",
      "the generic form of a module or function is not imported"},
     {"two public functions", NULL,
-     "func.func @f(%a: tensor<f32>) -> tensor<f32> {\n  return %a : tensor<f32>\n}\nfunc.func @g(%a: tensor<f32>) -> tensor<f32> {\n  return %a : tensor<f32>\n}\n",
+     "func.func @f(%a: tensor<f32>) -> tensor<f32> {\n  return %a : tensor<f32>\n}\nfunc.func "
+     "@g(%a: tensor<f32>) -> tensor<f32> {\n  return %a : tensor<f32>\n}\n",
      NULL, "1:1", "no @main and 2 public functions: choose the entry with --func"},
-    {"call of an unknown function", "    %0 = call @nowhere(%arg0) : (tensor<4xf32>) -> tensor<4xf32>\n",
-     NULL, NULL, "3:10", "@nowhere"},
+    {"call of an unknown function",
+     "    %0 = call @nowhere(%arg0) : (tensor<4xf32>) -> tensor<4xf32>\n", NULL, NULL, "3:10",
+     "@nowhere"},
     {"params out of range", "    %0 = stablehlo.negate %arg0 : tensor<4xf32>\n", NULL, "1,7",
      "2:20", "--params names argument 7, but @main has 3"},
 };
@@ -630,8 +703,7 @@ START_TEST(mutations_never_crash) {
       for (int i = 0; i < pt_diag_count(d); i++)
         if (strstr(pt_diag_message(d, i), ": error: "))
           ck_assert_msg(pt_diag_loc(d, i).line >= 1 || strstr(pt_diag_message(d, i), "fuzz.mlir"),
-                        "mutation %d: an error without a position: %s", k,
-                        pt_diag_message(d, i));
+                        "mutation %d: an error without a position: %s", k, pt_diag_message(d, i));
     }
     pt_module_destroy(m);
     pt_diag_destroy(d);
@@ -664,8 +736,8 @@ START_TEST(cli_import) {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/partita-import-XXXXXX");
   ck_assert_ptr_nonnull(mkdtemp(tmpdir));
   /* import, then check and partition the output */
-  pt_test_result r = pt_test_partita_run(
-      tmpdir, "import examples/mlp.mlir --params 2-5 -o $T/mlp.pir");
+  pt_test_result r =
+      pt_test_partita_run(tmpdir, "import examples/mlp.mlir --params 2-5 -o $T/mlp.pir");
   ck_assert_msg(r.status == 0, "import failed: %s", r.err);
   ck_assert_ptr_nonnull(strstr(r.err, "@loss has 4 params and 2 inputs"));
   pt_test_result_free(&r);
