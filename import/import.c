@@ -1595,15 +1595,16 @@ static bool finish_entry(imp *s, fninfo *e) {
     pt_free(is_param);
   }
   /* the arguments' names must not clash with the values' */
+  pt_strmap args = {0};
   for (int i = 0; i < f->nargs; i++)
-    for (int j = 0; j < f->nops; j++) {
-      pt_value *v = f->ops[j]->result;
-      for (int k = 0; k < pt_op_nresults(f->ops[j]); k++) {
-        v = pt_op_result(f->ops[j], k);
-        if (v->name && strcmp(v->name, f->args[i]->name) == 0)
-          v->name = NULL;
-      }
+    pt_strmap_put(&args, f->args[i]->name, f->args[i]);
+  for (int j = 0; j < f->nops; j++)
+    for (int k = 0; k < pt_op_nresults(f->ops[j]); k++) {
+      pt_value *v = pt_op_result(f->ops[j], k);
+      if (v->name && pt_strmap_get(&args, v->name, strlen(v->name)))
+        v->name = NULL;
     }
+  pt_strmap_clear(&args);
   return true;
 }
 
