@@ -662,8 +662,21 @@ bool pt_import_attr_value(pt_import_reader *r, pt_import_aval *v) {
       return true;
     }
     if (memchr(s, '.', n)) {
-      r->p++;
-      return pt_import_attr_dict(r, v, '>');
+      /* #stablehlo.gather<k = v, ...> is a dictionary; others
+       * (#sdy.sharding<@mesh, [{"x"}]>) are skipped whole */
+      const char *q = r->p + 1;
+      while (q < r->end && (*q == ' ' || *q == '\n'))
+        q++;
+      while (q < r->end && is_suffix((unsigned char)*q))
+        q++;
+      while (q < r->end && *q == ' ')
+        q++;
+      if (q < r->end && *q == '=') {
+        r->p++;
+        return pt_import_attr_dict(r, v, '>');
+      }
+      v->k = PT_IA_OTHER;
+      return skip_balanced(r);
     }
     /* #stablehlo<comparison_direction LT>: the last word is the value */
     const char *open = r->p;

@@ -418,6 +418,26 @@ START_TEST(params_from_constants) {
 }
 END_TEST
 
+/* Shardy's annotations are read past and ignored, with one note. */
+START_TEST(shardy_module) {
+  char *text = read_rel("tests/data/import/shardy.mlir");
+  pt_diag *d = pt_diag_create(NULL);
+  pt_import_opts o = {.params = "1"};
+  pt_module *m = import_text(text, "shardy.mlir", &o, d);
+  ck_assert_ptr_nonnull(m);
+  ck_assert_int_eq(pt_diag_count(d), 1);
+  ck_assert_ptr_nonnull(strstr(pt_diag_message(d, 0), "shardy.mlir:4:128: note: sharding "
+                                                      "annotations are ignored"));
+  pt_func *f = m->funcs[0];
+  ck_assert_int_eq(f->args[1]->role, PT_ROLE_PARAM);
+  ck_assert_str_eq(f->results[0].name, "out");
+  ck_assert_int_eq(f->nops, 1);
+  pt_module_destroy(m);
+  pt_diag_destroy(d);
+  pt_free(text);
+}
+END_TEST
+
 /* ---- rejections ----------------------------------------------------- */
 
 /* A body inside a function of two f32[4] and one i32[4] arguments, which
@@ -642,12 +662,13 @@ END_TEST
  * position in the file. */
 START_TEST(mutations_never_crash) {
   static const char syntax[] = "%@#<>[](){}:,=x0123456789-+.\"\n ^!?e";
-  char **texts = pt_calloc((size_t)nfixtures + 2, sizeof *texts);
+  char **texts = pt_calloc((size_t)nfixtures + 3, sizeof *texts);
   int nt = 0;
   for (int i = 0; i < nfixtures; i++)
     texts[nt++] = read_rel(fixtures[i]);
   texts[nt++] = read_rel("examples/mlp.mlir");
   texts[nt++] = read_rel("tests/data/import/transformer_block.mlir");
+  texts[nt++] = read_rel("tests/data/import/shardy.mlir");
   uint64_t rnd = 16;
   int imported = 0, rejected = 0;
   const int N = 3000;
@@ -826,6 +847,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, mlp_matches_example);
   tcase_add_test(tc, transformer_block_matches_example);
   tcase_add_test(tc, params_from_constants);
+  tcase_add_test(tc, shardy_module);
   tcase_add_loop_test(tc, rejection, 0, NREJECTS);
   tcase_add_test(tc, mutations_never_crash);
   tcase_add_test(tc, cli_import);
