@@ -598,7 +598,24 @@ bool pt_import_attr_dict(pt_import_reader *r, pt_import_aval *dict, char close) 
   }
 }
 
+static bool attr_value(pt_import_reader *r, pt_import_aval *v);
+
+/* Attribute values and regions nest; a bound keeps the recursion off the
+ * end of the stack whatever the input. */
+#define MAX_DEPTH 64
+
 bool pt_import_attr_value(pt_import_reader *r, pt_import_aval *v) {
+  if (r->depth >= MAX_DEPTH) {
+    pt_import_fail(r, r->p, "attributes nested more than %d deep", MAX_DEPTH);
+    return false;
+  }
+  r->depth++;
+  bool ok = attr_value(r, v);
+  r->depth--;
+  return ok;
+}
+
+static bool attr_value(pt_import_reader *r, pt_import_aval *v) {
   memset(v, 0, sizeof *v);
   pt_import_ws(r);
   v->at = r->p;
@@ -1158,8 +1175,21 @@ static bool block_args(pt_import_reader *r, pt_import_region *g) {
   return true;
 }
 
+static bool region_ops(pt_import_reader *r, pt_import_region *g);
+
 /* The body of a region after its '{': optional ^bb0(args): then ops. */
 static bool region_body(pt_import_reader *r, pt_import_region *g) {
+  if (r->depth >= MAX_DEPTH) {
+    pt_import_fail(r, r->p, "regions nested more than %d deep", MAX_DEPTH);
+    return false;
+  }
+  r->depth++;
+  bool ok = region_ops(r, g);
+  r->depth--;
+  return ok;
+}
+
+static bool region_ops(pt_import_reader *r, pt_import_region *g) {
   if (pt_import_peek(r, '^')) {
     while (is_suffix(cur(r)) || cur(r) == '^')
       r->p++;

@@ -103,7 +103,8 @@ struct pt_import_reader {
   const char **alias_names, **alias_text;
   size_t *alias_len;
   int naliases, capaliases;
-  bool nl; /* the last pt_import_ws crossed a line end */
+  bool nl;   /* the last pt_import_ws crossed a line end */
+  int depth; /* nesting of attribute values and regions being read */
   /* NULL if an op of this name can be imported, else why not (import.c) */
   const char *(*unsupported)(const char *name);
 };

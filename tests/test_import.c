@@ -653,6 +653,28 @@ START_TEST(rejection) {
 }
 END_TEST
 
+/* Nesting is bounded, whatever the input: attributes 100 lists deep and
+ * regions 100 deep are errors at the 65th, not a stack overflow. */
+START_TEST(deep_nesting) {
+  for (int kind = 0; kind < 2; kind++) {
+    char *text = pt_malloc(8192);
+    size_t n = (size_t)snprintf(text, 8192, "%s    %%0 = %s", HEAD,
+                                kind ? "" : "\"stablehlo.negate\"(%arg0) {a = ");
+    for (int i = 0; i < 100; i++)
+      n += (size_t)snprintf(text + n, 8192 - n, "%s", kind ? "\"stablehlo.reduce\"() ({\n" : "[");
+    snprintf(text + n, 8192 - n, "\n");
+    pt_diag *d = pt_diag_create(NULL);
+    ck_assert_ptr_null(import_text(text, "deep.mlir", NULL, d));
+    ck_assert_int_eq(pt_diag_error_count(d), 1);
+    ck_assert_msg(strstr(pt_diag_message(d, 0), kind ? "regions nested more than 64 deep"
+                                                     : "attributes nested more than 64 deep"),
+                  "%s", pt_diag_message(d, 0));
+    pt_diag_destroy(d);
+    pt_free(text);
+  }
+}
+END_TEST
+
 /* ---- mutations ------------------------------------------------------ */
 
 /* Mutations of every fixture (a byte replaced by a character that matters
@@ -849,6 +871,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, params_from_constants);
   tcase_add_test(tc, shardy_module);
   tcase_add_loop_test(tc, rejection, 0, NREJECTS);
+  tcase_add_test(tc, deep_nesting);
   tcase_add_test(tc, mutations_never_crash);
   tcase_add_test(tc, cli_import);
   tcase_add_test(tc, cli_usage);
