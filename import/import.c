@@ -811,6 +811,10 @@ static pt_value *map_pad(imp *s, pt_value **in) {
     return fail(s, s->op->at, "stablehlo.pad needs one padding per dimension (%d)", r), NULL;
   if (ni < 0)
     memset(inner, 0, sizeof inner);
+  for (int i = 0; i < r; i++)
+    if (llabs(lo[i]) > (INT64_C(1) << 40) || llabs(hi[i]) > (INT64_C(1) << 40) ||
+        lo[i] == INT64_MIN || hi[i] == INT64_MIN)
+      return fail(s, s->op->at, "stablehlo.pad: padding out of range"), NULL;
   /* negative edge padding crops: pad by the positive parts, then slice */
   int64_t plo[PT_MAX_RANK], phi[PT_MAX_RANK];
   bool crop = false;

@@ -469,12 +469,10 @@ static bool number(pt_import_reader *r, pt_import_aval *v) {
       return false;
     }
     v->k = PT_IA_INT;
-    v->i = (int64_t)x;
+    v->i = (int64_t)(*s == '-' ? (uint64_t)0 - x : x); /* two's complement, no overflow */
     v->f = (double)x;
     v->s = s; /* the hex text: floats are written as their bits */
     v->n = (size_t)(r->p - s);
-    if (*s == '-')
-      v->i = -v->i;
     return true;
   }
   bool flt = false;
@@ -808,8 +806,12 @@ int pt_import_ints(pt_import_reader *r, const pt_import_aval *v, int64_t *out, i
     if (numel > (int64_t)(sizeof vals / sizeof vals[0]) ||
         !pt_import_dense_values(r, v, v->type, numel, vals, &splat))
       return -1;
-    for (int64_t i = 0; i < numel; i++)
-      out[i] = (int64_t)(splat ? vals[0] : vals[i]);
+    for (int64_t i = 0; i < numel; i++) {
+      double x = splat ? vals[0] : vals[i];
+      if (!(fabs(x) < 0x1p62))
+        return -1;
+      out[i] = (int64_t)x;
+    }
     return (int)numel;
   }
   return -1;
