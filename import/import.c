@@ -812,8 +812,8 @@ static pt_value *map_pad(imp *s, pt_value **in) {
   if (ni < 0)
     memset(inner, 0, sizeof inner);
   for (int i = 0; i < r; i++)
-    if (llabs(lo[i]) > (INT64_C(1) << 40) || llabs(hi[i]) > (INT64_C(1) << 40) ||
-        lo[i] == INT64_MIN || hi[i] == INT64_MIN)
+    if (lo[i] == INT64_MIN || hi[i] == INT64_MIN || llabs(lo[i]) > (INT64_C(1) << 40) ||
+        llabs(hi[i]) > (INT64_C(1) << 40))
       return fail(s, s->op->at, "stablehlo.pad: padding out of range"), NULL;
   /* negative edge padding crops: pad by the positive parts, then slice */
   int64_t plo[PT_MAX_RANK], phi[PT_MAX_RANK];
