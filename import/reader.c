@@ -797,6 +797,14 @@ int pt_import_ints(pt_import_reader *r, const pt_import_aval *v, int64_t *out, i
     }
     return v->nitems;
   }
+  if (v->k == PT_IA_DENSE && !v->elided) {
+    /* dense<> : tensor<0xi64>, the empty list older exports write */
+    size_t k = 0;
+    while (k < v->n && (v->s[k] == ' ' || v->s[k] == '\n'))
+      k++;
+    if (k == v->n)
+      return 0;
+  }
   if (v->k == PT_IA_DENSE && v->has_type && v->type->elem == PT_IT_INT && !v->elided) {
     int64_t numel = v->type->t.rank ? v->type->t.dims[0] : 1;
     if (v->type->t.rank > 1 || numel > max)
