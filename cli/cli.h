@@ -24,7 +24,7 @@ extern const pt_command pt_cmd_grad, pt_cmd_train_step, pt_cmd_train;
 extern const pt_command pt_cmd_partition, pt_cmd_explain;
 extern const pt_command pt_cmd_lower, pt_cmd_reshard;
 extern const pt_command pt_cmd_sim, pt_cmd_explore;
-extern const pt_command pt_cmd_calibrate, pt_cmd_model, pt_cmd_auto;
+extern const pt_command pt_cmd_calibrate, pt_cmd_model, pt_cmd_auto, pt_cmd_import;
 
 /* Prints "partita CMD: error: ..." and a pointer to --help; returns 2. */
 int pt_cli_usage(const pt_command *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -9,7 +9,7 @@ static const pt_command *const commands[] = {&pt_cmd_check,     &pt_cmd_fmt,    
                                              &pt_cmd_grad,      &pt_cmd_train_step, &pt_cmd_train,
                                              &pt_cmd_partition, &pt_cmd_explain,   &pt_cmd_lower,
                                              &pt_cmd_reshard,    &pt_cmd_sim,       &pt_cmd_explore,   &pt_cmd_auto,
-                                             &pt_cmd_calibrate, &pt_cmd_model};
+                                             &pt_cmd_calibrate, &pt_cmd_model,      &pt_cmd_import};
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static void print_help(FILE *out) {

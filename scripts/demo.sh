@@ -1,7 +1,7 @@
 #!/bin/bash
 # The demo (README): installs what is missing, builds partita, then walks a
 # model through the pipeline: check, run in the reference interpreter,
-# differentiate, train, partition with tactic scripts, lower to the SPMD
+# differentiate, import from StableHLO, train, partition with tactic scripts, lower to the SPMD
 # program, and run that on the virtual mesh against the reference.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +22,10 @@ step "Run the MLP's loss in the reference interpreter (seeded arguments)" \
   $P run examples/mlp.pir --seed 1 --out "$out/mlp.safetensors"
 step "The same run as JSON" $P run examples/mlp.pir --seed 1 --json
 step "Run the transformer block's loss" $P run examples/transformer_block.pir --seed 1
+step "Import the MLP from StableHLO as JAX exports it, partition it and simulate it on an A100 cluster" bash -c \
+  "$P import examples/mlp.mlir --params 2-5 -o $out/mlp_imported.pir &&
+   $P partition $out/mlp_imported.pir --tactics examples/mlp.bp_mp.yaml -q &&
+   $P sim $out/mlp_imported.pir --tactics examples/mlp.bp_mp.yaml --hw examples/hw/a100-cluster.yaml"
 step "Reverse-mode autodiff: the gradient function" bash -c \
   "$P grad examples/mlp.pir -o $out/mlp_grad.pir && $P check $out/mlp_grad.pir"
 step "Train the MLP for 10 Adam steps in the interpreter" \
