@@ -588,11 +588,13 @@ static void lower_op(lowerer *L, const pt_op *op) {
   pt_shard_rule_of(op, &r);
   assignment as;
   assign(op, &r, L->mesh, &as);
-  /* a factor whose axes do not divide all its dims (a reshape's merge, say)
+  /* a factor whose axes do not divide all its dims (a reshape's merge, say),
+   * or one the op needs whole (the minor dims of a reshape's split) that the
+   * result is sharded on all the same (a conflict propagation recorded),
    * cannot be computed in blocks: compute whole along those axes and slice
    * the result into its layout afterwards */
   for (int f = 0; f < r.nfactors; f++)
-    if (as.nfax[f] && !factor_fits(L, op, &r, &as, f)) {
+    if (as.nfax[f] && (r.kind[f] == PT_FACTOR_REPLICATE || !factor_fits(L, op, &r, &as, f))) {
       for (int a = 0; a < L->mesh->naxes; a++)
         if (as.factor[a] == f)
           as.factor[a] = -1;
