@@ -617,18 +617,20 @@ pt_sim_ab pt_sim_collective_ab(const pt_sim_hw *hw, int link, int kind, int64_t 
   return (pt_sim_ab){best->ab.alpha * fa / fa0, best->ab.beta * fb / fb0};
 }
 
+/* A group of 2^31 devices times an operand of 2^50 bytes leaves int64
+ * before the division: pt_muldiv_sat computes in 128 bits. */
 int64_t pt_sim_bytes_sent(int kind, int64_t group, int64_t bytes) {
   if (group <= 1)
     return 0;
   switch (kind) {
   case PT_SIM_ALL_GATHER:
-    return (group - 1) * bytes;
+    return pt_mul_sat(group - 1, bytes);
   case PT_SIM_REDUCE_SCATTER:
-    return (group - 1) * bytes / group;
+    return pt_muldiv_sat(group - 1, bytes, group);
   case PT_SIM_ALL_REDUCE:
-    return 2 * (group - 1) * bytes / group;
+    return pt_muldiv_sat(2 * (group - 1), bytes, group);
   case PT_SIM_ALL_TO_ALL:
-    return (group - 1) * bytes / group;
+    return pt_muldiv_sat(group - 1, bytes, group);
   case PT_SIM_AXIS_SLICE:
     return 0;
   case PT_SIM_PERMUTE:
