@@ -274,7 +274,8 @@ typedef struct {
 static bool initial_args(one *x, const pt_init_spec *specs) {
   const pt_train_opts *o = x->o;
   pt_st_file *in = NULL;
-  if (o->inputs && !(in = pt_st_read(o->inputs, x->d)))
+  if (pt_interp_check_memory(x->ts, x->d) != PT_OK ||
+      (o->inputs && !(in = pt_st_read(o->inputs, x->d))))
     return false;
   int n = in ? pt_st_count(in) : 0;
   const char **given = pt_calloc((size_t)n + 1, sizeof *given);
