@@ -512,7 +512,8 @@ static void naive_cost(const pt_mesh *m, const pt_type *t, const pt_layout *from
   for (int d = 0; d < l.rank; d++)
     while (l.naxes[d]) {
       int64_t g = m->sizes[l.axes[d][l.naxes[d] - 1]];
-      bytes = pt_add_sat(bytes, pt_mul_sat(g - 1, pt_layout_local_numel(m, t, &l) * (int64_t)esize));
+      bytes =
+          pt_add_sat(bytes, pt_mul_sat(g - 1, pt_layout_local_numel(m, t, &l) * (int64_t)esize));
       l.naxes[d]--;
       int64_t n = pt_layout_local_numel(m, t, &l);
       peak = n > peak ? n : peak;

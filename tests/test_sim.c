@@ -545,6 +545,35 @@ START_TEST(bytes_sent_match_redistribution) {
   ck_assert_int_eq(pt_sim_bytes_sent(PT_SIM_ALL_TO_ALL, 4, 1000), 750);
   ck_assert_int_eq(pt_sim_bytes_sent(PT_SIM_PERMUTE, 4, 1000), 1000);
   ck_assert_int_eq(pt_sim_bytes_sent(PT_SIM_AXIS_SLICE, 4, 1000), 0);
+  /* a group of 2^31 devices and 2^50 bytes: exact where the result fits
+   * int64 (the product does not), INT64_MAX where it does not */
+  int64_t g = INT64_C(1) << 31, b = INT64_C(1) << 50;
+  ck_assert_int_eq(pt_sim_bytes_sent(PT_SIM_ALL_REDUCE, g, b), (b << 1) - (INT64_C(1) << 20));
+  ck_assert_int_eq(pt_sim_bytes_sent(PT_SIM_REDUCE_SCATTER, g, b), b - (INT64_C(1) << 19));
+  ck_assert_int_eq(pt_sim_bytes_sent(PT_SIM_ALL_TO_ALL, g, b), b - (INT64_C(1) << 19));
+  ck_assert_int_eq(pt_sim_bytes_sent(PT_SIM_ALL_GATHER, g, b), INT64_MAX);
+}
+END_TEST
+
+/* 9000 arguments of 2^48 f32 elements (2^50 bytes each) sum past int64: the
+ * buffer planner's sums stop at INT64_MAX instead of wrapping, so the
+ * executor and the simulator refuse the plan as too big. */
+START_TEST(byte_sums_saturate) {
+  size_t cap = 9000 * 48 + 256, n = 0;
+  char *text = pt_malloc(cap);
+  n += (size_t)snprintf(text + n, cap - n, "func @f(");
+  for (int i = 0; i < 9000; i++)
+    n += (size_t)snprintf(text + n, cap - n, "%sinput %%a%d: f32[281474976710656]", i ? ", " : "",
+                          i);
+  snprintf(text + n, cap - n, ") -> (r: f32[281474976710656]) {\n  return %%a0\n}\n");
+  pt_module *m = pt_test_parse_ok(text);
+  pt_buffer_plan plan;
+  pt_plan_buffers(m->funcs[0], &plan);
+  ck_assert_int_eq(plan.arg_bytes, INT64_MAX);
+  ck_assert_int_eq(plan.peak_bytes, INT64_MAX);
+  pt_buffer_plan_free(&plan);
+  pt_module_destroy(m);
+  pt_free(text);
 }
 END_TEST
 
@@ -996,6 +1025,7 @@ int main(void) {
   tcase_add_test(cost, oversubscribed_devices_share_cores);
   tcase_add_test(cost, element_ns_prices_compute_bound_ops);
   tcase_add_test(cost, bytes_sent_match_redistribution);
+  tcase_add_test(cost, byte_sums_saturate);
   tcase_add_loop_test(cost, mlp_memory_and_bytes, 0, 4);
   tcase_add_test(cost, one_device_has_no_communication);
   tcase_add_test(cost, trace_is_valid_chrome_json);

@@ -516,7 +516,8 @@ START_TEST(checkpoint_step_is_checked) {
   o.opt.kind = PT_OPTIM_SGD;
   pt_diag *d = pt_diag_create(NULL);
   uint64_t step = 0;
-  bool ok = pt_train_ckpt_meta_ok(&o, "ck.safetensors", "loss", "sgd", step_cases[_i].step, &step, d);
+  bool ok =
+      pt_train_ckpt_meta_ok(&o, "ck.safetensors", "loss", "sgd", step_cases[_i].step, &step, d);
   const char *name = step_cases[_i].step ? step_cases[_i].step : "(absent)";
   if (step_cases[_i].want) {
     ck_assert_msg(ok && step == step_cases[_i].want, "step '%s' refused or misread", name);
