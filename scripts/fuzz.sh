@@ -126,7 +126,9 @@ for n in "${names[@]}"; do
   ft=$(sed -nE 's/.* ft: ([0-9]+).*/\1/p' <<<"$line")
   corp=$(sed -nE 's/.* corp: ([0-9]+).*/\1/p' <<<"$line")
   rate=$(sed -nE 's/^stat::average_exec_per_sec: *([0-9]+).*/\1/p' "$log" | tail -1)
-  [ -n "$rate" ] || rate=$(sed -nE 's/.* exec\/s: ([0-9]+).*/\1/p' <<<"$line")
+  # fork mode (--keep-going) prints no final stats: executions over its time
+  secs=$(sed -nE 's/.* time: ([0-9]+)s.*/\1/p' <<<"$line")
+  [ -n "$rate" ] || { [ -n "$secs" ] && [ "$secs" -gt 0 ] && rate=$((execs / secs)); } || true
   found=$(find "$dir/artifacts/$n" -maxdepth 1 -type f \
             \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | sort)
   result=ok
