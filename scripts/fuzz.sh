@@ -130,7 +130,7 @@ for n in "${names[@]}"; do
   rate=$(sed -nE 's/^stat::average_exec_per_sec: *([0-9]+).*/\1/p' "$log" | tail -1)
   # fork mode (--keep-going) prints no final stats: executions over its time
   secs=$(sed -nE 's/.* time: ([0-9]+)s.*/\1/p' <<<"$line")
-  [ -n "$rate" ] || { [ -n "$secs" ] && [ "$secs" -gt 0 ] && rate=$((execs / secs)); } || true
+  [ "${rate:-0}" != 0 ] || { [ -n "$secs" ] && [ "$secs" -gt 0 ] && rate=$((execs / secs)); } || true
   found=$(find "$dir/artifacts/$n" -maxdepth 1 -type f \
             \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | sort)
   result=ok
