@@ -714,8 +714,33 @@ pt_status pt_interp_op(const pt_op *op, pt_tensor *const *x, pt_tensor *r,
   PT_UNREACHABLE();
 }
 
+static bool value_fits(const pt_value *v, int64_t phys, pt_diag *d) {
+  int64_t bytes = (int64_t)pt_type_bytes(&v->type);
+  if (bytes <= phys)
+    return true;
+  char tb[PT_TYPE_STRLEN];
+  pt_diag_error(d, v->loc, "%%%s is %s, %lld bytes: more than this machine's %lld bytes of memory",
+                v->name ? v->name : "?", pt_type_str(&v->type, tb, sizeof tb), (long long)bytes,
+                (long long)phys);
+  return false;
+}
+
+pt_status pt_interp_check_memory(const pt_func *f, pt_diag *d) {
+  int64_t phys = pt_physical_memory();
+  for (int i = 0; i < f->nargs; i++)
+    if (!value_fits(f->args[i], phys, d))
+      return PT_ERR;
+  for (int i = 0; i < f->nops; i++)
+    for (int k = 0; k < pt_op_nresults(f->ops[i]); k++)
+      if (!value_fits(pt_op_result(f->ops[i], k), phys, d))
+        return PT_ERR;
+  return PT_OK;
+}
+
 static pt_status interp(const pt_func *f, pt_tensor *const *args, pt_tensor **results,
                         bool wide, pt_diag *d) {
+  if (pt_interp_check_memory(f, d) != PT_OK)
+    return PT_ERR;
   int nv = f->nvalues > 0 ? f->nvalues : 1;
   pt_tensor **vals = pt_calloc((size_t)nv, sizeof *vals);
   bool *borrowed = pt_calloc((size_t)nv, sizeof *borrowed);

@@ -34,6 +34,13 @@ pt_tensor *pt_tensor_clone(const pt_tensor *t);
 double pt_tensor_get(const pt_tensor *t, int64_t i);
 void pt_tensor_set(pt_tensor *t, int64_t i, double v);
 
+/* Whether every value of f (argument or op result) fits this machine's
+ * memory: a value larger than it can never be computed, so it is refused,
+ * located at the value, before anything is allocated. pt_interp_run checks
+ * it; callers that make f's arguments first (runtime/run.c, train) call it
+ * before they do. */
+pt_status pt_interp_check_memory(const pt_func *f, pt_diag *d);
+
 /* Runs f on args (one per argument, in order, with exactly the argument's
  * type). On success results[i] receives a new tensor per result, owned by
  * the caller. Runtime errors (an index out of range in take, integer

@@ -39,6 +39,13 @@ bool pt_type_equal(const pt_type *a, const pt_type *b);
 bool pt_type_same_shape(const pt_type *a, const pt_type *b);
 int64_t pt_type_numel(const pt_type *t);
 size_t pt_type_bytes(const pt_type *t);
+/* The most elements a type may have: the parser refuses larger types, and
+ * every result type an op infers is checked against it (so numel and bytes
+ * of any type in a module fit int64 with room to spare). */
+#define PT_MAX_ELEMENTS (INT64_C(1) << 48)
+/* Whether t has at most PT_MAX_ELEMENTS elements, computed without
+ * overflow for any dims >= 1 (types built from unchecked numbers). */
+bool pt_type_fits(const pt_type *t);
 /* Writes e.g. "f32[64,1024]" into buf (always NUL-terminated); returns buf. */
 char *pt_type_str(const pt_type *t, char *buf, size_t n);
 #define PT_TYPE_STRLEN 160
@@ -46,6 +53,8 @@ char *pt_type_str(const pt_type *t, char *buf, size_t n);
 /* ---- meshes --------------------------------------------------------- */
 
 #define PT_MAX_AXES 8
+/* The most devices a mesh may have (IR `mesh`, tactic scripts). */
+#define PT_MAX_DEVICES (INT64_C(1) << 31)
 
 /* Named mesh axes with sizes; devices are numbered row-major over them. */
 typedef struct {

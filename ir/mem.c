@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void *default_alloc(void *ud, void *ptr, size_t size) {
   (void)ud;
@@ -48,6 +49,13 @@ void *pt_realloc(void *p, size_t n) {
   if (!q)
     out_of_memory(n);
   return q;
+}
+
+int64_t pt_physical_memory(void) {
+  long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || size <= 0)
+    return INT64_MAX;
+  return pt_mul_sat(pages, size);
 }
 
 void *pt_malloc(size_t n) { return pt_realloc(NULL, n); }

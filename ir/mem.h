@@ -4,6 +4,7 @@
 #define PT_MEM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The hook: like realloc; ptr NULL allocates, size 0 frees (returns NULL). */
 typedef void *(*pt_alloc_fn)(void *ud, void *ptr, size_t size);
@@ -17,6 +18,29 @@ void *pt_realloc(void *p, size_t n);
 void pt_free(void *p);
 char *pt_strdup(const char *s);
 char *pt_strndup(const char *s, size_t n);
+
+/* Byte counts summed over sizes a program chose: they stop at INT64_MAX
+ * instead of overflowing (a count that large never fits any machine, and
+ * is refused as too large where it is used). */
+static inline int64_t pt_add_sat(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_add_overflow(a, b, &r) ? (a < 0 ? INT64_MIN : INT64_MAX) : r;
+}
+static inline int64_t pt_mul_sat(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_mul_overflow(a, b, &r) ? ((a < 0) != (b < 0) ? INT64_MIN : INT64_MAX) : r;
+}
+
+/* a * b / c (c > 0) in 128 bits, saturating like pt_mul_sat: a group's
+ * share of bytes, (g - 1) * bytes / g, whose product leaves int64 first. */
+static inline int64_t pt_muldiv_sat(int64_t a, int64_t b, int64_t c) {
+  __int128 r = (__int128)a * b / c;
+  return r > INT64_MAX ? INT64_MAX : r < INT64_MIN ? INT64_MIN : (int64_t)r;
+}
+
+/* The machine's physical memory in bytes (INT64_MAX when unknown), for
+ * refusing an allocation no machine of this size can make before trying. */
+int64_t pt_physical_memory(void);
 
 /* Grow a malloc'd array so it holds at least `need` elements. */
 #define PT_GROW(ptr, cap, need)                                          \

@@ -464,6 +464,27 @@ static pt_status infer_call(const pt_op *op, pt_type *out, pt_diag *d) {
   return PT_OK;
 }
 
+/* Dimension arithmetic on sizes the program chose (pad's widths, concat's
+ * operands, a group of devices): sets *big instead of overflowing, and the
+ * result type is then refused as too large. */
+static int64_t dim_add(int64_t a, int64_t b, bool *big) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) {
+    *big = true;
+    return 1;
+  }
+  return r;
+}
+
+static int64_t dim_mul(int64_t a, int64_t b, bool *big) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) {
+    *big = true;
+    return 1;
+  }
+  return r;
+}
+
 pt_status pt_op_infer(const pt_op *op, const pt_type *hint, pt_type *out,
                       pt_diag *d) {
   const pt_opinfo *info = &pt_optab[op->code];
@@ -482,6 +503,7 @@ pt_status pt_op_infer(const pt_op *op, const pt_type *hint, pt_type *out,
   const pt_type *b = op->noperands > 1 ? &op->operands[1]->type : NULL;
   pt_type r;
   memset(&r, 0, sizeof r);
+  bool big = false; /* a dimension left int64 */
 
   switch (info->cls) {
   case PT_CLS_UNARY: {
@@ -605,7 +627,7 @@ pt_status pt_op_infer(const pt_op *op, const pt_type *hint, pt_type *out,
                     "'slice' of dimension %d (size %lld) needs 0 <= start < limit "
                     "<= size, but start = %lld and limit = %lld",
                     i, (long long)a->dims[i], (long long)st[i], (long long)lim[i]);
-      r.dims[i] = (lim[i] - st[i] + str[i] - 1) / str[i];
+      r.dims[i] = (lim[i] - st[i] - 1) / str[i] + 1; /* str may be near INT64_MAX */
     }
     break;
   }
@@ -625,7 +647,7 @@ pt_status pt_op_infer(const pt_op *op, const pt_type *hint, pt_type *out,
         return fail(d, op->loc,
                     "operand %d of 'concat' is %s, which does not fit %s along dimension %lld",
                     i + 1, ts(t, b1), ts(a, b2), (long long)dim);
-      r.dims[dim] += t->dims[dim];
+      r.dims[dim] = dim_add(r.dims[dim], t->dims[dim], &big);
     }
     break;
   }
@@ -640,7 +662,8 @@ pt_status pt_op_infer(const pt_op *op, const pt_type *hint, pt_type *out,
       return PT_ERR;
     r = *a;
     for (int i = 0; i < a->rank; i++)
-      r.dims[i] = lo[i] + a->dims[i] + (a->dims[i] - 1) * in[i] + hi[i];
+      r.dims[i] = dim_add(dim_add(lo[i], a->dims[i], &big),
+                          dim_add(dim_mul(a->dims[i] - 1, in[i], &big), hi[i], &big), &big);
     break;
   }
   case PT_CLS_REDUCE: {
@@ -762,7 +785,7 @@ pt_status pt_op_infer(const pt_op *op, const pt_type *hint, pt_type *out,
       return PT_ERR;
     r = *a;
     if (info->cls == PT_CLS_ALL_GATHER) {
-      r.dims[dim] *= g;
+      r.dims[dim] = dim_mul(r.dims[dim], g, &big);
     } else {
       if (info->cls == PT_CLS_REDUCE_SCATTER && need_dtype(op, 0, F32 | I32, d))
         return PT_ERR;
@@ -799,7 +822,7 @@ pt_status pt_op_infer(const pt_op *op, const pt_type *hint, pt_type *out,
                   (long long)a->dims[sd], (long long)g);
     r = *a;
     r.dims[sd] /= g;
-    r.dims[cd] *= g;
+    r.dims[cd] = dim_mul(r.dims[cd], g, &big);
     break;
   }
   case PT_CLS_PERMUTE: {
@@ -827,6 +850,8 @@ pt_status pt_op_infer(const pt_op *op, const pt_type *hint, pt_type *out,
   case PT_CLS_COUNT:
     PT_UNREACHABLE();
   }
+  if (big || !pt_type_fits(&r))
+    return fail(d, op->loc, "the result of '%s' would have more than 2^48 elements", opn);
   for (int i = 0; i < r.rank; i++)
     PT_ASSERT(r.dims[i] >= 1);
   *out = r;

@@ -322,8 +322,6 @@ static const char *take_comment(parser *p, const token *t) {
 
 /* ---- grammar -------------------------------------------------------- */
 
-#define MAX_ELEMENTS (INT64_C(1) << 48)
-
 static bool parse_type(parser *p, pt_type *t) {
   if (p->failed)
     return false;
@@ -358,7 +356,7 @@ static bool parse_type(parser *p, pt_type *t) {
                (long long)p->tok.i);
       return false;
     }
-    if (p->tok.i > MAX_ELEMENTS || numel > MAX_ELEMENTS / p->tok.i) {
+    if (p->tok.i > PT_MAX_ELEMENTS || numel > PT_MAX_ELEMENTS / p->tok.i) {
       error_at(p, &p->tok, "this type has more than 2^48 elements");
       return false;
     }
@@ -926,6 +924,14 @@ static bool parse_mesh(parser *p) {
         error_at(p, &p->tok, "mesh axis sizes must be between 1 and 2^20");
       else
         expected(p, "an axis size");
+      return false;
+    }
+    int64_t devices = 1;
+    for (int a = 0; a < p->m->mesh.naxes; a++)
+      devices *= p->m->mesh.sizes[a]; /* at most PT_MAX_DEVICES: checked below */
+    if (devices * p->tok.i > PT_MAX_DEVICES) {
+      error_at(p, &p->tok, "mesh axis '%.*s' of size %lld makes the mesh larger than 2^31 devices",
+               (int)ax.n, ax.s, (long long)p->tok.i);
       return false;
     }
     char *name = pt_strndup(ax.s, ax.n);

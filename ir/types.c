@@ -53,6 +53,14 @@ int64_t pt_type_numel(const pt_type *t) {
   return n;
 }
 
+bool pt_type_fits(const pt_type *t) {
+  int64_t n = 1;
+  for (int i = 0; i < t->rank; i++)
+    if (t->dims[i] < 1 || __builtin_mul_overflow(n, t->dims[i], &n) || n > PT_MAX_ELEMENTS)
+      return false;
+  return true;
+}
+
 size_t pt_type_bytes(const pt_type *t) {
   return (size_t)pt_type_numel(t) * pt_dtype_size(t->dtype);
 }

@@ -125,7 +125,7 @@ static pt_value *in_layout(lowerer *L, const pt_value *v, const pt_layout *want,
           (pt_lower_record){op, tactic, m < plan.nmoves ? plan.moves[m].bytes_sent : 0};
       m++;
     }
-    L->stats->bytes += plan.bytes_sent;
+    L->stats->bytes = pt_add_sat(L->stats->bytes, plan.bytes_sent);
   }
   pt_plan_free(&plan);
   PT_GROW(L->keys, L->capkeys, (size_t)L->nkeys + 1);

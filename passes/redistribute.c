@@ -299,7 +299,7 @@ static void relax(search *s, int from, pt_move mv) {
   mv.elements_after = elems;
   const state *f = &s->st[from];
   int64_t peak = f->peak > elems ? f->peak : elems;
-  int64_t bytes = f->bytes + mv.bytes_sent;
+  int64_t bytes = pt_add_sat(f->bytes, mv.bytes_sent);
   int steps = f->steps + 1;
   char *key = layout_key(&mv.after);
   void *hit = pt_strmap_get(&s->index, key, strlen(key));
@@ -375,7 +375,7 @@ static void expand(search *s, int i, const pt_layout *target) {
     mv.after = L;
     mv.after.partial_sum &= ~(1u << a);
     mv.after.partial_max &= ~(1u << a);
-    mv.bytes_sent = 2 * (g - 1) * bytes_local / g;
+    mv.bytes_sent = pt_muldiv_sat(2 * (g - 1), bytes_local, g);
     relax(s, i, mv);
     if (is_max)
       continue;
@@ -387,7 +387,7 @@ static void expand(search *s, int i, const pt_layout *target) {
       mv.after = L;
       mv.after.partial_sum &= ~(1u << a);
       mv.after.axes[d][mv.after.naxes[d]++] = (int8_t)a;
-      mv.bytes_sent = (g - 1) * bytes_local / g;
+      mv.bytes_sent = pt_muldiv_sat(g - 1, bytes_local, g);
       relax(s, i, mv);
     }
   }
@@ -400,7 +400,7 @@ static void expand(search *s, int i, const pt_layout *target) {
     mv.after = L;
     mv.after.partial_sum = 0;
     int64_t g = group_size(m, L.partial_sum);
-    mv.bytes_sent = 2 * (g - 1) * bytes_local / g;
+    mv.bytes_sent = pt_muldiv_sat(2 * (g - 1), bytes_local, g);
     relax(s, i, mv);
   }
   for (int d = 0; d < L.rank; d++) {
@@ -427,7 +427,7 @@ static void expand(search *s, int i, const pt_layout *target) {
     mv.dim = d;
     mv.after = L;
     mv.after.naxes[d]--;
-    mv.bytes_sent = (g - 1) * bytes_local;
+    mv.bytes_sent = pt_mul_sat(g - 1, bytes_local);
     relax(s, i, mv);
     /* all-to-alls */
     for (int e = 0; e < L.rank; e++) {
@@ -441,7 +441,7 @@ static void expand(search *s, int i, const pt_layout *target) {
       mv.after = L;
       mv.after.naxes[d]--;
       mv.after.axes[e][mv.after.naxes[e]++] = (int8_t)a;
-      mv.bytes_sent = (g - 1) * bytes_local / g;
+      mv.bytes_sent = pt_muldiv_sat(g - 1, bytes_local, g);
       relax(s, i, mv);
     }
     /* permutes that bring one axis of d to its minor end */
@@ -507,12 +507,13 @@ static void naive_cost(const pt_mesh *m, const pt_type *t, const pt_layout *from
   uint32_t p = l.partial_sum | l.partial_max;
   if (p) {
     int64_t g = group_size(m, p);
-    bytes += 2 * (g - 1) * local * (int64_t)esize / g;
+    bytes = pt_add_sat(bytes, pt_muldiv_sat(2 * (g - 1), local * (int64_t)esize, g));
   }
   for (int d = 0; d < l.rank; d++)
     while (l.naxes[d]) {
       int64_t g = m->sizes[l.axes[d][l.naxes[d] - 1]];
-      bytes += (g - 1) * pt_layout_local_numel(m, t, &l) * (int64_t)esize;
+      bytes =
+          pt_add_sat(bytes, pt_mul_sat(g - 1, pt_layout_local_numel(m, t, &l) * (int64_t)esize));
       l.naxes[d]--;
       int64_t n = pt_layout_local_numel(m, t, &l);
       peak = n > peak ? n : peak;

@@ -7,8 +7,10 @@
 #include "exec.h"
 #include "fusion.h"
 
+/* Sizes and offsets add up with pt_add_sat: a plan whose bytes leave int64
+ * says INT64_MAX, which the executor and the simulator refuse as too big. */
 static int64_t round64(int64_t n) {
-  return n <= 0 ? 64 : (n + 63) / 64 * 64;
+  return n <= 0 ? 64 : n > INT64_MAX - 63 ? INT64_MAX : (n + 63) / 64 * 64;
 }
 
 typedef struct {
@@ -138,7 +140,7 @@ static int64_t tl_lowest_fit(timeline *t, int first, int last, int64_t bytes) {
   for (int i = 0, clean = 0; clean < k;) {
     const rset *s = t->q[i];
     int j = rset_after(s, at);
-    if (j < s->n && s->r[j].lo < at + bytes) {
+    if (j < s->n && s->r[j].lo < pt_add_sat(at, bytes)) {
       at = s->r[j].hi;
       clean = 0;
     } else {
@@ -231,7 +233,7 @@ void pt_plan_buffers_fused(const pt_func *g, const pt_fusion_plan *f, pt_buffer_
     p->region[a->id] = PT_BUF_ARG;
     p->bytes[a->id] = round64((int64_t)pt_type_bytes(&a->type));
     p->offset[a->id] = p->arg_offset[i] = p->arg_bytes;
-    p->arg_bytes += p->bytes[a->id];
+    p->arg_bytes = pt_add_sat(p->arg_bytes, p->bytes[a->id]);
     p->first[a->id] = p->last[a->id] = -1;
   }
   /* Liveness over what runs: a fusion group reads its inputs and writes
@@ -294,7 +296,8 @@ void pt_plan_buffers_fused(const pt_func *g, const pt_fusion_plan *f, pt_buffer_
       continue;
     }
     p->result_offset[i] = p->result_bytes;
-    p->result_bytes += round64((int64_t)pt_type_bytes(&g->results[i].type));
+    p->result_bytes =
+        pt_add_sat(p->result_bytes, round64((int64_t)pt_type_bytes(&g->results[i].type)));
     if (v->def && p->region[v->id] == PT_BUF_NONE) {
       p->region[v->id] = PT_BUF_RESULT;
       p->offset[v->id] = p->result_offset[i];
@@ -374,10 +377,11 @@ void pt_plan_buffers_fused(const pt_func *g, const pt_fusion_plan *f, pt_buffer_
   t.q = pt_malloc(4 * (size_t)levels * sizeof *t.q);
   for (int k = 0; k < n; k++) {
     int64_t at = tl_lowest_fit(&t, iv[k].first, iv[k].last, iv[k].bytes);
-    tl_insert(&t, iv[k].first, iv[k].last, at, at + iv[k].bytes);
+    int64_t end = pt_add_sat(at, iv[k].bytes);
+    tl_insert(&t, iv[k].first, iv[k].last, at, end);
     *iv[k].offset = at;
-    if (at + iv[k].bytes > p->temp_bytes)
-      p->temp_bytes = at + iv[k].bytes;
+    if (end > p->temp_bytes)
+      p->temp_bytes = end;
   }
   for (int i = 1; i < 2 * t.leaves; i++) {
     pt_free(t.cov[i].r);
@@ -395,7 +399,7 @@ void pt_plan_buffers_fused(const pt_func *g, const pt_fusion_plan *f, pt_buffer_
   pt_free(unstored);
   pt_free(root);
   pt_free(end);
-  p->peak_bytes = p->arg_bytes + p->result_bytes + p->temp_bytes;
+  p->peak_bytes = pt_add_sat(pt_add_sat(p->arg_bytes, p->result_bytes), p->temp_bytes);
 }
 
 void pt_buffer_plan_free(pt_buffer_plan *p) {

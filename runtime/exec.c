@@ -847,6 +847,17 @@ pt_exec *pt_exec_create(const pt_func *g, pt_mpi_mesh *mm, pt_diag *d) {
   e->gptrs = pt_calloc((size_t)maxp, sizeof *e->gptrs);
   const pt_buffer_plan *p = &e->plan;
   int64_t sizes[3] = {p->arg_bytes, p->result_bytes, p->temp_bytes};
+  static const char *const block_name[3] = {"arguments", "results", "temporaries"};
+  int64_t phys = pt_physical_memory();
+  for (int b = 0; b < 3; b++)
+    if (sizes[b] > phys) { /* refused before trying: nothing this size can be allocated */
+      pt_diag_error(d, g->loc,
+                    "@%s's %s need %lld bytes per device, more than this machine's %lld bytes of "
+                    "memory",
+                    g->name, block_name[b], (long long)sizes[b], (long long)phys);
+      pt_exec_destroy(e);
+      return NULL;
+    }
   for (int b = 0; b < 3; b++)
     if (!(e->block[b] = alloc_block(sizes[b]))) {
       pt_diag_error(d, g->loc, "cannot allocate %lld bytes for @%s's buffers", (long long)sizes[b],

@@ -54,6 +54,8 @@ void pt_tensor_diff(const pt_tensor *t, const pt_tensor *ref, double *maxabs, do
 pt_status pt_run_args(const pt_func *f, const pt_st_file *in, uint64_t seed, pt_tensor **args,
                       bool *from_input, pt_diag *d) {
   const char *inputs = in ? pt_st_path(in) : NULL;
+  if (pt_interp_check_memory(f, d) != PT_OK)
+    return PT_ERR;
   bool bad = false;
   for (int i = 0; i < f->nargs; i++) {
     const pt_value *a = f->args[i];

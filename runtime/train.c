@@ -3,6 +3,7 @@
  * the one-rank loop in the reference interpreter. The distributed loop is
  * runtime/train_dist.c; the synthetic data sources runtime/train_data.c. */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,13 +99,33 @@ const char *pt_train_ckpt_path(const char *dir, char *buf, size_t n) {
 bool pt_train_ckpt_meta_ok(const pt_train_opts *o, const char *path, const char *func,
                            const char *optim, const char *st, uint64_t *step, pt_diag *d) {
   const char *want = pt_train_optim_name(o->opt.kind);
-  if (!func || !st || strcmp(func, o->loss->name) != 0 || !optim || strcmp(optim, want) != 0) {
+  if (!func || strcmp(func, o->loss->name) != 0 || !optim || strcmp(optim, want) != 0) {
     pt_diag_error(d, (pt_loc){path, 0, 0},
                   "not a checkpoint of @%s trained with %s (it says func '%s', optimizer '%s')",
                   o->loss->name, want, func ? func : "?", optim ? optim : "?");
     return false;
   }
-  *step = strtoull(st, NULL, 10);
+  if (!st) {
+    pt_diag_error(d, (pt_loc){path, 0, 0},
+                  "the file has no \"partita.step\": it is not a checkpoint (--checkpoint-dir "
+                  "writes them; --out files are read with --inputs)");
+    return false;
+  }
+  /* the step counts on from here: digits only, and far from wrapping */
+  uint64_t v = 0;
+  bool digits = *st != 0;
+  for (const char *p = st; *p && digits; p++) {
+    digits = *p >= '0' && *p <= '9' && v <= (PT_TRAIN_MAX_STEP - (uint64_t)(*p - '0')) / 10;
+    if (digits)
+      v = v * 10 + (uint64_t)(*p - '0');
+  }
+  if (!digits || v == 0) {
+    pt_diag_error(d, (pt_loc){path, 0, 0},
+                  "the checkpoint's \"partita.step\" is '%s', not a step from 1 to %" PRIu64, st,
+                  PT_TRAIN_MAX_STEP);
+    return false;
+  }
+  *step = v;
   return true;
 }
 
@@ -253,7 +274,8 @@ typedef struct {
 static bool initial_args(one *x, const pt_init_spec *specs) {
   const pt_train_opts *o = x->o;
   pt_st_file *in = NULL;
-  if (o->inputs && !(in = pt_st_read(o->inputs, x->d)))
+  if (pt_interp_check_memory(x->ts, x->d) != PT_OK ||
+      (o->inputs && !(in = pt_st_read(o->inputs, x->d))))
     return false;
   int n = in ? pt_st_count(in) : 0;
   const char **given = pt_calloc((size_t)n + 1, sizeof *given);

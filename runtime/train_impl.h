@@ -28,9 +28,14 @@ pt_tensor *pt_train_start_value(const pt_train_opts *o, const pt_value *a,
 /* CKPT_DIR/checkpoint.safetensors into buf. */
 const char *pt_train_ckpt_path(const char *dir, char *buf, size_t n);
 
+/* The largest step a checkpoint may record: steps count on from it, and
+ * JSON readers hold it exactly (2^53). */
+#define PT_TRAIN_MAX_STEP ((uint64_t)1 << 53)
+
 /* Checks that a checkpoint's metadata (partita.func, .optimizer and .step;
- * NULL where missing) names o's loss and optimizer, and gives its step in
- * *step; reports at path otherwise. */
+ * NULL where missing) names o's loss and optimizer, and gives its step (1
+ * to PT_TRAIN_MAX_STEP, decimal digits only) in *step; reports at path
+ * otherwise. */
 bool pt_train_ckpt_meta_ok(const pt_train_opts *o, const char *path, const char *func,
                            const char *optim, const char *st, uint64_t *step, pt_diag *d);
 

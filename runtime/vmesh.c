@@ -226,10 +226,31 @@ static void run_collective(const pt_op *op, const pt_mesh *mesh, int64_t ndev,
 
 /* ---- execution -------------------------------------------------------- */
 
+/* Every device lives in this process: the arguments' and results' blocks
+ * and a slot per value of every device, at least. A mesh whose devices
+ * cannot fit is refused before anything is allocated. */
+static bool fits_in_memory(const pt_func *g, int64_t ndev, pt_diag *d) {
+  int64_t per = pt_mul_sat(g->nvalues, (int64_t)sizeof(pt_tensor *));
+  for (int i = 0; i < g->nargs; i++)
+    per = pt_add_sat(per, (int64_t)pt_type_bytes(&g->args[i]->type));
+  for (int i = 0; i < g->nresults; i++)
+    per = pt_add_sat(per, (int64_t)pt_type_bytes(&g->results[i].type));
+  int64_t need = pt_mul_sat(per, ndev), phys = pt_physical_memory();
+  if (need <= phys)
+    return true;
+  pt_diag_error(d, g->loc,
+                "the virtual mesh needs at least %lld bytes for @%s on its %lld devices, more "
+                "than this machine's %lld bytes of memory; run it under mpirun",
+                (long long)need, g->name, (long long)ndev, (long long)phys);
+  return false;
+}
+
 pt_status pt_vmesh_run(const pt_func *g, pt_tensor *const *args, pt_tensor **results,
                        pt_diag *d) {
   const pt_mesh *mesh = &g->module->mesh;
   int64_t ndev = pt_mesh_devices(mesh);
+  if (!fits_in_memory(g, ndev, d))
+    return PT_ERR;
   int nv = g->nvalues > 0 ? g->nvalues : 1;
   pt_tensor **vals = pt_calloc((size_t)(nv * ndev), sizeof *vals); /* [value][dev] */
   bool *borrowed = pt_calloc((size_t)nv, 1);
@@ -308,6 +329,8 @@ pt_status pt_vmesh_run_global(const pt_func *f, const pt_func *g, pt_tensor *con
                               pt_tensor **results, pt_diag *d) {
   const pt_mesh *mesh = &g->module->mesh;
   int64_t ndev = pt_mesh_devices(mesh);
+  if (!fits_in_memory(g, ndev, d))
+    return PT_ERR;
   pt_tensor **dargs = pt_calloc((size_t)(ndev * g->nargs) + 1, sizeof *dargs);
   pt_tensor **dres = pt_calloc((size_t)(ndev * g->nresults) + 1, sizeof *dres);
   for (int i = 0; i < f->nargs; i++) {

@@ -8,6 +8,7 @@ PACKAGES=(
   libyaml-dev check libsubunit-dev libjansson-dev
   libopenblas-dev libopenmpi-dev openmpi-bin
   llvm-16-dev
+  clang-14 libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer and the sanitizers' runtimes
   python3  # tests/mpi_train.sh reads JSON with it
 )
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The test command (README): installs what is missing, builds partita twice
 # (optimised, and with AddressSanitizer + UndefinedBehaviorSanitizer) and
-# runs the whole test suite under both.
+# runs the whole test suite under both, then builds the libFuzzer harnesses
+# (clang) and runs each for a short smoke (scripts/fuzz.sh --smoke).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,4 +39,8 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export PT_SANITIZE_BUILD=1
 run_ctest build-asan 900
 
-echo "== all tests passed (optimised and sanitizer builds)"
+echo "== fuzz smoke (each harness 15 s; a bug prints its reproducer's path)"
+unset ASAN_OPTIONS UBSAN_OPTIONS
+bash scripts/fuzz.sh --smoke
+
+echo "== all tests passed (optimised and sanitizer builds, fuzz smoke)"

@@ -59,6 +59,13 @@ static bool parse_number(const yaml_node_t *n, double *out) {
   return true;
 }
 
+/* The range of every number in a hardware file: a positive one is at least
+ * PT_HW_MIN (rates divide bytes and flops), and none is over PT_HW_MAX, so
+ * that any program's times stay finite (2^63 bytes at the slowest rate, or
+ * times the largest beta, is far below the largest double). */
+#define PT_HW_MIN 1e-6
+#define PT_HW_MAX 1e15
+
 /* A number for `key`: positive (rates) or, with zero_ok, at least zero. */
 static bool get_number(pt_yaml_loader *L, const yaml_node_t *v, const char *key, bool zero_ok,
                        double *out) {
@@ -72,6 +79,11 @@ static bool get_number(pt_yaml_loader *L, const yaml_node_t *v, const char *key,
   if (*out < 0 || (*out == 0 && !zero_ok)) {
     pt_yaml_error(L, v, "'%s' is %s; it must be %s", key, pt_yaml_text(v),
                   zero_ok ? "zero or more" : "more than zero");
+    return false;
+  }
+  if ((*out > 0 && *out < PT_HW_MIN) || *out > PT_HW_MAX) {
+    pt_yaml_error(L, v, "'%s' is %s; partita takes %s from %g to %g", key, pt_yaml_text(v),
+                  zero_ok ? "0, or numbers" : "numbers", PT_HW_MIN, PT_HW_MAX);
     return false;
   }
   return true;
@@ -89,7 +101,7 @@ static bool get_count(pt_yaml_loader *L, const yaml_node_t *v, const char *key, 
     return false;
   }
   if (x < (double)min || x > 9007199254740992.0) {
-    pt_yaml_error(L, v, "'%s' is %s; it must be at least %lld", key, pt_yaml_text(v),
+    pt_yaml_error(L, v, "'%s' is %s; it must be from %lld to 2^53", key, pt_yaml_text(v),
                   (long long)min);
     return false;
   }
@@ -140,7 +152,7 @@ static bool get_bytes(pt_yaml_loader *L, const yaml_node_t *v, const char *key, 
     return true;
   }
   if (got < 0)
-    pt_yaml_error(L, v, "'%s' is %s; it must be at least one byte", key, s);
+    pt_yaml_error(L, v, "'%s' is %s; it must be from one byte to 8 EiB", key, s);
   else
     pt_yaml_error(
         L, v,
@@ -617,18 +629,20 @@ pt_sim_ab pt_sim_collective_ab(const pt_sim_hw *hw, int link, int kind, int64_t 
   return (pt_sim_ab){best->ab.alpha * fa / fa0, best->ab.beta * fb / fb0};
 }
 
+/* A group of 2^31 devices times an operand of 2^50 bytes leaves int64
+ * before the division: pt_muldiv_sat computes in 128 bits. */
 int64_t pt_sim_bytes_sent(int kind, int64_t group, int64_t bytes) {
   if (group <= 1)
     return 0;
   switch (kind) {
   case PT_SIM_ALL_GATHER:
-    return (group - 1) * bytes;
+    return pt_mul_sat(group - 1, bytes);
   case PT_SIM_REDUCE_SCATTER:
-    return (group - 1) * bytes / group;
+    return pt_muldiv_sat(group - 1, bytes, group);
   case PT_SIM_ALL_REDUCE:
-    return 2 * (group - 1) * bytes / group;
+    return pt_muldiv_sat(2 * (group - 1), bytes, group);
   case PT_SIM_ALL_TO_ALL:
-    return (group - 1) * bytes / group;
+    return pt_muldiv_sat(group - 1, bytes, group);
   case PT_SIM_AXIS_SLICE:
     return 0;
   case PT_SIM_PERMUTE:

@@ -57,8 +57,8 @@ static int64_t traffic(const pt_op *op) {
   }
   int64_t in = 0;
   for (int j = 0; j < op->noperands; j++)
-    in += vbytes(op->operands[j]);
-  return in + out;
+    in = pt_add_sat(in, vbytes(op->operands[j]));
+  return pt_add_sat(in, out);
 }
 
 /* The memory time of `bytes` read and written, `over` of them written over
@@ -156,12 +156,12 @@ pt_status pt_sim_run(const pt_sim_hw *hw, const pt_func *g, pt_sim_result *out, 
         const pt_fusion_group *grp = &fp.groups[gi];
         int64_t in = 0, outb = 0, over = 0;
         for (int k = 0; k < grp->ninputs; k++)
-          in += vbytes(grp->inputs[k]);
+          in = pt_add_sat(in, vbytes(grp->inputs[k]));
         for (int k = 0; k < grp->noutputs; k++) {
-          outb += vbytes(grp->outputs[k]);
-          over += over_bytes(&plan, grp->outputs[k]);
+          outb = pt_add_sat(outb, vbytes(grp->outputs[k]));
+          over = pt_add_sat(over, over_bytes(&plan, grp->outputs[k]));
         }
-        e->bytes = in + outb;
+        e->bytes = pt_add_sat(in, outb);
         /* memory or the C library's functions, whichever takes longer */
         double per = 0;
         for (int k = 0; k < grp->nops; k++)
@@ -181,8 +181,8 @@ pt_status pt_sim_run(const pt_sim_hw *hw, const pt_func *g, pt_sim_result *out, 
       price_collective(hw, mesh, links, e);
       out->comm += e->time;
       out->comm_kind[e->kind] += e->time;
-      out->bytes_kind[e->kind] += e->bytes;
-      out->bytes_sent += e->bytes;
+      out->bytes_kind[e->kind] = pt_add_sat(out->bytes_kind[e->kind], e->bytes);
+      out->bytes_sent = pt_add_sat(out->bytes_sent, e->bytes);
     } else {
       if (op->code == PT_OP_DOT) {
         int64_t B, M, N, K;

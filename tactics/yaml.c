@@ -79,7 +79,7 @@ static void read_mesh(pt_yaml_loader *L, pt_schedule *s, yaml_node_t *key, yaml_
                     pt_yaml_text(k), size);
       continue;
     }
-    if (size > (1 << 24) || devices * size > ((int64_t)1 << 31)) {
+    if (size > (1 << 24) || devices * size > PT_MAX_DEVICES) {
       pt_yaml_error(L, v, "mesh axis '%s' of size %lld makes the mesh larger than 2^31 devices",
                     pt_yaml_text(k), size);
       continue;
@@ -271,6 +271,10 @@ static void read_tactic(pt_yaml_loader *L, pt_schedule *s, int index, yaml_node_
   pt_tactic *t = &s->tactics[index];
   t->loc = pt_yaml_at(L, n);
   t->axis = -1;
+  /* named before anything can fail: later tactics compare their names */
+  char nb[32];
+  snprintf(nb, sizeof nb, "tactic %d", index + 1);
+  t->name = pt_arena_strdup(L->arena, nb);
   if (n->type != YAML_MAPPING_NODE) {
     pt_yaml_error(L, n, "a tactic must be a mapping with keys " TACTIC_KEYS ", not %s",
                   pt_yaml_kind(n));
@@ -279,9 +283,6 @@ static void read_tactic(pt_yaml_loader *L, pt_schedule *s, int index, yaml_node_
   int before = L->errors;
   bool unknown_key = pt_yaml_check_keys(L, n, tactic_keys, 6, "a tactic");
   yaml_node_t *k, *v;
-  char nb[32];
-  snprintf(nb, sizeof nb, "tactic %d", index + 1);
-  t->name = pt_arena_strdup(L->arena, nb);
   if ((v = pt_yaml_lookup(L, n, "name", &k))) {
     if (!pt_yaml_is_scalar(v) || !*pt_yaml_text(v))
       pt_yaml_error(L, v, "a tactic's 'name' must be a non-empty string, not %s", pt_yaml_kind(v));

@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec.h"
+#include "interp.h"
 #include "testutil.h"
+#include "vmesh.h"
 
 /* Most cases are a few ops inside this function; `body` starts at line 2. */
 #define HEADER                                                                  \
@@ -169,6 +172,46 @@ static const bad_case cases[] = {
      "mesh {a = 4}\nfunc @f(input %x: f32[6]) -> (r: f32[6]) {\n"
      "  %r = all_reduce %x {reduce = mean, axes = [a]} : f32[6]\n  return %r\n}\n",
      "'reduce' of 'all_reduce' is 'mean'; it must be sum or max", 3, 23},
+    /* ---- size limits: sizes the program chooses never overflow ---- */
+    {"type over 2^48 elements", 1,
+     "func @f(input %x: f32[4294967296,4294967296]) -> (r: f32[2]) {\n  return %x\n}\n",
+     "more than 2^48 elements", 1, 34},
+    {"dimension over 2^63", 1,
+     "func @f(input %x: f32[9223372036854775808]) -> (r: f32[2]) {\n  return %x\n}\n",
+     "number '9223372036854775808' is out of range", 1, 23},
+    {"mesh over 2^31 devices", 1,
+     "mesh {a = 1048576, b = 4096}\nfunc @f(input %x: f32[2]) -> (r: f32[2]) {\n"
+     "  return %x\n}\n",
+     "mesh axis 'b' of size 4096 makes the mesh larger than 2^31 devices", 1, 24},
+    {"mesh axis over 2^20", 1,
+     "mesh {a = 2097152}\nfunc @f(input %x: f32[2]) -> (r: f32[2]) {\n  return %x\n}\n",
+     "mesh axis sizes must be between 1 and 2^20", 1, 11},
+    {"dot result over 2^48", 1,
+     "func @f(input %x: f32[140737488355328,1], input %w: f32[1,140737488355328]) -> "
+     "(r: f32[2]) {\n  %d = dot %x, %w {lhs_contract = [1], rhs_contract = [0]} : f32[2]\n"
+     "  return %d\n}\n",
+     "the result of 'dot' would have more than 2^48 elements", 2, 8},
+    {"concat result over 2^48", 1,
+     "func @f(input %x: f32[140737488355328]) -> (r: f32[2]) {\n"
+     "  %c = concat %x, %x, %x {dim = 0} : f32[2]\n  return %c\n}\n",
+     "the result of 'concat' would have more than 2^48 elements", 2, 8},
+    {"pad width over 2^63", 0,
+     "  %z = constant {value = 0.0} : f32[]\n"
+     "  %r = pad %x, %z {low = [9223372036854775807], high = [9223372036854775807]} : f32[2]\n",
+     "the result of 'pad' would have more than 2^48 elements", 3, 8},
+    {"pad interior over 2^63", 0,
+     "  %z = constant {value = 0.0} : f32[]\n"
+     "  %r = pad %x, %z {low = [0], high = [0], interior = [9223372036854775807]} : f32[2]\n",
+     "the result of 'pad' would have more than 2^48 elements", 3, 8},
+    {"slice stride near 2^63", 0,
+     "  %r = slice %x {start = [0], limit = [2], stride = [9223372036854775807]} : f32[2]\n",
+     "'slice' gives f32[1], but its result is declared f32[2]", 2, 8},
+    {"all_gather over 2^48 elements", 1,
+     "mesh {a = 1048576}\nfunc @f(input %x: f32[281474976710656]) -> (r: f32[2]) {\n"
+     "  %r = all_gather %x {dim = 0, axes = [a]} : f32[2]\n  return %r\n}\n",
+     "the result of 'all_gather' would have more than 2^48 elements", 3, 8},
+    {"constant with too few values", 0, "  %r = constant {value = [1.0]} : f32[281474976710656]\n",
+     "constant has 1 values but f32[281474976710656] has 281474976710656 elements", 2, 18},
 };
 
 static char *case_text(const bad_case *c) {
@@ -272,12 +315,78 @@ START_TEST(mutations_never_crash) {
 }
 END_TEST
 
+/* Programs whose values no machine can hold (2^46 f32 elements is 256 TiB,
+ * 2^20 devices of a 4 GiB block is 4 PiB): the interpreter, the virtual
+ * mesh and the executor refuse them with a located error before they
+ * allocate anything. */
+typedef enum { BY_INTERP, BY_VMESH, BY_EXEC } runner;
+
+typedef struct {
+  const char *name;
+  runner by;
+  const char *text;
+  const char *want;
+  int line, col;
+} memory_case;
+
+static const memory_case memory_cases[] = {
+    {"interpreter: an argument of 256 TiB", BY_INTERP,
+     "func @f(input %x: f32[70368744177664]) -> (r: f32[]) {\n"
+     "  %r = reduce_sum %x {dims = [0]} : f32[]\n  return %r\n}\n",
+     "%x is f32[70368744177664], 281474976710656 bytes: more than this machine's", 1, 15},
+    {"interpreter: an intermediate of 256 TiB", BY_INTERP,
+     "func @f(input %x: f32[2]) -> (r: f32[]) {\n"
+     "  %b = broadcast %x {dims = [1]} : f32[35184372088832,2]\n"
+     "  %r = reduce_sum %b {dims = [0, 1]} : f32[]\n  return %r\n}\n",
+     "%b is f32[35184372088832,2], 281474976710656 bytes: more than", 2, 3},
+    {"virtual mesh: 2^20 devices of 4 GiB", BY_VMESH,
+     "mesh {a = 1048576}\nfunc @f(input %x: f32[1073741824]) -> (r: f32[1073741824]) {\n"
+     "  %r = all_reduce %x {reduce = sum, axes = [a]} : f32[1073741824]\n  return %r\n}\n",
+     "the virtual mesh needs at least", 2, 6},
+    {"executor: arguments of 256 TiB", BY_EXEC,
+     "func @f(input %x: f32[70368744177664]) -> (r: f32[]) {\n"
+     "  %r = reduce_sum %x {dims = [0]} : f32[]\n  return %r\n}\n",
+     "@f's arguments need 281474976710656 bytes per device, more than this machine's", 1, 6},
+};
+
+START_TEST(values_larger_than_memory) {
+  const memory_case *c = &memory_cases[_i];
+  pt_diag *d = pt_diag_create(NULL);
+  pt_module *m = pt_test_parse_ok(c->text);
+  pt_func *f = m->funcs[0];
+  pt_tensor *none[4] = {NULL, NULL, NULL, NULL};
+  pt_status st = PT_OK;
+  if (c->by == BY_INTERP)
+    st = pt_interp_run(f, none, none, d);
+  else if (c->by == BY_VMESH)
+    st = pt_vmesh_run(f, none, none, d);
+  else {
+    pt_exec *e = pt_exec_create(f, NULL, d);
+    st = e ? PT_OK : PT_ERR;
+    pt_exec_destroy(e);
+  }
+  ck_assert_msg(st == PT_ERR && pt_diag_error_count(d) == 1, "case '%s': %d errors", c->name,
+                pt_diag_error_count(d));
+  const char *msg = pt_diag_message(d, 0);
+  ck_assert_msg(strstr(msg, c->want), "case '%s': message\n  %s\nlacks\n  %s", c->name, msg,
+                c->want);
+  pt_loc loc = pt_diag_loc(d, 0);
+  ck_assert_msg(loc.line == c->line && loc.col == c->col,
+                "case '%s': located at %d:%d, expected %d:%d (%s)", c->name, loc.line, loc.col,
+                c->line, c->col, msg);
+  pt_module_destroy(m);
+  pt_diag_destroy(d);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("badinput");
   TCase *tc = tcase_create("cases");
   tcase_add_loop_test(tc, bad_input_case, 0, (int)(sizeof cases / sizeof cases[0]));
   tcase_add_test(tc, caret_under_column);
   tcase_add_test(tc, mutations_never_crash);
+  tcase_add_loop_test(tc, values_larger_than_memory, 0,
+                      (int)(sizeof memory_cases / sizeof memory_cases[0]));
   tcase_set_timeout(tc, 60);
   suite_add_tcase(s, tc);
   return pt_test_main(s);

@@ -77,7 +77,7 @@ static const bad_case bad_cases[] = {
     {"negative memory",
      "name: t\ndevices:\n  memory: -1GiB\n  gemm:\n    - {m: 64, n: 64, k: 64, gflops: 100}\n"
      "  elementwise_gbps: 10\n" LINKS,
-     NULL, "'memory' is -1GiB; it must be at least one byte", 3, 11},
+     NULL, "'memory' is -1GiB; it must be from one byte to 8 EiB", 3, 11},
     {"memory in parsecs",
      "name: t\ndevices:\n  memory: 24 parsecs\n  gemm:\n    - {m: 64, n: 64, k: 64, gflops: "
      "100}\n  elementwise_gbps: 10\n" LINKS,
@@ -89,7 +89,7 @@ static const bad_case bad_cases[] = {
     {"zero device count",
      "name: t\ndevices:\n  count: 0\n  memory: 1GiB\n  gemm:\n"
      "    - {m: 64, n: 64, k: 64, gflops: 100}\n  elementwise_gbps: 10\n" LINKS,
-     NULL, "'count' is 0; it must be at least 1", 3, 10},
+     NULL, "'count' is 0; it must be from 1 to 2^53", 3, 10},
     {"zero gflops",
      "name: t\ndevices:\n  memory: 1GiB\n  gemm:\n    - {m: 64, n: 64, k: 64, gflops: 0}\n"
      "  elementwise_gbps: 10\n" LINKS,
@@ -110,7 +110,36 @@ static const bad_case bad_cases[] = {
     {"a table for axis_slice", COLL_LINK("axis_slice: {2: {alpha_us: 1, beta_ns_per_byte: 1}}"),
      NULL, "axis_slice sends nothing", 12, 7},
     {"group size 1", COLL_LINK("all_reduce: {1: {alpha_us: 1, beta_ns_per_byte: 1}}"), NULL,
-     "'group size' is 1; it must be at least 2", 12, 20},
+     "'group size' is 1; it must be from 2 to 2^53", 12, 20},
+    /* size limits: every number bounded, so no count overflows and every time is finite */
+    {"device count over 2^53",
+     "name: t\ndevices:\n  count: 1e300\n  memory: 1GiB\n  gemm:\n"
+     "    - {m: 64, n: 64, k: 64, gflops: 100}\n  elementwise_gbps: 10\n" LINKS,
+     NULL, "'count' is 1e300; it must be from 1 to 2^53", 3, 10},
+    {"memory over 8 EiB",
+     "name: t\ndevices:\n  memory: 9000000TiB\n  gemm:\n    - {m: 64, n: 64, k: 64, gflops: "
+     "100}\n  elementwise_gbps: 10\n" LINKS,
+     NULL, "'memory' is 9000000TiB; it must be from one byte to 8 EiB", 3, 11},
+    {"gemm shape over 2^53",
+     "name: t\ndevices:\n  memory: 1GiB\n  gemm:\n    - {m: 1e17, n: 64, k: 64, gflops: 100}\n"
+     "  elementwise_gbps: 10\n" LINKS,
+     NULL, "'m' is 1e17; it must be from 1 to 2^53", 5, 11},
+    {"a rate too small to divide by",
+     "name: t\ndevices:\n  memory: 1GiB\n  gemm:\n    - {m: 64, n: 64, k: 64, gflops: 1e-300}\n"
+     "  elementwise_gbps: 10\n" LINKS,
+     NULL, "'gflops' is 1e-300; partita takes numbers from 1e-06 to 1e+15", 5, 37},
+    {"a bandwidth over 1e15",
+     "name: t\ndevices:\n  memory: 1GiB\n  gemm:\n    - {m: 64, n: 64, k: 64, gflops: 100}\n"
+     "  elementwise_gbps: 1e300\n" LINKS,
+     NULL, "'elementwise_gbps' is 1e300; partita takes numbers from 1e-06 to 1e+15", 6, 21},
+    {"a beta that makes times infinite",
+     "name: t\n" DEVICES "links:\n  net: {alpha_us: 1, beta_ns_per_byte: 1e308}\n", NULL,
+     "'beta_ns_per_byte' is 1e308; partita takes numbers from 1e-06 to 1e+15", 8, 40},
+    {"an alpha over 1e15",
+     "name: t\n" DEVICES "links:\n  net: {alpha_us: 1e16, beta_ns_per_byte: 1}\n", NULL,
+     "'alpha_us' is 1e16; partita takes 0, or numbers from 1e-06 to 1e+15", 8, 19},
+    {"group size over 2^53", COLL_LINK("all_reduce: {1e300: {alpha_us: 1, beta_ns_per_byte: 1}}"),
+     NULL, "'group size' is 1e300; it must be from 2 to 2^53", 12, 20},
     {"unknown link", "name: t\n" DEVICES LINKS "axes:\n  default: nett\n", NULL,
      "'nett' is not a link of this file (did you mean 'net'?)", 10, 12},
     /* the file against a mesh */
@@ -516,6 +545,35 @@ START_TEST(bytes_sent_match_redistribution) {
   ck_assert_int_eq(pt_sim_bytes_sent(PT_SIM_ALL_TO_ALL, 4, 1000), 750);
   ck_assert_int_eq(pt_sim_bytes_sent(PT_SIM_PERMUTE, 4, 1000), 1000);
   ck_assert_int_eq(pt_sim_bytes_sent(PT_SIM_AXIS_SLICE, 4, 1000), 0);
+  /* a group of 2^31 devices and 2^50 bytes: exact where the result fits
+   * int64 (the product does not), INT64_MAX where it does not */
+  int64_t g = INT64_C(1) << 31, b = INT64_C(1) << 50;
+  ck_assert_int_eq(pt_sim_bytes_sent(PT_SIM_ALL_REDUCE, g, b), (b << 1) - (INT64_C(1) << 20));
+  ck_assert_int_eq(pt_sim_bytes_sent(PT_SIM_REDUCE_SCATTER, g, b), b - (INT64_C(1) << 19));
+  ck_assert_int_eq(pt_sim_bytes_sent(PT_SIM_ALL_TO_ALL, g, b), b - (INT64_C(1) << 19));
+  ck_assert_int_eq(pt_sim_bytes_sent(PT_SIM_ALL_GATHER, g, b), INT64_MAX);
+}
+END_TEST
+
+/* 9000 arguments of 2^48 f32 elements (2^50 bytes each) sum past int64: the
+ * buffer planner's sums stop at INT64_MAX instead of wrapping, so the
+ * executor and the simulator refuse the plan as too big. */
+START_TEST(byte_sums_saturate) {
+  size_t cap = 9000 * 48 + 256, n = 0;
+  char *text = pt_malloc(cap);
+  n += (size_t)snprintf(text + n, cap - n, "func @f(");
+  for (int i = 0; i < 9000; i++)
+    n += (size_t)snprintf(text + n, cap - n, "%sinput %%a%d: f32[281474976710656]", i ? ", " : "",
+                          i);
+  snprintf(text + n, cap - n, ") -> (r: f32[281474976710656]) {\n  return %%a0\n}\n");
+  pt_module *m = pt_test_parse_ok(text);
+  pt_buffer_plan plan;
+  pt_plan_buffers(m->funcs[0], &plan);
+  ck_assert_int_eq(plan.arg_bytes, INT64_MAX);
+  ck_assert_int_eq(plan.peak_bytes, INT64_MAX);
+  pt_buffer_plan_free(&plan);
+  pt_module_destroy(m);
+  pt_free(text);
 }
 END_TEST
 
@@ -967,6 +1025,7 @@ int main(void) {
   tcase_add_test(cost, oversubscribed_devices_share_cores);
   tcase_add_test(cost, element_ns_prices_compute_bound_ops);
   tcase_add_test(cost, bytes_sent_match_redistribution);
+  tcase_add_test(cost, byte_sums_saturate);
   tcase_add_loop_test(cost, mlp_memory_and_bytes, 0, 4);
   tcase_add_test(cost, one_device_has_no_communication);
   tcase_add_test(cost, trace_is_valid_chrome_json);

@@ -150,6 +150,13 @@ static const bad_case bad_cases[] = {
     {"mesh axis not an identifier", "mesh: {\"my axis\": 2}\nschedule: []\n", NULL,
      "is not an identifier", 1, 8},
     {"empty mesh", "mesh: {}\nschedule: []\n", NULL, "the mesh has no axes", 1, 7},
+    /* size limits */
+    {"mesh over 2^31 devices", "mesh: {a: 65536, b: 65536}\nschedule: []\n", NULL,
+     "mesh axis 'b' of size 65536 makes the mesh larger than 2^31 devices", 1, 21},
+    {"mesh axis over 2^24", "mesh: {a: 16777217}\nschedule: []\n", NULL,
+     "mesh axis 'a' of size 16777217 makes the mesh larger than 2^31 devices", 1, 11},
+    {"mesh axis size beyond int64", "mesh: {a: 99999999999999999999}\nschedule: []\n", NULL,
+     "mesh axis 'a' has size '99999999999999999999'; a size is a positive integer", 1, 11},
     /* tactics */
     {"tactic is a scalar", "mesh: {batch: 2}\nschedule:\n  - dp\n", NULL,
      "a tactic must be a mapping", 3, 5},

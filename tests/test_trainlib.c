@@ -13,6 +13,7 @@
 #include "safetensors.h"
 #include "testutil.h"
 #include "train.h"
+#include "train_impl.h"
 
 /* A two-layer tanh network on 8 samples: small enough for many steps in
  * the interpreter, big enough that the teacher's targets are learnt. */
@@ -487,6 +488,51 @@ START_TEST(bad_options_are_errors) {
 }
 END_TEST
 
+/* A checkpoint's "partita.step" is where --resume counts on from: decimal
+ * digits from 1 to 2^53, or the file is refused naming the value. */
+static const struct {
+  const char *step; /* NULL: absent */
+  uint64_t want;    /* 0: refused */
+  const char *msg;
+} step_cases[] = {
+    {"1", 1, NULL},
+    {"9007199254740992", 9007199254740992ull, NULL},
+    {NULL, 0, "the file has no \"partita.step\": it is not a checkpoint"},
+    {"", 0, "\"partita.step\" is '', not a step from 1 to 9007199254740992"},
+    {"0", 0, "is '0', not a step"},
+    {"-1", 0, "is '-1', not a step"},
+    {"12x", 0, "is '12x', not a step"},
+    {" 3", 0, "is ' 3', not a step"},
+    {"9007199254740993", 0, "is '9007199254740993', not a step"},
+    {"18446744073709551617", 0, "is '18446744073709551617', not a step"},
+};
+
+START_TEST(checkpoint_step_is_checked) {
+  pt_module *m = pt_test_parse_ok("func @loss(param %w: f32[2]) -> (loss: f32[]) {\n"
+                                  "  %loss = reduce_sum %w {dims = [0]} : f32[]\n"
+                                  "  return %loss\n}\n");
+  pt_train_opts o = {0};
+  o.loss = m->funcs[0];
+  o.opt.kind = PT_OPTIM_SGD;
+  pt_diag *d = pt_diag_create(NULL);
+  uint64_t step = 0;
+  bool ok =
+      pt_train_ckpt_meta_ok(&o, "ck.safetensors", "loss", "sgd", step_cases[_i].step, &step, d);
+  const char *name = step_cases[_i].step ? step_cases[_i].step : "(absent)";
+  if (step_cases[_i].want) {
+    ck_assert_msg(ok && step == step_cases[_i].want, "step '%s' refused or misread", name);
+  } else {
+    ck_assert_msg(!ok && pt_diag_error_count(d) == 1, "step '%s' accepted", name);
+    ck_assert_msg(strstr(pt_diag_message(d, 0), step_cases[_i].msg),
+                  "step '%s': message '%s' lacks '%s'", name, pt_diag_message(d, 0),
+                  step_cases[_i].msg);
+    ck_assert_str_eq(pt_diag_loc(d, 0).file, "ck.safetensors");
+  }
+  pt_diag_destroy(d);
+  pt_module_destroy(m);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("trainlib");
   TCase *tc = tcase_create("one_rank");
@@ -500,6 +546,8 @@ int main(void) {
   tcase_add_test(tc, a_signal_stops_after_the_step_with_a_checkpoint);
   tcase_add_loop_test(tc, bad_options_are_errors, 0,
                       (int)(sizeof bad_cases / sizeof bad_cases[0]));
+  tcase_add_loop_test(tc, checkpoint_step_is_checked, 0,
+                      (int)(sizeof step_cases / sizeof step_cases[0]));
   suite_add_tcase(s, tc);
   return pt_test_main(s);
 }
