@@ -1653,12 +1653,16 @@ pt_module *pt_import_parse(const char *text, size_t len, const char *file, const
   s.r.scratch = pt_arena_create();
   s.r.keep = pt_arena_create();
   s.rule = pt_diag_create(NULL);
+  int errors_before = pt_diag_error_count(d);
   pt_diag_add_source(d, file, text, len);
   s.m = pt_module_create(file);
   s.r.file = s.m->file;
   pt_import_scan_aliases(&s.r);
   fninfo *e = NULL;
   bool ok = parse_module(&s) && choose_entry(&s, &e) && finish_entry(&s, e);
+  /* an error anywhere (a trailing loc(...) the module's parse skips over,
+   * say) refuses the whole file: never a module beside an error */
+  ok = ok && !s.r.failed && pt_diag_error_count(d) == errors_before;
   if (ok) {
     /* the entry of a loss is @loss, partita's default entry */
     pt_func *f = e->f;

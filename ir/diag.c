@@ -195,9 +195,13 @@ pt_loc pt_diag_loc(const pt_diag *d, int i) {
   return d->msgs[i].loc;
 }
 
+pt_severity pt_diag_severity(const pt_diag *d, int i) {
+  return d->msgs[i].sev;
+}
+
 char *pt_loc_str(pt_loc loc, char *buf, size_t n) {
-  size_t k = (size_t)snprintf(buf, n, "%s:%d:%d", loc.file ? loc.file : "<input>", loc.line,
-                              loc.col);
+  size_t k =
+      (size_t)snprintf(buf, n, "%s:%d:%d", loc.file ? loc.file : "<input>", loc.line, loc.col);
   for (const pt_loc *c = loc.via; c && k < n; c = c->via)
     k += (size_t)snprintf(buf + k, n - k, "%s%s:%d:%d%s", c == loc.via ? " (inlined at " : ", ",
                           c->file ? c->file : "<input>", c->line, c->col, c->via ? "" : ")");

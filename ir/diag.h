@@ -35,18 +35,16 @@ void pt_diag_destroy(pt_diag *d);
 
 /* Register the text of a source file so messages located in it can show the
  * offending line. The text is copied. */
-void pt_diag_add_source(pt_diag *d, const char *file, const char *text,
-                        size_t len);
+void pt_diag_add_source(pt_diag *d, const char *file, const char *text, size_t len);
 
-void pt_diag_report(pt_diag *d, pt_severity sev, pt_loc loc, const char *fmt,
-                    ...) __attribute__((format(printf, 4, 5)));
+void pt_diag_report(pt_diag *d, pt_severity sev, pt_loc loc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 void pt_diag_error(pt_diag *d, pt_loc loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void pt_diag_note(pt_diag *d, pt_loc loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void pt_diag_verror(pt_diag *d, pt_loc loc, const char *fmt, va_list ap);
-void pt_diag_vreport(pt_diag *d, pt_severity sev, pt_loc loc, const char *fmt,
-                     va_list ap);
+void pt_diag_vreport(pt_diag *d, pt_severity sev, pt_loc loc, const char *fmt, va_list ap);
 
 int pt_diag_error_count(const pt_diag *d);
 int pt_diag_count(const pt_diag *d);
@@ -56,6 +54,7 @@ const char *pt_diag_message(const pt_diag *d, int i);
 /* The i-th message text alone (no location prefix); borrowed. */
 const char *pt_diag_text(const pt_diag *d, int i);
 pt_loc pt_diag_loc(const pt_diag *d, int i);
+pt_severity pt_diag_severity(const pt_diag *d, int i);
 /* Writes "file:line:col" of loc into buf, followed for inlined code by
  * " (inlined at file:line:col ...)" for each call; returns buf. */
 char *pt_loc_str(pt_loc loc, char *buf, size_t n);
@@ -65,10 +64,10 @@ void pt_diag_print(const pt_diag *d, FILE *out);
 void pt_diag_clear(pt_diag *d);
 
 /* Internal invariants (bugs in partita, never bad input). */
-#define PT_ASSERT(c)                                                     \
-  do {                                                                   \
-    if (!(c))                                                            \
-      pt_internal_error(__FILE__, __LINE__, #c);                         \
+#define PT_ASSERT(c)                                                                               \
+  do {                                                                                             \
+    if (!(c))                                                                                      \
+      pt_internal_error(__FILE__, __LINE__, #c);                                                   \
   } while (0)
 #define PT_UNREACHABLE() pt_internal_error(__FILE__, __LINE__, "unreachable")
 _Noreturn void pt_internal_error(const char *file, int line, const char *what);

@@ -39,7 +39,9 @@ void pt_fuzz_cap_allocations(void);
 
 /* The oracle: when ok is false, d must hold an error, and every error must
  * be located in `file` (line >= 1, or any line when line_optional: the
- * binary formats name the file and a byte offset). When ok is true, d must
+ * binary formats name the file and a byte offset); a note, which adds to an
+ * error, may be located elsewhere (the Python source an imported op was
+ * traced from) or nowhere. When ok is true, d must
  * hold no error. With PT_FUZZ_VERBOSE set in the environment every message
  * is printed (to see why an input is refused). */
 void pt_fuzz_check_diag(const pt_diag *d, bool ok, const char *file, bool line_optional);
