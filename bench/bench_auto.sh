@@ -36,7 +36,9 @@ T=$(mktemp -d /tmp/bench-auto-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores," \
-     "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}, load $(cut -d' ' -f1-3 /proc/loadavg)"
+     "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} (unset for this run, with OPENBLAS_L2_SIZE)," \
+     "load $(cut -d' ' -f1-3 /proc/loadavg)"
+unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 echo "part 1: search budget ${BUDGET} s, hardware $HW"
 printf '%6s %7s %8s %11s %11s %12s %10s %12s %10s %7s\n' layers mesh search_s candidates cand/s \
   found_step found_peak script_step script_peak ratio
