@@ -56,6 +56,11 @@ step "Plan a 48-layer GPT on 64 A100s: simulate BP+MP against BP+ZeRO-3" bash -c
    sed 's/{batch: 2, model: 2}/{batch: 8, model: 8}/' examples/gpt.bp_mp.yaml > $out/gpt48.bp_mp.yaml &&
    sed 's/{batch: 2}/{batch: 64}/' examples/gpt.bp_z3.yaml > $out/gpt48.bp_z3.yaml &&
    $P explore $out/gpt48.pir --optimizer adam --hw examples/hw/a100-cluster.yaml --tactics $out/gpt48.bp_mp.yaml $out/gpt48.bp_z3.yaml"
+step "Let the search find a strategy for the GPT on a 2x2 mesh of A100s, and rank it beside the shipped scripts" bash -c \
+  "$P auto examples/gpt.pir --mesh batch=2,model=2 --hw examples/hw/a100-cluster.yaml --optimizer adam \
+     -o $out/gpt.auto.yaml && grep -v '^#' $out/gpt.auto.yaml &&
+   $P explore examples/gpt.pir --optimizer adam --hw examples/hw/a100-cluster.yaml \
+     --tactics examples/gpt.bp_mp.yaml examples/gpt.bp_mp_z3.yaml $out/gpt.auto.yaml"
 step "Measure this machine (partita calibrate on 2 ranks, ~30 s), so the simulator predicts its times" \
   "${MPI[@]}" -n 2 $P calibrate -o "$out/hw.yaml"
 step "Rank the MLP's strategies by simulation on this machine (the hardware file just measured)" \
