@@ -963,9 +963,18 @@ static bool map_return(imp *s, pt_value **in) {
   return true;
 }
 
-/* Maps one op of the current function. */
+static bool map_op_body(imp *s, const pt_import_op *o);
+
+/* Maps one op of the current function; its loc names the Python source in
+ * messages about it, and only while it is mapped (o does not outlive it). */
 static bool map_op(imp *s, const pt_import_op *o) {
   s->op = o;
+  bool ok = map_op_body(s, o);
+  s->op = NULL;
+  return ok;
+}
+
+static bool map_op_body(imp *s, const pt_import_op *o) {
   int ti = find_op(o->name);
   if (ti < 0)
     return fail(s, o->at, "%s is not supported: %s", o->name, unsupported(o->name));

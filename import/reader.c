@@ -1003,6 +1003,20 @@ void pt_import_scan_aliases(pt_import_reader *r) {
   }
 }
 
+/* The decimal number after *p (which is skipped), read no further than e
+ * (the text is not NUL-terminated): 1 to 10^9, else -1. *p ends after it. */
+static long bounded_number(const char **p, const char *e) {
+  const char *q = *p + 1;
+  long v = 0;
+  int digits = 0;
+  while (q < e && *q >= '0' && *q <= '9' && digits < 10) {
+    v = v * 10 + (*q++ - '0');
+    digits++;
+  }
+  *p = q;
+  return digits && v <= 1000000000 ? v : -1;
+}
+
 bool pt_import_loc_resolve(pt_import_reader *r, const char *text, pt_loc *out, int depth) {
   if (!text || depth > 16 || text >= r->end)
     return false;
@@ -1039,11 +1053,10 @@ bool pt_import_loc_resolve(pt_import_reader *r, const char *text, pt_loc *out, i
     return pt_import_loc_resolve(r, p + 1, out, depth + 1);
   if (p >= e || *p != ':')
     return false;
-  long line = strtol(p + 1, (char **)&p, 10);
-  if (p >= e || *p != ':' || line <= 0 || line > 1000000000)
-    return false;
-  long col = strtol(p + 1, (char **)&p, 10);
-  if (col <= 0 || col > 1000000000)
+  long line = bounded_number(&p, e), col = -1;
+  if (p < e && *p == ':')
+    col = bounded_number(&p, e);
+  if (line <= 0 || col <= 0)
     return false;
   out->file = pt_arena_strndup(r->keep, s, n);
   out->line = (int)line;
