@@ -169,11 +169,13 @@ static void summary(const pt_cli_train_args *a, const pt_train_report *r) {
            (double)r->peak_bytes[0] / (1 << 20));
     return;
   }
-  json_t *j = json_object(), *pk = json_array(), *ls = json_array();
+  json_t *j = json_object(), *pk = json_array(), *ls = json_array(), *ss = json_array();
   for (int i = 0; i < r->ranks; i++)
     json_array_append_new(pk, json_integer(r->peak_bytes[i]));
-  for (uint64_t s = 0; s < r->steps; s++)
+  for (uint64_t s = 0; s < r->steps; s++) {
     json_array_append_new(ls, json_real(r->losses[s]));
+    json_array_append_new(ss, json_real(r->seconds[s]));
+  }
   json_object_set_new(j, "ranks", json_integer(r->ranks));
   json_object_set_new(j, "steps", json_integer((json_int_t)r->steps));
   json_object_set_new(j, "first_step", json_integer((json_int_t)r->first_step));
@@ -182,6 +184,7 @@ static void summary(const pt_cli_train_args *a, const pt_train_report *r) {
   json_object_set_new(j, "median_step_seconds", json_real(med));
   json_object_set_new(j, "peak_buffer_bytes_per_rank", pk);
   json_object_set_new(j, "losses", ls);
+  json_object_set_new(j, "step_seconds", ss);
   json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
   fputc('\n', stdout);
   json_decref(j);

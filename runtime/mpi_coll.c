@@ -8,14 +8,33 @@
 #include "watchdog.h"
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 typedef struct {
   int n;
   int axes[PT_MAX_AXES]; /* in the op's order */
   MPI_Comm comm;         /* rank in it = position in the group */
 } group_comm;
+
+/* A window of node-shared memory (pt_mpi_shm_alloc): every rank's segment,
+ * addressable by every rank. */
+typedef struct {
+  MPI_Win win;
+  size_t bytes;  /* this rank's segment */
+  char **seg;    /* per mesh rank: its segment in this process's address space */
+  size_t *segsz; /* per mesh rank: its segment's bytes */
+} shm_win;
+
+/* What a rank publishes before a shared-memory collective: where its
+ * operand and result are (window index and offset; win -1 when not in
+ * shared memory). One cache line per rank. */
+typedef struct {
+  int64_t xwin, xoff, rwin, roff;
+  char pad[32];
+} shm_ctl;
 
 struct pt_mpi_mesh {
   pt_mesh mesh; /* names point into `names` */
@@ -28,6 +47,15 @@ struct pt_mpi_mesh {
   void *scratch[2];
   size_t scratch_cap[2];
   MPI_Op max_nan; /* f32 max that propagates nan, like the virtual mesh */
+  /* node-shared memory, when every rank runs on this node (shm_setup) */
+  bool shm;
+  MPI_Win ctl_win;
+  shm_ctl **ctl; /* per mesh rank: its published slot */
+  shm_win *wins;
+  int nwins, capwins;
+  int *members;      /* a group's mesh ranks, by position (mesh size entries) */
+  char **src, **dst; /* its operands and results (mesh size entries) */
+  int64_t shm_runs;  /* collectives run over shared memory so far */
 };
 
 /* ---- errors ----------------------------------------------------------- */
@@ -48,6 +76,148 @@ static pt_status mpi_ok(const pt_mpi_mesh *mm, int rank, int rc, const char *wha
     if (mpi_ok(mm, mm->rank, (call), #call, (loc), d) != PT_OK)                                    \
       return PT_ERR;                                                                               \
   } while (0)
+
+/* ---- node-shared memory ----------------------------------------------- */
+
+/* Operands smaller than this go through MPI: below it one MPI call costs
+ * less than the shared-memory protocol's two or three barriers. */
+#define SHM_MIN_BYTES ((size_t)8 << 10)
+
+/* True on every rank of the mesh if ok is true on every rank. */
+static bool all_agree(const pt_mpi_mesh *mm, bool ok) {
+  int mine = ok ? 1 : 0, all = 0;
+  if (MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, mm->cart) != MPI_SUCCESS)
+    return false; /* errors return on every rank alike: the call failed everywhere */
+  return all == 1;
+}
+
+/* Each rank's segment of window w, as this process sees it. */
+static void shm_query(pt_mpi_mesh *mm, MPI_Win w, char **seg, size_t *segsz) {
+  for (int q = 0; q < mm->size; q++) {
+    MPI_Aint sz = 0;
+    int du = 0;
+    void *base = NULL;
+    MPI_Win_shared_query(w, q, &sz, &du, &base);
+    seg[q] = base;
+    if (segsz)
+      segsz[q] = (size_t)sz;
+  }
+}
+
+/* Turns shared memory on when every rank of the mesh is on this node and
+ * PT_MPI_SHM is not 0 (the same on every rank, agreed), with the control
+ * window the collectives publish in. Off, everything goes through MPI. */
+static void shm_setup(pt_mpi_mesh *mm) {
+  const char *env = getenv("PT_MPI_SHM");
+  bool want = mm->size > 1 && !(env && strcmp(env, "0") == 0);
+  MPI_Comm node = MPI_COMM_NULL;
+  if (want && MPI_Comm_split_type(mm->cart, MPI_COMM_TYPE_SHARED, mm->rank, MPI_INFO_NULL, &node) ==
+                  MPI_SUCCESS) {
+    int n = 0;
+    MPI_Comm_size(node, &n);
+    want = n == mm->size;
+    MPI_Comm_free(&node);
+  } else {
+    want = false;
+  }
+  if (!all_agree(mm, want))
+    return;
+  void *base = NULL;
+  bool ok = MPI_Win_allocate_shared((MPI_Aint)sizeof(shm_ctl), 1, MPI_INFO_NULL, mm->cart, &base,
+                                    &mm->ctl_win) == MPI_SUCCESS;
+  if (!all_agree(mm, ok)) {
+    if (ok)
+      MPI_Win_free(&mm->ctl_win);
+    return;
+  }
+  MPI_Win_lock_all(MPI_MODE_NOCHECK, mm->ctl_win);
+  char **seg = pt_calloc((size_t)mm->size, sizeof *seg);
+  shm_query(mm, mm->ctl_win, seg, NULL);
+  mm->ctl = pt_calloc((size_t)mm->size, sizeof *mm->ctl);
+  for (int q = 0; q < mm->size; q++)
+    mm->ctl[q] = (shm_ctl *)seg[q];
+  pt_free(seg);
+  mm->shm = true;
+}
+
+bool pt_mpi_shm_enabled(const pt_mpi_mesh *mm) {
+  return mm->shm;
+}
+
+int64_t pt_mpi_shm_runs(const pt_mpi_mesh *mm) {
+  return mm->shm_runs;
+}
+
+/* Whether the free space of the directory Open MPI backs shared windows
+ * with holds `bytes` on every rank of the node twice over: a window larger
+ * than the file system under it would fault when touched. */
+static bool shm_room(const pt_mpi_mesh *mm, size_t bytes) {
+  const char *dir = getenv("OMPI_MCA_osc_sm_backing_directory");
+  struct statvfs sv;
+  if (statvfs(dir && *dir ? dir : "/dev/shm", &sv) != 0)
+    return false;
+  double avail = (double)sv.f_bavail * (double)sv.f_frsize;
+  return (double)bytes * (double)mm->size * 2.0 <= avail;
+}
+
+void *pt_mpi_shm_alloc(pt_mpi_mesh *mm, size_t bytes) {
+  if (!mm->shm)
+    return NULL;
+  size_t n = bytes ? bytes : 64;
+  if (!all_agree(mm, shm_room(mm, n)))
+    return NULL;
+  MPI_Info info;
+  MPI_Info_create(&info);
+  MPI_Info_set(info, "alloc_shared_noncontig", "true"); /* each segment on its own pages */
+  void *base = NULL;
+  MPI_Win w;
+  bool ok = MPI_Win_allocate_shared((MPI_Aint)n, 1, info, mm->cart, &base, &w) == MPI_SUCCESS;
+  MPI_Info_free(&info);
+  if (!all_agree(mm, ok)) {
+    if (ok)
+      MPI_Win_free(&w);
+    return NULL;
+  }
+  MPI_Win_lock_all(MPI_MODE_NOCHECK, w);
+  PT_GROW(mm->wins, mm->capwins, (size_t)mm->nwins + 1);
+  shm_win *sw = &mm->wins[mm->nwins++];
+  sw->win = w;
+  sw->bytes = n;
+  sw->seg = pt_calloc((size_t)mm->size, sizeof *sw->seg);
+  sw->segsz = pt_calloc((size_t)mm->size, sizeof *sw->segsz);
+  shm_query(mm, w, sw->seg, sw->segsz);
+  PT_ASSERT(sw->seg[mm->rank] == base);
+  return base;
+}
+
+void pt_mpi_shm_free(pt_mpi_mesh *mm, void *p) {
+  for (int i = 0; i < mm->nwins; i++)
+    if (mm->wins[i].seg[mm->rank] == p) {
+      shm_win *sw = &mm->wins[i];
+      MPI_Win_unlock_all(sw->win);
+      MPI_Win_free(&sw->win);
+      pt_free(sw->seg);
+      pt_free(sw->segsz);
+      mm->wins[i] = mm->wins[--mm->nwins];
+      return;
+    }
+  PT_UNREACHABLE(); /* not from pt_mpi_shm_alloc */
+}
+
+/* Where p (n bytes) lies in this rank's shared segments: the window's
+ * index and the offset; -1 when it is not wholly inside one. */
+static int64_t shm_find(const pt_mpi_mesh *mm, const void *p, size_t n, int64_t *off) {
+  const char *c = p;
+  for (int i = 0; i < mm->nwins; i++) {
+    const char *b = mm->wins[i].seg[mm->rank];
+    if (c >= b && c + n <= b + mm->wins[i].bytes) {
+      *off = c - b;
+      return i;
+    }
+  }
+  *off = 0;
+  return -1;
+}
 
 /* ---- the mesh --------------------------------------------------------- */
 
@@ -105,6 +275,10 @@ pt_mpi_mesh *pt_mpi_mesh_create(const pt_mesh *m, MPI_Comm world, pt_diag *d) {
   rc = MPI_Op_create(max_nan_fn, 1, &mm->max_nan);
   if (mpi_ok(mm, rank, rc, "MPI_Op_create", m->loc, d) != PT_OK)
     goto fail;
+  mm->members = pt_calloc((size_t)size, sizeof *mm->members);
+  mm->src = pt_calloc((size_t)size, sizeof *mm->src);
+  mm->dst = pt_calloc((size_t)size, sizeof *mm->dst);
+  shm_setup(mm);
   return mm;
 fail:
   if (mm->cart != MPI_COMM_NULL)
@@ -116,6 +290,16 @@ fail:
 void pt_mpi_mesh_destroy(pt_mpi_mesh *mm) {
   if (!mm)
     return;
+  PT_ASSERT(mm->nwins == 0); /* pt_mpi_shm_free'd before */
+  if (mm->shm) {
+    MPI_Win_unlock_all(mm->ctl_win);
+    MPI_Win_free(&mm->ctl_win);
+  }
+  pt_free(mm->ctl);
+  pt_free(mm->wins);
+  pt_free(mm->members);
+  pt_free(mm->src);
+  pt_free(mm->dst);
   for (int i = 0; i < mm->ngroups; i++)
     MPI_Comm_free(&mm->groups[i].comm);
   pt_free(mm->groups);
@@ -380,6 +564,147 @@ int pt_mpi_group_ranks(const pt_mpi_mesh *mm, const pt_op *op, int *out, int max
 static pt_status collective(pt_mpi_mesh *mm, const pt_op *op, const pt_tensor *x, pt_tensor *r,
                             pt_diag *d);
 
+/* ---- collectives over node-shared memory ------------------------------ */
+
+static pt_status shm_barrier(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, pt_diag *d) {
+  atomic_thread_fence(memory_order_seq_cst);
+  CHECK_MPI(MPI_Barrier(c), op->loc);
+  atomic_thread_fence(memory_order_seq_cst);
+  return PT_OK;
+}
+
+/* o[i] = s[0][i] op s[1][i] op ... s[G-1][i] for i in [lo, hi), in group
+ * order: sum, or max propagating nan as the virtual mesh does. o may be
+ * one of the s (the same elements): each element is read from every s
+ * before o's is written. */
+static void reduce_f32(float *o, const float *const *s, int G, int64_t lo, int64_t hi, bool max) {
+  if (!max && G == 2) {
+    const float *a = s[0], *b = s[1];
+    for (int64_t i = lo; i < hi; i++)
+      o[i] = a[i] + b[i];
+    return;
+  }
+  enum { BLK = 256 };
+  float acc[BLK];
+  for (int64_t i0 = lo; i0 < hi; i0 += BLK) {
+    int64_t m = hi - i0 < BLK ? hi - i0 : BLK;
+    const float *a = s[0] + i0;
+    for (int64_t i = 0; i < m; i++)
+      acc[i] = a[i];
+    for (int q = 1; q < G; q++) {
+      const float *b = s[q] + i0;
+      if (max)
+        for (int64_t i = 0; i < m; i++)
+          acc[i] = b[i] > acc[i] || b[i] != b[i] ? b[i] : acc[i];
+      else
+        for (int64_t i = 0; i < m; i++)
+          acc[i] += b[i];
+    }
+    memcpy(o + i0, acc, (size_t)m * sizeof *acc);
+  }
+}
+
+static void reduce_i32(int32_t *o, const int32_t *const *s, int G, int64_t lo, int64_t hi,
+                       bool max) {
+  for (int64_t i = lo; i < hi; i++) {
+    int32_t m = s[0][i];
+    for (int q = 1; q < G; q++)
+      m = max ? (s[q][i] > m ? s[q][i] : m) : (int32_t)((uint32_t)m + (uint32_t)s[q][i]);
+    o[i] = m;
+  }
+}
+
+/* Element k's chunk of n elements split G ways: [lo, hi), cut at multiples
+ * of 16 elements (64 bytes of f32) so no two ranks write one cache line. */
+static void chunk_of(int64_t n, int64_t G, int64_t k, int64_t *lo, int64_t *hi) {
+  int64_t per = (n + G - 1) / G;
+  per = (per + 15) / 16 * 16;
+  *lo = k * per < n ? k * per : n;
+  *hi = (k + 1) * per < n ? (k + 1) * per : n;
+}
+
+/* all_reduce, and reduce_scatter and all_gather along their outermost
+ * dimension, over shared memory when every member's operand and result
+ * lie in node-shared windows: no copy through MPI, each rank reads its
+ * peers' buffers in place. The protocol:
+ *   1. each rank publishes where its operand and result are; barrier;
+ *   2. if any member's are not shared, every member sees it alike and all
+ *      go through MPI instead (*done stays false);
+ *   3. reduce_scatter and all_reduce: each rank reduces its own chunk over
+ *      the members' operands into its result (one rank computes each
+ *      element, so all_reduce gives every rank the same bits); all_gather:
+ *      each rank copies every member's operand into its result; barrier;
+ *   4. all_reduce only: each rank copies the other chunks from their
+ *      owners' results; barrier.
+ * The last barrier keeps a rank from overwriting what a slower peer still
+ * reads. Collective over the group. */
+static pt_status shm_collective(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, const group *g,
+                                const pt_tensor *x, pt_tensor *r, bool *done, pt_diag *d) {
+  *done = false;
+  const pt_type *xt = &x->type;
+  size_t es = pt_dtype_size(xt->dtype);
+  size_t xbytes = (size_t)pt_type_numel(xt) * es, rbytes = (size_t)pt_type_numel(&r->type) * es;
+  bool max = op->code == PT_OP_ALL_REDUCE && strcmp(pt_op_ident(op, PT_A_REDUCE), "max") == 0;
+  /* the same on every member: the op, its types and the mesh decide */
+  if (!mm->shm || g->size < 2 || (xbytes > rbytes ? xbytes : rbytes) < SHM_MIN_BYTES ||
+      (xt->dtype != PT_F32 && xt->dtype != PT_I32) ||
+      (op->code != PT_OP_ALL_REDUCE && outer_of(xt, (int)pt_op_int(op, PT_A_DIM, 0)) != 1))
+    return PT_OK;
+  int G = (int)g->size, pos = (int)g->pos;
+  shm_ctl *me = mm->ctl[mm->rank];
+  me->xwin = shm_find(mm, x->data, xbytes, &me->xoff);
+  me->rwin = shm_find(mm, r->data, rbytes, &me->roff);
+  if (shm_barrier(mm, op, c, d) != PT_OK)
+    return PT_ERR;
+  int *mem = mm->members;
+  PT_ASSERT(pt_mpi_group_ranks(mm, op, mem, mm->size) == G && mem[pos] == mm->rank);
+  char **src = mm->src, **dst = mm->dst; /* the members' operands and results, by position */
+  for (int q = 0; q < G; q++) {
+    const shm_ctl *cq = mm->ctl[mem[q]];
+    if (cq->xwin < 0 || cq->rwin < 0)
+      return PT_OK; /* every member reads the same slots: all fall back alike */
+    src[q] = mm->wins[cq->xwin].seg[mem[q]] + cq->xoff;
+    dst[q] = mm->wins[cq->rwin].seg[mem[q]] + cq->roff;
+  }
+  int64_t n = pt_type_numel(&r->type), lo, hi;
+  switch (op->code) {
+  case PT_OP_ALL_GATHER: /* block q of the result is member q's operand */
+    for (int q = 0; q < G; q++)
+      memcpy(dst[pos] + (size_t)q * xbytes, src[q], xbytes);
+    break;
+  case PT_OP_REDUCE_SCATTER: /* the result is block pos of the operands' sum */
+    for (int q = 0; q < G; q++)
+      src[q] += (size_t)pos * rbytes;
+    /* fall through */
+  case PT_OP_ALL_REDUCE:
+    if (op->code == PT_OP_ALL_REDUCE)
+      chunk_of(n, G, pos, &lo, &hi);
+    else
+      lo = 0, hi = n;
+    if (xt->dtype == PT_F32)
+      reduce_f32((float *)dst[pos], (const float *const *)src, G, lo, hi, max);
+    else
+      reduce_i32((int32_t *)dst[pos], (const int32_t *const *)src, G, lo, hi, max);
+    break;
+  default:
+    PT_UNREACHABLE();
+  }
+  if (shm_barrier(mm, op, c, d) != PT_OK)
+    return PT_ERR;
+  if (op->code == PT_OP_ALL_REDUCE) {
+    for (int q = 0; q < G; q++) {
+      chunk_of(n, G, q, &lo, &hi);
+      if (q != pos && hi > lo)
+        memcpy(dst[pos] + (size_t)lo * es, dst[q] + (size_t)lo * es, (size_t)(hi - lo) * es);
+    }
+    if (shm_barrier(mm, op, c, d) != PT_OK)
+      return PT_ERR;
+  }
+  mm->shm_runs++;
+  *done = true;
+  return PT_OK;
+}
+
 pt_status pt_mpi_collective(pt_mpi_mesh *mm, const pt_op *op, const pt_tensor *x, pt_tensor *r,
                             pt_diag *d) {
   if (op->code == PT_OP_AXIS_SLICE) /* local */
@@ -415,6 +740,12 @@ static pt_status collective(pt_mpi_mesh *mm, const pt_op *op, const pt_tensor *x
   MPI_Comm c;
   if (group_comm_of(mm, &g, op, &c, d) != PT_OK)
     return PT_ERR;
+  if (op->code == PT_OP_ALL_REDUCE || op->code == PT_OP_REDUCE_SCATTER ||
+      op->code == PT_OP_ALL_GATHER) {
+    bool done = false;
+    if (shm_collective(mm, op, c, &g, x, r, &done, d) != PT_OK || done)
+      return done ? PT_OK : PT_ERR;
+  }
   switch (op->code) {
   case PT_OP_ALL_GATHER: {
     int dim = (int)pt_op_int(op, PT_A_DIM, 0);

@@ -37,6 +37,26 @@ const pt_mesh *pt_mpi_mesh_mesh(const pt_mpi_mesh *mm);
 /* The cartesian communicator (borrowed; rank = device id). */
 MPI_Comm pt_mpi_mesh_comm(const pt_mpi_mesh *mm);
 
+/* Node-shared memory. When every rank of the mesh runs on one node (and
+ * the environment does not set PT_MPI_SHM=0), memory from pt_mpi_shm_alloc
+ * lies in an MPI shared window that every rank can read. all_reduce, and
+ * reduce_scatter and all_gather along their outermost non-trivial
+ * dimension, of 8 KiB or more whose operand and result lie in such memory
+ * on every member of the group then run over it: each rank reads its
+ * peers' buffers in place, with barriers between the phases, instead of
+ * copying through MPI's transport. The executor allocates its buffers so.
+ *
+ * pt_mpi_shm_alloc is collective over the mesh (every rank, any sizes):
+ * NULL on every rank alike when shared memory is off or the allocation
+ * fails anywhere, or when the backing file system (/dev/shm) lacks room;
+ * the caller then uses its own memory. pt_mpi_shm_free (collective, in the
+ * same order on every rank) must run before pt_mpi_mesh_destroy. */
+bool pt_mpi_shm_enabled(const pt_mpi_mesh *mm);
+/* How many collectives have run over shared memory on this rank. */
+int64_t pt_mpi_shm_runs(const pt_mpi_mesh *mm);
+void *pt_mpi_shm_alloc(pt_mpi_mesh *mm, size_t bytes);
+void pt_mpi_shm_free(pt_mpi_mesh *mm, void *p);
+
 /* Runs collective op (a verified all_gather, reduce_scatter, all_reduce,
  * all_to_all, axis_slice or collective_permute whose axes name axes of the
  * mesh) on this rank's operand x into r, which has the op's result type and

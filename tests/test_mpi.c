@@ -126,6 +126,7 @@ typedef struct {
   int pairs;          /* permute: 0 shift without wrap, 1 cycle, 2 reverse, 3 identity of 0 */
   pt_dtype dtype;
   bool big; /* 1 MiB times the group size: a reduce_scatter big enough for the ring */
+  bool mid; /* 8 x 33 x 17 (18 KB of f32): big enough for shared memory, in odd chunks */
 } coll_case;
 
 static int coll_cases(coll_case *out) {
@@ -168,6 +169,10 @@ static pt_func *one_op(pt_module *m, const coll_case *c, const int *axes, int n,
     dims[0] = 16;
     dims[1] = 64;
     dims[2] = 256;
+  } else if (c->mid) {
+    dims[0] = 8;
+    dims[1] = 33;
+    dims[2] = 17;
   }
   if (c->code == PT_OP_REDUCE_SCATTER || c->code == PT_OP_AXIS_SLICE || c->code == PT_OP_ALL_TO_ALL)
     dims[c->dim] *= g;
@@ -333,6 +338,124 @@ START_TEST(collectives_match_vmesh) {
   agree();
   if (world_rank == 0)
     fprintf(stderr, "mpi: %d collectives on %d ranks match the virtual mesh\n", ran, world_size);
+}
+END_TEST
+
+/* The collectives that run over node-shared memory (runtime/mpi_coll.h),
+ * with operand and result in pt_mpi_shm_alloc'd memory: f32 and i32
+ * all_reduce (sum and max, nan included), reduce_scatter and all_gather on
+ * every dim (the outermost runs over shared memory, the others fall back
+ * to MPI), pred (falls back), on every group of every mesh. Three
+ * placements: operand and result apart; in place (all_reduce); and rank 0's
+ * operand in its own memory, which sends every member of its group through
+ * MPI alike. */
+START_TEST(shm_collectives_match_vmesh) {
+  mesh_shape shapes[8];
+  int nshapes = world_meshes(shapes);
+  coll_case cases[32];
+  int ncases = 0;
+  static const pt_dtype types[] = {PT_F32, PT_I32, PT_PRED};
+  for (int t = 0; t < 3; t++)
+    for (int dim = 0; dim < 3; dim++) {
+      cases[ncases++] = (coll_case){PT_OP_ALL_GATHER, dim, 0, NULL, 0, types[t], false, true};
+      if (types[t] != PT_PRED)
+        cases[ncases++] = (coll_case){PT_OP_REDUCE_SCATTER, dim, 0, NULL, 0, types[t], false, true};
+    }
+  for (int t = 0; t < 2; t++) {
+    cases[ncases++] = (coll_case){PT_OP_ALL_REDUCE, 0, 0, "sum", 0, types[t], false, true};
+    cases[ncases++] = (coll_case){PT_OP_ALL_REDUCE, 0, 0, "max", 0, types[t], false, true};
+  }
+  int ran = 0, shared = 0;
+  for (int s = 0; s < nshapes; s++) {
+    char ms[64];
+    mesh_str(&shapes[s], ms, sizeof ms);
+    pt_module *m = mesh_module(&shapes[s]);
+    pt_diag *d = pt_diag_create(NULL);
+    pt_mpi_mesh *mm = pt_mpi_mesh_create(&m->mesh, MPI_COMM_WORLD, d);
+    ck_assert_msg(mm != NULL, "mesh %s: %s", ms, pt_diag_count(d) ? pt_diag_message(d, 0) : "");
+    /* one node: shared memory is on whenever there is more than one rank */
+    ck_assert_int_eq(pt_mpi_shm_enabled(mm), world_size > 1);
+    int lists[48][3], lens[48];
+    int nlists = axis_lists(shapes[s].naxes, lists, lens);
+    int64_t ndev = pt_mesh_devices(&m->mesh);
+    for (int l = 0; l < nlists; l++)
+      for (int c = 0; c < ncases; c++)
+        for (int place = 0; place < 3; place++) {
+          if (place == 1 && cases[c].code != PT_OP_ALL_REDUCE)
+            continue;
+          const char *what = case_str(&cases[c], &m->mesh, lists[l], lens[l]);
+          static const char *const place_str[] = {"apart", "in place", "rank 0's operand private"};
+          pt_func *f = one_op(m, &cases[c], lists[l], lens[l], d);
+          if (!f) {
+            fail_local("mesh %s, %s: does not build: %s", ms, what,
+                       pt_diag_count(d) ? pt_diag_message(d, 0) : "");
+            continue;
+          }
+          pt_tensor **args = pt_calloc((size_t)ndev, sizeof *args);
+          pt_tensor **res = pt_calloc((size_t)ndev, sizeof *res);
+          for (int64_t dev = 0; dev < ndev; dev++) {
+            args[dev] = pt_tensor_create(f->args[0]->type);
+            fill_block(args[dev], dev, (uint32_t)c);
+            if (cases[c].dtype == PT_F32 && cases[c].reduce && dev == 1)
+              ((float *)args[dev]->data)[5] = NAN; /* max and sum carry it */
+          }
+          if (pt_vmesh_run(f, args, res, d) != PT_OK)
+            fail_local("mesh %s, %s: vmesh failed", ms, what);
+          size_t xb = pt_type_bytes(&f->args[0]->type), rb = pt_type_bytes(&f->results[0].type);
+          size_t xpad = (xb + 63) / 64 * 64;
+          char *mem = pt_mpi_shm_alloc(mm, xpad + rb);
+          if (world_size > 1 && !mem)
+            fail_local("mesh %s: pt_mpi_shm_alloc failed", ms);
+          pt_tensor x = {f->args[0]->type, mem, false}, r = {f->results[0].type, NULL, false};
+          r.data = place == 1 ? mem : mem ? mem + xpad : NULL;
+          char *own = NULL;
+          if (!mem || (place == 2 && world_rank == 0))
+            x.data = own = pt_malloc(xb);
+          if (!mem)
+            r.data = pt_malloc(rb);
+          memcpy(x.data, args[world_rank]->data, xb);
+          if (place != 1)
+            memset(r.data, 0xab, rb); /* every byte must be written */
+          int64_t before = pt_mpi_shm_runs(mm);
+          int members[8], g = pt_mpi_group_ranks(mm, f->ops[0], members, 8);
+          bool with0 = false; /* rank 0 is in this rank's group */
+          for (int k = 0; k < g && k < 8; k++)
+            with0 |= members[k] == 0;
+          /* outermost dims, f32 and i32, in shared memory on every member */
+          bool want = g > 1 && !(place == 2 && with0) && cases[c].dtype != PT_PRED &&
+                      (cases[c].code == PT_OP_ALL_REDUCE || cases[c].dim == 0);
+          if (pt_mpi_collective(mm, f->ops[0], &x, &r, d) != PT_OK)
+            fail_local("mesh %s, %s, %s: %s", ms, what, place_str[place],
+                       pt_diag_count(d) ? pt_diag_message(d, 0) : "");
+          else if (res[world_rank] && memcmp(r.data, res[world_rank]->data, rb) != 0)
+            fail_local("mesh %s, %s, %s: the block differs from the virtual mesh's", ms, what,
+                       place_str[place]);
+          else if (pt_mpi_shm_runs(mm) - before != (want ? 1 : 0))
+            fail_local("mesh %s, %s, %s: ran %s shared memory", ms, what, place_str[place],
+                       want ? "without" : "over");
+          shared += want;
+          if (mem)
+            pt_mpi_shm_free(mm, mem);
+          else
+            pt_free(r.data);
+          pt_free(own);
+          for (int64_t dev = 0; dev < ndev; dev++) {
+            pt_tensor_destroy(args[dev]);
+            pt_tensor_destroy(res[dev]);
+          }
+          pt_free(args);
+          pt_free(res);
+          ran++;
+        }
+    pt_mpi_mesh_destroy(mm);
+    pt_diag_destroy(d);
+    pt_module_destroy(m);
+  }
+  agree();
+  if (world_rank == 0)
+    fprintf(stderr,
+            "mpi: %d collectives on %d ranks (%d in shared memory) match the virtual mesh\n", ran,
+            world_size, shared);
 }
 END_TEST
 
@@ -595,6 +718,7 @@ int main(int argc, char **argv) {
   TCase *tc = tcase_create("collectives");
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, collectives_match_vmesh);
+  tcase_add_test(tc, shm_collectives_match_vmesh);
   tcase_add_test(tc, mesh_of_wrong_size);
   tcase_add_test(tc, plans_match_vmesh);
   tcase_add_test(tc, train_step_matches_vmesh);
