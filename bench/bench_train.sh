@@ -2,7 +2,8 @@
 # The MLP's SGD train_step under mpirun: 1 rank, and 2 ranks under BP and
 # under MP. Prints steps/s, achieved GFLOP/s (the step's 2*M*N*K over its
 # five matmuls: two forward, three backward) and its fraction of the GEMM
-# peak measured in the same run (bench/gemm_peak.c, one thread per rank),
+# peak measured in the same run (bench/gemm_peak.c, one thread per rank,
+# each GEMM the faster of its two orientations),
 # with the environment that changes BLAS speed. Figures, never asserts.
 # Usage: bash bench/bench_train.sh [BUILD_DIR] [STEPS]
 set -euo pipefail
@@ -39,11 +40,11 @@ echo "GEMM peak, one thread alone at the one-rank shapes: $one_core GFLOP/s"
 echo "  ($(cat "$T/gemm.txt"))"
 printf '%-20s %6s %10s %10s %12s %10s %14s %9s\n' "configuration" "ranks" "steps/s" "GFLOP/s" \
   "batch x hid" "peak/rank" "of peak" "comm"
-run() { # label ranks script batch hidden
+run() { # label ranks script batch hidden [ENV=VALUE...]
   local pk
   # shellcheck disable=SC2046
   pk=$(peak "$2" $(gemms "$4" "$5"))
-  "${MPI[@]}" -n "$2" "$B/partita" train examples/mlp.pir --tactics "$3" --optimizer sgd \
+  "${MPI[@]}" -n "$2" env "${@:6}" "$B/partita" train examples/mlp.pir --tactics "$3" --optimizer sgd \
     --steps "$STEPS" --json --profile "$T/prof.json" 2>/dev/null >"$T/out.json"
   python3 - "$1" "$2" "$flops" "$pk" "$T/out.json" "$4x$5" "$one_core" "$T/prof.json" <<'PY'
 import json, sys
@@ -67,6 +68,9 @@ PY
 run "1 rank" 1 "$T/one.yaml" 64 1024
 run "2 ranks, BP" 2 examples/mlp.bp.yaml 32 1024
 run "2 ranks, MP" 2 examples/mlp.mp.yaml 64 512
+# the same two without node-shared memory: every collective through MPI's transport
+run "BP, PT_MPI_SHM=0" 2 examples/mlp.bp.yaml 32 1024 PT_MPI_SHM=0
+run "MP, PT_MPI_SHM=0" 2 examples/mlp.mp.yaml 64 512 PT_MPI_SHM=0
 echo "of peak: against the configuration's own peak per rank (in brackets: against one core alone"
 echo "at the one-rank shapes); comm: the collectives' share of the step on the rank where it is least"
 echo "(the one the others wait for) and most (from --profile of the same run)"

@@ -64,19 +64,22 @@ static bool any_failed(bool failed) {
 }
 
 /* What stops the loop after a step, agreed by every rank in one
- * all-reduce (the maximum over them): rank 0's --verify failing, a
- * non-finite loss, the signal a rank caught (SIGTERM over SIGINT if both
- * were), and the least index of an updated tensor a rank found non-finite
- * (--check-numerics; -1 for none). */
+ * all-reduce (the maximum over them): a rank's run failing, rank 0's
+ * --verify failing, a non-finite loss, the signal a rank caught (SIGTERM
+ * over SIGINT if both were), and the least index of an updated tensor a
+ * rank found non-finite (--check-numerics; -1 for none). */
 typedef struct {
-  bool verify_failed, nonfinite;
+  bool run_failed, verify_failed, nonfinite;
   int signal, bad;
 } step_verdict;
 
-static step_verdict agree_step(bool verify_failed, bool nonfinite, int sig, int bad) {
-  int mine[4] = {verify_failed, nonfinite, sig, bad >= 0 ? INT_MAX - bad : 0}, all[4] = {0};
-  MPI_Allreduce(mine, all, 4, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  return (step_verdict){all[0] != 0, all[1] != 0, all[2], all[3] ? INT_MAX - all[3] : -1};
+static step_verdict agree_step(bool run_failed, bool verify_failed, bool nonfinite, int sig,
+                               int bad) {
+  int mine[5] = {run_failed, verify_failed, nonfinite, sig, bad >= 0 ? INT_MAX - bad : 0};
+  int all[5] = {0};
+  MPI_Allreduce(mine, all, 5, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  return (step_verdict){all[0] != 0, all[1] != 0, all[2] != 0, all[3],
+                        all[4] ? INT_MAX - all[4] : -1};
 }
 
 /* For failures that can differ between ranks (MPI, the runtime, files):
@@ -350,48 +353,65 @@ static bool loop(dist *x, double *losses, double *secs) {
   char path[1024];
   for (uint64_t s = 0; s < o->steps; s++) {
     bool recording = x->prof && s >= pfirst && s < pend;
+    /* alike on every rank (only rank 0 holds x->ref) */
+    bool verifying = o->verify && !o->resume && s < (o->steps < 2 ? o->steps : 2);
     pt_exec_set_profile(x->e, recording);
-    pt_watchdog_wait(NULL, "the barrier before the step");
-    MPI_Barrier(MPI_COMM_WORLD);
-    pt_watchdog_done();
+    /* the agreement after each step lines the ranks up for the next; the
+     * first step, and the profiled ones (whose timelines are compared
+     * across ranks), start at a barrier */
+    if (s == 0 || recording) {
+      pt_watchdog_wait(NULL, "the barrier before the step");
+      MPI_Barrier(MPI_COMM_WORLD);
+      pt_watchdog_done();
+    }
     pt_watchdog_step(x->start + s + 1);
     double t0 = pt_train_now();
     /* the first step copies the arguments into the executor's buffers; the
      * updated params and optimizer state then stay there, handed from each
      * step's results to the next step's arguments without a copy */
-    bool failed = pt_exec_run(x->e, s == 0 ? x->args : NULL, NULL, x->d) != PT_OK;
+    bool run_failed = pt_exec_run(x->e, s == 0 ? x->args : NULL, NULL, x->d) != PT_OK;
     pt_watchdog_step(0);
-    pt_watchdog_wait(NULL, "the check that every rank ran the step");
-    failed = rank_failed(x, failed);
-    pt_watchdog_done();
-    if (failed)
-      return false;
+    if (run_failed && !x->root) /* its own messages, before the ranks agree */
+      pt_train_emit(x->o, (pt_train_event){.kind = PT_TRAIN_RANK_FAILED, .diag = x->d}, x->rank,
+                    x->size, x->batch);
+    if (verifying) { /* rank 0 runs the interpreter only after a step every rank ran */
+      pt_watchdog_wait(NULL, "the check that every rank ran the step");
+      bool any = any_failed(run_failed);
+      pt_watchdog_done();
+      if (any)
+        return false;
+    }
     int bad = -1; /* --check-numerics: this rank's blocks of the updated state */
-    if (o->check_numerics) {
+    if (o->check_numerics && !run_failed) {
       const pt_tensor **upd = pt_calloc((size_t)x->nupd + 1, sizeof *upd);
       for (int i = 0; i < x->nupd; i++)
         upd[i] = pt_exec_result_buffer(x->e, i);
       bad = pt_train_first_nonfinite(upd, x->nupd);
       pt_free(upd);
     }
-    for (int i = 0; i < x->nupd; i++)
+    for (int i = 0; i < x->nupd && !run_failed; i++)
       pt_exec_carry(x->e, i, i);
     secs[s] = pt_train_now() - t0;
     uint64_t step = x->start + s + 1;
-    if (recording)
+    if (recording && !run_failed)
       pt_prof_record(x->prof, x->e, step, t0, secs[s]);
-    losses[s] = pt_tensor_get(pt_exec_result_buffer(x->e, x->nupd), 0);
+    losses[s] = run_failed ? NAN : pt_tensor_get(pt_exec_result_buffer(x->e, x->nupd), 0);
+    bool failed = false;
     if (x->ref && s < verify_steps) {
       failed = !verify_step(x, step, losses[s]);
       if (!failed)
         emit(x, (pt_train_event){.kind = PT_TRAIN_VERIFIED, .step = step, .loss = losses[s]});
     }
-    /* the ranks agree on --verify, a non-finite loss (whatever rounding
-     * did) or state, and a signal any one of them caught */
-    pt_watchdog_wait(NULL, x->ref && s < verify_steps ? "rank 0's --verify of the step"
-                                                      : "the agreement after the step");
-    step_verdict v = agree_step(x->ref && failed, !isfinite(losses[s]), pt_train_stop_signal(), bad);
+    /* the ranks agree on a failed run, --verify, a non-finite loss
+     * (whatever rounding did) or state, and a signal any one of them
+     * caught: one all-reduce per step */
+    pt_watchdog_wait(NULL,
+                     verifying ? "rank 0's --verify of the step" : "the agreement after the step");
+    step_verdict v =
+        agree_step(run_failed, x->ref && failed, !isfinite(losses[s]), pt_train_stop_signal(), bad);
     pt_watchdog_done();
+    if (v.run_failed)
+      return false;
     if (v.verify_failed)
       return false;
     emit(x, (pt_train_event){.kind = PT_TRAIN_STEP,
@@ -412,10 +432,13 @@ static bool loop(dist *x, double *losses, double *secs) {
       if (rank_failed(x, failed)) {
         /* the write replaces the file atomically: the last one is whole */
         if (kept)
-          pt_diag_report(x->d, PT_SEV_NOTE, PT_NOLOC, "training stopped; %s still holds the "
-                         "checkpoint of step %llu", path, (unsigned long long)kept);
+          pt_diag_report(x->d, PT_SEV_NOTE, PT_NOLOC,
+                         "training stopped; %s still holds the "
+                         "checkpoint of step %llu",
+                         path, (unsigned long long)kept);
         else
-          pt_diag_report(x->d, PT_SEV_NOTE, PT_NOLOC, "training stopped; no checkpoint was "
+          pt_diag_report(x->d, PT_SEV_NOTE, PT_NOLOC,
+                         "training stopped; no checkpoint was "
                          "written");
         return false;
       }

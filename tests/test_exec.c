@@ -425,6 +425,18 @@ static const op_case op_cases[] = {
     {"dot large",
      F("input %a: f32[33,130], input %b: f32[130,65]", "r: f32[33,65]",
        "%r = dot %a, %b {lhs_contract = [1], rhs_contract = [0]} : f32[33,65]\nreturn %r\n")},
+    /* thin results (few rows, many columns): computed as C^T and transposed (dot_flips) */
+    {"dot thin",
+     F("input %a: f32[6,64], input %b: f32[64,70], input %at: f32[64,6], input %bt: f32[70,64]",
+       "r: f32[6,70], s: f32[6,70], t: f32[6,70], u: f32[6,70]",
+       "%r = dot %a, %b {lhs_contract = [1], rhs_contract = [0]} : f32[6,70]\n"
+       "%s = dot %at, %b {lhs_contract = [0], rhs_contract = [0]} : f32[6,70]\n"
+       "%t = dot %a, %bt {lhs_contract = [1], rhs_contract = [1]} : f32[6,70]\n"
+       "%u = dot %at, %bt {lhs_contract = [0], rhs_contract = [1]} : f32[6,70]\n"
+       "return %r, %s, %t, %u\n")},
+    {"dot thin batch", F("input %a: f32[3,40,64], input %b: f32[64,3,100]", "r: f32[3,40,100]",
+                         "%r = dot %a, %b {lhs_batch = [0], rhs_batch = [1], lhs_contract = [2], "
+                         "rhs_contract = [0]} : f32[3,40,100]\nreturn %r\n")},
     {"dot i32",
      F("input %i: i32[3,4], input %j: i32[4,2]", "r: i32[3,2]",
        "%r = dot %i, %j {lhs_contract = [1], rhs_contract = [0]} : i32[3,2]\nreturn %r\n")},
