@@ -26,10 +26,10 @@ static const char usage_text[] =
     "MPI_Allgather, MPI_Alltoall, MPI_Sendrecv) on the same communicator. Each rep\n"
     "refills the input, meets at a barrier and takes the slowest rank's time; rank 0\n"
     "prints the median and best of the reps and MPI's median over partita's. It checks\n"
-    "that both give the same result and exits 1 if not. partita's operand and result\n"
-    "lie in node-shared memory (pt_mpi_shm_alloc) as the executor's buffers do, so\n"
-    "all_reduce, reduce_scatter and all_gather of 8 KiB and more run over it; set\n"
-    "PT_MPI_SHM=0 to time the MPI transport instead.\n\n"
+    "that both give the same result and exits 1 if not. On one node partita's\n"
+    "all_reduce, reduce_scatter and all_gather of 8 KiB and more run through the\n"
+    "mesh's shared staging window (pt_mpi_shm_reserve, as the executor reserves it);\n"
+    "set PT_MPI_SHM=0 to time them through MPI's transport instead.\n\n"
     "Options:\n"
     "  --sizes LIST  each rank's operand in bytes, a comma list like 64K,1M,16M\n"
     "                (suffixes K, M, G or KiB, MiB, GiB, KB, MB, GB; at most 1G; rounded\n"
@@ -284,16 +284,10 @@ static bool run_case(pt_mpi_mesh *mm, pt_module *m, pt_opcode code, int64_t byte
   pt_tensor *src = pt_tensor_create(op->operands[0]->type);
   pt_tensor *mx = pt_tensor_create(src->type);
   pt_tensor *mr = in_place ? mx : pt_tensor_create(op->result->type);
-  /* partita's operand and result in node-shared memory when the runtime
-   * has it, as the executor allocates its buffers */
-  size_t xb = pt_type_bytes(&src->type), rb = pt_type_bytes(&op->result->type);
-  size_t xpad = (xb + 63) / 64 * 64;
-  char *mem = pt_mpi_shm_alloc(mm, xpad + (in_place ? 0 : rb));
-  if (!mem)
-    mem = pt_malloc(xpad + (in_place ? 0 : rb));
-  pt_tensor xt = {src->type, mem, false},
-            rt = {op->result->type, in_place ? mem : mem + xpad, false};
-  pt_tensor *x = &xt, *r = &rt;
+  pt_tensor *x = pt_tensor_create(src->type);
+  pt_tensor *r = in_place ? x : pt_tensor_create(op->result->type);
+  /* the shared staging as the executor reserves it: room for the operand */
+  pt_mpi_shm_reserve(mm, pt_type_bytes(&src->type));
   fill(src, rank, (int)code);
   double *t = pt_calloc((size_t)(2 * reps), sizeof *t); /* partita's reps, then MPI's */
   size_t xbytes = pt_type_bytes(&src->type);
@@ -338,13 +332,12 @@ static bool run_case(pt_mpi_mesh *mm, pt_module *m, pt_opcode code, int64_t byte
     }
   }
   pt_free(t);
-  if (!in_place)
+  if (!in_place) {
+    pt_tensor_destroy(r);
     pt_tensor_destroy(mr);
-  if (pt_mpi_shm_enabled(mm))
-    pt_mpi_shm_free(mm, mem);
-  else
-    pt_free(mem);
+  }
   pt_tensor_destroy(src);
+  pt_tensor_destroy(x);
   pt_tensor_destroy(mx);
   return ok;
 }
@@ -364,9 +357,9 @@ static void conditions(int size, int reps, bool shm) {
   printf("bench_coll: %d rank%s on mesh {x: %d}, f32 operands; %d reps after one warm-up, a "
          "rep's time the slowest rank's\n",
          size, size == 1 ? "" : "s", size, reps);
-  printf("partita's buffers: %s\n", shm ? "node-shared (pt_mpi_shm_alloc, as the executor's)"
-                                        : "its own memory (shared memory is off: PT_MPI_SHM=0 "
-                                          "or more than one node)");
+  printf("partita's collectives: %s\n",
+         shm ? "through the node-shared staging window (as the executor's)"
+             : "through MPI (shared memory is off: PT_MPI_SHM=0 or more than one node)");
   printf("machine: nproc %ld, cpu \"%s\", load average %.2f\n", sysconf(_SC_NPROCESSORS_ONLN),
          model, load);
   printf("bytes: each rank's operand (all_gather's result is %d times that); MPI/partita above 1: "

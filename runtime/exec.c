@@ -823,7 +823,6 @@ struct pt_exec {
   pt_jit_program *jit;
   char **gptrs; /* a group's buffer pointers */
   char *block[3];
-  char *shared;       /* the blocks' node-shared memory (pt_mpi_shm_alloc), or NULL */
   pt_tensor *views;   /* per value: its buffer (data borrowed) */
   pt_tensor *results; /* per result: its buffer */
   pt_tensor **x;      /* operands of the running op */
@@ -899,19 +898,7 @@ pt_exec *pt_exec_create(const pt_func *g, pt_mpi_mesh *mm, pt_diag *d) {
       pt_exec_destroy(e);
       return NULL;
     }
-  if (mm) { /* one shared window for the three blocks, so collectives read peers' buffers */
-    int64_t at[3], total = 0;
-    for (int b = 0; b < 3; b++) {
-      at[b] = total;
-      total += (sizes[b] + (int64_t)HUGE_BYTES - 1) / (int64_t)HUGE_BYTES * (int64_t)HUGE_BYTES;
-    }
-    if ((e->shared = pt_mpi_shm_alloc(mm, (size_t)total))) {
-      memset(e->shared, 0, (size_t)total); /* every page touched now, by its owner */
-      for (int b = 0; b < 3; b++)
-        e->block[b] = e->shared + at[b];
-    }
-  }
-  for (int b = 0; b < 3 && !e->shared; b++)
+  for (int b = 0; b < 3; b++)
     if (!(e->block[b] = alloc_block(sizes[b]))) {
       pt_diag_error(d, g->loc, "cannot allocate %lld bytes for @%s's buffers", (long long)sizes[b],
                     g->name);
@@ -947,17 +934,26 @@ pt_exec *pt_exec_create(const pt_func *g, pt_mpi_mesh *mm, pt_diag *d) {
   e->x = pt_calloc((size_t)maxops, sizeof *e->x);
   e->secs = pt_calloc((size_t)g->nops + 1, sizeof *e->secs);
   e->starts = pt_calloc((size_t)g->nops + 1, sizeof *e->starts);
+  if (mm) { /* collective over the mesh, as creating the executor is */
+    size_t most = 0;
+    for (int i = 0; i < g->nops; i++) {
+      const pt_op *op = g->ops[i];
+      if (op->code == PT_OP_ALL_REDUCE || op->code == PT_OP_REDUCE_SCATTER ||
+          op->code == PT_OP_ALL_GATHER) {
+        size_t b = pt_type_bytes(&op->operands[0]->type);
+        most = b > most ? b : most;
+      }
+    }
+    pt_mpi_shm_reserve(mm, most); /* false: the collectives go through MPI */
+  }
   return e;
 }
 
 void pt_exec_destroy(pt_exec *e) {
   if (!e)
     return;
-  if (e->shared)
-    pt_mpi_shm_free(e->mm, e->shared);
-  else
-    for (int b = 0; b < 3; b++)
-      free(e->block[b]);
+  for (int b = 0; b < 3; b++)
+    free(e->block[b]);
   pt_buffer_plan_free(&e->plan);
   pt_jit_program_destroy(e->jit);
   pt_fusion_plan_free(&e->fusion);

@@ -95,7 +95,10 @@ typedef struct pt_exec pt_exec;
  * its module must outlive the executor). mm (borrowed, may be NULL) runs
  * the collectives and must be a mesh equal to g's module's; with mm NULL,
  * collectives are allowed only on a mesh of one device, where they are
- * identities. NULL with a message in d on error. */
+ * identities. With mm, collective over the mesh: it reserves the mesh's
+ * shared staging for g's largest collective operand (pt_mpi_shm_reserve).
+ * NULL with a message in d on error (alike on every rank: only the program
+ * and this machine's memory decide). */
 pt_exec *pt_exec_create(const pt_func *g, pt_mpi_mesh *mm, pt_diag *d);
 void pt_exec_destroy(pt_exec *e);
 

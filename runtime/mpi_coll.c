@@ -19,23 +19,6 @@ typedef struct {
   MPI_Comm comm;         /* rank in it = position in the group */
 } group_comm;
 
-/* A window of node-shared memory (pt_mpi_shm_alloc): every rank's segment,
- * addressable by every rank. */
-typedef struct {
-  MPI_Win win;
-  size_t bytes;  /* this rank's segment */
-  char **seg;    /* per mesh rank: its segment in this process's address space */
-  size_t *segsz; /* per mesh rank: its segment's bytes */
-} shm_win;
-
-/* What a rank publishes before a shared-memory collective: where its
- * operand and result are (window index and offset; win -1 when not in
- * shared memory). One cache line per rank. */
-typedef struct {
-  int64_t xwin, xoff, rwin, roff;
-  char pad[32];
-} shm_ctl;
-
 struct pt_mpi_mesh {
   pt_mesh mesh; /* names point into `names` */
   char names[PT_MAX_AXES][64];
@@ -47,15 +30,15 @@ struct pt_mpi_mesh {
   void *scratch[2];
   size_t scratch_cap[2];
   MPI_Op max_nan; /* f32 max that propagates nan, like the virtual mesh */
-  /* node-shared memory, when every rank runs on this node (shm_setup) */
+  /* node-shared staging, when every rank runs on this node (shm_setup):
+   * a window with a segment of stage_bytes per rank (0: none yet) */
   bool shm;
-  MPI_Win ctl_win;
-  shm_ctl **ctl; /* per mesh rank: its published slot */
-  shm_win *wins;
-  int nwins, capwins;
-  int *members;      /* a group's mesh ranks, by position (mesh size entries) */
-  char **src, **dst; /* its operands and results (mesh size entries) */
-  int64_t shm_runs;  /* collectives run over shared memory so far */
+  MPI_Win stage_win;
+  size_t stage_bytes;
+  char **stage;     /* per mesh rank: its segment in this address space */
+  int *members;     /* a group's mesh ranks, by position (mesh size entries) */
+  char **src;       /* their operands' or segments' elements, by position */
+  int64_t shm_runs; /* collectives run over shared memory so far */
 };
 
 /* ---- errors ----------------------------------------------------------- */
@@ -91,22 +74,9 @@ static bool all_agree(const pt_mpi_mesh *mm, bool ok) {
   return all == 1;
 }
 
-/* Each rank's segment of window w, as this process sees it. */
-static void shm_query(pt_mpi_mesh *mm, MPI_Win w, char **seg, size_t *segsz) {
-  for (int q = 0; q < mm->size; q++) {
-    MPI_Aint sz = 0;
-    int du = 0;
-    void *base = NULL;
-    MPI_Win_shared_query(w, q, &sz, &du, &base);
-    seg[q] = base;
-    if (segsz)
-      segsz[q] = (size_t)sz;
-  }
-}
-
 /* Turns shared memory on when every rank of the mesh is on this node and
- * PT_MPI_SHM is not 0 (the same on every rank, agreed), with the control
- * window the collectives publish in. Off, everything goes through MPI. */
+ * PT_MPI_SHM is not 0 (the same on every rank, agreed); the staging window
+ * comes with pt_mpi_shm_reserve. Off, everything goes through MPI. */
 static void shm_setup(pt_mpi_mesh *mm) {
   const char *env = getenv("PT_MPI_SHM");
   bool want = mm->size > 1 && !(env && strcmp(env, "0") == 0);
@@ -120,24 +90,16 @@ static void shm_setup(pt_mpi_mesh *mm) {
   } else {
     want = false;
   }
-  if (!all_agree(mm, want))
+  mm->shm = all_agree(mm, want);
+  mm->stage_win = MPI_WIN_NULL;
+}
+
+static void stage_free(pt_mpi_mesh *mm) {
+  if (mm->stage_win == MPI_WIN_NULL)
     return;
-  void *base = NULL;
-  bool ok = MPI_Win_allocate_shared((MPI_Aint)sizeof(shm_ctl), 1, MPI_INFO_NULL, mm->cart, &base,
-                                    &mm->ctl_win) == MPI_SUCCESS;
-  if (!all_agree(mm, ok)) {
-    if (ok)
-      MPI_Win_free(&mm->ctl_win);
-    return;
-  }
-  MPI_Win_lock_all(MPI_MODE_NOCHECK, mm->ctl_win);
-  char **seg = pt_calloc((size_t)mm->size, sizeof *seg);
-  shm_query(mm, mm->ctl_win, seg, NULL);
-  mm->ctl = pt_calloc((size_t)mm->size, sizeof *mm->ctl);
-  for (int q = 0; q < mm->size; q++)
-    mm->ctl[q] = (shm_ctl *)seg[q];
-  pt_free(seg);
-  mm->shm = true;
+  MPI_Win_unlock_all(mm->stage_win);
+  MPI_Win_free(&mm->stage_win);
+  mm->stage_bytes = 0;
 }
 
 bool pt_mpi_shm_enabled(const pt_mpi_mesh *mm) {
@@ -160,63 +122,43 @@ static bool shm_room(const pt_mpi_mesh *mm, size_t bytes) {
   return (double)bytes * (double)mm->size * 2.0 <= avail;
 }
 
-void *pt_mpi_shm_alloc(pt_mpi_mesh *mm, size_t bytes) {
+bool pt_mpi_shm_reserve(pt_mpi_mesh *mm, size_t bytes) {
   if (!mm->shm)
-    return NULL;
-  size_t n = bytes ? bytes : 64;
+    return false;
+  unsigned long long want = bytes, most = 0;
+  if (MPI_Allreduce(&want, &most, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, mm->cart) != MPI_SUCCESS)
+    return false;
+  size_t n = (size_t)most;
+  n = (n + 4095) / 4096 * 4096;
+  if (n <= mm->stage_bytes)
+    return true;
   if (!all_agree(mm, shm_room(mm, n)))
-    return NULL;
+    return false;
+  stage_free(mm);
   MPI_Info info;
   MPI_Info_create(&info);
   MPI_Info_set(info, "alloc_shared_noncontig", "true"); /* each segment on its own pages */
   void *base = NULL;
-  MPI_Win w;
+  MPI_Win w = MPI_WIN_NULL;
   bool ok = MPI_Win_allocate_shared((MPI_Aint)n, 1, info, mm->cart, &base, &w) == MPI_SUCCESS;
   MPI_Info_free(&info);
   if (!all_agree(mm, ok)) {
     if (ok)
       MPI_Win_free(&w);
-    return NULL;
+    return false;
   }
+  memset(base, 0, n); /* every page touched now, by its owner */
   MPI_Win_lock_all(MPI_MODE_NOCHECK, w);
-  PT_GROW(mm->wins, mm->capwins, (size_t)mm->nwins + 1);
-  shm_win *sw = &mm->wins[mm->nwins++];
-  sw->win = w;
-  sw->bytes = n;
-  sw->seg = pt_calloc((size_t)mm->size, sizeof *sw->seg);
-  sw->segsz = pt_calloc((size_t)mm->size, sizeof *sw->segsz);
-  shm_query(mm, w, sw->seg, sw->segsz);
-  PT_ASSERT(sw->seg[mm->rank] == base);
-  return base;
-}
-
-void pt_mpi_shm_free(pt_mpi_mesh *mm, void *p) {
-  for (int i = 0; i < mm->nwins; i++)
-    if (mm->wins[i].seg[mm->rank] == p) {
-      shm_win *sw = &mm->wins[i];
-      MPI_Win_unlock_all(sw->win);
-      MPI_Win_free(&sw->win);
-      pt_free(sw->seg);
-      pt_free(sw->segsz);
-      mm->wins[i] = mm->wins[--mm->nwins];
-      return;
-    }
-  PT_UNREACHABLE(); /* not from pt_mpi_shm_alloc */
-}
-
-/* Where p (n bytes) lies in this rank's shared segments: the window's
- * index and the offset; -1 when it is not wholly inside one. */
-static int64_t shm_find(const pt_mpi_mesh *mm, const void *p, size_t n, int64_t *off) {
-  const char *c = p;
-  for (int i = 0; i < mm->nwins; i++) {
-    const char *b = mm->wins[i].seg[mm->rank];
-    if (c >= b && c + n <= b + mm->wins[i].bytes) {
-      *off = c - b;
-      return i;
-    }
+  for (int q = 0; q < mm->size; q++) {
+    MPI_Aint sz = 0;
+    int du = 0;
+    void *seg = NULL;
+    MPI_Win_shared_query(w, q, &sz, &du, &seg);
+    mm->stage[q] = seg;
   }
-  *off = 0;
-  return -1;
+  mm->stage_win = w;
+  mm->stage_bytes = n;
+  return true;
 }
 
 /* ---- the mesh --------------------------------------------------------- */
@@ -277,7 +219,7 @@ pt_mpi_mesh *pt_mpi_mesh_create(const pt_mesh *m, MPI_Comm world, pt_diag *d) {
     goto fail;
   mm->members = pt_calloc((size_t)size, sizeof *mm->members);
   mm->src = pt_calloc((size_t)size, sizeof *mm->src);
-  mm->dst = pt_calloc((size_t)size, sizeof *mm->dst);
+  mm->stage = pt_calloc((size_t)size, sizeof *mm->stage);
   shm_setup(mm);
   return mm;
 fail:
@@ -290,16 +232,10 @@ fail:
 void pt_mpi_mesh_destroy(pt_mpi_mesh *mm) {
   if (!mm)
     return;
-  PT_ASSERT(mm->nwins == 0); /* pt_mpi_shm_free'd before */
-  if (mm->shm) {
-    MPI_Win_unlock_all(mm->ctl_win);
-    MPI_Win_free(&mm->ctl_win);
-  }
-  pt_free(mm->ctl);
-  pt_free(mm->wins);
+  stage_free(mm);
+  pt_free(mm->stage);
   pt_free(mm->members);
   pt_free(mm->src);
-  pt_free(mm->dst);
   for (int i = 0; i < mm->ngroups; i++)
     MPI_Comm_free(&mm->groups[i].comm);
   pt_free(mm->groups);
@@ -624,20 +560,25 @@ static void chunk_of(int64_t n, int64_t G, int64_t k, int64_t *lo, int64_t *hi) 
 }
 
 /* all_reduce, and reduce_scatter and all_gather along their outermost
- * dimension, over shared memory when every member's operand and result
- * lie in node-shared windows: no copy through MPI, each rank reads its
- * peers' buffers in place. The protocol:
- *   1. each rank publishes where its operand and result are; barrier;
- *   2. if any member's are not shared, every member sees it alike and all
- *      go through MPI instead (*done stays false);
- *   3. reduce_scatter and all_reduce: each rank reduces its own chunk over
- *      the members' operands into its result (one rank computes each
- *      element, so all_reduce gives every rank the same bits); all_gather:
- *      each rank copies every member's operand into its result; barrier;
- *   4. all_reduce only: each rank copies the other chunks from their
- *      owners' results; barrier.
- * The last barrier keeps a rank from overwriting what a slower peer still
- * reads. Collective over the group. */
+ * dimension, through the node-shared staging window when it holds the
+ * operand (every member's is as large: pt_mpi_shm_reserve agrees on it,
+ * so every member of the group decides alike). Each rank's segment is
+ * read by its peers in place; the operand and result stay in the rank's
+ * own memory (huge pages, where the executor computes).
+ *   all_reduce (G chunks of n/G elements, cut at 64 bytes): each rank
+ *     copies the chunks it does not own into its segment; barrier; sums
+ *     its own chunk over its operand and its peers' segments into its
+ *     result (one rank computes each element: every rank gets the same
+ *     bits) and copies it into its segment (where its peers read only
+ *     other chunks); barrier; copies the other
+ *     chunks from their owners' segments; barrier.
+ *   reduce_scatter: the blocks of the others into the segment; barrier;
+ *     its own block summed over its operand and the peers'; barrier.
+ *   all_gather: the operand into the segment; barrier; every peer's
+ *     block from its segment; barrier.
+ * The last barrier keeps a rank from overwriting its segment while a
+ * slower peer still reads it. Sums run in group order. Collective over
+ * the group. */
 static pt_status shm_collective(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, const group *g,
                                 const pt_tensor *x, pt_tensor *r, bool *done, pt_diag *d) {
   *done = false;
@@ -645,61 +586,79 @@ static pt_status shm_collective(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, co
   size_t es = pt_dtype_size(xt->dtype);
   size_t xbytes = (size_t)pt_type_numel(xt) * es, rbytes = (size_t)pt_type_numel(&r->type) * es;
   bool max = op->code == PT_OP_ALL_REDUCE && strcmp(pt_op_ident(op, PT_A_REDUCE), "max") == 0;
-  /* the same on every member: the op, its types and the mesh decide */
-  if (!mm->shm || g->size < 2 || (xbytes > rbytes ? xbytes : rbytes) < SHM_MIN_BYTES ||
+  /* the same on every member: the op, its types, the mesh and the agreed
+   * staging size decide */
+  if (!mm->shm || g->size < 2 || xbytes > mm->stage_bytes ||
+      (xbytes > rbytes ? xbytes : rbytes) < SHM_MIN_BYTES ||
       (xt->dtype != PT_F32 && xt->dtype != PT_I32) ||
       (op->code != PT_OP_ALL_REDUCE && outer_of(xt, (int)pt_op_int(op, PT_A_DIM, 0)) != 1))
     return PT_OK;
   int G = (int)g->size, pos = (int)g->pos;
-  shm_ctl *me = mm->ctl[mm->rank];
-  me->xwin = shm_find(mm, x->data, xbytes, &me->xoff);
-  me->rwin = shm_find(mm, r->data, rbytes, &me->roff);
-  if (shm_barrier(mm, op, c, d) != PT_OK)
-    return PT_ERR;
   int *mem = mm->members;
   PT_ASSERT(pt_mpi_group_ranks(mm, op, mem, mm->size) == G && mem[pos] == mm->rank);
-  char **src = mm->src, **dst = mm->dst; /* the members' operands and results, by position */
-  for (int q = 0; q < G; q++) {
-    const shm_ctl *cq = mm->ctl[mem[q]];
-    if (cq->xwin < 0 || cq->rwin < 0)
-      return PT_OK; /* every member reads the same slots: all fall back alike */
-    src[q] = mm->wins[cq->xwin].seg[mem[q]] + cq->xoff;
-    dst[q] = mm->wins[cq->rwin].seg[mem[q]] + cq->roff;
-  }
+  const char **src = (const char **)mm->src; /* by position: the operand's elements */
+  char *mine = mm->stage[mm->rank];
+  const char *xs = x->data;
+  char *rs = r->data;
   int64_t n = pt_type_numel(&r->type), lo, hi;
   switch (op->code) {
-  case PT_OP_ALL_GATHER: /* block q of the result is member q's operand */
-    for (int q = 0; q < G; q++)
-      memcpy(dst[pos] + (size_t)q * xbytes, src[q], xbytes);
+  case PT_OP_ALL_GATHER:
+    memcpy(mine, xs, xbytes);
     break;
-  case PT_OP_REDUCE_SCATTER: /* the result is block pos of the operands' sum */
+  case PT_OP_REDUCE_SCATTER:
     for (int q = 0; q < G; q++)
-      src[q] += (size_t)pos * rbytes;
-    /* fall through */
+      if (q != pos)
+        memcpy(mine + (size_t)q * rbytes, xs + (size_t)q * rbytes, rbytes);
+    break;
   case PT_OP_ALL_REDUCE:
-    if (op->code == PT_OP_ALL_REDUCE)
-      chunk_of(n, G, pos, &lo, &hi);
-    else
-      lo = 0, hi = n;
-    if (xt->dtype == PT_F32)
-      reduce_f32((float *)dst[pos], (const float *const *)src, G, lo, hi, max);
-    else
-      reduce_i32((int32_t *)dst[pos], (const int32_t *const *)src, G, lo, hi, max);
+    for (int q = 0; q < G; q++) {
+      chunk_of(n, G, q, &lo, &hi);
+      if (q != pos && hi > lo)
+        memcpy(mine + (size_t)lo * es, xs + (size_t)lo * es, (size_t)(hi - lo) * es);
+    }
     break;
   default:
     PT_UNREACHABLE();
   }
   if (shm_barrier(mm, op, c, d) != PT_OK)
     return PT_ERR;
-  if (op->code == PT_OP_ALL_REDUCE) {
+  for (int q = 0; q < G; q++)
+    src[q] = q == pos ? xs : mm->stage[mem[q]];
+  switch (op->code) {
+  case PT_OP_ALL_GATHER: /* block q of the result is member q's operand */
+    for (int q = 0; q < G; q++)
+      memcpy(rs + (size_t)q * xbytes, src[q], xbytes);
+    break;
+  case PT_OP_REDUCE_SCATTER: /* the result is block pos of the operands' sum */
+    for (int q = 0; q < G; q++)
+      src[q] += (size_t)pos * rbytes;
+    lo = 0, hi = n;
+    if (xt->dtype == PT_F32)
+      reduce_f32((float *)rs, (const float *const *)src, G, lo, hi, max);
+    else
+      reduce_i32((int32_t *)rs, (const int32_t *const *)src, G, lo, hi, max);
+    break;
+  case PT_OP_ALL_REDUCE:
+    chunk_of(n, G, pos, &lo, &hi);
+    if (xt->dtype == PT_F32)
+      reduce_f32((float *)rs, (const float *const *)src, G, lo, hi, max);
+    else
+      reduce_i32((int32_t *)rs, (const int32_t *const *)src, G, lo, hi, max);
+    /* peers read only the chunks this rank does not own from its segment */
+    memcpy(mine + (size_t)lo * es, rs + (size_t)lo * es, (size_t)(hi - lo) * es);
+    if (shm_barrier(mm, op, c, d) != PT_OK)
+      return PT_ERR;
     for (int q = 0; q < G; q++) {
       chunk_of(n, G, q, &lo, &hi);
       if (q != pos && hi > lo)
-        memcpy(dst[pos] + (size_t)lo * es, dst[q] + (size_t)lo * es, (size_t)(hi - lo) * es);
+        memcpy(rs + (size_t)lo * es, mm->stage[mem[q]] + (size_t)lo * es, (size_t)(hi - lo) * es);
     }
-    if (shm_barrier(mm, op, c, d) != PT_OK)
-      return PT_ERR;
+    break;
+  default:
+    PT_UNREACHABLE();
   }
+  if (shm_barrier(mm, op, c, d) != PT_OK)
+    return PT_ERR;
   mm->shm_runs++;
   *done = true;
   return PT_OK;

@@ -38,24 +38,25 @@ const pt_mesh *pt_mpi_mesh_mesh(const pt_mpi_mesh *mm);
 MPI_Comm pt_mpi_mesh_comm(const pt_mpi_mesh *mm);
 
 /* Node-shared memory. When every rank of the mesh runs on one node (and
- * the environment does not set PT_MPI_SHM=0), memory from pt_mpi_shm_alloc
- * lies in an MPI shared window that every rank can read. all_reduce, and
- * reduce_scatter and all_gather along their outermost non-trivial
- * dimension, of 8 KiB or more whose operand and result lie in such memory
- * on every member of the group then run over it: each rank reads its
- * peers' buffers in place, with barriers between the phases, instead of
- * copying through MPI's transport. The executor allocates its buffers so.
+ * the environment does not set PT_MPI_SHM=0), the mesh can hold a staging
+ * window in MPI shared memory, a segment per rank that every rank can read.
+ * all_reduce, and reduce_scatter and all_gather along their outermost
+ * non-trivial dimension, of f32 or i32, 8 KiB or more, and whose operand
+ * fits the segment, then run through it: each rank copies what its peers
+ * need into its own segment and reads theirs in place, with barriers
+ * between the phases, instead of moving data through MPI's transport.
+ * Operands and results stay in the caller's memory.
  *
- * pt_mpi_shm_alloc is collective over the mesh (every rank, any sizes):
- * NULL on every rank alike when shared memory is off or the allocation
- * fails anywhere, or when the backing file system (/dev/shm) lacks room;
- * the caller then uses its own memory. pt_mpi_shm_free (collective, in the
- * same order on every rank) must run before pt_mpi_mesh_destroy. */
+ * pt_mpi_shm_reserve grows every rank's segment to at least the largest
+ * `bytes` any rank asks for (collective over the mesh; the executor asks
+ * for its program's largest collective operand). False on every rank
+ * alike when shared memory is off or the window cannot be made (the
+ * backing file system, /dev/shm, must have room for it twice over); the
+ * collectives then go through MPI. The window is freed with the mesh. */
 bool pt_mpi_shm_enabled(const pt_mpi_mesh *mm);
+bool pt_mpi_shm_reserve(pt_mpi_mesh *mm, size_t bytes);
 /* How many collectives have run over shared memory on this rank. */
 int64_t pt_mpi_shm_runs(const pt_mpi_mesh *mm);
-void *pt_mpi_shm_alloc(pt_mpi_mesh *mm, size_t bytes);
-void pt_mpi_shm_free(pt_mpi_mesh *mm, void *p);
 
 /* Runs collective op (a verified all_gather, reduce_scatter, all_reduce,
  * all_to_all, axis_slice or collective_permute whose axes name axes of the

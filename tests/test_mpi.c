@@ -341,14 +341,14 @@ START_TEST(collectives_match_vmesh) {
 }
 END_TEST
 
-/* The collectives that run over node-shared memory (runtime/mpi_coll.h),
- * with operand and result in pt_mpi_shm_alloc'd memory: f32 and i32
- * all_reduce (sum and max, nan included), reduce_scatter and all_gather on
- * every dim (the outermost runs over shared memory, the others fall back
- * to MPI), pred (falls back), on every group of every mesh. Three
- * placements: operand and result apart; in place (all_reduce); and rank 0's
- * operand in its own memory, which sends every member of its group through
- * MPI alike. */
+/* The collectives that run through the mesh's shared staging window
+ * (runtime/mpi_coll.h): f32 and i32 all_reduce (sum and max, nan
+ * included), reduce_scatter and all_gather on every dim (the outermost
+ * runs through shared memory, the others through MPI), pred (MPI), on
+ * every group of every mesh, each checked against the virtual mesh and
+ * for the path it took. Three passes: before any staging is reserved
+ * (every member goes through MPI alike), then with operand and result
+ * apart, then in place (all_reduce). */
 START_TEST(shm_collectives_match_vmesh) {
   mesh_shape shapes[8];
   int nshapes = world_meshes(shapes);
@@ -365,6 +365,7 @@ START_TEST(shm_collectives_match_vmesh) {
     cases[ncases++] = (coll_case){PT_OP_ALL_REDUCE, 0, 0, "sum", 0, types[t], false, true};
     cases[ncases++] = (coll_case){PT_OP_ALL_REDUCE, 0, 0, "max", 0, types[t], false, true};
   }
+  static const char *const pass_str[] = {"before staging", "apart", "in place"};
   int ran = 0, shared = 0;
   for (int s = 0; s < nshapes; s++) {
     char ms[64];
@@ -378,13 +379,14 @@ START_TEST(shm_collectives_match_vmesh) {
     int lists[48][3], lens[48];
     int nlists = axis_lists(shapes[s].naxes, lists, lens);
     int64_t ndev = pt_mesh_devices(&m->mesh);
-    for (int l = 0; l < nlists; l++)
-      for (int c = 0; c < ncases; c++)
-        for (int place = 0; place < 3; place++) {
-          if (place == 1 && cases[c].code != PT_OP_ALL_REDUCE)
+    for (int pass = 0; pass < 3; pass++) {
+      if (pass == 1) /* every operand is 8 x 33 x 17 elements, 4 bytes or fewer each */
+        ck_assert_int_eq(pt_mpi_shm_reserve(mm, (size_t)4 * 8 * 33 * 17 * 4), world_size > 1);
+      for (int l = 0; l < nlists; l++)
+        for (int c = 0; c < ncases; c++) {
+          if (pass == 2 && cases[c].code != PT_OP_ALL_REDUCE)
             continue;
           const char *what = case_str(&cases[c], &m->mesh, lists[l], lens[l]);
-          static const char *const place_str[] = {"apart", "in place", "rank 0's operand private"};
           pt_func *f = one_op(m, &cases[c], lists[l], lens[l], d);
           if (!f) {
             fail_local("mesh %s, %s: does not build: %s", ms, what,
@@ -401,44 +403,29 @@ START_TEST(shm_collectives_match_vmesh) {
           }
           if (pt_vmesh_run(f, args, res, d) != PT_OK)
             fail_local("mesh %s, %s: vmesh failed", ms, what);
-          size_t xb = pt_type_bytes(&f->args[0]->type), rb = pt_type_bytes(&f->results[0].type);
-          size_t xpad = (xb + 63) / 64 * 64;
-          char *mem = pt_mpi_shm_alloc(mm, xpad + rb);
-          if (world_size > 1 && !mem)
-            fail_local("mesh %s: pt_mpi_shm_alloc failed", ms);
-          pt_tensor x = {f->args[0]->type, mem, false}, r = {f->results[0].type, NULL, false};
-          r.data = place == 1 ? mem : mem ? mem + xpad : NULL;
-          char *own = NULL;
-          if (!mem || (place == 2 && world_rank == 0))
-            x.data = own = pt_malloc(xb);
-          if (!mem)
-            r.data = pt_malloc(rb);
-          memcpy(x.data, args[world_rank]->data, xb);
-          if (place != 1)
-            memset(r.data, 0xab, rb); /* every byte must be written */
+          pt_tensor *x = pt_tensor_clone(args[world_rank]);
+          pt_tensor *r = pass == 2 ? x : pt_tensor_create(f->results[0].type);
+          size_t rb = pt_type_bytes(&r->type);
+          if (pass != 2)
+            memset(r->data, 0xab, rb); /* every byte must be written */
           int64_t before = pt_mpi_shm_runs(mm);
-          int members[8], g = pt_mpi_group_ranks(mm, f->ops[0], members, 8);
-          bool with0 = false; /* rank 0 is in this rank's group */
-          for (int k = 0; k < g && k < 8; k++)
-            with0 |= members[k] == 0;
-          /* outermost dims, f32 and i32, in shared memory on every member */
-          bool want = g > 1 && !(place == 2 && with0) && cases[c].dtype != PT_PRED &&
+          int g = pt_mpi_group_ranks(mm, f->ops[0], (int[8]){0}, 8);
+          /* outermost dims, f32 and i32, once the staging is there */
+          bool want = g > 1 && pass > 0 && cases[c].dtype != PT_PRED &&
                       (cases[c].code == PT_OP_ALL_REDUCE || cases[c].dim == 0);
-          if (pt_mpi_collective(mm, f->ops[0], &x, &r, d) != PT_OK)
-            fail_local("mesh %s, %s, %s: %s", ms, what, place_str[place],
+          if (pt_mpi_collective(mm, f->ops[0], x, r, d) != PT_OK)
+            fail_local("mesh %s, %s, %s: %s", ms, what, pass_str[pass],
                        pt_diag_count(d) ? pt_diag_message(d, 0) : "");
-          else if (res[world_rank] && memcmp(r.data, res[world_rank]->data, rb) != 0)
+          else if (res[world_rank] && memcmp(r->data, res[world_rank]->data, rb) != 0)
             fail_local("mesh %s, %s, %s: the block differs from the virtual mesh's", ms, what,
-                       place_str[place]);
+                       pass_str[pass]);
           else if (pt_mpi_shm_runs(mm) - before != (want ? 1 : 0))
-            fail_local("mesh %s, %s, %s: ran %s shared memory", ms, what, place_str[place],
-                       want ? "without" : "over");
+            fail_local("mesh %s, %s, %s: ran %s shared memory", ms, what, pass_str[pass],
+                       want ? "without" : "through");
           shared += want;
-          if (mem)
-            pt_mpi_shm_free(mm, mem);
-          else
-            pt_free(r.data);
-          pt_free(own);
+          if (r != x)
+            pt_tensor_destroy(r);
+          pt_tensor_destroy(x);
           for (int64_t dev = 0; dev < ndev; dev++) {
             pt_tensor_destroy(args[dev]);
             pt_tensor_destroy(res[dev]);
@@ -447,6 +434,7 @@ START_TEST(shm_collectives_match_vmesh) {
           pt_free(res);
           ran++;
         }
+    }
     pt_mpi_mesh_destroy(mm);
     pt_diag_destroy(d);
     pt_module_destroy(m);
@@ -454,8 +442,8 @@ START_TEST(shm_collectives_match_vmesh) {
   agree();
   if (world_rank == 0)
     fprintf(stderr,
-            "mpi: %d collectives on %d ranks (%d in shared memory) match the virtual mesh\n", ran,
-            world_size, shared);
+            "mpi: %d collectives on %d ranks (%d through shared memory) match the virtual mesh\n",
+            ran, world_size, shared);
 }
 END_TEST
 
@@ -667,6 +655,9 @@ START_TEST(train_step_matches_vmesh) {
     fail_local("%s on %s: %s", script, ms, pt_diag_count(d) ? pt_diag_message(d, 0) : "");
   } else {
     secs = pt_exec_run_seconds(e);
+    /* the executor reserved the staging: its gradient all-reduces went through it */
+    if (world_size > 1 && pt_mpi_shm_runs(mm) == 0)
+      fail_local("%s on %s: no collective ran through shared memory", script, ms);
     for (int i = 0; i < f->nresults; i++) {
       pt_layout l = pt_lower_result_layout(f, i);
       want[i] = ref[i] ? pt_block_of(ref[i], mesh, &l, world_rank) : NULL;
