@@ -8,12 +8,22 @@
 # Usage: bash bench/bench_train.sh [BUILD_DIR] [STEPS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+case "${1:-}" in
+-h | --help)
+  sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+  echo "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for the run (the first halves sgemm);"
+  echo "BUILD_DIR defaults to build, STEPS (per configuration) to 50."
+  exit 0
+  ;;
+esac
 B=${1:-build}
 STEPS=${2:-50}
+echo "environment: OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-unset} (both unset for the run)"
+unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 MPI=(mpirun --allow-run-as-root --oversubscribe)
-echo "machine: nproc $(nproc), cpu '$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')'"
-echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS"
+echo "machine: nproc $(nproc), cpu '$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')', load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS"
 # 5 matmuls of 64 x 1024 x 1024 per step
 flops=$((5 * 2 * 64 * 1024 * 1024))
 T=$(mktemp -d)
