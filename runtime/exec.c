@@ -118,6 +118,15 @@ static void plan_dot(const pt_op *op, dot_plan *p) {
   p->rbytes = p->rcopy ? round64(rn * 4) : 0;
 }
 
+bool pt_exec_dot_gemm(const pt_op *op, pt_exec_gemm *out) {
+  if (op->code != PT_OP_DOT || op->result->type.dtype != PT_F32)
+    return false;
+  dot_plan p;
+  plan_dot(op, &p);
+  *out = (pt_exec_gemm){p.B, p.M, p.N, p.K, p.ltrans, p.rtrans, p.lcopy, p.rcopy};
+  return true;
+}
+
 bool pt_exec_op_in_place(const pt_op *op) {
   if (op->code == PT_OP_ALL_REDUCE) /* MPI_IN_PLACE */
     return true;
@@ -141,6 +150,7 @@ int64_t pt_exec_op_scratch_bytes(const pt_op *op) {
     }
     return 0;
   case PT_OP_REDUCE_SUM: /* double accumulators */
+  case PT_OP_SCATTER_ADD:
     return op->result->type.dtype == PT_F32 ? round64(pt_type_numel(&op->result->type) * 8) : 0;
   default:
     return 0;
@@ -337,6 +347,76 @@ static bool k_take(const pt_tensor *table, const pt_tensor *idx, pt_tensor *r) {
       return false; /* the interpreter reports it */
   for (int64_t i = 0; i < n; i++)
     memcpy((char *)r->data + (size_t)i * row, (const char *)table->data + (size_t)ix[i] * row, row);
+  return true;
+}
+
+/* scatter_add of f32 rows: every result element sums its updates in
+ * double in index order, as the interpreter does, so the bits are its. */
+static bool k_scatter_add(const pt_tensor *idx, const pt_tensor *upd, pt_tensor *r, double *acc) {
+  if (r->type.dtype != PT_F32)
+    return false;
+  int64_t rows = r->type.dims[0], n = numel(idx), nr = numel(r);
+  if (rows == 0)
+    return false;
+  int64_t row = nr / rows;
+  const int32_t *ix = idx->data;
+  for (int64_t i = 0; i < n; i++)
+    if (ix[i] < 0 || ix[i] >= rows)
+      return false; /* the interpreter reports it */
+  memset(acc, 0, (size_t)nr * sizeof *acc);
+  const float *u = upd->data;
+  for (int64_t i = 0; i < n; i++) {
+    double *o = acc + (int64_t)ix[i] * row;
+    const float *x = u + i * row;
+    for (int64_t j = 0; j < row; j++)
+      o[j] += x[j];
+  }
+  float *o = r->data;
+  for (int64_t i = 0; i < nr; i++)
+    o[i] = (float)acc[i];
+  return true;
+}
+
+/* scan of f32: h[t] = a[t] * h[t-1] + b[t] along dim, each step in double
+ * from the f32 h before it (h[-1] = 0) and rounded to f32, as the
+ * interpreter computes it. The recurrence is serial in t but independent
+ * across every other index, so the loops run t outermost and the channels
+ * after dim (contiguous) innermost, where they vectorise; a scan along the
+ * last dim runs across the dims before it, with stride len. */
+static bool k_scan(const pt_op *op, const pt_tensor *a, const pt_tensor *b, pt_tensor *r) {
+  if (r->type.dtype != PT_F32)
+    return false;
+  int dim = (int)pt_op_int(op, PT_A_DIM, 0);
+  bool reverse = pt_op_int(op, PT_A_REVERSE, 0) != 0;
+  const pt_type *t = &r->type;
+  int64_t outer = 1, inner = 1, len = t->dims[dim];
+  for (int k = 0; k < dim; k++)
+    outer *= t->dims[k];
+  for (int k = dim + 1; k < t->rank; k++)
+    inner *= t->dims[k];
+  if (outer * len * inner == 0)
+    return true;
+  const float *x = a->data, *y = b->data;
+  float *h = r->data;
+  /* the channels of one step: n of them, `across` apart */
+  int64_t n = inner > 1 ? inner : outer, across = inner > 1 ? 1 : len;
+  int64_t blocks = inner > 1 ? outer : 1, block = len * inner;
+  for (int64_t o = 0; o < blocks; o++)
+    for (int64_t s = 0; s < len; s++) {
+      int64_t step = reverse ? len - 1 - s : s;
+      int64_t at = o * block + step * inner;
+      const float *xa = x + at, *yb = y + at;
+      float *ht = h + at;
+      if (s == 0) {
+        for (int64_t c = 0; c < n; c++)
+          ht[c * across] = (float)((double)xa[c * across] * 0.0 + (double)yb[c * across]);
+      } else {
+        const float *hp = h + at + (reverse ? inner : -inner);
+        for (int64_t c = 0; c < n; c++)
+          ht[c * across] =
+              (float)((double)xa[c * across] * (double)hp[c * across] + (double)yb[c * across]);
+      }
+    }
   return true;
 }
 
@@ -613,24 +693,53 @@ static bool k_iota(const pt_op *op, pt_tensor *r) {
     outer *= r->type.dims[k];
   for (int k = dim + 1; k < r->type.rank; k++)
     inner *= r->type.dims[k];
-  for (int64_t o = 0; o < outer; o++)
-    for (int64_t k = 0; k < len; k++)
-      for (int64_t j = 0; j < inner; j++) {
-        int64_t at = (o * len + k) * inner + j;
+  if (inner == 1) { /* along the last dim: rows 0, 1, 2, ... (f32 or i32) */
+    for (int64_t o = 0; o < outer; o++)
+      for (int64_t k = 0; k < len; k++) {
         if (r->type.dtype == PT_F32)
-          ((float *)r->data)[at] = (float)k;
-        else if (r->type.dtype == PT_I32)
-          ((int32_t *)r->data)[at] = (int32_t)k;
+          ((float *)r->data)[o * len + k] = (float)k;
         else
-          ((uint8_t *)r->data)[at] = k != 0;
+          ((int32_t *)r->data)[o * len + k] = (int32_t)k;
       }
+    return true;
+  }
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t k = 0; k < len; k++) {
+      int64_t at = (o * len + k) * inner;
+      if (r->type.dtype == PT_F32) {
+        float *p = (float *)r->data + at;
+        for (int64_t j = 0; j < inner; j++)
+          p[j] = (float)k;
+      } else {
+        int32_t *p = (int32_t *)r->data + at;
+        for (int64_t j = 0; j < inner; j++)
+          p[j] = (int32_t)k;
+      }
+    }
   return true;
 }
 
 /* ---- reductions and dot ------------------------------------------------- */
 
-/* Visits x row by row (its last dim), the same order as the interpreter,
- * so f32 sums (in double) round exactly as its do. */
+/* The sum of a row of f32 in double, in eight interleaved partial sums
+ * (lane j % 8) added pairwise at the end: eight independent chains of adds
+ * that the compiler keeps in vector registers, instead of one chain whose
+ * latency bounds it. Doubles hold every partial sum of f32 values to 29
+ * more bits than f32, so the order changes the rounded f32 result only in
+ * the last place, and rarely. */
+static double sum_row(const float *a, int64_t n) {
+  double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; l++)
+      s[l] += a[j + l];
+  for (int l = 0; j < n; j++, l++)
+    s[l] += a[j];
+  return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
+}
+
+/* Visits x row by row (its last dim), the same order as the interpreter;
+ * f32 sums run in double, a row's in sum_row's order. */
 static bool k_reduce(const pt_op *op, const pt_tensor *x, pt_tensor *r, void *scratch) {
   pt_dtype dt = x->type.dtype;
   bool is_max = op->code == PT_OP_REDUCE_MAX;
@@ -669,10 +778,7 @@ static bool k_reduce(const pt_op *op, const pt_tensor *x, pt_tensor *r, void *sc
       const float *a = (const float *)x->data + row * inner;
       if (!is_max) {
         if (inner_reduced) {
-          double s = acc[dst];
-          for (int64_t j = 0; j < inner; j++)
-            s += a[j];
-          acc[dst] = s;
+          acc[dst] += sum_row(a, inner);
         } else {
           double *s = acc + dst;
           for (int64_t j = 0; j < inner; j++)
@@ -1053,7 +1159,10 @@ static pt_status run_op(pt_exec *e, int i, pt_diag *d) {
     done = k_take(x[0], x[1], r);
     break;
   case PT_OP_SCATTER_ADD:
+    done = k_scatter_add(x[0], x[1], r, (double *)scratch);
+    break;
   case PT_OP_SCAN:
+    done = k_scan(op, x[0], x[1], r);
     break;
   case PT_OP_ALL_GATHER:
   case PT_OP_REDUCE_SCATTER:

@@ -6,7 +6,9 @@
  * through the MPI runtime (runtime/mpi_coll.h).
  *
  * Results match pt_interp_op within f32 rounding: dot sums in BLAS's order
- * in f32, other f32 sums in double like the interpreter. */
+ * in f32, other f32 sums in double like the interpreter (a reduce_sum's
+ * rows in eight partial sums; scan and scatter_add in its order, bit for
+ * bit). */
 #ifndef PT_EXEC_H
 #define PT_EXEC_H
 
@@ -86,6 +88,17 @@ int pt_donor_arg(const pt_func *g, int i);
 bool pt_exec_op_in_place(const pt_op *op);
 /* The kernel scratch op needs in the executor (0 for most ops). */
 int64_t pt_exec_op_scratch_bytes(const pt_op *op);
+
+/* How the executor runs an f32 dot: `batch` GEMMs C[m,n] = op(A)[m,k] op(B)[k,n]
+ * (cblas_sgemm, row-major), each operand read in place as stored or
+ * transposed, or copied into that order first (its dims were in neither). */
+typedef struct {
+  int64_t batch, m, n, k;
+  bool lhs_trans, rhs_trans;
+  bool lhs_copied, rhs_copied;
+} pt_exec_gemm;
+/* Fills *out for dot op; false if op is not an f32 dot. */
+bool pt_exec_dot_gemm(const pt_op *op, pt_exec_gemm *out);
 
 /* ---- the executor ----------------------------------------------------- */
 

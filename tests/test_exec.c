@@ -375,6 +375,10 @@ static const op_case op_cases[] = {
        "%all = reduce_sum %a {dims = [0, 1, 2]} : f32[]\n"
        "%none = reduce_sum %a {dims = []} : f32[3,4,5]\nreturn %d0, %d1, %d2, %d02, %all, "
        "%none\n")},
+    {"reduce_sum long rows", /* sum_row's eight lanes and its tail */
+     F("input %a: f32[3,37], input %b: f32[2,4,19]", "r: f32[3], s: f32[4], t: f32[2,4]",
+       "%r = reduce_sum %a {dims = [1]} : f32[3]\n%s = reduce_sum %b {dims = [0, 2]} : f32[4]\n"
+       "%t = reduce_sum %b {dims = [2]} : f32[2,4]\nreturn %r, %s, %t\n")},
     {"reduce_max",
      F("input %a: f32[3,4,5]", "d0: f32[4,5], d2: f32[3,4], d01: f32[5], all: f32[]",
        "%d0 = reduce_max %a {dims = [0]} : f32[4,5]\n%d2 = reduce_max %a {dims = [2]} : f32[3,4]\n"
@@ -434,6 +438,16 @@ static const op_case op_cases[] = {
        "%r = take %t, %idx : f32[2,4,3]\n%s = take %u, %idx : i32[2,4]\nreturn %r, %s\n")},
     {"scatter_add", F("input %idx: i32[4], input %u: f32[4,3]", "r: f32[5,3]",
                       "%r = scatter_add %idx, %u : f32[5,3]\nreturn %r\n")},
+    {"scan channels", /* across contiguous channels, and along the last dim across rows */
+     F("input %a: f32[3,6,20], input %b: f32[3,6,20]", "r: f32[3,6,20], s: f32[3,6,20]",
+       "%r = scan %a, %b {dim = 1} : f32[3,6,20]\n"
+       "%s = scan %a, %b {dim = 2, reverse = 1} : f32[3,6,20]\nreturn %r, %s\n")},
+    {"scatter_add repeated", /* rows hit several times, in index order */
+     F("input %idx: i32[9], input %u: f32[9,11]", "r: f32[4,11]",
+       "%r = scatter_add %idx, %u : f32[4,11]\nreturn %r\n")},
+    {"iota last dim",
+     F("input %a: f32[]", "f: f32[3,7], i: i32[2,3,5]",
+       "%f = iota {dim = 1} : f32[3,7]\n%i = iota {dim = 2} : i32[2,3,5]\nreturn %f, %i\n")},
     {"scan",
      F("input %a: f32[2,5], input %b: f32[2,5]", "r: f32[2,5], s: f32[2,5]",
        "%r = scan %a, %b {dim = 1} : f32[2,5]\n%s = scan %a, %b {dim = 0, reverse = 1} : f32[2,5]\n"
