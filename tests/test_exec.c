@@ -863,6 +863,60 @@ START_TEST(fusion_matches_op_by_op) {
 }
 END_TEST
 
+/* An op reading two groups merges them into one loop, unless an op outside
+ * reads one group's value before it (the merged loop would run too late). */
+START_TEST(fusion_merges_operand_groups) {
+  static const struct {
+    const char *body;
+    int groups, members; /* groups, and members of the group of %c */
+  } cases[] = {
+      {"%a = exp %x : f32[4,8]\n%b = tanh %y : f32[4,8]\n%c = add %a, %b : f32[4,8]\n", 1, 3},
+      {"%a = exp %x : f32[4,8]\n%b = tanh %y : f32[4,8]\n"
+       "%d = dot %a, %y {lhs_contract = [1], rhs_contract = [1]} : f32[4,4]\n"
+       "%c = add %a, %b : f32[4,8]\n",
+       2, 2},
+      {"%a = exp %x : f32[4,8]\n%a2 = mul %a, %a : f32[4,8]\n%b = tanh %y : f32[4,8]\n"
+       "%b2 = sub %b, %a : f32[4,8]\n%c = add %a2, %b2 : f32[4,8]\n",
+       1, 5},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    char text[1024];
+    snprintf(text, sizeof text,
+             "func @f(input %%x: f32[4,8], input %%y: f32[4,8]) -> (c: f32[4,8]) {\n%s"
+             "  return %%c\n}\n",
+             cases[k].body);
+    pt_module *m = pt_test_parse_ok(text);
+    pt_func *f = m->funcs[0];
+    pt_fusion_plan fp;
+    pt_plan_fusion(f, true, &fp);
+    ck_assert_msg(fp.ngroups == cases[k].groups, "case %zu: %d groups", k, fp.ngroups);
+    int gc = fp.group_of[f->nops - 1];
+    ck_assert_int_ge(gc, 0);
+    ck_assert_msg(fp.groups[gc].nops == cases[k].members, "case %zu: %d members", k,
+                  fp.groups[gc].nops);
+    for (int j = 1; j < fp.groups[gc].nops; j++)
+      ck_assert_int_lt(fp.groups[gc].ops[j - 1], fp.groups[gc].ops[j]);
+    pt_fusion_plan_free(&fp);
+    /* and it computes what the interpreter does */
+    pt_diag *d = pt_diag_create(stderr);
+    pt_tensor **args = init_args(f, 5), *got[1], *want[1];
+    pt_exec *e = pt_exec_create(f, NULL, d);
+    ck_assert_ptr_nonnull(e);
+    check_plan(f, pt_exec_plan(e), "merged groups");
+    ck_assert_int_eq(pt_exec_run(e, args, got, d), PT_OK);
+    ck_assert_int_eq(pt_interp_run(f, args, want, d), PT_OK);
+    double rd = rel_diff(got[0], want[0]);
+    ck_assert_msg(rd >= 0 && rd <= 1e-5, "case %zu: %g off the interpreter", k, rd);
+    pt_tensor_destroy(got[0]);
+    pt_tensor_destroy(want[0]);
+    free_tensors(args, f->nargs);
+    pt_exec_destroy(e);
+    pt_diag_destroy(d);
+    pt_module_destroy(m);
+  }
+}
+END_TEST
+
 /* runtime/vmath.h against the C library in double, rounded to f32 (what
  * the interpreter computes): at most a few ulp over a sweep of every
  * exponent of the f32 range, exact at the special values. */
@@ -1245,6 +1299,7 @@ int main(void) {
                       (int)(sizeof op_cases / sizeof op_cases[0]));
   tcase_add_test(tc, op_cases_cover_the_table);
   tcase_add_loop_test(tc, fusion_matches_op_by_op, 0, 40);
+  tcase_add_test(tc, fusion_merges_operand_groups);
   tcase_add_test(tc, vmath_is_within_ulps);
   tcase_add_test(tc, runtime_errors_are_reported);
   tcase_add_test(tc, collectives_on_one_device);
