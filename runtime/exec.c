@@ -128,7 +128,7 @@ bool pt_exec_dot_gemm(const pt_op *op, pt_exec_gemm *out) {
 }
 
 bool pt_exec_op_in_place(const pt_op *op) {
-  if (op->code == PT_OP_ALL_REDUCE) /* MPI_IN_PLACE */
+  if (op->code == PT_OP_ALL_REDUCE || op->code == PT_OP_RESHAPE) /* MPI_IN_PLACE; no-op */
     return true;
   if (pt_optab[op->code].cls != PT_CLS_UNARY && pt_optab[op->code].cls != PT_CLS_BINARY)
     return false;
@@ -738,6 +738,24 @@ static double sum_row(const float *a, int64_t n) {
   return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
 }
 
+static float max2(float x, float y) { /* NaN if either is */
+  return x != x || y != y ? NAN : x > y ? x : y;
+}
+
+/* The max of v and a row of f32, in eight lanes as sum_row: the same value
+ * as the interpreter's (the max does not depend on the order, but for the
+ * sign of a zero: max(-0, 0) is the first of them). */
+static float max_row(const float *a, int64_t n, float v) {
+  float m[8] = {v, v, v, v, v, v, v, v};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; l++)
+      m[l] = max2(a[j + l], m[l]);
+  for (int l = 0; j < n; j++, l++)
+    m[l] = max2(a[j], m[l]);
+  return max2(max2(max2(m[0], m[4]), max2(m[2], m[6])), max2(max2(m[1], m[5]), max2(m[3], m[7])));
+}
+
 /* Visits x row by row (its last dim), the same order as the interpreter;
  * f32 sums run in double, a row's in sum_row's order. */
 static bool k_reduce(const pt_op *op, const pt_tensor *x, pt_tensor *r, void *scratch) {
@@ -787,10 +805,7 @@ static bool k_reduce(const pt_op *op, const pt_tensor *x, pt_tensor *r, void *sc
       } else {
         float *m = (float *)r->data + dst;
         if (inner_reduced) {
-          float v = m[0];
-          for (int64_t j = 0; j < inner; j++)
-            v = a[j] != a[j] || v != v ? NAN : a[j] > v ? a[j] : v;
-          m[0] = v;
+          m[0] = max_row(a, inner, m[0]);
         } else {
           for (int64_t j = 0; j < inner; j++)
             m[j] = a[j] != a[j] || m[j] != m[j] ? NAN : a[j] > m[j] ? a[j] : m[j];
@@ -1132,8 +1147,9 @@ static pt_status run_op(pt_exec *e, int i, pt_diag *d) {
   case PT_OP_BROADCAST:
     done = k_broadcast(op, x[0], r);
     break;
-  case PT_OP_RESHAPE:
-    memcpy(r->data, x[0]->data, pt_type_bytes(&r->type));
+  case PT_OP_RESHAPE: /* in place (the same bytes) when its operand dies here */
+    if (r->data != x[0]->data)
+      memcpy(r->data, x[0]->data, pt_type_bytes(&r->type));
     done = true;
     break;
   case PT_OP_TRANSPOSE:

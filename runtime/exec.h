@@ -80,9 +80,10 @@ void pt_buffer_plan_free(pt_buffer_plan *p);
  * -1: argument i when it is a param or state named and typed like result i. */
 int pt_donor_arg(const pt_func *g, int i);
 /* Whether the executor's kernel for op may write its result over one of
- * its operands (element-wise f32 kernels, all_reduce). The planner then
- * gives the result the bytes of an operand that dies at op and has the same
- * type (pt_buffer_plan.alias). A fused group's output likewise takes the
+ * its operands (element-wise f32 kernels, all_reduce, reshape). The planner
+ * then gives the result the bytes of an operand that dies at op and has the
+ * same type, or for a reshape the same dtype: a reshape in place is free
+ * (pt_buffer_plan.alias). A fused group's output likewise takes the
  * bytes of an input of its type that dies at the group and that its loop
  * reads at the loop's own index only. */
 bool pt_exec_op_in_place(const pt_op *op);

@@ -375,10 +375,12 @@ static const op_case op_cases[] = {
        "%all = reduce_sum %a {dims = [0, 1, 2]} : f32[]\n"
        "%none = reduce_sum %a {dims = []} : f32[3,4,5]\nreturn %d0, %d1, %d2, %d02, %all, "
        "%none\n")},
-    {"reduce_sum long rows", /* sum_row's eight lanes and its tail */
-     F("input %a: f32[3,37], input %b: f32[2,4,19]", "r: f32[3], s: f32[4], t: f32[2,4]",
+    {"reduce long rows", /* sum_row's and max_row's eight lanes and their tails */
+     F("input %a: f32[3,37], input %b: f32[2,4,19]",
+       "r: f32[3], s: f32[4], t: f32[2,4], u: f32[3], w: f32[4]",
        "%r = reduce_sum %a {dims = [1]} : f32[3]\n%s = reduce_sum %b {dims = [0, 2]} : f32[4]\n"
-       "%t = reduce_sum %b {dims = [2]} : f32[2,4]\nreturn %r, %s, %t\n")},
+       "%t = reduce_sum %b {dims = [2]} : f32[2,4]\n%u = reduce_max %a {dims = [1]} : f32[3]\n"
+       "%w = reduce_max %b {dims = [0, 2]} : f32[4]\nreturn %r, %s, %t, %u, %w\n")},
     {"reduce_max",
      F("input %a: f32[3,4,5]", "d0: f32[4,5], d2: f32[3,4], d01: f32[5], all: f32[]",
        "%d0 = reduce_max %a {dims = [0]} : f32[4,5]\n%d2 = reduce_max %a {dims = [2]} : f32[3,4]\n"
