@@ -28,14 +28,13 @@ static void usage(FILE *f) {
              "and OPENBLAS_L2_SIZE for figures (bench/README.md).\n");
 }
 
-enum { PROF_STEPS = 5 };
+enum { PROF_STEPS = 7 };
 
 typedef struct {
   double median, best;
   double kind[PT_OP_COUNT + 1]; /* seconds per op kind per step; [COUNT]: fused loops */
   int count[PT_OP_COUNT + 1];
-  double *op_secs; /* per op, per step (a fused loop's at its last member) */
-  double *op_best; /* per op, the least of the profiled steps */
+  double *op_best; /* per op, the least of the profiled steps (a fused loop's at its last member) */
   int64_t peak;
   int groups;
   double create; /* seconds to plan, compile and allocate */
@@ -50,7 +49,6 @@ static void run(const pt_func *g, pt_tensor **args, int steps, bool fused, resul
     exit(1);
   memset(r, 0, sizeof *r);
   r->create = pt_bench_now() - t0;
-  r->op_secs = calloc((size_t)g->nops + 1, sizeof *r->op_secs);
   r->op_best = calloc((size_t)g->nops + 1, sizeof *r->op_best);
   pt_fusion_plan fp;
   pt_plan_fusion(g, fused, &fp);
@@ -73,13 +71,15 @@ static void run(const pt_func *g, pt_tensor **args, int steps, bool fused, resul
     const double *secs = pt_exec_op_seconds(e);
     for (int i = 0; i < g->nops; i++) {
       int k = fp.group_of[i] >= 0 ? PT_OP_COUNT : (int)g->ops[i]->code;
-      r->kind[k] += secs[i] / PROF_STEPS;
-      r->op_secs[i] += secs[i] / PROF_STEPS;
       r->op_best[i] = rep == 0 || secs[i] < r->op_best[i] ? secs[i] : r->op_best[i];
       if (rep == 0 && !fp.absorbed[i] && (fp.group_of[i] < 0 || fp.groups[fp.group_of[i]].at == i))
         r->count[k]++;
     }
   }
+  /* by kind: each op's least time over the profiled steps, so that a step
+   * preempted on a shared machine does not count */
+  for (int i = 0; i < g->nops; i++)
+    r->kind[fp.group_of[i] >= 0 ? PT_OP_COUNT : (int)g->ops[i]->code] += r->op_best[i];
   pt_fusion_plan_free(&fp);
   free(t);
   pt_exec_destroy(e);
@@ -217,8 +217,9 @@ static void bench_model(const char *model, pt_optim_kind kind, const char *optna
       cls[f][class_of(k)] += r[f].kind[k];
       tot[f] += r[f].kind[k];
     }
-  printf("\ntime by class (ms per step, %d profiled steps):\n%-26s %10s %7s %10s %7s\n", PROF_STEPS,
-         "class", "off: ms", "%", "on: ms", "%");
+  printf("\ntime by class (ms per step: each op's least over %d profiled steps):\n%-26s %10s %7s "
+         "%10s %7s\n",
+         PROF_STEPS, "class", "off: ms", "%", "on: ms", "%");
   for (int c = 0; c < C_COUNT; c++)
     if (cls[0][c] > 0 || cls[1][c] > 0)
       printf("%-26s %10.3f %6.1f%% %10.3f %6.1f%%\n", class_name[c], cls[0][c] * 1e3,
@@ -236,15 +237,16 @@ static void bench_model(const char *model, pt_optim_kind kind, const char *optna
   pt_plan_fusion(g, true, &fp);
   int *ord = malloc(((size_t)g->nops + 1) * sizeof *ord), n = 0;
   for (int i = 0; i < g->nops; i++)
-    if (g->ops[i]->code != PT_OP_DOT && r[1].op_secs[i] > 0)
+    if (g->ops[i]->code != PT_OP_DOT && r[1].op_best[i] > 0)
       ord[n++] = i;
-  sort_secs = r[1].op_secs;
+  sort_secs = r[1].op_best;
   qsort(ord, (size_t)n, sizeof *ord, by_secs_desc);
-  printf("\nthe %d slowest ops other than dot (fusion on, ms per step):\n", top < n ? top : n);
+  printf("\nthe %d slowest ops other than dot (fusion on, ms: least of the profiled steps):\n",
+         top < n ? top : n);
   for (int j = 0; j < n && j < top; j++) {
     char what[512];
     describe(g, &fp, ord[j], what, sizeof what);
-    printf("%8.3f  %s  (%s:%d)\n", r[1].op_secs[ord[j]] * 1e3, what, g->ops[ord[j]]->loc.file,
+    printf("%8.3f  %s  (%s:%d)\n", r[1].op_best[ord[j]] * 1e3, what, g->ops[ord[j]]->loc.file,
            g->ops[ord[j]]->loc.line);
   }
   free(ord);
@@ -295,7 +297,6 @@ static void bench_model(const char *model, pt_optim_kind kind, const char *optna
          100 * dalone / dsum);
 
   for (int f = 0; f < 2; f++) {
-    free(r[f].op_secs);
     free(r[f].op_best);
   }
   for (int i = 0; i < g->nargs; i++)

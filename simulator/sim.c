@@ -193,6 +193,9 @@ pt_status pt_sim_run(const pt_sim_hw *hw, const pt_func *g, pt_sim_result *out, 
         e->time += 2.0 * (double)pt_exec_op_scratch_bytes(op) / hw->elementwise_rate;
         e->bytes = traffic(op);
         out->flops += e->flops;
+      } else if (op->code == PT_OP_RESHAPE && over_bytes(&plan, op->result) > 0) {
+        e->bytes = 0; /* in place: the executor moves nothing */
+        e->time = 0;
       } else {
         e->bytes = traffic(op);
         e->time = mem_time(hw, e->bytes, over_bytes(&plan, op->result));
