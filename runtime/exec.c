@@ -742,18 +742,44 @@ static float max2(float x, float y) { /* NaN if either is */
   return x != x || y != y ? NAN : x > y ? x : y;
 }
 
-/* The max of v and a row of f32, in eight lanes as sum_row: the same value
- * as the interpreter's (the max does not depend on the order, but for the
- * sign of a zero: max(-0, 0) is the first of them). */
+/* Four f32 lanes in GCC's and clang's vector extension (SSE's width, the
+ * build's baseline): the compiler keeps the lanes' max in vector registers,
+ * which it does not do for max2 written lane by lane. */
+typedef float v4f __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+static v4f max4(v4f x, v4f m) { /* max2 lane by lane */
+  v4i nan = (x != x) | (m != m), gt = x > m;
+  v4i xi, mi, qi;
+  v4f q = {NAN, NAN, NAN, NAN};
+  memcpy(&xi, &x, sizeof x);
+  memcpy(&mi, &m, sizeof m);
+  memcpy(&qi, &q, sizeof q);
+  v4i r = (nan & qi) | (~nan & ((gt & xi) | (~gt & mi)));
+  v4f out;
+  memcpy(&out, &r, sizeof r);
+  return out;
+}
+
+/* The max of v and a row of f32, in eight lanes (lane j % 8) combined
+ * pairwise at the end: the interpreter's value (the max does not depend on
+ * the order, but for the sign of a zero: max(-0, 0) is the first seen). */
 static float max_row(const float *a, int64_t n, float v) {
-  float m[8] = {v, v, v, v, v, v, v, v};
+  v4f m0 = {v, v, v, v}, m1 = m0;
   int64_t j = 0;
-  for (; j + 8 <= n; j += 8)
-    for (int l = 0; l < 8; l++)
-      m[l] = max2(a[j + l], m[l]);
-  for (int l = 0; j < n; j++, l++)
-    m[l] = max2(a[j], m[l]);
-  return max2(max2(max2(m[0], m[4]), max2(m[2], m[6])), max2(max2(m[1], m[5]), max2(m[3], m[7])));
+  for (; j + 8 <= n; j += 8) {
+    v4f x0, x1;
+    memcpy(&x0, a + j, sizeof x0);
+    memcpy(&x1, a + j + 4, sizeof x1);
+    m0 = max4(x0, m0);
+    m1 = max4(x1, m1);
+  }
+  float l[8];
+  memcpy(l, &m0, sizeof m0);
+  memcpy(l + 4, &m1, sizeof m1);
+  for (int k = 0; j < n; j++, k++)
+    l[k] = max2(a[j], l[k]);
+  return max2(max2(max2(l[0], l[4]), max2(l[2], l[6])), max2(max2(l[1], l[5]), max2(l[3], l[7])));
 }
 
 /* Visits x row by row (its last dim), the same order as the interpreter;

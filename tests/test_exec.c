@@ -387,10 +387,12 @@ static const op_case op_cases[] = {
        "%d01 = reduce_max %a {dims = [0, 1]} : f32[5]\n"
        "%all = reduce_max %a {dims = [0, 1, 2]} : f32[]\nreturn %d0, %d2, %d01, %all\n")},
     {"reduce nan",
-     F("input %a: f32[2,4]", "m: f32[2], n: f32[4]",
+     F("input %a: f32[2,4]", "m: f32[2], n: f32[4], w: f32[2]",
        "%c = constant {value = [1, nan, 2, 3, -inf, -inf, -inf, -inf]} : f32[2,4]\n"
        "%m = reduce_max %c {dims = [1]} : f32[2]\n%n = reduce_max %c {dims = [0]} : f32[4]\n"
-       "return %m, %n\n")},
+       "%l = constant {value = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, nan, 12, 13, 14, 15, 16, 17, "
+       "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, nan]} : f32[2,17]\n"
+       "%w = reduce_max %l {dims = [1]} : f32[2]\nreturn %m, %n, %w\n")},
     {"reduce i32",
      F("input %i: i32[3,4,5]", "s1: i32[3,5], s02: i32[4], m1: i32[3,5], m2: i32[3,4]",
        "%big = constant {value = 987654321} : i32[3,4,5]\n%b = mul %i, %big : i32[3,4,5]\n"
