@@ -34,23 +34,37 @@ static int ints_or(const pt_op *op, pt_attrkey k, int64_t *out, int n_dflt, int6
   return n_dflt;
 }
 
+static void strides_of(const pt_type *t, int64_t *s) {
+  int64_t acc = 1;
+  for (int k = t->rank - 1; k >= 0; k--) {
+    s[k] = acc;
+    acc *= t->dims[k];
+  }
+}
+
 /* How dot runs as GEMMs: result [B, M, N] = lhs [B, M, K] . rhs [B, K, N].
- * An operand already stored in one of GEMM's two orders is used in place
- * (with a transpose flag); any other is copied into scratch first. */
+ * Each operand is read where it is stored when, within a batch point, its
+ * two groups of dims (free and contracted) each walk memory with one
+ * stride and one of the two strides is 1: a GEMM operand, as stored (its
+ * leading dimension the other stride) or transposed. The batch points may
+ * then lie anywhere (their offsets from the batch dims' strides): a head
+ * of [b, s, h, d] is a batch point of rows s*b... with leading dimension
+ * h*d, no copy. Any other operand is copied into scratch in the order
+ * [batch, M, K] (or [batch, K, N]) first. */
+typedef struct {
+  int order[PT_MAX_RANK];       /* batch dims, then the first group, then the second */
+  int nb;                       /* batch dims */
+  bool copy, trans;             /* copied into `order`; else read as stored, maybe transposed */
+  int64_t ld;                   /* the leading dimension when read as stored */
+  int64_t bstride[PT_MAX_RANK]; /* per batch dim (in order), its stride in elements */
+} dot_operand;
+
 typedef struct {
   int64_t B, M, N, K;
-  int lorder[PT_MAX_RANK], rorder[PT_MAX_RANK]; /* lhs [b, m, k]; rhs [b, k, n] */
-  bool lcopy, rcopy;                            /* copy into those orders */
-  bool ltrans, rtrans;                          /* used in place, transposed */
-  int64_t lbytes, rbytes;                       /* scratch for the copies */
+  dot_operand l, r; /* lhs [b, m, k]; rhs [b, k, n] */
+  int64_t bdims[PT_MAX_RANK];
+  int64_t lbytes, rbytes; /* scratch for the copies */
 } dot_plan;
-
-static bool is_identity(const int *order, int rank) {
-  for (int k = 0; k < rank; k++)
-    if (order[k] != k)
-      return false;
-  return true;
-}
 
 /* order = batch dims, then group a, then group b; the free dims are the
  * ones neither batch nor contracted, in increasing order. */
@@ -77,6 +91,55 @@ static void dot_order(const pt_type *t, const int64_t *batch, int nb, const int6
   PT_ASSERT(n == t->rank);
 }
 
+/* The dims order[from .. to) as one: their extent, and their stride when
+ * they walk memory as one dim (false if not). Dims of extent 1 do not
+ * count; an extent of 1 has stride 0. */
+static bool dim_group(const pt_type *t, const int64_t *st, const int *order, int from, int to,
+                      int64_t *extent, int64_t *stride) {
+  *extent = 1;
+  *stride = 0;
+  for (int k = from; k < to; k++) {
+    int64_t n = t->dims[order[k]], s = st[order[k]];
+    if (n == 1)
+      continue;
+    if (*extent > 1 && *stride != s * n)
+      return false;
+    *extent *= n;
+    *stride = s;
+  }
+  return true;
+}
+
+/* Plans one operand: rows x cols within a batch point are the groups
+ * order[nb .. nb+na) and order[nb+na .. rank). */
+static void plan_operand(const pt_type *t, const int64_t *batch, int nb, const int64_t *con, int nc,
+                         bool free_first, dot_operand *o) {
+  int64_t st[PT_MAX_RANK];
+  strides_of(t, st);
+  dot_order(t, batch, nb, con, nc, free_first, o->order);
+  o->nb = nb;
+  for (int k = 0; k < nb; k++)
+    o->bstride[k] = st[batch[k]];
+  int na = free_first ? t->rank - nb - nc : nc;
+  int64_t rows, rs, cols, cs;
+  o->copy = true;
+  o->trans = false;
+  o->ld = 0;
+  if (!dim_group(t, st, o->order, nb, nb + na, &rows, &rs) ||
+      !dim_group(t, st, o->order, nb + na, t->rank, &cols, &cs))
+    return;
+  if (cols <= 1 || cs == 1) { /* as stored: row r at r * ld */
+    o->ld = rows <= 1 ? (cols > 1 ? cols : 1) : rs;
+    o->copy = o->ld < (cols > 1 ? cols : 1);
+  } else if (rows <= 1 || rs == 1) { /* transposed: column c at c * ld */
+    o->trans = true;
+    o->ld = cols <= 1 ? (rows > 1 ? rows : 1) : cs;
+    o->copy = o->ld < (rows > 1 ? rows : 1);
+  }
+  if (o->ld > INT_MAX)
+    o->copy = true;
+}
+
 static void plan_dot(const pt_op *op, dot_plan *p) {
   const pt_type *lt = &op->operands[0]->type, *rt = &op->operands[1]->type;
   int64_t lb[PT_MAX_RANK], rb[PT_MAX_RANK], lc[PT_MAX_RANK], rc[PT_MAX_RANK];
@@ -85,37 +148,21 @@ static void plan_dot(const pt_op *op, dot_plan *p) {
   int nc = ints_or(op, PT_A_LHS_CONTRACT, lc, 0, 0);
   ints_or(op, PT_A_RHS_CONTRACT, rc, 0, 0);
   p->B = p->K = 1;
-  for (int k = 0; k < nb; k++)
+  for (int k = 0; k < nb; k++) {
+    p->bdims[k] = lt->dims[lb[k]];
     p->B *= lt->dims[lb[k]];
+  }
   for (int k = 0; k < nc; k++)
     p->K *= lt->dims[lc[k]];
-  int64_t ln = pt_type_numel(lt), rn = pt_type_numel(rt);
-  int alt[PT_MAX_RANK];
-  dot_order(lt, lb, nb, lc, nc, true, p->lorder);
-  dot_order(lt, lb, nb, lc, nc, false, alt);
-  p->lcopy = p->ltrans = false;
-  if (!is_identity(p->lorder, lt->rank)) {
-    if (is_identity(alt, lt->rank))
-      p->ltrans = true;
-    else
-      p->lcopy = true;
-  }
-  dot_order(rt, rb, nb, rc, nc, false, p->rorder);
-  dot_order(rt, rb, nb, rc, nc, true, alt);
-  p->rcopy = p->rtrans = false;
-  if (!is_identity(p->rorder, rt->rank)) {
-    if (is_identity(alt, rt->rank))
-      p->rtrans = true;
-    else
-      p->rcopy = true;
-  }
+  plan_operand(lt, lb, nb, lc, nc, true, &p->l);
+  plan_operand(rt, rb, nb, rc, nc, false, &p->r);
   p->M = p->N = 1;
   for (int k = nb; k < lt->rank - nc; k++)
-    p->M *= lt->dims[p->lorder[k]];
+    p->M *= lt->dims[p->l.order[k]];
   for (int k = nb + nc; k < rt->rank; k++)
-    p->N *= rt->dims[p->rorder[k]];
-  p->lbytes = p->lcopy ? round64(ln * 4) : 0;
-  p->rbytes = p->rcopy ? round64(rn * 4) : 0;
+    p->N *= rt->dims[p->r.order[k]];
+  p->lbytes = p->l.copy ? round64(pt_type_numel(lt) * 4) : 0;
+  p->rbytes = p->r.copy ? round64(pt_type_numel(rt) * 4) : 0;
 }
 
 bool pt_exec_dot_gemm(const pt_op *op, pt_exec_gemm *out) {
@@ -123,7 +170,8 @@ bool pt_exec_dot_gemm(const pt_op *op, pt_exec_gemm *out) {
     return false;
   dot_plan p;
   plan_dot(op, &p);
-  *out = (pt_exec_gemm){p.B, p.M, p.N, p.K, p.ltrans, p.rtrans, p.lcopy, p.rcopy};
+  *out = (pt_exec_gemm){p.B,      p.M,     p.N, p.K, !p.l.copy && p.l.trans, !p.r.copy && p.r.trans,
+                        p.l.copy, p.r.copy};
   return true;
 }
 
@@ -227,14 +275,6 @@ static void strided_copy(const char *src, const int64_t *ss, char *dst, const in
       break;
     so += s[k];
     to += t[k];
-  }
-}
-
-static void strides_of(const pt_type *t, int64_t *s) {
-  int64_t acc = 1;
-  for (int k = t->rank - 1; k >= 0; k--) {
-    s[k] = acc;
-    acc *= t->dims[k];
   }
 }
 
@@ -885,6 +925,16 @@ static void permute_into(const pt_tensor *t, const int *order, float *out) {
   strided_copy(t->data, st, (char *)out, os, dims, p.rank, 4);
 }
 
+/* The offset of batch point i (row-major over the batch dims) in o. */
+static int64_t batch_offset(const dot_plan *p, const dot_operand *o, int64_t i) {
+  int64_t off = 0;
+  for (int k = o->nb - 1; k >= 0; k--) {
+    off += (i % p->bdims[k]) * o->bstride[k];
+    i /= p->bdims[k];
+  }
+  return off;
+}
+
 static bool k_dot(const pt_op *op, const pt_tensor *l, const pt_tensor *rh, pt_tensor *r,
                   char *scratch) {
   if (r->type.dtype != PT_F32)
@@ -901,20 +951,24 @@ static bool k_dot(const pt_op *op, const pt_tensor *l, const pt_tensor *rh, pt_t
     return true;
   }
   const float *a = l->data, *b = rh->data;
-  if (p.lcopy) {
-    permute_into(l, p.lorder, (float *)scratch);
+  if (p.l.copy) {
+    permute_into(l, p.l.order, (float *)scratch);
     a = (const float *)scratch;
   }
-  if (p.rcopy) {
-    permute_into(rh, p.rorder, (float *)(scratch + p.lbytes));
+  if (p.r.copy) {
+    permute_into(rh, p.r.order, (float *)(scratch + p.lbytes));
     b = (const float *)(scratch + p.lbytes);
   }
   int M = (int)p.M, N = (int)p.N, K = (int)p.K;
-  int lda = p.ltrans ? M : K, ldb = p.rtrans ? K : N;
-  for (int64_t i = 0; i < p.B; i++)
-    cblas_sgemm(CblasRowMajor, p.ltrans ? CblasTrans : CblasNoTrans,
-                p.rtrans ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, a + i * p.M * p.K, lda,
-                b + i * p.K * p.N, ldb, 0.0f, c + i * p.M * p.N, N);
+  /* a copy is [B, M, K] (or [B, K, N]), as stored */
+  bool lt = !p.l.copy && p.l.trans, rt = !p.r.copy && p.r.trans;
+  int lda = p.l.copy ? K : (int)p.l.ld, ldb = p.r.copy ? N : (int)p.r.ld;
+  for (int64_t i = 0; i < p.B; i++) {
+    int64_t ao = p.l.copy ? i * p.M * p.K : batch_offset(&p, &p.l, i);
+    int64_t bo = p.r.copy ? i * p.K * p.N : batch_offset(&p, &p.r, i);
+    cblas_sgemm(CblasRowMajor, lt ? CblasTrans : CblasNoTrans, rt ? CblasTrans : CblasNoTrans, M, N,
+                K, 1.0f, a + ao, lda, b + bo, ldb, 0.0f, c + i * p.M * p.N, N);
+  }
   return true;
 }
 

@@ -413,6 +413,13 @@ static const op_case op_cases[] = {
     {"dot batch inside", F("input %a: f32[5,2,7], input %b: f32[7,2,3]", "r: f32[2,5,3]",
                            "%r = dot %a, %b {lhs_batch = [1], rhs_batch = [1], lhs_contract = [2], "
                            "rhs_contract = [0]} : f32[2,5,3]\nreturn %r\n")},
+    {"dot strided heads", /* a head of [b, s, h, d] as a batch point, read in place */
+     F("input %a: f32[3,4,2,5], input %w: f32[2,5,6], input %g: f32[2,3,4,6]",
+       "r: f32[2,3,4,6], s: f32[2,5,6]",
+       "%r = dot %a, %w {lhs_batch = [2], rhs_batch = [0], lhs_contract = [3], "
+       "rhs_contract = [1]} : f32[2,3,4,6]\n"
+       "%s = dot %a, %g {lhs_batch = [2], rhs_batch = [0], lhs_contract = [0, 1], "
+       "rhs_contract = [1, 2]} : f32[2,5,6]\nreturn %r, %s\n")},
     {"dot two contractions",
      F("input %a: f32[4,3,5], input %b: f32[3,5,2]", "r: f32[4,2], s: f32[4,2]",
        "%r = dot %a, %b {lhs_contract = [1, 2], rhs_contract = [0, 1]} : f32[4,2]\n"
@@ -867,6 +874,35 @@ START_TEST(fusion_matches_op_by_op) {
 }
 END_TEST
 
+/* dot reads an operand where it lies when each of its groups of dims walks
+ * memory with one stride (heads of [b, s, h, d] as strided batch points) and
+ * copies it only otherwise; op_kind_matches_interpreter checks the values. */
+START_TEST(dot_copies_only_what_it_must) {
+  pt_module *m = pt_test_parse_ok(F(
+      "input %a: f32[3,4,2,5], input %w: f32[2,5,6], input %g: f32[2,3,4,6], input %t: f32[4,3,5]",
+      "r: f32[2,3,4,6], s: f32[2,5,6], u: f32[4,4]",
+      "%r = dot %a, %w {lhs_batch = [2], rhs_batch = [0], lhs_contract = [3], "
+      "rhs_contract = [1]} : f32[2,3,4,6]\n"
+      "%s = dot %a, %g {lhs_batch = [2], rhs_batch = [0], lhs_contract = [0, 1], "
+      "rhs_contract = [1, 2]} : f32[2,5,6]\n"
+      "%u = dot %t, %t {lhs_contract = [2, 1], rhs_contract = [2, 1]} : f32[4,4]\n"
+      "return %r, %s, %u\n"));
+  pt_func *f = m->funcs[0];
+  pt_exec_gemm g[3];
+  for (int i = 0; i < 3; i++)
+    ck_assert(pt_exec_dot_gemm(f->ops[i], &g[i]));
+  /* r: per head, rows b*s with leading dimension h*d; w as stored */
+  ck_assert(g[0].batch == 2 && g[0].m == 12 && g[0].n == 6 && g[0].k == 5);
+  ck_assert(!g[0].lhs_copied && !g[0].lhs_trans && !g[0].rhs_copied && !g[0].rhs_trans);
+  /* s: a weight gradient, the heads' rows contracted, lhs transposed in place */
+  ck_assert(g[1].batch == 2 && g[1].m == 5 && g[1].n == 6 && g[1].k == 12);
+  ck_assert(!g[1].lhs_copied && g[1].lhs_trans && !g[1].rhs_copied);
+  /* u: contracted dims in reverse order walk memory as no single stride */
+  ck_assert(g[2].lhs_copied && g[2].rhs_copied);
+  pt_module_destroy(m);
+}
+END_TEST
+
 /* An op reading two groups merges them into one loop, unless an op outside
  * reads one group's value before it (the merged loop would run too late). */
 START_TEST(fusion_merges_operand_groups) {
@@ -1304,6 +1340,7 @@ int main(void) {
   tcase_add_test(tc, op_cases_cover_the_table);
   tcase_add_loop_test(tc, fusion_matches_op_by_op, 0, 40);
   tcase_add_test(tc, fusion_merges_operand_groups);
+  tcase_add_test(tc, dot_copies_only_what_it_must);
   tcase_add_test(tc, vmath_is_within_ulps);
   tcase_add_test(tc, runtime_errors_are_reported);
   tcase_add_test(tc, collectives_on_one_device);
