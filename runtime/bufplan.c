@@ -196,6 +196,15 @@ static bool may_write_over(const pt_func *g, const pt_fusion_plan *f, int i, con
   return false;
 }
 
+/* Whether output `out` of what runs at op (gi: its group, or -1) may take
+ * the bytes of input `in`: the same type, or for a reshape the same dtype
+ * (and so the same bytes, in the same row-major order). */
+static bool same_layout(const pt_op *op, int gi, const pt_value *in, const pt_value *out) {
+  if (gi < 0 && op->code == PT_OP_RESHAPE)
+    return in->type.dtype == out->type.dtype;
+  return pt_type_equal(&in->type, &out->type);
+}
+
 int pt_donor_arg(const pt_func *g, int i) {
   if (i >= g->nargs)
     return -1;
@@ -339,8 +348,7 @@ void pt_plan_buffers_fused(const pt_func *g, const pt_fusion_plan *f, pt_buffer_
         for (int q = 0; q < k; q++)
           taken |= p->alias[outs[q]->id] == x;
         if (ins[j]->def && p->region[x] == PT_BUF_NONE && !unstored[x] && p->last[x] == i &&
-            pt_type_equal(&ins[j]->type, &outs[k]->type) && !taken &&
-            may_write_over(g, f, i, ins[j])) {
+            same_layout(op, gi, ins[j], outs[k]) && !taken && may_write_over(g, f, i, ins[j])) {
           p->alias[r] = x;
           root[r] = root[x];
           if (end[root[r]] < p->last[r])

@@ -34,17 +34,38 @@ static int ints_or(const pt_op *op, pt_attrkey k, int64_t *out, int n_dflt, int6
   return n_dflt;
 }
 
+static void strides_of(const pt_type *t, int64_t *s) {
+  int64_t acc = 1;
+  for (int k = t->rank - 1; k >= 0; k--) {
+    s[k] = acc;
+    acc *= t->dims[k];
+  }
+}
+
 /* How dot runs as GEMMs: result [B, M, N] = lhs [B, M, K] . rhs [B, K, N].
- * An operand already stored in one of GEMM's two orders is used in place
- * (with a transpose flag); any other is copied into scratch first. */
+ * Each operand is read where it is stored when, within a batch point, its
+ * two groups of dims (free and contracted) each walk memory with one
+ * stride and one of the two strides is 1: a GEMM operand, as stored (its
+ * leading dimension the other stride) or transposed. The batch points may
+ * then lie anywhere (their offsets from the batch dims' strides): a head
+ * of [b, s, h, d] is a batch point of rows s*b... with leading dimension
+ * h*d, no copy. Any other operand is copied into scratch in the order
+ * [batch, M, K] (or [batch, K, N]) first. */
+typedef struct {
+  int order[PT_MAX_RANK];       /* batch dims, then the first group, then the second */
+  int nb;                       /* batch dims */
+  bool copy, trans;             /* copied into `order`; else read as stored, maybe transposed */
+  int64_t ld;                   /* the leading dimension when read as stored */
+  int64_t bstride[PT_MAX_RANK]; /* per batch dim (in order), its stride in elements */
+} dot_operand;
+
 typedef struct {
   int64_t B, M, N, K;
-  int lorder[PT_MAX_RANK], rorder[PT_MAX_RANK]; /* lhs [b, m, k]; rhs [b, k, n] */
-  bool lcopy, rcopy;                            /* copy into those orders */
-  bool ltrans, rtrans;                          /* used in place, transposed */
-  int64_t lbytes, rbytes;                       /* scratch for the copies */
-  bool flip;      /* compute C^T = op(B)^T op(A)^T, then transpose it into C */
-  int64_t cbytes; /* scratch for one C^T */
+  dot_operand l, r; /* lhs [b, m, k]; rhs [b, k, n] */
+  int64_t bdims[PT_MAX_RANK];
+  int64_t lbytes, rbytes; /* scratch for the copies */
+  bool flip;              /* compute C^T = op(B)^T op(A)^T, then transpose it into C */
+  int64_t cbytes;         /* scratch for one C^T */
 } dot_plan;
 
 /* Whether a GEMM of a thin C (few rows M, at least twice as many columns
@@ -57,13 +78,6 @@ typedef struct {
  * The transpose moves M N floats against the GEMM's 2 M N K flops. */
 static bool dot_flips(int64_t M, int64_t N, int64_t K) {
   return M <= 256 && N >= 2 * M && K >= 64;
-}
-
-static bool is_identity(const int *order, int rank) {
-  for (int k = 0; k < rank; k++)
-    if (order[k] != k)
-      return false;
-  return true;
 }
 
 /* order = batch dims, then group a, then group b; the free dims are the
@@ -91,6 +105,55 @@ static void dot_order(const pt_type *t, const int64_t *batch, int nb, const int6
   PT_ASSERT(n == t->rank);
 }
 
+/* The dims order[from .. to) as one: their extent, and their stride when
+ * they walk memory as one dim (false if not). Dims of extent 1 do not
+ * count; an extent of 1 has stride 0. */
+static bool dim_group(const pt_type *t, const int64_t *st, const int *order, int from, int to,
+                      int64_t *extent, int64_t *stride) {
+  *extent = 1;
+  *stride = 0;
+  for (int k = from; k < to; k++) {
+    int64_t n = t->dims[order[k]], s = st[order[k]];
+    if (n == 1)
+      continue;
+    if (*extent > 1 && *stride != s * n)
+      return false;
+    *extent *= n;
+    *stride = s;
+  }
+  return true;
+}
+
+/* Plans one operand: rows x cols within a batch point are the groups
+ * order[nb .. nb+na) and order[nb+na .. rank). */
+static void plan_operand(const pt_type *t, const int64_t *batch, int nb, const int64_t *con, int nc,
+                         bool free_first, dot_operand *o) {
+  int64_t st[PT_MAX_RANK];
+  strides_of(t, st);
+  dot_order(t, batch, nb, con, nc, free_first, o->order);
+  o->nb = nb;
+  for (int k = 0; k < nb; k++)
+    o->bstride[k] = st[batch[k]];
+  int na = free_first ? t->rank - nb - nc : nc;
+  int64_t rows, rs, cols, cs;
+  o->copy = true;
+  o->trans = false;
+  o->ld = 0;
+  if (!dim_group(t, st, o->order, nb, nb + na, &rows, &rs) ||
+      !dim_group(t, st, o->order, nb + na, t->rank, &cols, &cs))
+    return;
+  if (cols <= 1 || cs == 1) { /* as stored: row r at r * ld */
+    o->ld = rows <= 1 ? (cols > 1 ? cols : 1) : rs;
+    o->copy = o->ld < (cols > 1 ? cols : 1);
+  } else if (rows <= 1 || rs == 1) { /* transposed: column c at c * ld */
+    o->trans = true;
+    o->ld = cols <= 1 ? (rows > 1 ? rows : 1) : cs;
+    o->copy = o->ld < (rows > 1 ? rows : 1);
+  }
+  if (o->ld > INT_MAX)
+    o->copy = true;
+}
+
 static void plan_dot(const pt_op *op, dot_plan *p) {
   const pt_type *lt = &op->operands[0]->type, *rt = &op->operands[1]->type;
   int64_t lb[PT_MAX_RANK], rb[PT_MAX_RANK], lc[PT_MAX_RANK], rc[PT_MAX_RANK];
@@ -99,43 +162,45 @@ static void plan_dot(const pt_op *op, dot_plan *p) {
   int nc = ints_or(op, PT_A_LHS_CONTRACT, lc, 0, 0);
   ints_or(op, PT_A_RHS_CONTRACT, rc, 0, 0);
   p->B = p->K = 1;
-  for (int k = 0; k < nb; k++)
+  for (int k = 0; k < nb; k++) {
+    p->bdims[k] = lt->dims[lb[k]];
     p->B *= lt->dims[lb[k]];
+  }
   for (int k = 0; k < nc; k++)
     p->K *= lt->dims[lc[k]];
-  int64_t ln = pt_type_numel(lt), rn = pt_type_numel(rt);
-  int alt[PT_MAX_RANK];
-  dot_order(lt, lb, nb, lc, nc, true, p->lorder);
-  dot_order(lt, lb, nb, lc, nc, false, alt);
-  p->lcopy = p->ltrans = false;
-  if (!is_identity(p->lorder, lt->rank)) {
-    if (is_identity(alt, lt->rank))
-      p->ltrans = true;
-    else
-      p->lcopy = true;
-  }
-  dot_order(rt, rb, nb, rc, nc, false, p->rorder);
-  dot_order(rt, rb, nb, rc, nc, true, alt);
-  p->rcopy = p->rtrans = false;
-  if (!is_identity(p->rorder, rt->rank)) {
-    if (is_identity(alt, rt->rank))
-      p->rtrans = true;
-    else
-      p->rcopy = true;
-  }
+  plan_operand(lt, lb, nb, lc, nc, true, &p->l);
+  plan_operand(rt, rb, nb, rc, nc, false, &p->r);
   p->M = p->N = 1;
   for (int k = nb; k < lt->rank - nc; k++)
-    p->M *= lt->dims[p->lorder[k]];
+    p->M *= lt->dims[p->l.order[k]];
   for (int k = nb + nc; k < rt->rank; k++)
-    p->N *= rt->dims[p->rorder[k]];
-  p->lbytes = p->lcopy ? round64(ln * 4) : 0;
-  p->rbytes = p->rcopy ? round64(rn * 4) : 0;
+    p->N *= rt->dims[p->r.order[k]];
+  p->lbytes = p->l.copy ? round64(pt_type_numel(lt) * 4) : 0;
+  p->rbytes = p->r.copy ? round64(pt_type_numel(rt) * 4) : 0;
   p->flip = dot_flips(p->M, p->N, p->K);
   p->cbytes = p->flip ? round64(p->M * p->N * 4) : 0;
 }
 
+bool pt_exec_dot_gemm(const pt_op *op, pt_exec_gemm *out) {
+  if (op->code != PT_OP_DOT || op->result->type.dtype != PT_F32)
+    return false;
+  dot_plan p;
+  plan_dot(op, &p);
+  *out = (pt_exec_gemm){.batch = p.B,
+                        .m = p.M,
+                        .n = p.N,
+                        .k = p.K,
+                        .lhs_trans = !p.l.copy && p.l.trans,
+                        .rhs_trans = !p.r.copy && p.r.trans,
+                        .lhs_copied = p.l.copy,
+                        .rhs_copied = p.r.copy,
+                        .flipped = p.flip,
+                        .copy_bytes = p.lbytes + p.rbytes};
+  return true;
+}
+
 bool pt_exec_op_in_place(const pt_op *op) {
-  if (op->code == PT_OP_ALL_REDUCE) /* MPI_IN_PLACE */
+  if (op->code == PT_OP_ALL_REDUCE || op->code == PT_OP_RESHAPE) /* MPI_IN_PLACE; no-op */
     return true;
   if (pt_optab[op->code].cls != PT_CLS_UNARY && pt_optab[op->code].cls != PT_CLS_BINARY)
     return false;
@@ -157,6 +222,7 @@ int64_t pt_exec_op_scratch_bytes(const pt_op *op) {
     }
     return 0;
   case PT_OP_REDUCE_SUM: /* double accumulators */
+  case PT_OP_SCATTER_ADD:
     return op->result->type.dtype == PT_F32 ? round64(pt_type_numel(&op->result->type) * 8) : 0;
   default:
     return 0;
@@ -233,14 +299,6 @@ static void strided_copy(const char *src, const int64_t *ss, char *dst, const in
       break;
     so += s[k];
     to += t[k];
-  }
-}
-
-static void strides_of(const pt_type *t, int64_t *s) {
-  int64_t acc = 1;
-  for (int k = t->rank - 1; k >= 0; k--) {
-    s[k] = acc;
-    acc *= t->dims[k];
   }
 }
 
@@ -353,6 +411,76 @@ static bool k_take(const pt_tensor *table, const pt_tensor *idx, pt_tensor *r) {
       return false; /* the interpreter reports it */
   for (int64_t i = 0; i < n; i++)
     memcpy((char *)r->data + (size_t)i * row, (const char *)table->data + (size_t)ix[i] * row, row);
+  return true;
+}
+
+/* scatter_add of f32 rows: every result element sums its updates in
+ * double in index order, as the interpreter does, so the bits are its. */
+static bool k_scatter_add(const pt_tensor *idx, const pt_tensor *upd, pt_tensor *r, double *acc) {
+  if (r->type.dtype != PT_F32)
+    return false;
+  int64_t rows = r->type.dims[0], n = numel(idx), nr = numel(r);
+  if (rows == 0)
+    return false;
+  int64_t row = nr / rows;
+  const int32_t *ix = idx->data;
+  for (int64_t i = 0; i < n; i++)
+    if (ix[i] < 0 || ix[i] >= rows)
+      return false; /* the interpreter reports it */
+  memset(acc, 0, (size_t)nr * sizeof *acc);
+  const float *u = upd->data;
+  for (int64_t i = 0; i < n; i++) {
+    double *o = acc + (int64_t)ix[i] * row;
+    const float *x = u + i * row;
+    for (int64_t j = 0; j < row; j++)
+      o[j] += x[j];
+  }
+  float *o = r->data;
+  for (int64_t i = 0; i < nr; i++)
+    o[i] = (float)acc[i];
+  return true;
+}
+
+/* scan of f32: h[t] = a[t] * h[t-1] + b[t] along dim, each step in double
+ * from the f32 h before it (h[-1] = 0) and rounded to f32, as the
+ * interpreter computes it. The recurrence is serial in t but independent
+ * across every other index, so the loops run t outermost and the channels
+ * after dim (contiguous) innermost, where they vectorise; a scan along the
+ * last dim runs across the dims before it, with stride len. */
+static bool k_scan(const pt_op *op, const pt_tensor *a, const pt_tensor *b, pt_tensor *r) {
+  if (r->type.dtype != PT_F32)
+    return false;
+  int dim = (int)pt_op_int(op, PT_A_DIM, 0);
+  bool reverse = pt_op_int(op, PT_A_REVERSE, 0) != 0;
+  const pt_type *t = &r->type;
+  int64_t outer = 1, inner = 1, len = t->dims[dim];
+  for (int k = 0; k < dim; k++)
+    outer *= t->dims[k];
+  for (int k = dim + 1; k < t->rank; k++)
+    inner *= t->dims[k];
+  if (outer * len * inner == 0)
+    return true;
+  const float *x = a->data, *y = b->data;
+  float *h = r->data;
+  /* the channels of one step: n of them, `across` apart */
+  int64_t n = inner > 1 ? inner : outer, across = inner > 1 ? 1 : len;
+  int64_t blocks = inner > 1 ? outer : 1, block = len * inner;
+  for (int64_t o = 0; o < blocks; o++)
+    for (int64_t s = 0; s < len; s++) {
+      int64_t step = reverse ? len - 1 - s : s;
+      int64_t at = o * block + step * inner;
+      const float *xa = x + at, *yb = y + at;
+      float *ht = h + at;
+      if (s == 0) {
+        for (int64_t c = 0; c < n; c++)
+          ht[c * across] = (float)((double)xa[c * across] * 0.0 + (double)yb[c * across]);
+      } else {
+        const float *hp = h + at + (reverse ? inner : -inner);
+        for (int64_t c = 0; c < n; c++)
+          ht[c * across] =
+              (float)((double)xa[c * across] * (double)hp[c * across] + (double)yb[c * across]);
+      }
+    }
   return true;
 }
 
@@ -629,24 +757,97 @@ static bool k_iota(const pt_op *op, pt_tensor *r) {
     outer *= r->type.dims[k];
   for (int k = dim + 1; k < r->type.rank; k++)
     inner *= r->type.dims[k];
-  for (int64_t o = 0; o < outer; o++)
-    for (int64_t k = 0; k < len; k++)
-      for (int64_t j = 0; j < inner; j++) {
-        int64_t at = (o * len + k) * inner + j;
+  if (inner == 1) { /* along the last dim: rows 0, 1, 2, ... (f32 or i32) */
+    for (int64_t o = 0; o < outer; o++)
+      for (int64_t k = 0; k < len; k++) {
         if (r->type.dtype == PT_F32)
-          ((float *)r->data)[at] = (float)k;
-        else if (r->type.dtype == PT_I32)
-          ((int32_t *)r->data)[at] = (int32_t)k;
+          ((float *)r->data)[o * len + k] = (float)k;
         else
-          ((uint8_t *)r->data)[at] = k != 0;
+          ((int32_t *)r->data)[o * len + k] = (int32_t)k;
       }
+    return true;
+  }
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t k = 0; k < len; k++) {
+      int64_t at = (o * len + k) * inner;
+      if (r->type.dtype == PT_F32) {
+        float *p = (float *)r->data + at;
+        for (int64_t j = 0; j < inner; j++)
+          p[j] = (float)k;
+      } else {
+        int32_t *p = (int32_t *)r->data + at;
+        for (int64_t j = 0; j < inner; j++)
+          p[j] = (int32_t)k;
+      }
+    }
   return true;
 }
 
 /* ---- reductions and dot ------------------------------------------------- */
 
-/* Visits x row by row (its last dim), the same order as the interpreter,
- * so f32 sums (in double) round exactly as its do. */
+/* The sum of a row of f32 in double, in eight interleaved partial sums
+ * (lane j % 8) added pairwise at the end: eight independent chains of adds
+ * that the compiler keeps in vector registers, instead of one chain whose
+ * latency bounds it. Doubles hold every partial sum of f32 values to 29
+ * more bits than f32, so the order changes the rounded f32 result only in
+ * the last place, and rarely. */
+static double sum_row(const float *a, int64_t n) {
+  double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; l++)
+      s[l] += a[j + l];
+  for (int l = 0; j < n; j++, l++)
+    s[l] += a[j];
+  return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
+}
+
+static float max2(float x, float y) { /* NaN if either is */
+  return x != x || y != y ? NAN : x > y ? x : y;
+}
+
+/* Four f32 lanes in GCC's and clang's vector extension (SSE's width, the
+ * build's baseline): the compiler keeps the lanes' max in vector registers,
+ * which it does not do for max2 written lane by lane. */
+typedef float v4f __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+static v4f max4(v4f x, v4f m) { /* max2 lane by lane */
+  v4i nan = (x != x) | (m != m), gt = x > m;
+  v4i xi, mi, qi;
+  v4f q = {NAN, NAN, NAN, NAN};
+  memcpy(&xi, &x, sizeof x);
+  memcpy(&mi, &m, sizeof m);
+  memcpy(&qi, &q, sizeof q);
+  v4i r = (nan & qi) | (~nan & ((gt & xi) | (~gt & mi)));
+  v4f out;
+  memcpy(&out, &r, sizeof r);
+  return out;
+}
+
+/* The max of v and a row of f32, in eight lanes (lane j % 8) combined
+ * pairwise at the end: the interpreter's value (the max does not depend on
+ * the order, but for the sign of a zero: max(-0, 0) is the first seen). */
+static float max_row(const float *a, int64_t n, float v) {
+  v4f m0 = {v, v, v, v}, m1 = m0;
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    v4f x0, x1;
+    memcpy(&x0, a + j, sizeof x0);
+    memcpy(&x1, a + j + 4, sizeof x1);
+    m0 = max4(x0, m0);
+    m1 = max4(x1, m1);
+  }
+  float l[8];
+  memcpy(l, &m0, sizeof m0);
+  memcpy(l + 4, &m1, sizeof m1);
+  for (int k = 0; j < n; j++, k++)
+    l[k] = max2(a[j], l[k]);
+  return max2(max2(max2(l[0], l[4]), max2(l[2], l[6])), max2(max2(l[1], l[5]), max2(l[3], l[7])));
+}
+
+/* Visits x row by row (its last dim), the same order as the interpreter;
+ * f32 sums run in double, a row's in sum_row's order. */
 static bool k_reduce(const pt_op *op, const pt_tensor *x, pt_tensor *r, void *scratch) {
   pt_dtype dt = x->type.dtype;
   bool is_max = op->code == PT_OP_REDUCE_MAX;
@@ -685,10 +886,7 @@ static bool k_reduce(const pt_op *op, const pt_tensor *x, pt_tensor *r, void *sc
       const float *a = (const float *)x->data + row * inner;
       if (!is_max) {
         if (inner_reduced) {
-          double s = acc[dst];
-          for (int64_t j = 0; j < inner; j++)
-            s += a[j];
-          acc[dst] = s;
+          acc[dst] += sum_row(a, inner);
         } else {
           double *s = acc + dst;
           for (int64_t j = 0; j < inner; j++)
@@ -697,10 +895,7 @@ static bool k_reduce(const pt_op *op, const pt_tensor *x, pt_tensor *r, void *sc
       } else {
         float *m = (float *)r->data + dst;
         if (inner_reduced) {
-          float v = m[0];
-          for (int64_t j = 0; j < inner; j++)
-            v = a[j] != a[j] || v != v ? NAN : a[j] > v ? a[j] : v;
-          m[0] = v;
+          m[0] = max_row(a, inner, m[0]);
         } else {
           for (int64_t j = 0; j < inner; j++)
             m[j] = a[j] != a[j] || m[j] != m[j] ? NAN : a[j] > m[j] ? a[j] : m[j];
@@ -766,6 +961,16 @@ static void permute_into(const pt_tensor *t, const int *order, float *out) {
   strided_copy(t->data, st, (char *)out, os, dims, p.rank, 4);
 }
 
+/* The offset of batch point i (row-major over the batch dims) in o. */
+static int64_t batch_offset(const dot_plan *p, const dot_operand *o, int64_t i) {
+  int64_t off = 0;
+  for (int k = o->nb - 1; k >= 0; k--) {
+    off += (i % p->bdims[k]) * o->bstride[k];
+    i /= p->bdims[k];
+  }
+  return off;
+}
+
 static bool k_dot(const pt_op *op, const pt_tensor *l, const pt_tensor *rh, pt_tensor *r,
                   char *scratch) {
   if (r->type.dtype != PT_F32)
@@ -782,30 +987,32 @@ static bool k_dot(const pt_op *op, const pt_tensor *l, const pt_tensor *rh, pt_t
     return true;
   }
   const float *a = l->data, *b = rh->data;
-  if (p.lcopy) {
-    permute_into(l, p.lorder, (float *)scratch);
+  if (p.l.copy) {
+    permute_into(l, p.l.order, (float *)scratch);
     a = (const float *)scratch;
   }
-  if (p.rcopy) {
-    permute_into(rh, p.rorder, (float *)(scratch + p.lbytes));
+  if (p.r.copy) {
+    permute_into(rh, p.r.order, (float *)(scratch + p.lbytes));
     b = (const float *)(scratch + p.lbytes);
   }
   int M = (int)p.M, N = (int)p.N, K = (int)p.K;
-  int lda = p.ltrans ? M : K, ldb = p.rtrans ? K : N;
+  /* a copy is [B, M, K] (or [B, K, N]), as stored */
+  bool lt = !p.l.copy && p.l.trans, rt = !p.r.copy && p.r.trans;
+  int lda = p.l.copy ? K : (int)p.l.ld, ldb = p.r.copy ? N : (int)p.r.ld;
   float *ct = (float *)(scratch + p.lbytes + p.rbytes);
   for (int64_t i = 0; i < p.B; i++) {
-    const float *ai = a + i * p.M * p.K, *bi = b + i * p.K * p.N;
+    int64_t ao = p.l.copy ? i * p.M * p.K : batch_offset(&p, &p.l, i);
+    int64_t bo = p.r.copy ? i * p.K * p.N : batch_offset(&p, &p.r, i);
     float *ci = c + i * p.M * p.N;
     if (!p.flip) {
-      cblas_sgemm(CblasRowMajor, p.ltrans ? CblasTrans : CblasNoTrans,
-                  p.rtrans ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, ai, lda, bi, ldb, 0.0f, ci,
-                  N);
+      cblas_sgemm(CblasRowMajor, lt ? CblasTrans : CblasNoTrans, rt ? CblasTrans : CblasNoTrans, M,
+                  N, K, 1.0f, a + ao, lda, b + bo, ldb, 0.0f, ci, N);
       continue;
     }
     /* C^T[N, M] = op(B)^T op(A)^T: each operand with its transpose flag
      * inverted, then C^T transposed into C */
-    cblas_sgemm(CblasRowMajor, p.rtrans ? CblasNoTrans : CblasTrans,
-                p.ltrans ? CblasNoTrans : CblasTrans, N, M, K, 1.0f, bi, ldb, ai, lda, 0.0f, ct, M);
+    cblas_sgemm(CblasRowMajor, rt ? CblasNoTrans : CblasTrans, lt ? CblasNoTrans : CblasTrans, N, M,
+                K, 1.0f, b + bo, ldb, a + ao, lda, 0.0f, ct, M);
     transpose_2d(ct, N, M, ci);
   }
   return true;
@@ -1078,8 +1285,9 @@ static pt_status run_op(pt_exec *e, int i, pt_diag *d) {
   case PT_OP_BROADCAST:
     done = k_broadcast(op, x[0], r);
     break;
-  case PT_OP_RESHAPE:
-    memcpy(r->data, x[0]->data, pt_type_bytes(&r->type));
+  case PT_OP_RESHAPE: /* in place (the same bytes) when its operand dies here */
+    if (r->data != x[0]->data)
+      memcpy(r->data, x[0]->data, pt_type_bytes(&r->type));
     done = true;
     break;
   case PT_OP_TRANSPOSE:
@@ -1105,7 +1313,10 @@ static pt_status run_op(pt_exec *e, int i, pt_diag *d) {
     done = k_take(x[0], x[1], r);
     break;
   case PT_OP_SCATTER_ADD:
+    done = k_scatter_add(x[0], x[1], r, (double *)scratch);
+    break;
   case PT_OP_SCAN:
+    done = k_scan(op, x[0], x[1], r);
     break;
   case PT_OP_ALL_GATHER:
   case PT_OP_REDUCE_SCATTER:

@@ -6,7 +6,9 @@
  * through the MPI runtime (runtime/mpi_coll.h).
  *
  * Results match pt_interp_op within f32 rounding: dot sums in BLAS's order
- * in f32, other f32 sums in double like the interpreter. */
+ * in f32, other f32 sums in double like the interpreter (a reduce_sum's
+ * rows in eight partial sums; scan and scatter_add in its order, bit for
+ * bit). */
 #ifndef PT_EXEC_H
 #define PT_EXEC_H
 
@@ -78,14 +80,31 @@ void pt_buffer_plan_free(pt_buffer_plan *p);
  * -1: argument i when it is a param or state named and typed like result i. */
 int pt_donor_arg(const pt_func *g, int i);
 /* Whether the executor's kernel for op may write its result over one of
- * its operands (element-wise f32 kernels, all_reduce). The planner then
- * gives the result the bytes of an operand that dies at op and has the same
- * type (pt_buffer_plan.alias). A fused group's output likewise takes the
+ * its operands (element-wise f32 kernels, all_reduce, reshape). The planner
+ * then gives the result the bytes of an operand that dies at op and has the
+ * same type, or for a reshape the same dtype: a reshape in place is free
+ * (pt_buffer_plan.alias). A fused group's output likewise takes the
  * bytes of an input of its type that dies at the group and that its loop
  * reads at the loop's own index only. */
 bool pt_exec_op_in_place(const pt_op *op);
 /* The kernel scratch op needs in the executor (0 for most ops). */
 int64_t pt_exec_op_scratch_bytes(const pt_op *op);
+
+/* How the executor runs an f32 dot: `batch` GEMMs C[m,n] = op(A)[m,k] op(B)[k,n]
+ * (cblas_sgemm, row-major), each operand read in place as stored or
+ * transposed, or copied into that order first (its dims were in neither);
+ * `flipped`: computed as C^T = op(B)^T op(A)^T and then transposed into C
+ * (a thin C: few rows, many columns); copy_bytes: the operand copies'
+ * bytes (kernel scratch, less the flipped C^T's). */
+typedef struct {
+  int64_t batch, m, n, k;
+  bool lhs_trans, rhs_trans;
+  bool lhs_copied, rhs_copied;
+  bool flipped;
+  int64_t copy_bytes;
+} pt_exec_gemm;
+/* Fills *out for dot op; false if op is not an f32 dot. */
+bool pt_exec_dot_gemm(const pt_op *op, pt_exec_gemm *out);
 
 /* ---- the executor ----------------------------------------------------- */
 

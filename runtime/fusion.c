@@ -68,8 +68,12 @@ pt_fusion_access pt_fusion_read(const pt_value *v) {
 
 typedef struct {
   int *ops, nops, cap;
-  int first;
+  int first; /* -1: merged into another group */
 } group;
+
+static int by_index(const void *a, const void *b) {
+  return *(const int *)a - *(const int *)b;
+}
 
 void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
   memset(p, 0, sizeof *p);
@@ -113,29 +117,76 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
     const pt_op *op = g->ops[i];
     if (!pt_fusion_member_op(op))
       continue;
-    /* the groups this op could join: those of its operands */
-    int chosen = -1;
-    for (int j = 0; j < op->noperands && chosen < 0; j++) {
+    /* the groups this op could join: those of its operands, the largest
+     * first, as many as fit in MAX_MEMBERS; it joins every one of them
+     * that the readers allow, merging them into one group */
+    int cand[3], nc = 0;
+    for (int j = 0; j < op->noperands; j++) {
       int d = op->operands[j]->def ? def[op->operands[j]->id] : -1;
       int gi = d >= 0 ? p->group_of[d] : -1;
-      if (gi < 0 || gs[gi].nops >= MAX_MEMBERS)
-        continue;
+      bool dup = false;
+      for (int q = 0; q < nc; q++)
+        dup |= cand[q] == gi;
+      if (gi >= 0 && !dup)
+        cand[nc++] = gi;
+    }
+    for (int q = 1; q < nc; q++)
+      for (int w = q; w > 0 && gs[cand[w]].nops > gs[cand[w - 1]].nops; w--) {
+        int t = cand[w];
+        cand[w] = cand[w - 1];
+        cand[w - 1] = t;
+      }
+    for (int q = 0, members = 1, kept = nc; q < kept; q++) {
+      if (members + gs[cand[q]].nops > MAX_MEMBERS) {
+        nc = q;
+        break;
+      }
+      members += gs[cand[q]].nops;
+    }
+    /* drop a candidate whose values an op outside the merged groups reads
+     * before op i (the merged group runs at i), or that defines the source
+     * of a broadcast op i reads virtually; until none is dropped */
+    for (int q = 0; q < nc;) {
+      int gi = cand[q];
       bool ok = true;
-      /* every outside reader of the group's values comes after op i */
       for (int k = 0; k < gs[gi].nops && ok; k++) {
         int v = g->ops[gs[gi].ops[k]]->result->id;
-        for (int u = ustart[v]; u < ustart[v + 1] && ok; u++)
-          if (use[u] != i && p->group_of[use[u]] != gi && use[u] < i)
-            ok = false;
+        for (int u = ustart[v]; u < ustart[v + 1] && ok; u++) {
+          int ru = use[u];
+          bool inside = ru == i;
+          for (int w = 0; w < nc; w++)
+            inside |= p->group_of[ru] == cand[w];
+          ok = inside || ru > i;
+        }
       }
-      /* a broadcast read virtually must not be of one of the group's own */
       for (int k = 0; k < op->noperands && ok; k++) {
         pt_fusion_access a = pt_fusion_read(op->operands[k]);
         if (a.bcast && a.src->def && p->group_of[def[a.src->id]] == gi)
           ok = false;
       }
-      if (ok)
-        chosen = gi;
+      if (ok) {
+        q++;
+      } else {
+        for (int w = q; w + 1 < nc; w++) /* keep the order */
+          cand[w] = cand[w + 1];
+        nc--;
+        q = 0; /* the others may have relied on it */
+      }
+    }
+    int chosen = nc > 0 ? cand[0] : -1;
+    for (int q = 1; q < nc; q++) { /* merge cand[q] into chosen, in program order */
+      group *into = &gs[chosen], *from = &gs[cand[q]];
+      if (into->nops + from->nops > into->cap) {
+        into->cap = into->nops + from->nops + 4;
+        into->ops = pt_realloc(into->ops, (size_t)into->cap * sizeof *into->ops);
+      }
+      for (int k = 0; k < from->nops; k++) {
+        p->group_of[from->ops[k]] = chosen;
+        into->ops[into->nops++] = from->ops[k];
+      }
+      qsort(into->ops, (size_t)into->nops, sizeof *into->ops, by_index);
+      pt_free(from->ops);
+      *from = (group){NULL, 0, 0, -1};
     }
     if (chosen < 0) {
       if (ng == capg) {
@@ -161,6 +212,10 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
   p->groups = pt_calloc((size_t)(ng ? ng : 1), sizeof *p->groups);
   for (int gi = 0; gi < ng; gi++) {
     group *gr = &gs[gi];
+    if (gr->nops == 0) { /* merged into another */
+      renum[gi] = -1;
+      continue;
+    }
     const pt_op *only = g->ops[gr->ops[0]];
     bool keep = gr->nops >= 2 || only->code == PT_OP_EXP || only->code == PT_OP_TANH ||
                 only->code == PT_OP_LOGISTIC || only->code == PT_OP_LOG;

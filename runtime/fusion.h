@@ -12,10 +12,11 @@
  * literal. A broadcast or constant read only that way is absorbed: it does
  * not run and has no buffer.
  *
- * Grouping is greedy in program order: an op joins the group of one of its
- * operands when every op outside the group reading the group's values comes
- * after it (the group runs at its last member, so nothing may read its
- * values earlier); otherwise it starts a group of its own. A group of one
+ * Grouping is greedy in program order: an op joins the groups of its
+ * operands -- all of them, merged into one, up to 64 members --
+ * whose values no op outside the merged groups reads before it (the group
+ * runs at its last member, so nothing may read its values earlier); if it
+ * joins none, it starts a group of its own. A group of one
  * op that reads nothing virtually is dissolved -- the op runs on its own --
  * unless it is an exp, tanh or logistic (runtime/vmath.h), which the JIT's
  * loops vectorise at the host's full width. */

@@ -375,16 +375,24 @@ static const op_case op_cases[] = {
        "%all = reduce_sum %a {dims = [0, 1, 2]} : f32[]\n"
        "%none = reduce_sum %a {dims = []} : f32[3,4,5]\nreturn %d0, %d1, %d2, %d02, %all, "
        "%none\n")},
+    {"reduce long rows", /* sum_row's and max_row's eight lanes and their tails */
+     F("input %a: f32[3,37], input %b: f32[2,4,19]",
+       "r: f32[3], s: f32[4], t: f32[2,4], u: f32[3], w: f32[4]",
+       "%r = reduce_sum %a {dims = [1]} : f32[3]\n%s = reduce_sum %b {dims = [0, 2]} : f32[4]\n"
+       "%t = reduce_sum %b {dims = [2]} : f32[2,4]\n%u = reduce_max %a {dims = [1]} : f32[3]\n"
+       "%w = reduce_max %b {dims = [0, 2]} : f32[4]\nreturn %r, %s, %t, %u, %w\n")},
     {"reduce_max",
      F("input %a: f32[3,4,5]", "d0: f32[4,5], d2: f32[3,4], d01: f32[5], all: f32[]",
        "%d0 = reduce_max %a {dims = [0]} : f32[4,5]\n%d2 = reduce_max %a {dims = [2]} : f32[3,4]\n"
        "%d01 = reduce_max %a {dims = [0, 1]} : f32[5]\n"
        "%all = reduce_max %a {dims = [0, 1, 2]} : f32[]\nreturn %d0, %d2, %d01, %all\n")},
     {"reduce nan",
-     F("input %a: f32[2,4]", "m: f32[2], n: f32[4]",
+     F("input %a: f32[2,4]", "m: f32[2], n: f32[4], w: f32[2]",
        "%c = constant {value = [1, nan, 2, 3, -inf, -inf, -inf, -inf]} : f32[2,4]\n"
        "%m = reduce_max %c {dims = [1]} : f32[2]\n%n = reduce_max %c {dims = [0]} : f32[4]\n"
-       "return %m, %n\n")},
+       "%l = constant {value = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, nan, 12, 13, 14, 15, 16, 17, "
+       "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, nan]} : f32[2,17]\n"
+       "%w = reduce_max %l {dims = [1]} : f32[2]\nreturn %m, %n, %w\n")},
     {"reduce i32",
      F("input %i: i32[3,4,5]", "s1: i32[3,5], s02: i32[4], m1: i32[3,5], m2: i32[3,4]",
        "%big = constant {value = 987654321} : i32[3,4,5]\n%b = mul %i, %big : i32[3,4,5]\n"
@@ -405,6 +413,13 @@ static const op_case op_cases[] = {
     {"dot batch inside", F("input %a: f32[5,2,7], input %b: f32[7,2,3]", "r: f32[2,5,3]",
                            "%r = dot %a, %b {lhs_batch = [1], rhs_batch = [1], lhs_contract = [2], "
                            "rhs_contract = [0]} : f32[2,5,3]\nreturn %r\n")},
+    {"dot strided heads", /* a head of [b, s, h, d] as a batch point, read in place */
+     F("input %a: f32[3,4,2,5], input %w: f32[2,5,6], input %g: f32[2,3,4,6]",
+       "r: f32[2,3,4,6], s: f32[2,5,6]",
+       "%r = dot %a, %w {lhs_batch = [2], rhs_batch = [0], lhs_contract = [3], "
+       "rhs_contract = [1]} : f32[2,3,4,6]\n"
+       "%s = dot %a, %g {lhs_batch = [2], rhs_batch = [0], lhs_contract = [0, 1], "
+       "rhs_contract = [1, 2]} : f32[2,5,6]\nreturn %r, %s\n")},
     {"dot two contractions",
      F("input %a: f32[4,3,5], input %b: f32[3,5,2]", "r: f32[4,2], s: f32[4,2]",
        "%r = dot %a, %b {lhs_contract = [1, 2], rhs_contract = [0, 1]} : f32[4,2]\n"
@@ -446,6 +461,16 @@ static const op_case op_cases[] = {
        "%r = take %t, %idx : f32[2,4,3]\n%s = take %u, %idx : i32[2,4]\nreturn %r, %s\n")},
     {"scatter_add", F("input %idx: i32[4], input %u: f32[4,3]", "r: f32[5,3]",
                       "%r = scatter_add %idx, %u : f32[5,3]\nreturn %r\n")},
+    {"scan channels", /* across contiguous channels, and along the last dim across rows */
+     F("input %a: f32[3,6,20], input %b: f32[3,6,20]", "r: f32[3,6,20], s: f32[3,6,20]",
+       "%r = scan %a, %b {dim = 1} : f32[3,6,20]\n"
+       "%s = scan %a, %b {dim = 2, reverse = 1} : f32[3,6,20]\nreturn %r, %s\n")},
+    {"scatter_add repeated", /* rows hit several times, in index order */
+     F("input %idx: i32[9], input %u: f32[9,11]", "r: f32[4,11]",
+       "%r = scatter_add %idx, %u : f32[4,11]\nreturn %r\n")},
+    {"iota last dim",
+     F("input %a: f32[]", "f: f32[3,7], i: i32[2,3,5]",
+       "%f = iota {dim = 1} : f32[3,7]\n%i = iota {dim = 2} : i32[2,3,5]\nreturn %f, %i\n")},
     {"scan",
      F("input %a: f32[2,5], input %b: f32[2,5]", "r: f32[2,5], s: f32[2,5]",
        "%r = scan %a, %b {dim = 1} : f32[2,5]\n%s = scan %a, %b {dim = 0, reverse = 1} : f32[2,5]\n"
@@ -861,6 +886,89 @@ START_TEST(fusion_matches_op_by_op) {
 }
 END_TEST
 
+/* dot reads an operand where it lies when each of its groups of dims walks
+ * memory with one stride (heads of [b, s, h, d] as strided batch points) and
+ * copies it only otherwise; op_kind_matches_interpreter checks the values. */
+START_TEST(dot_copies_only_what_it_must) {
+  pt_module *m = pt_test_parse_ok(F(
+      "input %a: f32[3,4,2,5], input %w: f32[2,5,6], input %g: f32[2,3,4,6], input %t: f32[4,3,5]",
+      "r: f32[2,3,4,6], s: f32[2,5,6], u: f32[4,4]",
+      "%r = dot %a, %w {lhs_batch = [2], rhs_batch = [0], lhs_contract = [3], "
+      "rhs_contract = [1]} : f32[2,3,4,6]\n"
+      "%s = dot %a, %g {lhs_batch = [2], rhs_batch = [0], lhs_contract = [0, 1], "
+      "rhs_contract = [1, 2]} : f32[2,5,6]\n"
+      "%u = dot %t, %t {lhs_contract = [2, 1], rhs_contract = [2, 1]} : f32[4,4]\n"
+      "return %r, %s, %u\n"));
+  pt_func *f = m->funcs[0];
+  pt_exec_gemm g[3];
+  for (int i = 0; i < 3; i++)
+    ck_assert(pt_exec_dot_gemm(f->ops[i], &g[i]));
+  /* r: per head, rows b*s with leading dimension h*d; w as stored */
+  ck_assert(g[0].batch == 2 && g[0].m == 12 && g[0].n == 6 && g[0].k == 5);
+  ck_assert(!g[0].lhs_copied && !g[0].lhs_trans && !g[0].rhs_copied && !g[0].rhs_trans);
+  /* s: a weight gradient, the heads' rows contracted, lhs transposed in place */
+  ck_assert(g[1].batch == 2 && g[1].m == 5 && g[1].n == 6 && g[1].k == 12);
+  ck_assert(!g[1].lhs_copied && g[1].lhs_trans && !g[1].rhs_copied);
+  /* u: contracted dims in reverse order walk memory as no single stride */
+  ck_assert(g[2].lhs_copied && g[2].rhs_copied);
+  pt_module_destroy(m);
+}
+END_TEST
+
+/* An op reading two groups merges them into one loop, unless an op outside
+ * reads one group's value before it (the merged loop would run too late). */
+START_TEST(fusion_merges_operand_groups) {
+  static const struct {
+    const char *body;
+    int groups, members; /* groups, and members of the group of %c */
+  } cases[] = {
+      {"%a = exp %x : f32[4,8]\n%b = tanh %y : f32[4,8]\n%c = add %a, %b : f32[4,8]\n", 1, 3},
+      {"%a = exp %x : f32[4,8]\n%b = tanh %y : f32[4,8]\n"
+       "%d = dot %a, %y {lhs_contract = [1], rhs_contract = [1]} : f32[4,4]\n"
+       "%c = add %a, %b : f32[4,8]\n",
+       2, 2},
+      {"%a = exp %x : f32[4,8]\n%a2 = mul %a, %a : f32[4,8]\n%b = tanh %y : f32[4,8]\n"
+       "%b2 = sub %b, %a : f32[4,8]\n%c = add %a2, %b2 : f32[4,8]\n",
+       1, 5},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    char text[1024];
+    snprintf(text, sizeof text,
+             "func @f(input %%x: f32[4,8], input %%y: f32[4,8]) -> (c: f32[4,8]) {\n%s"
+             "  return %%c\n}\n",
+             cases[k].body);
+    pt_module *m = pt_test_parse_ok(text);
+    pt_func *f = m->funcs[0];
+    pt_fusion_plan fp;
+    pt_plan_fusion(f, true, &fp);
+    ck_assert_msg(fp.ngroups == cases[k].groups, "case %zu: %d groups", k, fp.ngroups);
+    int gc = fp.group_of[f->nops - 1];
+    ck_assert_int_ge(gc, 0);
+    ck_assert_msg(fp.groups[gc].nops == cases[k].members, "case %zu: %d members", k,
+                  fp.groups[gc].nops);
+    for (int j = 1; j < fp.groups[gc].nops; j++)
+      ck_assert_int_lt(fp.groups[gc].ops[j - 1], fp.groups[gc].ops[j]);
+    pt_fusion_plan_free(&fp);
+    /* and it computes what the interpreter does */
+    pt_diag *d = pt_diag_create(stderr);
+    pt_tensor **args = init_args(f, 5), *got[1], *want[1];
+    pt_exec *e = pt_exec_create(f, NULL, d);
+    ck_assert_ptr_nonnull(e);
+    check_plan(f, pt_exec_plan(e), "merged groups");
+    ck_assert_int_eq(pt_exec_run(e, args, got, d), PT_OK);
+    ck_assert_int_eq(pt_interp_run(f, args, want, d), PT_OK);
+    double rd = rel_diff(got[0], want[0]);
+    ck_assert_msg(rd >= 0 && rd <= 1e-5, "case %zu: %g off the interpreter", k, rd);
+    pt_tensor_destroy(got[0]);
+    pt_tensor_destroy(want[0]);
+    free_tensors(args, f->nargs);
+    pt_exec_destroy(e);
+    pt_diag_destroy(d);
+    pt_module_destroy(m);
+  }
+}
+END_TEST
+
 /* runtime/vmath.h against the C library in double, rounded to f32 (what
  * the interpreter computes): at most a few ulp over a sweep of every
  * exponent of the f32 range, exact at the special values. */
@@ -1243,6 +1351,8 @@ int main(void) {
                       (int)(sizeof op_cases / sizeof op_cases[0]));
   tcase_add_test(tc, op_cases_cover_the_table);
   tcase_add_loop_test(tc, fusion_matches_op_by_op, 0, 40);
+  tcase_add_test(tc, fusion_merges_operand_groups);
+  tcase_add_test(tc, dot_copies_only_what_it_must);
   tcase_add_test(tc, vmath_is_within_ulps);
   tcase_add_test(tc, runtime_errors_are_reported);
   tcase_add_test(tc, collectives_on_one_device);
