@@ -15,8 +15,10 @@ MODELS = ["mlp", "transformer_block", "gpt", "griffin"]
 
 USAGE = """peer.py init MODEL --out IN.safetensors [--seed N]
        peer.py train MODEL --inputs IN.safetensors --optimizer sgd|adam --steps N
-                     [--threads T | --ddp W] [--lr X]
+                     [--warmup W] [--threads T | --ddp W] [--lr X]
+       peer.py partita-result OUT.json ERR.txt [--warmup W]
        peer.py compare REF.json GOT.json --steps N [--tol X] [--what TEXT]
+       peer.py report DIR
        peer.py selftest"""
 
 DESCRIPTION = """init writes the params and inputs of examples/MODEL.pir's @loss (names and
@@ -25,12 +27,18 @@ safetensors file that partita (--inputs) and PyTorch both read.
 
 train runs MODEL's PyTorch peer for N steps from that file (SGD or Adam at partita's
 defaults) and prints one JSON object: losses (each before its step's update, as partita
-prints them), step_seconds and median_step_seconds. --threads T: one process, T intra-op
-threads (set OMP_NUM_THREADS and OPENBLAS_NUM_THREADS to T as well); --ddp W:
-DistributedDataParallel over W processes (gloo, one thread each, the batch split in W).
+prints them), step_seconds and median_step_seconds (over the steps after the first W,
+--warmup, default 0). --threads T: one process, T intra-op threads (set OMP_NUM_THREADS
+and OPENBLAS_NUM_THREADS to T as well); --ddp W: DistributedDataParallel over W
+processes (gloo, one thread each, the batch split in W).
+
+partita-result turns `partita train --json` under mpirun (its JSON on stdout, its step
+lines on stderr) into the same JSON: the median over the steps after the first W.
 
 compare checks that GOT's first N losses equal REF's within --tol relative (default 1e-4),
 prints the largest relative difference, and exits 1 with a message naming the step if not.
+
+report prints the table and the ratios of the results bench_peers.sh left in DIR.
 
 selftest: safetensors round trip and the models' signatures (no torch needed)."""
 
@@ -50,9 +58,30 @@ def cmd_train(a):
         res = peerlib.train_ddp(model.__file__, vals, a.optimizer, a.steps, a.ddp, a.lr)
     else:
         res = peerlib.train(model, vals, a.optimizer, a.steps, a.threads, a.lr)
+    res["median_step_seconds"] = peerlib.median_after(res["step_seconds"], a.warmup)
     res.update({"model": a.model, "optimizer": a.optimizer, "steps": a.steps,
                 "threads": 1 if a.ddp else a.threads, "processes": a.ddp or 1})
     json.dump(res, sys.stdout)
+    print()
+    return 0
+
+
+def cmd_partita_result(a):
+    import re
+    with open(a.out) as f:
+        res = json.load(f)
+    times = []
+    with open(a.err) as f:
+        for line in f:
+            m = re.match(r"^step\s+\d+\s+loss\s+\S+\s+([\d.]+) ms", line)
+            if m:
+                times.append(float(m.group(1)) / 1e3)
+    if len(times) != res["steps"]:
+        peerlib.fail("%s: %d step lines for %d steps" % (a.err, len(times), res["steps"]))
+    json.dump({"losses": res["losses"], "step_seconds": times,
+               "median_step_seconds": peerlib.median_after(times, a.warmup),
+               "partita_median_step_seconds": res["median_step_seconds"], "ranks": res["ranks"]},
+              sys.stdout)
     print()
     return 0
 
@@ -72,6 +101,68 @@ def cmd_compare(a):
             peerlib.fail("%s: step %d loss %.9g, the reference's %.9g: relative difference %.3g > %g"
                          % (a.what, k + 1, got[k], ref[k], d, a.tol))
     print("%.2e" % worst)
+    return 0
+
+
+def _label(key):
+    kind, _, rest = key.partition(".")
+    if kind == "partita":
+        n, _, script = rest.partition(".")
+        return "partita, %s rank%s%s" % (n, "" if n == "1" else "s", ", " + script if script else "")
+    if kind == "torch":
+        return "PyTorch, %s thread%s" % (rest, "" if rest == "1" else "s")
+    return "PyTorch DDP, %s processes" % rest
+
+
+def _order(key):
+    return (["partita", "torch", "ddp"].index(key.split(".")[0]), key)
+
+
+def cmd_report(a):
+    """The table of one bench_peers.sh run: DIR/MODEL.OPT.KEY.json per configuration
+    (KEY: partita.1, partita.2.SCRIPT, torch.1, torch.2, ddp.2) and DIR/MODEL.OPT.ref.json,
+    the reference interpreter's losses (absent when the check was not run)."""
+    runs = {}
+    for name in sorted(os.listdir(a.dir)):
+        parts = name[:-len(".json")].split(".", 2) if name.endswith(".json") else []
+        if len(parts) == 3:
+            with open(os.path.join(a.dir, name)) as f:
+                runs.setdefault((parts[0], parts[1]), {})[parts[2]] = res = json.load(f)
+            load = os.path.join(a.dir, name[:-len(".json")] + ".load")
+            if os.path.exists(load):
+                with open(load) as f:
+                    res["load"] = f.read().strip()
+    order = {m: i for i, m in enumerate(MODELS)}
+    print("%-18s %-5s %-26s %9s %9s %10s %6s" % ("model", "opt", "configuration", "steps/s", "ms/step",
+                                                 "loss diff", "load"))
+    for (model, opt) in sorted(runs, key=lambda k: (order.get(k[0], 99), k[1] != "sgd")):
+        res = runs[(model, opt)]
+        ref = res.pop("ref", None)
+        rate = {k: 1.0 / v["median_step_seconds"] for k, v in res.items()}
+        for k in sorted(res, key=_order):
+            diff = "%.1e" % peerlib.max_rel_diff(ref["losses"], res[k]["losses"], 3) if ref else "-"
+            print("%-18s %-5s %-26s %9.1f %9.2f %10s %6s" % (model, opt, _label(k), rate[k],
+                                                             1e3 * res[k]["median_step_seconds"], diff,
+                                                             res[k].get("load", "-")))
+        two = {k: r for k, r in rate.items() if k.startswith("partita.2.")}
+        single = {k: r for k, r in rate.items() if k.startswith("torch.")}
+        ratios = []
+        if two:
+            best = max(two, key=two.get)
+            if single:
+                bs = max(single, key=single.get)
+                ratios.append("best 2-rank (%s) / PyTorch best single process (%s): %.2fx"
+                              % (best.split(".", 2)[2], _label(bs).split(", ")[1], two[best] / single[bs]))
+            if "ddp.2" in rate:
+                ratios.append("best 2-rank / DDP: %.2fx" % (two[best] / rate["ddp.2"]))
+        if "partita.1" in rate and "torch.1" in rate:
+            ratios.append("1 rank / PyTorch 1 thread: %.2fx" % (rate["partita.1"] / rate["torch.1"]))
+        bp = [k for k in two if k.endswith(".bp")]
+        mp = [k for k in two if k.endswith(".mp")]
+        if model == "mlp" and bp and mp:
+            ratios.append("BP / MP: %.2fx" % (two[bp[0]] / two[mp[0]]))
+        for r in ratios:
+            print("%-18s %-5s   %s" % (model, opt, r))
     return 0
 
 
@@ -120,6 +211,13 @@ def main():
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--ddp", type=int, default=0, metavar="W")
     t.add_argument("--lr", type=float)
+    t.add_argument("--warmup", type=int, default=0)
+    r = sub.add_parser("partita-result", help="normalise partita train --json under mpirun")
+    r.add_argument("out")
+    r.add_argument("err")
+    r.add_argument("--warmup", type=int, default=0)
+    rp = sub.add_parser("report", help="print the table of a bench_peers run")
+    rp.add_argument("dir")
     c = sub.add_parser("compare", help="compare two JSON loss lists")
     c.add_argument("ref")
     c.add_argument("got")
@@ -131,11 +229,11 @@ def main():
     if a.cmd is None:
         p.print_help()
         return 2
-    if a.cmd == "train" and (a.steps < 1 or a.threads < 1 or a.ddp < 0):
-        p.error("--steps and --threads must be >= 1")
+    if a.cmd == "train" and (a.steps < 1 or a.threads < 1 or a.ddp < 0 or not 0 <= a.warmup < a.steps):
+        p.error("--steps and --threads must be >= 1, --warmup in [0, steps)")
     try:
-        return {"init": cmd_init, "train": cmd_train, "compare": cmd_compare,
-                "selftest": cmd_selftest}[a.cmd](a)
+        return {"init": cmd_init, "train": cmd_train, "partita-result": cmd_partita_result,
+                "compare": cmd_compare, "report": cmd_report, "selftest": cmd_selftest}[a.cmd](a)
     except (OSError, ValueError, KeyError) as e:
         peerlib.fail(str(e))
 

@@ -284,6 +284,12 @@ def load_model(name_or_file):
     return mod
 
 
+def median_after(times, warmup):
+    """The median of the step times after the first `warmup` (all of them if fewer)."""
+    rest = times[warmup:] or times
+    return float(np.median(rest))
+
+
 def max_rel_diff(a, b, n):
     """The largest |a-b|/max(|a|,|b|) over the first n entries of two loss lists."""
     worst = 0.0
