@@ -37,7 +37,8 @@ Options:
 
 Environment: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for the whole run (the
 former halves sgemm here); PyTorch runs with MALLOC_TRIM_THRESHOLD_=4000000000,
-MALLOC_MMAP_THRESHOLD_=33554432 and OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = its threads;
+MALLOC_MMAP_THRESHOLD_=33554432 and OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = its threads
+(at 2 threads once with OpenMP's default wait policy and once with OMP_WAIT_POLICY=PASSIVE);
 partita with OPENBLAS_NUM_THREADS=1 per rank. PyTorch is Debian's python3-torch run with
 /usr/bin/python3; if it is missing the benchmark installs it with apt-get.
 
@@ -173,11 +174,16 @@ for m in ${MODELS//,/ }; do
       done
     fi
     if part torch; then
-      for t in 1 2; do
+      # 2 threads twice: OpenMP's default wait policy (threads spin between parallel
+      # regions) and OMP_WAIT_POLICY=PASSIVE (they sleep), far faster on a loaded machine
+      for t in 1 2 2p; do
         load "$R.torch.$t"
-        OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t "${torch_env[@]}" "$PY" "$PEER" train "$m" --inputs "$IN" \
-          --optimizer "$o" --steps "$TOTAL" --warmup "$WARMUP" --threads "$t" >"$R.torch.$t.json"
-        check "$R.torch.$t.json" "$m $o: PyTorch at $t thread(s) against the interpreter"
+        pol=()
+        [ "$t" = 2p ] && pol=(OMP_WAIT_POLICY=PASSIVE)
+        env "${pol[@]}" OMP_NUM_THREADS="${t%p}" OPENBLAS_NUM_THREADS="${t%p}" "${torch_env[@]}" "$PY" "$PEER" \
+          train "$m" --inputs "$IN" --optimizer "$o" --steps "$TOTAL" --warmup "$WARMUP" --threads "${t%p}" \
+          >"$R.torch.$t.json"
+        check "$R.torch.$t.json" "$m $o: PyTorch at ${t%p} thread(s) against the interpreter"
       done
     fi
     if part ddp; then

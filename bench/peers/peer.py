@@ -110,7 +110,8 @@ def _label(key):
         n, _, script = rest.partition(".")
         return "partita, %s rank%s%s" % (n, "" if n == "1" else "s", ", " + script if script else "")
     if kind == "torch":
-        return "PyTorch, %s thread%s" % (rest, "" if rest == "1" else "s")
+        return "PyTorch, %s thread%s%s" % (rest.rstrip("p"), "" if rest == "1" else "s",
+                                           ", passive" if rest.endswith("p") else "")
     return "PyTorch DDP, %s processes" % rest
 
 
@@ -133,7 +134,7 @@ def cmd_report(a):
                 with open(load) as f:
                     res["load"] = f.read().strip()
     order = {m: i for i, m in enumerate(MODELS)}
-    print("%-18s %-5s %-26s %9s %9s %10s %6s" % ("model", "opt", "configuration", "steps/s", "ms/step",
+    print("%-18s %-5s %-28s %9s %9s %10s %6s" % ("model", "opt", "configuration", "steps/s", "ms/step",
                                                  "loss diff", "load"))
     for (model, opt) in sorted(runs, key=lambda k: (order.get(k[0], 99), k[1] != "sgd")):
         res = runs[(model, opt)]
@@ -141,7 +142,7 @@ def cmd_report(a):
         rate = {k: 1.0 / v["median_step_seconds"] for k, v in res.items()}
         for k in sorted(res, key=_order):
             diff = "%.1e" % peerlib.max_rel_diff(ref["losses"], res[k]["losses"], 3) if ref else "-"
-            print("%-18s %-5s %-26s %9.1f %9.2f %10s %6s" % (model, opt, _label(k), rate[k],
+            print("%-18s %-5s %-28s %9.1f %9.2f %10s %6s" % (model, opt, _label(k), rate[k],
                                                              1e3 * res[k]["median_step_seconds"], diff,
                                                              res[k].get("load", "-")))
         two = {k: r for k, r in rate.items() if k.startswith("partita.2.")}
@@ -152,7 +153,7 @@ def cmd_report(a):
             if single:
                 bs = max(single, key=single.get)
                 ratios.append("best 2-rank (%s) / PyTorch best single process (%s): %.2fx"
-                              % (best.split(".", 2)[2], _label(bs).split(", ")[1], two[best] / single[bs]))
+                              % (best.split(".", 2)[2], _label(bs).split(", ", 1)[1], two[best] / single[bs]))
             if "ddp.2" in rate:
                 ratios.append("best 2-rank / DDP: %.2fx" % (two[best] / rate["ddp.2"]))
         if "partita.1" in rate and "torch.1" in rate:
