@@ -19,6 +19,9 @@ USAGE = """peer.py init MODEL --out IN.safetensors [--seed N]
        peer.py partita-result OUT.json ERR.txt [--warmup W]
        peer.py compare REF.json GOT.json --steps N [--tol X] [--what TEXT]
        peer.py report DIR
+       peer.py profile MODEL --inputs IN.safetensors --optimizer sgd|adam [--steps N]
+                     [--threads T]
+       peer.py partita-profile TRACE.json
        peer.py selftest"""
 
 DESCRIPTION = """init writes the params and inputs of examples/MODEL.pir's @loss (names and
@@ -39,6 +42,11 @@ compare checks that GOT's first N losses equal REF's within --tol relative (defa
 prints the largest relative difference, and exits 1 with a message naming the step if not.
 
 report prints the table and the ratios of the results bench_peers.sh left in DIR.
+
+profile runs N steps (default 10, after 2 untimed) under torch.profiler and prints the
+ops by self CPU time per step; partita-profile does the same for a `partita train
+--profile` trace (op kinds, compute and communication lanes, rank 0): where each spends
+its step.
 
 selftest: safetensors round trip and the models' signatures (no torch needed)."""
 
@@ -167,6 +175,46 @@ def cmd_report(a):
     return 0
 
 
+def _print_shares(title, step_us, by_kind, top=14):
+    print("%s: step %.2f ms" % (title, step_us / 1e3))
+    for k, us in sorted(by_kind.items(), key=lambda kv: -kv[1])[:top]:
+        print("  %-34s %8.2f ms %5.1f%%" % (k[:34], us / 1e3, 100 * us / step_us if step_us else 0))
+
+
+def cmd_profile(a):
+    import collections
+    model = peerlib.load_model(a.model)
+    torch = peerlib._setup_torch(a.threads)
+    sig = peerlib.pir_signature(os.path.join(peerlib.ROOT, model.PIR))
+    params, inputs = peerlib._to_torch(torch, peerlib.st_read(a.inputs), sig)
+    net = peerlib._module(torch, model, params)
+    opt = peerlib.make_optimizer(torch, net.parameters(), a.optimizer)
+    peerlib._loop(torch, net, opt, inputs, 2)
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        _, times = peerlib._loop(torch, net, opt, inputs, a.steps)
+    by = collections.Counter()
+    for e in prof.key_averages():
+        by[e.key] += e.self_cpu_time_total / a.steps
+    _print_shares("PyTorch %s %s, %d thread(s), under the profiler" % (a.model, a.optimizer, a.threads),
+                  1e6 * sum(times) / len(times), by)
+    return 0
+
+
+def cmd_partita_profile(a):
+    import collections
+    with open(a.trace) as f:
+        ev = [e for e in json.load(f)["traceEvents"] if e.get("ph") == "X" and e.get("pid") == 1]
+    steps = [e for e in ev if e.get("tid") == 3]
+    by = collections.Counter()
+    for e in ev:
+        if e.get("tid") in (1, 2):
+            lane = "comm " if e.get("tid") == 2 else ""
+            by[lane + e["name"].split()[0]] += e["dur"] / max(1, len(steps))
+    _print_shares("partita, rank 0 of %s (%s)" % (a.trace, ", ".join(
+        "%s" % v for v in [len(steps), "steps"])), sum(e["dur"] for e in steps) / max(1, len(steps)), by)
+    return 0
+
+
 def cmd_selftest(_):
     import tempfile
     import numpy as np
@@ -225,6 +273,14 @@ def main():
     c.add_argument("--steps", type=int, default=3)
     c.add_argument("--tol", type=float, default=1e-4)
     c.add_argument("--what", default="losses")
+    pf = sub.add_parser("profile", help="where PyTorch's step goes (torch.profiler)")
+    pf.add_argument("model", choices=MODELS)
+    pf.add_argument("--inputs", required=True)
+    pf.add_argument("--optimizer", choices=["sgd", "adam"], required=True)
+    pf.add_argument("--steps", type=int, default=10)
+    pf.add_argument("--threads", type=int, default=1)
+    pp = sub.add_parser("partita-profile", help="where partita's step goes (a --profile trace)")
+    pp.add_argument("trace")
     sub.add_parser("selftest", help="no-torch checks of the reader, writer and signatures")
     a = p.parse_args()
     if a.cmd is None:
@@ -234,7 +290,8 @@ def main():
         p.error("--steps and --threads must be >= 1, --warmup in [0, steps)")
     try:
         return {"init": cmd_init, "train": cmd_train, "partita-result": cmd_partita_result,
-                "compare": cmd_compare, "report": cmd_report, "selftest": cmd_selftest}[a.cmd](a)
+                "compare": cmd_compare, "report": cmd_report, "profile": cmd_profile,
+                "partita-profile": cmd_partita_profile, "selftest": cmd_selftest}[a.cmd](a)
     except (OSError, ValueError, KeyError) as e:
         peerlib.fail(str(e))
 
