@@ -244,10 +244,16 @@ def _ddp_worker(rank, world, port, model_file, values, kind, steps, lr, result_p
     t = torch.tensor(losses, dtype=torch.float64)
     dist.all_reduce(t)
     if rank == 0:
-        with open(result_path, "w") as f:
+        with open(result_path + ".tmp", "w") as f:
             json.dump({"losses": (t / world).tolist(), "step_seconds": times,
                        "median_step_seconds": float(np.median(times))}, f)
-    dist.destroy_process_group()
+        os.replace(result_path + ".tmp", result_path)
+    dist.barrier()
+    # no destroy_process_group: gloo's teardown sometimes hung here, one process gone and
+    # the other waiting for it (1.13); everything is written, so leave at once
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def train_ddp(model_file, values, kind, steps, world=2, lr=None):
@@ -261,8 +267,19 @@ def train_ddp(model_file, values, kind, steps, world=2, lr=None):
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "rank0.json")
         try:
-            mp.spawn(_ddp_worker, args=(world, port, model_file, values, kind, steps, lr, path),
-                     nprocs=world, join=True)
+            ctx = mp.start_processes(_ddp_worker, nprocs=world, join=False, start_method="spawn",
+                                     args=(world, port, model_file, values, kind, steps, lr, path))
+            done_at = None
+            while not ctx.join(timeout=1):
+                # the result is written after the last collective: a process still there
+                # 30 s later is stuck in its exit, not in the work
+                if os.path.exists(path):
+                    done_at = done_at or time.monotonic()
+                    if time.monotonic() - done_at > 30:
+                        for p in ctx.processes:
+                            if p.is_alive():
+                                p.kill()
+                        break
         except Exception as e:  # a process that failed or was stopped by its watchdog
             raise ValueError("DDP on %d processes failed: %s" % (world, e))
         with open(path) as f:
