@@ -72,7 +72,7 @@ for v in "$STEPS" "$WARMUP" "$SEED"; do
 done
 [ "$STEPS" -ge 1 ] || { echo "bench_peers.sh: --steps must be >= 1" >&2; exit 2; }
 for m in ${MODELS//,/ }; do
-  [ -f "examples/$m.pir" ] && [ -f "bench/peers/$m.py" ] ||
+  { [ -f "examples/$m.pir" ] && [ -f "bench/peers/$m.py" ]; } ||
     { echo "bench_peers.sh: no model '$m' (mlp, transformer_block, gpt, griffin)" >&2; exit 2; }
 done
 for o in ${OPTS//,/ }; do
@@ -87,7 +87,7 @@ part() { [[ ",$PARTS," == *",$1,"* ]]; }
 
 PY=/usr/bin/python3
 PEER=bench/peers/peer.py
-[ -x "$PY" ] && "$PY" -c 'import numpy' 2>/dev/null || {
+{ [ -x "$PY" ] && "$PY" -c 'import numpy' 2>/dev/null; } || {
   echo "bench_peers.sh: $PY with numpy is needed (Debian: apt-get install python3-numpy)" >&2; exit 1; }
 if ! "$PY" -c 'import torch' 2>/dev/null; then
   echo "bench_peers.sh: python3-torch is not installed; installing it with apt-get" >&2

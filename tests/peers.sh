@@ -8,7 +8,7 @@
 # Usage: peers.sh PARTITA SOURCE_DIR
 set -u
 P=$1
-cd "$2"
+cd "$2" || exit 1
 PY=/usr/bin/python3
 if ! [ -x "$PY" ] || ! "$PY" -c 'import numpy' 2>/dev/null; then
   echo "skip: no /usr/bin/python3 with numpy"
