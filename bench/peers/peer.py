@@ -210,8 +210,8 @@ def cmd_partita_profile(a):
         if e.get("tid") in (1, 2):
             lane = "comm " if e.get("tid") == 2 else ""
             by[lane + e["name"].split()[0]] += e["dur"] / max(1, len(steps))
-    _print_shares("partita, rank 0 of %s (%s)" % (a.trace, ", ".join(
-        "%s" % v for v in [len(steps), "steps"])), sum(e["dur"] for e in steps) / max(1, len(steps)), by)
+    _print_shares("partita, rank 0, %d steps of %s (a fused group counts at its last op)"
+                  % (len(steps), a.trace), sum(e["dur"] for e in steps) / max(1, len(steps)), by)
     return 0
 
 
