@@ -141,8 +141,8 @@ def make_optimizer(torch, params, kind, lr=None):
 
 def _setup_torch(threads):
     """Imports torch with `threads` intra-op threads (OMP_NUM_THREADS and
-    OPENBLAS_NUM_THREADS should match in the environment: the shell sets them) and
-    nothing that slows it down (no anomaly detection, no profiler)."""
+    OPENBLAS_NUM_THREADS should match in the environment: the shell sets them), one
+    inter-op thread and anomaly detection off (its default)."""
     import torch
     torch.set_num_threads(threads)
     try:
@@ -150,7 +150,6 @@ def _setup_torch(threads):
     except RuntimeError:
         pass  # already set in this process
     torch.autograd.set_detect_anomaly(False)
-    torch.autograd.profiler.profile(enabled=False)
     torch.backends.mkldnn.enabled = True
     return torch
 
