@@ -52,10 +52,10 @@ selftest: safetensors round trip and the models' signatures (no torch needed).""
 
 
 def cmd_init(a):
-    model = peerlib.load_model(a.model)
-    sig = peerlib.pir_signature(os.path.join(peerlib.ROOT, model.PIR))
-    vals = peerlib.init_values(sig, a.seed, model.INT_BOUND)
-    peerlib.st_write(a.out, vals, {"source": model.PIR, "seed": a.seed})
+    pir, bound = peerlib.model_meta(a.model)
+    sig = peerlib.pir_signature(os.path.join(peerlib.ROOT, pir))
+    vals = peerlib.init_values(sig, a.seed, bound)
+    peerlib.st_write(a.out, vals, {"source": pir, "seed": a.seed})
     return 0
 
 
@@ -236,10 +236,13 @@ def cmd_selftest(_):
         except ValueError:
             pass
     for m in MODELS:
-        sig = peerlib.pir_signature(os.path.join(peerlib.ROOT, "examples/%s.pir" % m))
+        pir, bound = peerlib.model_meta(m)
+        sig = peerlib.pir_signature(os.path.join(peerlib.ROOT, pir))
         assert any(r == "param" for r, _, _, _ in sig) and any(r == "input" for r, _, _, _ in sig), m
-        vals = peerlib.init_values(sig, 0, 512)
+        vals = peerlib.init_values(sig, 0, bound)
         assert all(vals[n].shape == s for _, n, _, s in sig), m
+        ints = [vals[n] for _, n, d, _ in sig if d == "i32"]
+        assert all(0 <= v.min() and v.max() < bound for v in ints), m
     print("peer.py selftest: ok")
     return 0
 

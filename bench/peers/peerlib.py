@@ -285,6 +285,25 @@ def train_ddp(model_file, values, kind, steps, world=2, lr=None):
             return json.load(f)
 
 
+def model_meta(name):
+    """(PIR, INT_BOUND) of a model file, read from its text without running it: writing
+    the starting values needs no torch (whose import costs more than the rest)."""
+    import ast
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name + ".py")
+    if not os.path.exists(path):
+        raise ValueError("no peer model %s (looked for %s)" % (name, path))
+    with open(path) as f:
+        tree = ast.parse(f.read(), path)
+    meta = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            if node.targets[0].id in ("PIR", "INT_BOUND"):
+                meta[node.targets[0].id] = ast.literal_eval(node.value)
+    if "PIR" not in meta or "INT_BOUND" not in meta:
+        raise ValueError("%s: PIR and INT_BOUND must be set to constants" % path)
+    return meta["PIR"], meta["INT_BOUND"]
+
+
 def load_model(name_or_file):
     """A model module by name (mlp, gpt, ...) or by path."""
     import importlib.util
