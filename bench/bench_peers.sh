@@ -109,6 +109,7 @@ else
   T=$(mktemp -d)
   trap 'rm -rf "$T"' EXIT
 fi
+rm -rf "$T/res" "$T/skipped.txt" "$T/checks.txt" # a --keep directory used before
 mkdir -p "$T/res"
 TOTAL=$((WARMUP + STEPS))
 
@@ -120,12 +121,15 @@ echo "command: bash bench/bench_peers.sh --models $MODELS --optimizers $OPTS --s
 torch_env=(env MALLOC_TRIM_THRESHOLD_=4000000000 MALLOC_MMAP_THRESHOLD_=33554432)
 # load PREFIX: the 1-minute load average as a configuration starts (the machine is shared)
 load() { cut -d' ' -f1 /proc/loadavg >"$1.load"; }
-# check FILE WHAT: the first 3 losses of FILE against the interpreter's (if checked)
+# check FILE WHAT: the first 3 losses of FILE against the interpreter's (if checked);
+# the compare stops the run (set -e) with its message if they differ
 check() {
   [ -f "$REF" ] || return 0
   local n=3
   [ "$TOTAL" -lt 3 ] && n=$TOTAL
-  "$PY" "$PEER" compare "$REF" "$1" --steps "$n" --what "$2" >/dev/null
+  local d
+  d=$("$PY" "$PEER" compare "$REF" "$1" --steps "$n" --what "$2")
+  echo "$2: largest relative difference $d" >>"$T/checks.txt"
 }
 # the 2-device scripts shipped for a model: those whose mesh has exactly 2 devices
 two_device_scripts() {
@@ -197,5 +201,9 @@ done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$PY" "$PEER" report "$T/res"
 [ -f "$T/skipped.txt" ] && cat "$T/skipped.txt"
+if [ -f "$T/checks.txt" ] && [ "$PARTS" = check ]; then
+  echo "equal losses (first 3 steps, within 1e-4 relative):"
+  cat "$T/checks.txt"
+fi
 echo "steps/s: 1 / median step time over $STEPS steps after $WARMUP warm-up; loss diff: largest relative"
 echo "difference of the first 3 losses from partita's reference interpreter on the same inputs"
