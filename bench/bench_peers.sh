@@ -1,0 +1,209 @@
+#!/bin/bash
+# partita against PyTorch on the same train steps, in one run: the MLP, the transformer
+# block, the GPT and Griffin examples, SGD and Adam; partita on 1 rank and on 2 ranks under
+# each shipped 2-device script, PyTorch on one process at 1 and 2 threads and DDP on 2
+# processes. The losses are checked equal (1e-4 relative) before anything is timed and for
+# every timed run. Prints steps/s and the ratios of issue 18. Figures, never asserts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage() {
+  cat <<'EOF'
+Usage: bash bench/bench_peers.sh [--build DIR] [--models LIST] [--optimizers LIST]
+                                 [--steps N] [--warmup W] [--parts LIST] [--seed N]
+                                 [--keep DIR]
+
+Runs each model's train step in partita and in its PyTorch peer (bench/peers/) from the
+same starting values (a safetensors file written by bench/peers/peer.py init and read by
+both: partita's --inputs), and prints a table of steps/s and the ratios.
+
+Before timing, the reference interpreter (`partita train` without --tactics) runs 3 steps
+of each model and optimizer and PyTorch's 3 steps must give the same losses within 1e-4
+relative; every timed run's first 3 losses are checked against the interpreter's too (so
+2 ranks against 1), and the benchmark stops with a message at the first that differs.
+
+Options:
+  --build DIR        partita's build directory (default: build)
+  --models LIST      comma-separated among mlp,transformer_block,gpt,griffin (default: all)
+  --optimizers LIST  comma-separated among sgd,adam (default: sgd,adam)
+  --steps N          timed steps per configuration, after the warm-up (default: 40)
+  --warmup W         warm-up steps, run first and not timed (default: 5)
+  --parts LIST       comma-separated among check,partita,torch,ddp (default: all); without
+                     check, nothing is compared with the interpreter (the loss diff column
+                     shows '-')
+  --seed N           seed of the starting values (default: 0)
+  --keep DIR         keep every run's JSON and logs in DIR (default: a temporary directory)
+  -h, --help         this text
+
+Environment: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for the whole run (the
+former halves sgemm here); PyTorch runs with MALLOC_TRIM_THRESHOLD_=4000000000,
+MALLOC_MMAP_THRESHOLD_=33554432 and OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = its threads
+(at 2 threads once with OpenMP's default wait policy and once with OMP_WAIT_POLICY=PASSIVE);
+partita with OPENBLAS_NUM_THREADS=1 per rank. PyTorch is Debian's python3-torch run with
+/usr/bin/python3; if it is missing the benchmark installs it with apt-get.
+
+Steps/s is 1 / the median step time over the timed steps (partita's from the step lines
+rank 0 prints, PyTorch's from its own loop; DDP's from rank 0).
+EOF
+}
+
+B=build MODELS=mlp,transformer_block,gpt,griffin OPTS=sgd,adam STEPS=40 WARMUP=5
+PARTS=check,partita,torch,ddp SEED=0 KEEP=
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --build | --models | --optimizers | --steps | --warmup | --parts | --seed | --keep)
+    [ $# -ge 2 ] || { echo "bench_peers.sh: $1 needs a value (see --help)" >&2; exit 2; } ;;
+  esac
+  case "$1" in
+  -h | --help) usage; exit 0 ;;
+  --build) B=$2; shift 2 ;;
+  --models) MODELS=$2; shift 2 ;;
+  --optimizers) OPTS=$2; shift 2 ;;
+  --steps) STEPS=$2; shift 2 ;;
+  --warmup) WARMUP=$2; shift 2 ;;
+  --parts) PARTS=$2; shift 2 ;;
+  --seed) SEED=$2; shift 2 ;;
+  --keep) KEEP=$2; shift 2 ;;
+  *) echo "bench_peers.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+for v in "$STEPS" "$WARMUP" "$SEED"; do
+  [[ "$v" =~ ^[0-9]+$ ]] || { echo "bench_peers.sh: '$v' is not a number" >&2; exit 2; }
+done
+[ "$STEPS" -ge 1 ] || { echo "bench_peers.sh: --steps must be >= 1" >&2; exit 2; }
+for m in ${MODELS//,/ }; do
+  { [ -f "examples/$m.pir" ] && [ -f "bench/peers/$m.py" ]; } ||
+    { echo "bench_peers.sh: no model '$m' (mlp, transformer_block, gpt, griffin)" >&2; exit 2; }
+done
+for o in ${OPTS//,/ }; do
+  [[ "$o" == sgd || "$o" == adam ]] || { echo "bench_peers.sh: optimizer '$o': sgd or adam" >&2; exit 2; }
+done
+for p in ${PARTS//,/ }; do
+  [[ "$p" =~ ^(check|partita|torch|ddp)$ ]] ||
+    { echo "bench_peers.sh: part '$p': check, partita, torch or ddp" >&2; exit 2; }
+done
+part() { [[ ",$PARTS," == *",$1,"* ]]; }
+[ -x "$B/partita" ] || { echo "bench_peers.sh: no $B/partita: build first (bash scripts/build.sh $B)" >&2; exit 1; }
+
+PY=/usr/bin/python3
+PEER=bench/peers/peer.py
+{ [ -x "$PY" ] && "$PY" -c 'import numpy' 2>/dev/null; } || {
+  echo "bench_peers.sh: $PY with numpy is needed (Debian: apt-get install python3-numpy)" >&2; exit 1; }
+if ! "$PY" -c 'import torch' 2>/dev/null; then
+  echo "bench_peers.sh: python3-torch is not installed; installing it with apt-get" >&2
+  if ! { apt-get install -y python3-torch >&2 || { apt-get update >&2 && apt-get install -y python3-torch >&2; }; } ||
+    ! "$PY" -c 'import torch' 2>/dev/null; then
+    echo "bench_peers.sh: error: could not install python3-torch (apt-get install python3-torch," \
+      "as root, on Debian bookworm or later); PyTorch is needed for every part" >&2
+    exit 1
+  fi
+fi
+
+unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+MPI=(mpirun --allow-run-as-root --oversubscribe)
+if [ -n "$KEEP" ]; then
+  mkdir -p "$KEEP"
+  T=$KEEP
+else
+  T=$(mktemp -d)
+  trap 'rm -rf "$T"' EXIT
+fi
+rm -rf "$T/res" "$T/skipped.txt" "$T/checks.txt" # a --keep directory used before
+mkdir -p "$T/res"
+TOTAL=$((WARMUP + STEPS))
+
+echo "machine: nproc $(nproc), cpu '$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')'," \
+  "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}, torch $("$PY" -c 'import torch; print(torch.__version__)')"
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "command: bash bench/bench_peers.sh --models $MODELS --optimizers $OPTS --steps $STEPS --warmup $WARMUP --parts $PARTS --seed $SEED"
+
+torch_env=(env MALLOC_TRIM_THRESHOLD_=4000000000 MALLOC_MMAP_THRESHOLD_=33554432)
+# load PREFIX: the 1-minute load average as a configuration starts (the machine is shared)
+load() { cut -d' ' -f1 /proc/loadavg >"$1.load"; }
+# check FILE WHAT: the first 3 losses of FILE against the interpreter's (if checked);
+# the compare stops the run (set -e) with its message if they differ
+check() {
+  [ -f "$REF" ] || return 0
+  local n=3
+  [ "$TOTAL" -lt 3 ] && n=$TOTAL
+  local d
+  d=$("$PY" "$PEER" compare "$REF" "$1" --steps "$n" --what "$2")
+  echo "$2: largest relative difference $d" >>"$T/checks.txt"
+}
+# the 2-device scripts shipped for a model: those whose mesh has exactly 2 devices
+two_device_scripts() {
+  for s in examples/"$1".*.yaml; do
+    local mesh
+    mesh=$(grep -m1 '^mesh:' "$s" | grep -o '[0-9]\+' | awk 'BEGIN { p = 1 } { p *= $1 } END { print p }')
+    [ "$mesh" = 2 ] && echo "$s"
+  done
+  return 0
+}
+
+for m in ${MODELS//,/ }; do
+  IN="$T/$m.in.safetensors"
+  "$PY" "$PEER" init "$m" --out "$IN" --seed "$SEED"
+  sed 's/{batch: 2}/{batch: 1}/' "examples/$m.bp.yaml" >"$T/$m.one.yaml"
+  for o in ${OPTS//,/ }; do
+    R="$T/res/$m.$o"
+    REF="$R.ref.json"
+    echo "$m, $o ..." >&2
+    if part check; then
+      "$B/partita" train "examples/$m.pir" --optimizer "$o" --steps 3 --inputs "$IN" --json \
+        2>"$T/$m.$o.ref.err" >"$REF" || { echo "bench_peers.sh: error: the interpreter failed on $m ($T/$m.$o.ref.err)" >&2; exit 1; }
+      OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "${torch_env[@]}" "$PY" "$PEER" train "$m" \
+        --inputs "$IN" --optimizer "$o" --steps 3 --threads 1 >"$T/$m.$o.check.json"
+      check "$T/$m.$o.check.json" "$m $o: PyTorch against partita's reference interpreter"
+    fi
+    if part partita; then
+      runs=("1 $T/$m.one.yaml partita.1")
+      for s in $(two_device_scripts "$m"); do
+        b=$(basename "$s" .yaml)
+        # ZeRO scripts shard the optimizer state: SGD has none, and they say so
+        if [ "$o" = sgd ] && grep -q '"opt\.' "$s"; then
+          echo "$m $o: $s skipped (it shards optimizer state, which SGD has none of)" >>"$T/skipped.txt"
+          continue
+        fi
+        runs+=("2 $s partita.2.${b#"$m".}")
+      done
+      for r in "${runs[@]}"; do
+        read -r n script key <<<"$r"
+        load "$R.$key"
+        OPENBLAS_NUM_THREADS=1 "${MPI[@]}" -n "$n" "$B/partita" train "examples/$m.pir" --tactics "$script" \
+          --optimizer "$o" --steps "$TOTAL" --inputs "$IN" --json >"$T/$m.$o.$key.out" 2>"$T/$m.$o.$key.err" ||
+          { echo "bench_peers.sh: error: partita failed on $m under $script ($T/$m.$o.$key.err)" >&2; exit 1; }
+        "$PY" "$PEER" partita-result "$T/$m.$o.$key.out" "$T/$m.$o.$key.err" --warmup "$WARMUP" >"$R.$key.json"
+        check "$R.$key.json" "$m $o: partita on $n rank(s) under $script against the interpreter"
+      done
+    fi
+    if part torch; then
+      # 2 threads twice: OpenMP's default wait policy (threads spin between parallel
+      # regions) and OMP_WAIT_POLICY=PASSIVE (they sleep), far faster on a loaded machine
+      for t in 1 2 2p; do
+        load "$R.torch.$t"
+        pol=()
+        [ "$t" = 2p ] && pol=(OMP_WAIT_POLICY=PASSIVE)
+        env "${pol[@]}" OMP_NUM_THREADS="${t%p}" OPENBLAS_NUM_THREADS="${t%p}" "${torch_env[@]}" "$PY" "$PEER" \
+          train "$m" --inputs "$IN" --optimizer "$o" --steps "$TOTAL" --warmup "$WARMUP" --threads "${t%p}" \
+          >"$R.torch.$t.json"
+        check "$R.torch.$t.json" "$m $o: PyTorch at ${t%p} thread(s) against the interpreter"
+      done
+    fi
+    if part ddp; then
+      load "$R.ddp.2"
+      OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "${torch_env[@]}" "$PY" "$PEER" train "$m" --inputs "$IN" \
+        --optimizer "$o" --steps "$TOTAL" --warmup "$WARMUP" --ddp 2 >"$R.ddp.2.json"
+      check "$R.ddp.2.json" "$m $o: PyTorch DDP on 2 processes against the interpreter"
+    fi
+  done
+done
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+"$PY" "$PEER" report "$T/res"
+[ -f "$T/skipped.txt" ] && cat "$T/skipped.txt"
+if [ -f "$T/checks.txt" ] && [ "$PARTS" = check ]; then
+  echo "equal losses (first 3 steps, within 1e-4 relative):"
+  cat "$T/checks.txt"
+fi
+echo "steps/s: 1 / median step time over $STEPS steps after $WARMUP warm-up; loss diff: largest relative"
+echo "difference of the first 3 losses from partita's reference interpreter on the same inputs"
