@@ -10,6 +10,7 @@ PACKAGES=(
   llvm-16-dev
   clang-14 libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer and the sanitizers' runtimes
   python3  # tests/mpi_train.sh reads JSON with it
+  python3-numpy  # tests/peers.sh: the PyTorch peers' safetensors plumbing (torch is not needed)
 )
 
 missing=()
