@@ -69,15 +69,17 @@ typedef struct {
 } dot_plan;
 
 /* Whether a GEMM of a thin C (few rows M, at least twice as many columns
- * N) runs faster as C^T = B^T A^T followed by a transpose of C^T: OpenBLAS
- * (column-major inside) runs such a row-major GEMM with the small dimension
- * as its panel width. Measured one thread, sgemm GFLOP/s (bench/gemm_peak,
- * 2026-12-06, AMD EPYC, N = K = 1024): M = 32: 99 as it is, 131 flipped
- * (A B^T: 106 and 163); M = 128: 160 and 185; M = 1024, N = 2048, K = 512:
- * 152 and 187, but there C's transpose costs about a tenth of the GEMM.
- * The transpose moves M N floats against the GEMM's 2 M N K flops. */
-static bool dot_flips(int64_t M, int64_t N, int64_t K) {
-  return M <= 256 && N >= 2 * M && K >= 64;
+ * N) whose right operand is read transposed (C = A B^T, as a layer's input
+ * gradient d . w^T is) runs as C^T = B A^T followed by a transpose of C^T:
+ * OpenBLAS (column-major inside) then reads the large B as stored. One
+ * thread, sgemm GFLOP/s (bench/gemm_peak, 2026-12-06, AMD EPYC): A B^T at
+ * 32x1024x1024, 106 as it is and 163 flipped; inside the MLP's BP step the
+ * product took 0.52 instead of 0.72-0.75 ms. A plain A B at that shape is
+ * also faster flipped when its operands are in cache (131 against 99), but
+ * not inside a step, where the 4 MiB weight comes from memory and the
+ * flipped form reads it transposed: 0.66-0.78 against 0.61-0.78 ms. */
+static bool dot_flips(int64_t M, int64_t N, int64_t K, bool rhs_trans) {
+  return rhs_trans && M <= 256 && N >= 2 * M && K >= 64;
 }
 
 /* order = batch dims, then group a, then group b; the free dims are the
@@ -177,7 +179,7 @@ static void plan_dot(const pt_op *op, dot_plan *p) {
     p->N *= rt->dims[p->r.order[k]];
   p->lbytes = p->l.copy ? round64(pt_type_numel(lt) * 4) : 0;
   p->rbytes = p->r.copy ? round64(pt_type_numel(rt) * 4) : 0;
-  p->flip = dot_flips(p->M, p->N, p->K);
+  p->flip = dot_flips(p->M, p->N, p->K, !p->r.copy && p->r.trans);
   p->cbytes = p->flip ? round64(p->M * p->N * 4) : 0;
 }
 
