@@ -282,6 +282,32 @@ static int axis_lists(int naxes, int out[][3], int *len) {
   return count;
 }
 
+/* Every device's operand of f's one collective (fill_block with salt; with
+ * nan, device 1's element 5 is nan) and the virtual mesh's results, into
+ * *args and *res (ndev each; free with free_blocks). False if the virtual
+ * mesh fails. */
+static bool vmesh_blocks(const pt_func *f, int64_t ndev, uint32_t salt, bool nan, pt_tensor ***args,
+                         pt_tensor ***res, pt_diag *d) {
+  *args = pt_calloc((size_t)ndev, sizeof **args);
+  *res = pt_calloc((size_t)ndev, sizeof **res);
+  for (int64_t dev = 0; dev < ndev; dev++) {
+    (*args)[dev] = pt_tensor_create(f->args[0]->type);
+    fill_block((*args)[dev], dev, salt);
+    if (nan && dev == 1)
+      ((float *)(*args)[dev]->data)[5] = NAN;
+  }
+  return pt_vmesh_run(f, *args, *res, d) == PT_OK;
+}
+
+static void free_blocks(pt_tensor **args, pt_tensor **res, int64_t ndev) {
+  for (int64_t dev = 0; dev < ndev; dev++) {
+    pt_tensor_destroy(args[dev]);
+    pt_tensor_destroy(res[dev]);
+  }
+  pt_free(args);
+  pt_free(res);
+}
+
 START_TEST(collectives_match_vmesh) {
   mesh_shape shapes[8];
   int nshapes = world_meshes(shapes);
@@ -307,13 +333,8 @@ START_TEST(collectives_match_vmesh) {
                      pt_diag_count(d) ? pt_diag_message(d, 0) : "");
           continue;
         }
-        pt_tensor **args = pt_calloc((size_t)ndev, sizeof *args);
-        pt_tensor **res = pt_calloc((size_t)ndev, sizeof *res);
-        for (int64_t dev = 0; dev < ndev; dev++) {
-          args[dev] = pt_tensor_create(f->args[0]->type);
-          fill_block(args[dev], dev, (uint32_t)c);
-        }
-        if (pt_vmesh_run(f, args, res, d) != PT_OK)
+        pt_tensor **args, **res;
+        if (!vmesh_blocks(f, ndev, (uint32_t)c, false, &args, &res, d))
           fail_local("mesh %s, %s: vmesh failed", ms, what);
         pt_tensor *got = pt_tensor_create(f->results[0].type);
         memset(got->data, 0xab, pt_type_bytes(&got->type)); /* every byte must be written */
@@ -323,12 +344,7 @@ START_TEST(collectives_match_vmesh) {
                  memcmp(got->data, res[world_rank]->data, pt_type_bytes(&got->type)) != 0)
           fail_local("mesh %s, %s: the block differs from the virtual mesh's", ms, what);
         pt_tensor_destroy(got);
-        for (int64_t dev = 0; dev < ndev; dev++) {
-          pt_tensor_destroy(args[dev]);
-          pt_tensor_destroy(res[dev]);
-        }
-        pt_free(args);
-        pt_free(res);
+        free_blocks(args, res, ndev);
         ran++;
       }
     pt_mpi_mesh_destroy(mm);
@@ -393,15 +409,9 @@ START_TEST(shm_collectives_match_vmesh) {
                        pt_diag_count(d) ? pt_diag_message(d, 0) : "");
             continue;
           }
-          pt_tensor **args = pt_calloc((size_t)ndev, sizeof *args);
-          pt_tensor **res = pt_calloc((size_t)ndev, sizeof *res);
-          for (int64_t dev = 0; dev < ndev; dev++) {
-            args[dev] = pt_tensor_create(f->args[0]->type);
-            fill_block(args[dev], dev, (uint32_t)c);
-            if (cases[c].dtype == PT_F32 && cases[c].reduce && dev == 1)
-              ((float *)args[dev]->data)[5] = NAN; /* max and sum carry it */
-          }
-          if (pt_vmesh_run(f, args, res, d) != PT_OK)
+          pt_tensor **args, **res; /* a nan that max and sum carry */
+          if (!vmesh_blocks(f, ndev, (uint32_t)c, cases[c].dtype == PT_F32 && cases[c].reduce,
+                            &args, &res, d))
             fail_local("mesh %s, %s: vmesh failed", ms, what);
           pt_tensor *x = pt_tensor_clone(args[world_rank]);
           pt_tensor *r = pass == 2 ? x : pt_tensor_create(f->results[0].type);
@@ -426,12 +436,7 @@ START_TEST(shm_collectives_match_vmesh) {
           if (r != x)
             pt_tensor_destroy(r);
           pt_tensor_destroy(x);
-          for (int64_t dev = 0; dev < ndev; dev++) {
-            pt_tensor_destroy(args[dev]);
-            pt_tensor_destroy(res[dev]);
-          }
-          pt_free(args);
-          pt_free(res);
+          free_blocks(args, res, ndev);
           ran++;
         }
     }
