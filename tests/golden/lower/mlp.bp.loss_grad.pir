@@ -51,19 +51,27 @@ func @loss_grad_spmd(
   %7 = mul %6, %err : f32[32,1024]
   %8 = add %7, %7 : f32[32,1024]
   %9 = reduce_sum %8 {dims = [0]} : f32[1024]
-  %10 = dot %h, %8 {lhs_contract = [0], rhs_contract = [0]} : f32[1024,1024]
-  %11 = dot %8, %w2 {lhs_contract = [1], rhs_contract = [1]} : f32[32,1024]
-  %12 = constant {value = 0.0} : f32[32,1024]
-  %13 = select %2, %11, %12 : f32[32,1024]
-  %14 = reduce_sum %13 {dims = [0]} : f32[1024]
-  %15 = dot %x, %13 {lhs_contract = [0], rhs_contract = [0]} : f32[1024,1024]
-  // resolve result a dot result {[], []} partial(sum: batch) -> {[], []} (data-parallel)
-  %16 = all_reduce %15 {reduce = sum, axes = [batch]} : f32[1024,1024]
+  // reshard (sharded update) %h {[batch], []} -> {[], [batch]} for 'dot' at examples/mlp.pir:18:10 (data-parallel)
+  %10 = all_to_all %h {split_dim = 1, concat_dim = 0, axes = [batch]} : f32[64,512]
+  // reshard (sharded update) a add result {[batch], []} -> {[], []} for 'dot' at examples/mlp.pir:18:10 (data-parallel)
+  %11 = all_gather %8 {dim = 0, axes = [batch]} : f32[64,1024]
+  %12 = dot %10, %11 {lhs_contract = [0], rhs_contract = [0]} : f32[512,1024]
+  %13 = dot %8, %w2 {lhs_contract = [1], rhs_contract = [1]} : f32[32,1024]
+  %14 = constant {value = 0.0} : f32[32,1024]
+  %15 = select %2, %13, %14 : f32[32,1024]
+  %16 = reduce_sum %15 {dims = [0]} : f32[1024]
+  // reshard (sharded update) %x {[batch], []} -> {[], [batch]} for 'dot' at examples/mlp.pir:12:10 (data-parallel)
+  %17 = all_to_all %x {split_dim = 1, concat_dim = 0, axes = [batch]} : f32[64,512]
+  // reshard (sharded update) a select result {[batch], []} -> {[], []} for 'dot' at examples/mlp.pir:12:10 (data-parallel)
+  %18 = all_gather %15 {dim = 0, axes = [batch]} : f32[64,1024]
+  %19 = dot %17, %18 {lhs_contract = [0], rhs_contract = [0]} : f32[512,1024]
+  // gather the sharded update a dot result {[batch], []} -> {[], []} (data-parallel)
+  %20 = all_gather %19 {dim = 0, axes = [batch]} : f32[1024,1024]
   // resolve result a reduce_sum result {[]} partial(sum: batch) -> {[]} (data-parallel)
-  %17 = all_reduce %14 {reduce = sum, axes = [batch]} : f32[1024]
-  // resolve result a dot result {[], []} partial(sum: batch) -> {[], []} (data-parallel)
-  %18 = all_reduce %10 {reduce = sum, axes = [batch]} : f32[1024,1024]
+  %21 = all_reduce %16 {reduce = sum, axes = [batch]} : f32[1024]
+  // gather the sharded update a dot result {[batch], []} -> {[], []} (data-parallel)
+  %22 = all_gather %12 {dim = 0, axes = [batch]} : f32[1024,1024]
   // resolve result a reduce_sum result {[]} partial(sum: batch) -> {[]} (data-parallel)
-  %19 = all_reduce %9 {reduce = sum, axes = [batch]} : f32[1024]
-  return %loss, %16, %17, %18, %19
+  %23 = all_reduce %9 {reduce = sum, axes = [batch]} : f32[1024]
+  return %loss, %20, %21, %22, %23
 }
