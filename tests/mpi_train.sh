@@ -7,6 +7,7 @@
 #     step of the real one; tests/data/tiny_gpt.pir, tiny_llama.pir and
 #     tiny_griffin.pir, written by `partita model`, stand for
 #     examples/gpt.pir, llama.pir and griffin.pir)
+#   - the MLP's SGD step under BP (2 ranks) and BP+MP (4), with sharded updates
 #   - tiny_griffin.pir with its sequence split over 4 ranks (griffin.seq.yaml)
 #   - the language models' loss falls 3x in 200 steps on their synthetic data
 #   - the strategies `partita auto` finds for the MLP and the small GPT,
@@ -54,6 +55,21 @@ for script in examples/*.yaml; do
     pass "$model with $script on $n ranks matches the reference interpreter"
   else
     fail "$model with $script on $n ranks"
+    cat "$T/out"
+  fi
+done
+
+# 1s. SGD's step under BP and BP+MP, where each weight's gradient and update
+#     run by rows and the updated rows are all-gathered (sharded updates,
+#     passes/lower.c): checked against the reference as above
+for case in "examples/mlp.bp.yaml 2" "examples/mlp.bp_mp.yaml 4"; do
+  set -- $case
+  if "$P" lower examples/mlp.pir --tactics "$1" --optimizer sgd 2>&1 | grep -q '(sharded update)' &&
+      "${MPI[@]}" -n "$2" "$P" train examples/mlp.pir --tactics "$1" --optimizer sgd --steps 2 \
+      --verify >"$T/out" 2>&1 && [ "$(grep -c '^verify: step' "$T/out")" = 2 ]; then
+    pass "examples/mlp.pir with $1 and SGD (sharded updates) on $2 ranks matches the reference interpreter"
+  else
+    fail "examples/mlp.pir with $1 and SGD (sharded updates) on $2 ranks"
     cat "$T/out"
   fi
 done

@@ -1,7 +1,10 @@
 /* The differential grid, the backbone of the project: every example model x
  * every shipped tactic script for it x meshes of 1, 2, 4 and 8 devices, for
- * the model's `loss` and its Adam `train_step`: the lowered program run on
- * the virtual mesh gives the reference interpreter's results. New examples
+ * the model's `loss` and its Adam `train_step`, and its SGD `train_step` on
+ * the meshes of more than one device (SGD's update is where data
+ * parallelism's weight gradients may become sharded updates,
+ * passes/lower.c): the lowered program run on the virtual mesh gives the
+ * reference interpreter's results. New examples
  * and scripts join automatically: a script examples/STEM.NAME.yaml belongs
  * to examples/STEM.pir (and tests/data/tiny_STEM.pir, a shrunken copy, when
  * one exists).
@@ -29,7 +32,7 @@
 typedef struct {
   char model[256];  /* path relative to the source tree */
   char script[256];
-  bool train_step;
+  int step; /* 0: @loss; else @train_step with 1: Adam, 2: SGD */
   int64_t sizes[PT_MAX_AXES];
   int naxes;
 } config;
@@ -39,31 +42,39 @@ static int nconfigs, capconfigs;
 
 static bool sanitizer_build(void) { return getenv("PT_SANITIZE_BUILD") != NULL; }
 
-static void add(const char *model, const char *script, bool ts, const int64_t *sizes, int n) {
+static void add(const char *model, const char *script, int step, const int64_t *sizes, int n) {
   PT_GROW(configs, capconfigs, (size_t)nconfigs + 1);
   config *c = &configs[nconfigs++];
   memset(c, 0, sizeof *c);
   snprintf(c->model, sizeof c->model, "%s", model);
   snprintf(c->script, sizeof c->script, "%s", script);
-  c->train_step = ts;
+  c->step = step;
   c->naxes = n;
   memcpy(c->sizes, sizes, (size_t)n * sizeof *sizes);
 }
 
-/* Meshes of 1, 2, 4 and 8 devices over the script's axes. */
-static void add_meshes(const char *model, const char *script, int naxes, bool ts) {
+static int64_t devices(const int64_t *sizes, int n) {
+  int64_t p = 1;
+  for (int a = 0; a < n; a++)
+    p *= sizes[a];
+  return p;
+}
+
+/* Meshes of 1, 2, 4 and 8 devices over the script's axes (SGD: of 2 and
+ * more). */
+static void add_meshes(const char *model, const char *script, int naxes, int step) {
   static const int64_t one[][1] = {{1}, {2}, {4}, {8}};
   static const int64_t two[][2] = {{1, 1}, {2, 1}, {1, 2}, {2, 2}, {2, 4}, {4, 2}};
   static const int64_t three[][3] = {{1, 1, 1}, {2, 1, 1}, {1, 2, 2}, {2, 2, 2}};
-  if (naxes == 1)
-    for (int i = 0; i < 4; i++)
-      add(model, script, ts, one[i], 1);
-  else if (naxes == 2)
-    for (int i = 0; i < 6; i++)
-      add(model, script, ts, two[i], 2);
-  else if (naxes == 3)
-    for (int i = 0; i < 4; i++)
-      add(model, script, ts, three[i], 3);
+  for (int i = 0; naxes == 1 && i < 4; i++)
+    if (step != 2 || devices(one[i], 1) > 1)
+      add(model, script, step, one[i], 1);
+  for (int i = 0; naxes == 2 && i < 6; i++)
+    if (step != 2 || devices(two[i], 2) > 1)
+      add(model, script, step, two[i], 2);
+  for (int i = 0; naxes == 3 && i < 4; i++)
+    if (step != 2 || devices(three[i], 3) > 1)
+      add(model, script, step, three[i], 3);
 }
 
 static int script_axes(const char *rel) {
@@ -108,8 +119,8 @@ static void collect(void) {
       continue;
     int naxes = script_axes(script);
     if (has_tiny) {
-      for (int ts = 0; ts < 2; ts++)
-        add_meshes(tiny, script, naxes, ts);
+      for (int step = 0; step < 3; step++)
+        add_meshes(tiny, script, naxes, step);
       /* the full-size model: this script's own mesh, loss only */
       if (!sanitizer_build() && strstr(e->d_name, ".bp_mp.")) {
         int64_t sizes[PT_MAX_AXES];
@@ -118,27 +129,36 @@ static void collect(void) {
         pt_schedule *s = pt_schedule_read(sp, d);
         for (int a = 0; a < s->mesh.naxes; a++)
           sizes[a] = s->mesh.sizes[a];
-        add(model, script, false, sizes, s->mesh.naxes);
+        add(model, script, 0, sizes, s->mesh.naxes);
         pt_schedule_destroy(s);
         pt_diag_destroy(d);
         pt_free(sp);
       }
     } else {
-      for (int ts = 0; ts < 2; ts++)
-        add_meshes(model, script, naxes, ts);
+      for (int step = 0; step < 3; step++)
+        add_meshes(model, script, naxes, step);
     }
   }
   closedir(dp);
   pt_free(dir);
 }
 
-static int ran, skipped;
+static int ran, skipped, sharded_updates;
+
+/* Whether the lowering made a sharded update in g (its comments say so). */
+static bool has_sharded_update(const pt_func *g) {
+  for (int i = 0; i < g->nops; i++)
+    if (g->ops[i]->comment && strstr(g->ops[i]->comment, "(sharded update)"))
+      return true;
+  return false;
+}
 
 START_TEST(grid_case) {
   const config *c = &configs[_i];
   char name[700];
   int k = snprintf(name, sizeof name, "%s @%s with %s on ", c->model,
-                   c->train_step ? "train_step" : "loss", c->script);
+                   c->step == 0 ? "loss" : c->step == 1 ? "train_step (adam)" : "train_step (sgd)",
+                   c->script);
   for (int a = 0; a < c->naxes; a++)
     k += snprintf(name + k, sizeof name - (size_t)k, "%s%lld", a ? "x" : "", (long long)c->sizes[a]);
   char *mpath = pt_test_path(c->model), *spath = pt_test_path(c->script);
@@ -155,8 +175,8 @@ START_TEST(grid_case) {
   ck_assert_msg(pt_pass_inline(m, "loss", d) == PT_OK, "%s: inlining failed", name);
   pt_func *f = pt_module_find_func(m, "loss");
   ck_assert_ptr_nonnull(f);
-  if (c->train_step) {
-    pt_optimizer opt = pt_optimizer_default(PT_OPTIM_ADAM);
+  if (c->step) {
+    pt_optimizer opt = pt_optimizer_default(c->step == 1 ? PT_OPTIM_ADAM : PT_OPTIM_SGD);
     ck_assert_int_eq(pt_pass_train_step(m, "loss", &opt, NULL, &f, d), PT_OK);
   }
   pt_schedule *s = pt_schedule_read(spath, d);
@@ -174,6 +194,7 @@ START_TEST(grid_case) {
   pt_func *g = NULL;
   ck_assert_msg(pt_pass_lower(m, f, NULL, &g, d) == PT_OK && pt_verify_func(g, d) == PT_OK,
                 "%s: lowering failed: %s", name, pt_diag_count(d) ? pt_diag_message(d, 0) : "");
+  bool su = has_sharded_update(g);
   pt_tensor **args = pt_calloc((size_t)f->nargs, sizeof *args);
   for (int i = 0; i < f->nargs; i++) {
     pt_init_spec sp = pt_init_spec_for(f, f->args[i], 7);
@@ -203,9 +224,10 @@ START_TEST(grid_case) {
     pt_tensor_destroy(ref[i]);
     pt_tensor_destroy(got[i]);
   }
-  fprintf(stderr, "grid: ok   %s (%d results, worst relative difference %.2g)\n", name,
-          f->nresults, worst);
+  fprintf(stderr, "grid: ok   %s (%d results, worst relative difference %.2g%s)\n", name,
+          f->nresults, worst, su ? "; sharded updates" : "");
   ran++;
+  sharded_updates += su;
   for (int i = 0; i < f->nargs; i++)
     pt_tensor_destroy(args[i]);
   pt_free(args);
@@ -222,8 +244,11 @@ END_TEST
 
 /* Enough of the grid ran: a grid that skips everything proves nothing. */
 START_TEST(grid_coverage) {
-  fprintf(stderr, "grid: %d configurations ran, %d not applicable\n", ran, skipped);
+  fprintf(stderr, "grid: %d configurations ran (%d with sharded updates), %d not applicable\n",
+          ran, sharded_updates, skipped);
   ck_assert_int_ge(ran, 50);
+  /* the MLP's BP and BP+MP SGD steps on meshes with a batch axis */
+  ck_assert_int_ge(sharded_updates, 6);
   ck_assert_int_ge(ran, 3 * skipped);
 }
 END_TEST
