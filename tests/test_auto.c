@@ -241,7 +241,7 @@ static pt_model_opts wide_batch_mlp(void) {
 }
 
 /* An MLP whose batch is large beside its weights, on {batch: 2} with plenty
- * of memory: batch parallelism. With Adam and too little memory for the
+ * of memory: batch parallelism (the weights replicated, or ZeRO-3's). With Adam and too little memory for the
  * replicated state: a strategy that splits parameters or state and fits. */
 START_TEST(mlp_gets_batch_parallelism_then_what_fits) {
   run_t x = {0};
@@ -251,8 +251,15 @@ START_TEST(mlp_gets_batch_parallelism_then_what_fits) {
   ck_assert_int_eq(x.st, PT_OK);
   expect_dim(&x, "x", "batch", 0);
   expect_dim(&x, "y", "batch", 0);
-  expect_dim(&x, "w1", "batch", -1);
-  expect_dim(&x, "w2", "batch", -1);
+  /* the weights replicated (an all_reduce of each gradient) or split as
+   * ZeRO-3 splits them (a reduce_scatter and an all_gather, the update on
+   * half the rows): the same bytes, within 1% of each other on this
+   * machine's file, so either may win */
+  for (int i = 0; i < 2; i++) {
+    int got = dim_of(&x, i ? "w2" : "w1", "batch");
+    ck_assert_msg(got == -1 || got == 0, "w%d along batch: dim %d, want replicated or 0", i + 1,
+                  got);
+  }
   done(&x);
 
   /* Adam with plenty of memory: the batch split, whatever else */
