@@ -1,16 +1,17 @@
 #!/bin/bash
 # The MLP's SGD train_step under mpirun: 1 rank, and 2 ranks under BP and
-# under MP. Prints steps/s, achieved GFLOP/s (the step's 2*M*N*K over its
-# five matmuls: two forward, three backward) and its fraction of the GEMM
-# peak measured in the same run (bench/gemm_peak.c, one thread per rank,
-# each GEMM the faster of its two orientations),
+# under MP. Prints steps/s (the median step), achieved GFLOP/s (the step's
+# 2*M*N*K over its five matmuls: two forward, three backward) and its
+# fraction of the GEMM peak measured in the same run at the local shapes of
+# the lowered program's dots (bench/gemm_peak.c, one thread per rank, each
+# GEMM the faster of its two orientations),
 # with the environment that changes BLAS speed. Figures, never asserts.
 # Usage: bash bench/bench_train.sh [BUILD_DIR] [STEPS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-}" in
 -h | --help)
-  sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
   echo "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for the run (the first halves sgemm);"
   echo "BUILD_DIR defaults to build, STEPS (per configuration) to 50."
   exit 0
@@ -31,12 +32,32 @@ trap 'rm -rf "$T"' EXIT
 sed 's/{batch: 2}/{batch: 1}/' examples/mlp.bp.yaml >"$T/one.yaml"
 # The GEMM peak: cblas_sgemm at a configuration's local GEMM shapes (on each
 # rank: the step's five products, two forward, the second layer's input
-# gradient and the two weight gradients; BP halves the batch, MP the hidden
+# gradient and the two weight gradients; BP halves the batch, and computes
+# the weight gradients by rows with the whole batch, MP halves the hidden
 # dimension), one thread per rank, run on as many concurrent processes as the
 # configuration has ranks (they share the machine's caches and memory as the
 # ranks do); the mean over them.
-gemms() { # batch hidden: the five GEMMs of the MLP step on one rank
-  echo "${1}x${2}x1024 ${1}x1024x${2} ${1}x${2}x1024/nt ${2}x1024x${1}/tn 1024x${2}x${1}/tn"
+gemms() { # script: the GEMMs of the MLP step on one rank, read off the lowered program
+  "$B/partita" lower examples/mlp.pir --tactics "$1" --optimizer sgd 2>/dev/null | python3 -c '
+import re, sys
+types, specs = {}, []
+for line in sys.stdin:
+    for name, dims in re.findall(r"%([\w.]+): f32\[([\d,]+)\]", line):  # arguments
+        types[name] = [int(x) for x in dims.split(",")]
+    m = re.match(r"\s*%([\w.]+) = (\w+) (.*): f32\[([\d,]+)\]$", line)
+    if not m:
+        continue
+    name, op, rest, dims = m.groups()
+    types[name] = [int(x) for x in dims.split(",")]
+    if op != "dot":
+        continue
+    lhs = re.match(r"%([\w.]+), %([\w.]+)", rest).group(1)
+    lc = int(re.search(r"lhs_contract = \[(\d)\]", rest).group(1))
+    rc = int(re.search(r"rhs_contract = \[(\d)\]", rest).group(1))
+    M, N = types[name]
+    K = types[lhs][lc]
+    specs.append("%dx%dx%d/%s%s" % (M, N, K, "n" if lc == 1 else "t", "n" if rc == 0 else "t"))
+print(" ".join(specs))'
 }
 peak() { # ranks gemm-specs...
   local n=$1
@@ -45,7 +66,7 @@ peak() { # ranks gemm-specs...
     awk '{ s += $1; n++ } END { printf "%.1f", s / n }'
 }
 # shellcheck disable=SC2046
-one_core=$("$B/gemm_peak" $(gemms 64 1024) 2>"$T/gemm.txt")
+one_core=$("$B/gemm_peak" $(gemms "$T/one.yaml") 2>"$T/gemm.txt")
 echo "GEMM peak, one thread alone at the one-rank shapes: $one_core GFLOP/s"
 echo "  ($(cat "$T/gemm.txt"))"
 printf '%-20s %6s %10s %10s %12s %10s %14s %9s\n' "configuration" "ranks" "steps/s" "GFLOP/s" \
@@ -53,13 +74,16 @@ printf '%-20s %6s %10s %10s %12s %10s %14s %9s\n' "configuration" "ranks" "steps
 run() { # label ranks script batch hidden [ENV=VALUE...]
   local pk
   # shellcheck disable=SC2046
-  pk=$(peak "$2" $(gemms "$4" "$5"))
+  pk=$(peak "$2" $(gemms "$3"))
   "${MPI[@]}" -n "$2" env "${@:6}" "$B/partita" train examples/mlp.pir --tactics "$3" --optimizer sgd \
     --steps "$STEPS" --json --profile "$T/prof.json" 2>/dev/null >"$T/out.json"
   python3 - "$1" "$2" "$flops" "$pk" "$T/out.json" "$4x$5" "$one_core" "$T/prof.json" <<'PY'
 import json, sys
 label, ranks, flops, peak, path, shape, one, prof = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6], float(sys.argv[7]), sys.argv[8]
-s = json.load(open(path))["median_step_seconds"]
+# the median step over the run (its first left out): the profiled steps
+# alone each start at a barrier
+t = sorted(json.load(open(path))["step_seconds"][1:])
+s = t[len(t) // 2]
 gf = flops / s / 1e9
 # communication share: the collectives' time over the steps' time on each rank, least and
 # most: the rank with the least is the one the others wait for, so its share is the
@@ -80,6 +104,9 @@ run "2 ranks, BP" 2 examples/mlp.bp.yaml 32 1024
 run "2 ranks, MP" 2 examples/mlp.mp.yaml 64 512
 # the same two without node-shared memory: every collective through MPI's transport
 run "BP, PT_MPI_SHM=0" 2 examples/mlp.bp.yaml 32 1024 PT_MPI_SHM=0
+# BP with each weight gradient all-reduced and the update computed whole
+# (passes/lower.c, sharded updates; the peak is the sharded program's)
+run "BP, no sh. update" 2 examples/mlp.bp.yaml 32 1024 PT_SHARDED_UPDATE=0
 run "MP, PT_MPI_SHM=0" 2 examples/mlp.mp.yaml 64 512 PT_MPI_SHM=0
 echo "of peak: against the configuration's own peak per rank (in brackets: against one core alone"
 echo "at the one-rank shapes); comm: the collectives' share of the step on the rank where it is least"
