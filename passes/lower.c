@@ -39,14 +39,14 @@
 #include "build.h"
 #include "lower.h"
 #include "redistribute.h"
-#include "sharding.h"
 #include "shard_rules.h"
+#include "sharding.h"
 #include "strmap.h"
 
 /* The sharded updates' bookkeeping (see try_sharded_update). */
 typedef struct updates {
-  int *start, *user; /* CSR: the ops using value id v are user[start[v] .. start[v+1]) */
-  bool *returned;    /* by value id */
+  int *start, *user;   /* CSR: the ops using value id v are user[start[v] .. start[v+1]) */
+  bool *returned;      /* by value id */
   pt_sharding **saved; /* by value id: the sharding an override replaced */
 } updates;
 
@@ -59,7 +59,7 @@ typedef struct {
   char **keys;
   int nkeys, capkeys;
   pt_lower_stats *stats;
-  pt_shift *shifts; /* by result id of f */
+  pt_shift *shifts;   /* by result id of f */
   const updates *upd; /* the sharded updates chosen (try_sharded_update) */
 } lowerer;
 
@@ -117,8 +117,8 @@ static pt_value *in_layout(lowerer *L, const pt_value *v, const pt_layout *want,
   if (consumer)
     snprintf(why, sizeof why, "// %s %s %s -> %s for '%s' at %s:%d:%d (%s)", role, vn,
              pt_layout_str(L->mesh, &have, hb, sizeof hb), lb, pt_op_name(consumer->code),
-             consumer->loc.file ? consumer->loc.file : "?", consumer->loc.line,
-             consumer->loc.col, tactic_name(L, tactic, tb, sizeof tb));
+             consumer->loc.file ? consumer->loc.file : "?", consumer->loc.line, consumer->loc.col,
+             tactic_name(L, tactic, tb, sizeof tb));
   else
     snprintf(why, sizeof why, "// %s %s %s -> %s (%s)", role, vn,
              pt_layout_str(L->mesh, &have, hb, sizeof hb), lb,
@@ -164,8 +164,7 @@ static void order_axes(const pt_value *v, int dim, const uint32_t set, int8_t *o
       out[(*n)++] = s->order[dim][k];
 }
 
-static void assign(const pt_op *op, const pt_shard_rule *r, const pt_mesh *mesh,
-                   assignment *as) {
+static void assign(const pt_op *op, const pt_shard_rule *r, const pt_mesh *mesh, assignment *as) {
   memset(as, 0, sizeof *as);
   uint32_t set[PT_MAX_FACTORS] = {0};
   for (int a = 0; a < mesh->naxes; a++) {
@@ -287,8 +286,8 @@ static void shift_into_block(lowerer *L, const pt_op *op, pt_value *idx, int64_t
   pt_builder b = {L->g, op->loc};
   pt_value *ids = block_ids(L, op, rows, PT_I32, axes, naxes);
   int64_t zero = 0, one = 1;
-  pt_value *first = pt_b_reshape(&b, pt_b_slice(&b, ids, &zero, &one, NULL),
-                                 pt_type_scalar(PT_I32));
+  pt_value *first =
+      pt_b_reshape(&b, pt_b_slice(&b, ids, &zero, &one, NULL), pt_type_scalar(PT_I32));
   int64_t none[1];
   pt_value *first_b = pt_b_broadcast(&b, first, none, idx->type);
   pt_value *shifted = pt_b_binary(&b, PT_OP_SUB, idx, first_b);
@@ -338,15 +337,14 @@ static pt_value *masked_scatter_add(lowerer *L, const pt_op *op, pt_value *idx, 
   pt_builder b = {L->g, op->loc};
   pt_value *safe, *inside;
   shift_into_block(L, op, idx, op->result->type.dims[0], t.dims[0], axes, naxes, &safe, &inside);
-  pt_value *kept = pt_b_select(&b, index_mask(&b, inside, upd->type), upd,
-                               pt_b_splat(&b, 0, upd->type));
+  pt_value *kept =
+      pt_b_select(&b, index_mask(&b, inside, upd->type), upd, pt_b_splat(&b, 0, upd->type));
   return named_as(L, op, pt_b_scatter_add(&b, safe, kept, t));
 }
 
 /* iota split along its counting dim over `axes`: this device's block of
  * the count, broadcast over the other (local) dims. */
-static pt_value *block_iota(lowerer *L, const pt_op *op, const int8_t *axes, int naxes,
-                            pt_type t) {
+static pt_value *block_iota(lowerer *L, const pt_op *op, const int8_t *axes, int naxes, pt_type t) {
   pt_builder b = {L->g, op->loc};
   int64_t dim = pt_op_int(op, PT_A_DIM, 0);
   pt_value *ids = block_ids(L, op, op->result->type.dims[dim], t.dtype, axes, naxes);
@@ -668,9 +666,10 @@ static void lower_op(lowerer *L, const pt_op *op) {
     pt_plan plan;
     pt_plan_redistribution(L->mesh, &op->result->type, &made, &have, &plan);
     char why[1024], where[512];
-    snprintf(why, sizeof why, "// '%s' at %s computed whole along axes its layout "
-             "does not divide; sliced into place", pt_op_name(op->code),
-             pt_loc_str(op->loc, where, sizeof where));
+    snprintf(why, sizeof why,
+             "// '%s' at %s computed whole along axes its layout "
+             "does not divide; sliced into place",
+             pt_op_name(op->code), pt_loc_str(op->loc, where, sizeof where));
     y = pt_plan_emit(L->g, op->loc, L->mesh, &plan, y, why);
     pt_plan_free(&plan);
   }
@@ -685,9 +684,10 @@ static void lower_op(lowerer *L, const pt_op *op) {
  * decided along the axis, the lowering may instead compute the dot's
  * result split along the axis on one of its dims, gathering its operands'
  * contracted dim (the activations, often far smaller than the weights),
- * run the chain on the blocks (the replicated operands are sliced, a local
- * copy) and all_gather the chain's results: the all_reduce of S bytes
- * (2(n-1)/n S sent per device) becomes a gather of (n-1)/n S plus the
+ * run the chain on the blocks (the replicated operands are sliced, read in
+ * place where an argument, runtime/exec.h) and all_gather the chain's
+ * results: the all_reduce of S bytes (2(n-1)/n S sent per device) becomes
+ * a gather of (n-1)/n S plus the
  * operands' moves, the update touches 1/n of the elements, and the dot
  * does the same flops with an n times deeper contraction. This is the
  * sharded weight update of data-parallel training (Xu et al., "Automatic
@@ -748,8 +748,7 @@ static bool recomputable(const pt_func *f, const updates *u, const bool *in, con
   if (!d || (d->code != PT_OP_BROADCAST && d->code != PT_OP_CONSTANT) || !free_along(v, a) ||
       u->returned[v->id])
     return false;
-  if (d->code == PT_OP_BROADCAST &&
-      pt_sharding_axis(d->operands[0], a).kind != PT_SH_REPLICATED)
+  if (d->code == PT_OP_BROADCAST && pt_sharding_axis(d->operands[0], a).kind != PT_SH_REPLICATED)
     return false;
   for (int k = u->start[v->id]; k < u->start[v->id + 1]; k++)
     if (!in[f->ops[u->user[k]]->result->id])
@@ -899,13 +898,15 @@ static void layout_comment(lowerer *L, const pt_func *f, char **out) {
   char lb[256], tb[PT_TYPE_STRLEN];
   for (int i = 0; i < f->nargs; i++) {
     pt_layout l = pt_layout_of(f->args[i]);
-    fprintf(c, "\n//   %%%s: %s %s", f->args[i]->name, pt_type_str(&f->args[i]->type, tb, sizeof tb),
+    fprintf(c, "\n//   %%%s: %s %s", f->args[i]->name,
+            pt_type_str(&f->args[i]->type, tb, sizeof tb),
             pt_layout_str(L->mesh, &l, lb, sizeof lb));
   }
   for (int i = 0; i < f->nresults; i++) {
     pt_layout l = pt_lower_result_layout(f, i);
     fprintf(c, "\n//   result %s: %s %s", f->results[i].name,
-            pt_type_str(&f->results[i].type, tb, sizeof tb), pt_layout_str(L->mesh, &l, lb, sizeof lb));
+            pt_type_str(&f->results[i].type, tb, sizeof tb),
+            pt_layout_str(L->mesh, &l, lb, sizeof lb));
   }
   fclose(c);
   *out = buf;
@@ -944,8 +945,17 @@ pt_status pt_pass_lower(pt_module *m, const pt_func *f, const pt_lower_opts *o, 
     return PT_ERR;
   }
   pt_func *g = pt_func_create(m, name, f->loc);
-  lowerer L = {g, &m->mesh, o, pt_calloc((size_t)f->nvalues + 1, sizeof(pt_value *)), {0},
-               NULL, 0, 0, o ? o->stats : NULL, pt_shifts_find(f), NULL};
+  lowerer L = {g,
+               &m->mesh,
+               o,
+               pt_calloc((size_t)f->nvalues + 1, sizeof(pt_value *)),
+               {0},
+               NULL,
+               0,
+               0,
+               o ? o->stats : NULL,
+               pt_shifts_find(f),
+               NULL};
   char *comment;
   layout_comment(&L, f, &comment);
   g->comment = pt_arena_strdup(m->arena, comment);
@@ -970,8 +980,9 @@ pt_status pt_pass_lower(pt_module *m, const pt_func *f, const pt_lower_opts *o, 
     lower_op(&L, f->ops[i]);
   for (int i = 0; i < f->nresults; i++) {
     const pt_result *r = &f->results[i];
-    pt_value *v = in_layout(&L, r->value, &want[i], NULL,
-                            upd.saved[r->value->id] ? "gather the sharded update" : "resolve result");
+    pt_value *v =
+        in_layout(&L, r->value, &want[i], NULL,
+                  upd.saved[r->value->id] ? "gather the sharded update" : "resolve result");
     pt_func_add_result(g, r->name, v->type, v, r->loc);
   }
   for (int i = 0; i < f->nops; i++)

@@ -205,6 +205,21 @@ static bool same_layout(const pt_op *op, int gi, const pt_value *in, const pt_va
   return pt_type_equal(&in->type, &out->type);
 }
 
+bool pt_buf_view_of(const pt_op *op, int64_t *block_bytes) {
+  if (op->code != PT_OP_AXIS_SLICE || op->operands[0]->def)
+    return false;
+  const pt_type *t = &op->result->type;
+  int dim = (int)pt_op_int(op, PT_A_DIM, 0);
+  for (int d = 0; d < dim; d++)
+    if (t->dims[d] != 1)
+      return false;
+  int64_t bytes = (int64_t)pt_type_bytes(t);
+  if (bytes == 0 || bytes % 64)
+    return false;
+  *block_bytes = bytes;
+  return true;
+}
+
 int pt_donor_arg(const pt_func *g, int i) {
   if (i >= g->nargs)
     return -1;
@@ -282,6 +297,19 @@ void pt_plan_buffers_fused(const pt_func *g, const pt_fusion_plan *f, pt_buffer_
   }
   for (int i = 0; i < g->nresults; i++)
     p->last[g->results[i].value->id] = nops;
+  /* Views (exec.h): the argument is read until the view's last reader */
+  for (int i = 0; i < nops; i++) {
+    const pt_op *op = g->ops[i];
+    int id = op->result->id;
+    int64_t blk;
+    if (f->absorbed[i] || f->group_of[i] >= 0 || p->last[id] == nops || !pt_buf_view_of(op, &blk))
+      continue;
+    int x = op->operands[0]->id;
+    p->region[id] = PT_BUF_VIEW;
+    p->bytes[id] = 0;
+    if (p->last[x] < p->last[id])
+      p->last[x] = p->last[id];
+  }
   /* Donation (exec.h): an updated param or state is computed into its
    * argument's buffer when nothing reads the argument afterwards. */
   for (int i = 0; i < g->nresults; i++) {

@@ -1035,6 +1035,9 @@ struct pt_exec {
   pt_tensor *views;   /* per value: its buffer (data borrowed) */
   pt_tensor *results; /* per result: its buffer */
   pt_tensor **x;      /* operands of the running op */
+  int *view_ops;      /* the ops whose results are views (PT_BUF_VIEW) */
+  int64_t *view_off;  /* and each one's byte offset in its argument */
+  int nviews;
   bool profile;
   double *secs, *starts; /* per op, when profiling */
   double t0, total;
@@ -1063,6 +1066,13 @@ static bool same_mesh(const pt_mesh *a, const pt_mesh *b) {
     if (a->sizes[k] != b->sizes[k] || strcmp(a->names[k], b->names[k]) != 0)
       return false;
   return true;
+}
+
+static void point_views(pt_exec *e) {
+  for (int k = 0; k < e->nviews; k++) {
+    const pt_op *op = e->g->ops[e->view_ops[k]];
+    e->views[op->result->id].data = (char *)e->views[op->operands[0]->id].data + e->view_off[k];
+  }
 }
 
 pt_exec *pt_exec_create(const pt_func *g, pt_mpi_mesh *mm, pt_diag *d) {
@@ -1130,6 +1140,18 @@ pt_exec *pt_exec_create(const pt_func *g, pt_mpi_mesh *mm, pt_diag *d) {
     if (p->region[v] != PT_BUF_NONE)
       e->views[v].data = e->block[b] + p->offset[v];
   }
+  /* views: this device's block of an argument, pointed at on every run
+   * (pt_exec_carry moves the arguments' buffers) */
+  e->view_ops = pt_calloc((size_t)g->nops + 1, sizeof *e->view_ops);
+  e->view_off = pt_calloc((size_t)g->nops + 1, sizeof *e->view_off);
+  for (int i = 0; i < g->nops; i++) {
+    int64_t blk;
+    if (p->region[g->ops[i]->result->id] == PT_BUF_VIEW && pt_buf_view_of(g->ops[i], &blk)) {
+      e->view_ops[e->nviews] = i;
+      e->view_off[e->nviews++] = blk * pt_mpi_group_pos(mm, g->ops[i]);
+    }
+  }
+  point_views(e);
   for (int i = 0; i < g->nresults; i++) {
     e->results[i].type = g->results[i].type;
     e->results[i].data = p->result_arg[i] >= 0
@@ -1168,6 +1190,8 @@ void pt_exec_destroy(pt_exec *e) {
   pt_fusion_plan_free(&e->fusion);
   pt_free(e->gptrs);
   pt_free(e->views);
+  pt_free(e->view_ops);
+  pt_free(e->view_off);
   pt_free(e->results);
   pt_free(e->x);
   pt_free(e->secs);
@@ -1326,6 +1350,8 @@ static pt_status run_op(pt_exec *e, int i, pt_diag *d) {
   case PT_OP_ALL_TO_ALL:
   case PT_OP_AXIS_SLICE:
   case PT_OP_COLLECTIVE_PERMUTE:
+    if (e->plan.region[op->result->id] == PT_BUF_VIEW)
+      return PT_OK; /* read in place: point_views */
     if (e->mm)
       return pt_mpi_collective(e->mm, op, x[0], r, d);
     local_collective(op, x[0], r);
@@ -1370,6 +1396,7 @@ pt_status pt_exec_run(pt_exec *e, pt_tensor *const *args, pt_tensor **results, p
       }
       memcpy(buf->data, args[i]->data, pt_type_bytes(&buf->type));
     }
+  point_views(e);
   pt_status st = PT_OK;
   e->t0 = t0;
   if (!e->profile) {

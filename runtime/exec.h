@@ -23,6 +23,9 @@ typedef enum {
   PT_BUF_ARG,    /* in the argument block: persistent, filled by the caller */
   PT_BUF_RESULT, /* in the result block: persistent, read by the caller */
   PT_BUF_TEMP,   /* in the temporary block, shared by liveness */
+  PT_BUF_VIEW,   /* no bytes of its own: an axis_slice of an argument whose
+                    block is contiguous, read in place in the argument's
+                    buffer at this device's block (pt_buf_view_of) */
 } pt_buf_region;
 
 /* Where every value of a function lives. Three blocks: the arguments' and
@@ -70,6 +73,15 @@ typedef struct {
  * in place saves the result block's bytes and the memory traffic of
  * writing a second buffer. */
 void pt_plan_buffers(const pt_func *g, pt_buffer_plan *out);
+/* Views: an axis_slice of an argument along a dimension with nothing but
+ * extent-1 dimensions before it takes one contiguous block of the
+ * argument's bytes (64-byte aligned when each block's bytes are a multiple
+ * of 64). Unless it is returned, it is stored nowhere (PT_BUF_VIEW): the
+ * executor points it at this device's block, and the argument counts as
+ * read until the view's last reader, so nothing is computed into its
+ * buffer (donation) before then. The slice of the weight a sharded update
+ * reads (passes/lower.c) is one. */
+bool pt_buf_view_of(const pt_op *op, int64_t *block_bytes);
 /* The same for the program as it runs with fusion plan f (runtime/fusion.h):
  * a group's values other than its outputs, and absorbed ops' results, are
  * not stored; a group reads and writes at its last member. pt_plan_buffers

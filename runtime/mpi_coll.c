@@ -673,6 +673,14 @@ static pt_status shm_collective(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, co
   return PT_OK;
 }
 
+int64_t pt_mpi_group_pos(const pt_mpi_mesh *mm, const pt_op *op) {
+  group g;
+  pt_diag *d = pt_diag_create(NULL);
+  int64_t pos = mm && group_of(mm, op, &g, d) == PT_OK ? g.pos : 0;
+  pt_diag_destroy(d);
+  return pos;
+}
+
 pt_status pt_mpi_collective(pt_mpi_mesh *mm, const pt_op *op, const pt_tensor *x, pt_tensor *r,
                             pt_diag *d) {
   if (op->code == PT_OP_AXIS_SLICE) /* local */

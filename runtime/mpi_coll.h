@@ -66,6 +66,9 @@ int64_t pt_mpi_shm_runs(const pt_mpi_mesh *mm);
  * Collective over the op's group: every rank of the group must call it for
  * the same op. Sums are in any order (MPI's, or a ring's for a large
  * reduce_scatter); max of f32 propagates nan like the virtual mesh. */
+/* This device's position in the group of op's axes (its block of an
+ * axis_slice), 0 when mm is NULL or op names an axis mm does not have. */
+int64_t pt_mpi_group_pos(const pt_mpi_mesh *mm, const pt_op *op);
 pt_status pt_mpi_collective(pt_mpi_mesh *mm, const pt_op *op, const pt_tensor *x, pt_tensor *r,
                             pt_diag *d);
 

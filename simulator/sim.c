@@ -198,8 +198,9 @@ pt_status pt_sim_run(const pt_sim_hw *hw, const pt_func *g, pt_sim_result *out, 
           e->time += 2.0 * (double)gm.copy_bytes / hw->elementwise_rate;
         e->bytes = traffic(op);
         out->flops += e->flops;
-      } else if (op->code == PT_OP_RESHAPE && over_bytes(&plan, op->result) > 0) {
-        e->bytes = 0; /* in place: the executor moves nothing */
+      } else if ((op->code == PT_OP_RESHAPE && over_bytes(&plan, op->result) > 0) ||
+                 plan.region[op->result->id] == PT_BUF_VIEW) {
+        e->bytes = 0; /* in place, or read in place: the executor moves nothing */
         e->time = 0;
       } else {
         e->bytes = traffic(op);

@@ -241,8 +241,8 @@ static pt_model_opts wide_batch_mlp(void) {
 }
 
 /* An MLP whose batch is large beside its weights, on {batch: 2} with plenty
- * of memory: batch parallelism (the weights replicated, or ZeRO-3's). With Adam and too little memory for the
- * replicated state: a strategy that splits parameters or state and fits. */
+ * of memory: batch parallelism (the weights replicated, or ZeRO-3's). With Adam and too little
+ * memory for the replicated state: a strategy that splits parameters or state and fits. */
 START_TEST(mlp_gets_batch_parallelism_then_what_fits) {
   run_t x = {0};
   x.hw = read_hw("examples/hw/this-machine.yaml", NULL);

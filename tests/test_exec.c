@@ -141,6 +141,12 @@ static void check_plan(const pt_func *g, const pt_buffer_plan *p, const char *na
     bool has = p->region[v] != PT_BUF_NONE;
     ck_assert_msg(has == stored[v], "%s: value %d %s", name, v,
                   has ? "is fused away but has a buffer" : "has no buffer");
+    if (p->region[v] == PT_BUF_VIEW) { /* an argument's block, read in place */
+      int64_t blk;
+      const pt_value *x = g->ops[i]->operands[0];
+      ck_assert_msg(pt_buf_view_of(g->ops[i], &blk) && !x->def, "%s: value %d is no view", name, v);
+      ck_assert_int_ge(p->last[x->id], p->last[v]);
+    }
     if (p->region[v] == PT_BUF_TEMP) {
       ck_assert_int_ge(p->first[v], 0);
       ck_assert_int_ge(p->last[v], p->first[v]);
@@ -1069,6 +1075,70 @@ START_TEST(planner_reuses_memory) {
 }
 END_TEST
 
+/* Views (exec.h): an axis_slice of an argument whose blocks are contiguous
+ * is read in place -- no buffer, and the argument is not overwritten by its
+ * update (donation) before the view's last reader; along an inner dimension,
+ * of a temporary, or returned, it is copied as before. On a mesh of one the
+ * block is the whole argument: the executor gives the virtual mesh's bits
+ * over carried steps. (The blocks' offsets on several devices are checked
+ * under mpirun: tests/mpi_train.sh, the sharded updates.) */
+START_TEST(views_read_arguments_in_place) {
+  pt_module *m = pt_test_parse_ok(
+      "mesh {x = 1}\n\n"
+      "func @f(param %w: f32[4,16], input %g: f32[4,16]) -> (w: f32[4,16], r: f32[4,16], "
+      "k: f32[4,16]) {\n"
+      "  %s = axis_slice %w {dim = 0, axes = [x]} : f32[4,16]\n"
+      "  %c = axis_slice %w {dim = 1, axes = [x]} : f32[4,16]\n"
+      "  %e = neg %g : f32[4,16]\n"
+      "  %t = axis_slice %e {dim = 0, axes = [x]} : f32[4,16]\n"
+      "  %k = axis_slice %w {dim = 0, axes = [x]} : f32[4,16]\n"
+      "  %a = add %c, %t : f32[4,16]\n"
+      "  %u = sub %s, %a : f32[4,16]\n"
+      "  %r = mul %s, %t : f32[4,16]\n"
+      "  return %u, %r, %k\n}\n");
+  pt_func *f = m->funcs[0];
+  pt_buffer_plan p;
+  pt_plan_buffers(f, &p);
+  check_plan(f, &p, "views");
+  const char *want[] = {"s", "c", "t", "k"};
+  const pt_buf_region region[] = {PT_BUF_VIEW, PT_BUF_TEMP, PT_BUF_TEMP, PT_BUF_RESULT};
+  for (int i = 0; i < 4; i++) {
+    const pt_op *op = NULL;
+    for (int j = 0; j < f->nops; j++)
+      if (f->ops[j]->result->name && strcmp(f->ops[j]->result->name, want[i]) == 0)
+        op = f->ops[j];
+    ck_assert_ptr_nonnull(op);
+    ck_assert_msg(p.region[op->result->id] == region[i], "%%%s: region %d, want %d", want[i],
+                  p.region[op->result->id], region[i]);
+  }
+  /* %w is read through %s until %r, after %u: its update is not donated */
+  ck_assert_int_eq(p.result_arg[0], -1);
+  pt_buffer_plan_free(&p);
+  pt_diag *d = pt_diag_create(stderr);
+  pt_tensor **args = init_args(f, 5);
+  pt_exec *e = pt_exec_create(f, NULL, d);
+  ck_assert_ptr_nonnull(e);
+  for (int step = 0; step < 3; step++) {
+    pt_tensor *ref[3];
+    ck_assert_int_eq(pt_vmesh_run(f, args, ref, d), PT_OK);
+    ck_assert_int_eq(pt_exec_run(e, step == 0 ? args : NULL, NULL, d), PT_OK);
+    for (int i = 0; i < 3; i++)
+      ck_assert_msg(memcmp(pt_exec_result_buffer(e, i)->data, ref[i]->data,
+                           pt_type_bytes(&ref[i]->type)) == 0,
+                    "step %d: result %s differs from the virtual mesh", step, f->results[i].name);
+    /* the next step starts from the update: carried by exchanging buffers */
+    memcpy(args[0]->data, ref[0]->data, pt_type_bytes(&ref[0]->type));
+    pt_exec_carry(e, 0, 0);
+    for (int i = 0; i < 3; i++)
+      pt_tensor_destroy(ref[i]);
+  }
+  pt_exec_destroy(e);
+  free_tensors(args, f->nargs);
+  pt_diag_destroy(d);
+  pt_module_destroy(m);
+}
+END_TEST
+
 /* ---- the planner against the pairwise reference ------------------------- */
 
 /* The placement as the planner first did it: each interval, largest first,
@@ -1357,6 +1427,7 @@ int main(void) {
   tcase_add_test(tc, runtime_errors_are_reported);
   tcase_add_test(tc, collectives_on_one_device);
   tcase_add_test(tc, planner_reuses_memory);
+  tcase_add_test(tc, views_read_arguments_in_place);
   tcase_add_test(tc, planner_matches_reference_on_random_programs);
   tcase_add_test(tc, planner_matches_reference_on_examples);
   tcase_add_loop_test(tc, model_matches_interpreter, 0, (int)(sizeof models / sizeof models[0]));

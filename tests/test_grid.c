@@ -30,7 +30,7 @@
 #include "vmesh.h"
 
 typedef struct {
-  char model[256];  /* path relative to the source tree */
+  char model[256]; /* path relative to the source tree */
   char script[256];
   int step; /* 0: @loss; else @train_step with 1: Adam, 2: SGD */
   int64_t sizes[PT_MAX_AXES];
@@ -40,7 +40,9 @@ typedef struct {
 static config *configs;
 static int nconfigs, capconfigs;
 
-static bool sanitizer_build(void) { return getenv("PT_SANITIZE_BUILD") != NULL; }
+static bool sanitizer_build(void) {
+  return getenv("PT_SANITIZE_BUILD") != NULL;
+}
 
 static void add(const char *model, const char *script, int step, const int64_t *sizes, int n) {
   PT_GROW(configs, capconfigs, (size_t)nconfigs + 1);
@@ -157,10 +159,13 @@ START_TEST(grid_case) {
   const config *c = &configs[_i];
   char name[700];
   int k = snprintf(name, sizeof name, "%s @%s with %s on ", c->model,
-                   c->step == 0 ? "loss" : c->step == 1 ? "train_step (adam)" : "train_step (sgd)",
+                   c->step == 0   ? "loss"
+                   : c->step == 1 ? "train_step (adam)"
+                                  : "train_step (sgd)",
                    c->script);
   for (int a = 0; a < c->naxes; a++)
-    k += snprintf(name + k, sizeof name - (size_t)k, "%s%lld", a ? "x" : "", (long long)c->sizes[a]);
+    k +=
+        snprintf(name + k, sizeof name - (size_t)k, "%s%lld", a ? "x" : "", (long long)c->sizes[a]);
   char *mpath = pt_test_path(c->model), *spath = pt_test_path(c->script);
   pt_diag *d = pt_diag_create(NULL);
   /* parse under the relative name so messages are stable */
@@ -218,8 +223,8 @@ START_TEST(grid_case) {
     }
     ck_assert_msg(!nan, "%s: nan in result %s", name, f->results[i].name);
     double rel = mx / (scale > 0 ? scale : 1);
-    ck_assert_msg(rel <= 1e-4, "%s: result %s differs from the reference by %g (relative %g)",
-                  name, f->results[i].name, mx, rel);
+    ck_assert_msg(rel <= 1e-4, "%s: result %s differs from the reference by %g (relative %g)", name,
+                  f->results[i].name, mx, rel);
     worst = fmax(worst, rel);
     pt_tensor_destroy(ref[i]);
     pt_tensor_destroy(got[i]);
@@ -244,8 +249,8 @@ END_TEST
 
 /* Enough of the grid ran: a grid that skips everything proves nothing. */
 START_TEST(grid_coverage) {
-  fprintf(stderr, "grid: %d configurations ran (%d with sharded updates), %d not applicable\n",
-          ran, sharded_updates, skipped);
+  fprintf(stderr, "grid: %d configurations ran (%d with sharded updates), %d not applicable\n", ran,
+          sharded_updates, skipped);
   ck_assert_int_ge(ran, 50);
   /* the MLP's BP and BP+MP SGD steps on meshes with a batch axis */
   ck_assert_int_ge(sharded_updates, 6);

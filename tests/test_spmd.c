@@ -189,7 +189,8 @@ static const golden_case goldens[] = {
      * all_reduce's 4 MiB (passes/lower.c, sharded updates) */
     {"mlp.bp.loss_grad", "examples/mlp.bp.yaml", "grad", {4, 0, 3, 2, 0, 0}},
     /* the same with SGD's update: each weight's update runs on its rows (the
-     * weight sliced, a local copy), and the updated rows are all-gathered */
+     * weight sliced: the executor reads the rows in place), and the updated
+     * rows are all-gathered */
     {"mlp.bp.train_step", "examples/mlp.bp.yaml", "sgd", {4, 0, 3, 2, 2, 0}},
     /* with Adam the update has three results to gather (the weight and its
      * two moments): the all_reduce is cheaper and stays */
