@@ -616,8 +616,12 @@ static void lower_op(lowerer *L, const pt_op *op) {
   PT_ASSERT(op->noperands <= 64);
   for (int i = 0; i < op->noperands; i++) {
     pt_layout want = operand_layout(op, &r, &as, i);
-    x[i] = in_layout(L, op->operands[i], &want, op,
-                     L->upd->saved[op->result->id] ? "reshard (sharded update)" : "reshard");
+    const char *role = "reshard";
+    if (L->upd->saved[op->result->id])
+      role = "reshard (sharded update)";
+    else if (L->upd->saved[op->operands[i]->id])
+      role = "gather (sharded update)";
+    x[i] = in_layout(L, op->operands[i], &want, op, role);
   }
   /* the layout the local op produces */
   pt_layout made;
@@ -693,10 +697,13 @@ static void lower_op(lowerer *L, const pt_op *op) {
  * sharded weight update of data-parallel training (Xu et al., "Automatic
  * cross-replica sharding of weight update in data-parallel training",
  * 2020) with the gradient's reduce_scatter replaced by gathering the dot's
- * operands. It is chosen, dim by dim, where it sends fewer bytes per
- * device than the all_reduce; an optimizer whose state is replicated
- * (momentum, Adam) has two or three results to gather and never gains.
- * PT_SHARDED_UPDATE=0 in the environment turns it off.
+ * operands. An optimizer whose state is replicated (momentum, Adam) has
+ * two or three results to gather; there the dot's result alone is
+ * computed by rows and gathered before the update, which stays whole: a
+ * gather of (n-1)/n S instead of the all_reduce. Either form is chosen,
+ * dim by dim, where it sends fewer bytes per device than the all_reduce,
+ * each collective counted as 64 KiB more (the whole chain on a tie: it
+ * computes less). PT_SHARDED_UPDATE=0 in the environment turns it off.
  *
  * It works by giving the chain's values (and the broadcasts and constants
  * only the chain uses) a sharding along the axis for the time of the
@@ -724,6 +731,13 @@ static void users_build(const pt_func *f, updates *u) {
     u->returned[f->results[i].value->id] = true;
 }
 
+/* A collective's fixed cost counted as bytes: a few microseconds of
+ * latency at tens of GB/s. It keeps small values from trading one
+ * all_reduce for several smaller moves. */
+#define MOVE_COST_BYTES ((int64_t)64 << 10)
+
+/* The cost of redistributing a value of type t: the bytes each device
+ * sends, plus MOVE_COST_BYTES per collective (axis_slice is free). */
 static int64_t plan_bytes(const pt_mesh *mesh, const pt_type *t, const pt_layout *from,
                           const pt_layout *to) {
   if (pt_layout_equal(from, to))
@@ -731,8 +745,46 @@ static int64_t plan_bytes(const pt_mesh *mesh, const pt_type *t, const pt_layout
   pt_plan p;
   pt_plan_redistribution(mesh, t, from, to, &p);
   int64_t b = p.bytes_sent;
+  for (int k = 0; k < p.nmoves; k++)
+    if (p.moves[k].kind != PT_MOVE_SLICE)
+      b = pt_add_sat(b, MOVE_COST_BYTES);
   pt_plan_free(&p);
   return b;
+}
+
+/* What v's readers need of it, as cost: for each distinct layout its
+ * users' ops ask of it (and `result`, the layout it is returned in, when it
+ * is a result), the cost of moving it there from its own layout. */
+static int64_t uses_cost(const lowerer *L, const pt_func *f, const updates *u, const pt_value *v,
+                         const pt_layout *result) {
+  pt_layout have = pt_layout_of(v), seen[8];
+  int nseen = 0;
+  int64_t cost = 0;
+  for (int k = u->start[v->id]; k <= u->start[v->id + 1]; k++) {
+    const pt_op *op = k < u->start[v->id + 1] ? f->ops[u->user[k]] : NULL;
+    if (!op && !u->returned[v->id])
+      break;
+    pt_shard_rule r;
+    assignment as;
+    if (op) {
+      pt_shard_rule_of(op, &r);
+      assign(op, &r, L->mesh, &as);
+    }
+    for (int i = 0; i < (op ? op->noperands : 1); i++) {
+      if (op && op->operands[i] != v)
+        continue;
+      pt_layout want = op ? operand_layout(op, &r, &as, i) : *result;
+      bool dup = false;
+      for (int q = 0; q < nseen && !dup; q++)
+        dup = pt_layout_equal(&seen[q], &want);
+      if (dup)
+        continue;
+      if (nseen < 8)
+        seen[nseen++] = want;
+      cost = pt_add_sat(cost, plan_bytes(L->mesh, &v->type, &have, &want));
+    }
+  }
+  return cost;
 }
 
 static bool free_along(const pt_value *v, int a) {
@@ -824,9 +876,10 @@ static void try_sharded_update(lowerer *L, const pt_func *f, updates *u, const p
   bool *in = pt_calloc((size_t)f->nvalues + 1, sizeof *in);
   const pt_value *chain[CAP + 16];
   int n = chain_of(f, u, v, a, in, chain, CAP);
-  if (n == 0) {
-    pt_free(in);
-    return;
+  bool whole = n > 0; /* the chain may run on the blocks; else only v can */
+  if (!whole) {
+    chain[0] = v;
+    n = 1;
   }
   /* the broadcasts and constants only the chain uses */
   int nc = n;
@@ -846,43 +899,46 @@ static void try_sharded_update(lowerer *L, const pt_func *f, updates *u, const p
     orig[c] = pt_layout_of(chain[c]);
     orig[c].partial_sum = orig[c].partial_max = 0;
   }
-  pt_layout have = pt_layout_of(v);
-  int64_t best_bytes = plan_bytes(L->mesh, &v->type, &have, &orig[0]);
-  int tactic = pt_sharding_axis(v, a).tactic, best = -1;
+  int64_t best_bytes = uses_cost(L, f, u, v, &orig[0]);
+  int tactic = pt_sharding_axis(v, a).tactic, best = -1, best_n = 0;
   for (int d = 0; d < v->type.rank; d++) {
-    bool fits = v->type.dims[d] % L->mesh->sizes[a] == 0;
-    for (int c = 0; c < n && fits; c++)
-      fits = chain[c]->type.rank == v->type.rank && chain[c]->type.dims[d] == v->type.dims[d] &&
-             !chain[c]->sharding->norder[d];
-    if (!fits)
+    if (v->type.dims[d] % L->mesh->sizes[a] || v->sharding->norder[d])
       continue;
-    for (int c = 0; c < n; c++)
-      override(u, (pt_value *)chain[c], a, d, tactic, op);
-    /* the operands' moves the dot now needs, and the gathers of the results */
-    pt_shard_rule r;
-    pt_shard_rule_of(op, &r);
-    assignment as;
-    assign(op, &r, L->mesh, &as);
-    int64_t bytes = 0;
-    for (int i = 0; i < op->noperands; i++) {
-      pt_layout want = operand_layout(op, &r, &as, i), from = pt_layout_of(op->operands[i]);
-      bytes = pt_add_sat(bytes, plan_bytes(L->mesh, &op->operands[i]->type, &from, &want));
-    }
-    for (int c = 0; c < n; c++)
-      if (u->returned[chain[c]->id]) {
-        pt_layout now = pt_layout_of(chain[c]);
-        bytes = pt_add_sat(bytes, plan_bytes(L->mesh, &chain[c]->type, &now, &orig[c]));
+    /* the whole chain on the blocks, its results gathered; or the dot's
+     * result alone, gathered for its consumers (an update with several
+     * results to gather: the gradient's gather is half an all_reduce) */
+    for (int m = whole ? n : 1; m >= 1; m = m > 1 ? 1 : 0) {
+      bool fits = true;
+      for (int c = 0; c < m && fits; c++)
+        fits = chain[c]->type.rank == v->type.rank && chain[c]->type.dims[d] == v->type.dims[d] &&
+               !chain[c]->sharding->norder[d];
+      if (!fits)
+        continue;
+      for (int c = 0; c < m; c++)
+        override(u, (pt_value *)chain[c], a, d, tactic, op);
+      /* the operands' moves the dot now needs, and the gathers after */
+      pt_shard_rule r;
+      pt_shard_rule_of(op, &r);
+      assignment as;
+      assign(op, &r, L->mesh, &as);
+      int64_t bytes = 0;
+      for (int i = 0; i < op->noperands; i++) {
+        pt_layout want = operand_layout(op, &r, &as, i), from = pt_layout_of(op->operands[i]);
+        bytes = pt_add_sat(bytes, plan_bytes(L->mesh, &op->operands[i]->type, &from, &want));
       }
-    for (int c = 0; c < n; c++)
-      restore(u, (pt_value *)chain[c]);
-    if (bytes < best_bytes) {
-      best = d;
-      best_bytes = bytes;
+      for (int c = 0; c < m; c++)
+        bytes = pt_add_sat(bytes, uses_cost(L, f, u, chain[c], &orig[c]));
+      for (int c = 0; c < m; c++)
+        restore(u, (pt_value *)chain[c]);
+      if (bytes < best_bytes) {
+        best = d;
+        best_n = m;
+        best_bytes = bytes;
+      }
     }
   }
-  if (best >= 0)
-    for (int c = 0; c < n; c++)
-      override(u, (pt_value *)chain[c], a, best, tactic, op);
+  for (int c = 0; best >= 0 && c < best_n; c++)
+    override(u, (pt_value *)chain[c], a, best, tactic, op);
   pt_free(in);
 }
 
