@@ -17,7 +17,8 @@ SECONDS (default 60), starting from its seed corpus tests/fuzz/corpus/NAME.
 
   --jobs N       run N harnesses at a time (default 2)
   --smoke        a short run for CI: 15 s each unless SECONDS is given, in a
-                 fresh corpus directory
+                 fresh corpus directory (the checkpoint harness, which runs
+                 Open MPI, without libFuzzer's per-input leak check)
   --keep-going   do not stop a harness at its first bug (libFuzzer's fork
                  mode): every crash, leak, timeout and huge allocation of the
                  run is kept
@@ -91,19 +92,25 @@ run_one() {
   local args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512
               -print_final_stats=1 -artifact_prefix="$art")
   [ -f "tests/fuzz/$n.dict" ] && args+=(-dict="tests/fuzz/$n.dict")
+  # The checkpoint harness runs Open MPI, whose threads LeakSanitizer's
+  # tracer sometimes crashes on (below); the CI smoke checks it for crashes
+  # only, and the long runs check its leaks too (retrying such a crash)
+  [ $smoke = 1 ] && [ "$n" = checkpoint ] && args+=(-detect_leaks=0)
   [ $keep = 1 ] && args+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
   local try rc
   rm -f "$log.tracer-failed"
-  for try in 1 2; do
+  for try in 1 2 3; do
     rc=0
     "$dir/tests/fuzz/fuzz_$n" "${args[@]}" "$corpus" "tests/fuzz/corpus/$n" >"$log" 2>&1 || rc=$?
     [ $rc = 0 ] && return 0
     # LeakSanitizer's own tracer (the thread that stops the process to scan
-    # it for leaks) crashing is a failure of the tool, not a bug found: seen
-    # once, on the first inputs of a CI run, and not in reruns. The harness
-    # runs a second time (the unit it blamed is dropped); a second failure
-    # of any kind is reported.
-    if [ $try = 1 ] && grep -q 'Tracer caught signal' "$log" &&
+    # it for leaks) crashing is a failure of the tool, not a bug found (a
+    # known intermittent one, google/sanitizers#1353): here it hits the
+    # checkpoint harness (Open MPI's threads) in 4 of 16 runs measured when
+    # another harness shares the cores, on its first inputs. The harness
+    # runs again (the unit it blamed is dropped), up to three times in all;
+    # any other failure, or the tracer's three times, is reported.
+    if [ $try -lt 3 ] && grep -q 'Tracer caught signal' "$log" &&
         grep -q 'LeakSanitizer has encountered a fatal error' "$log"; then
       mv "$log" "$log.tracer-failed"
       sed -nE 's/.*Test unit written to (.*)$/\1/p' "$log.tracer-failed" | xargs -r rm -f
@@ -156,7 +163,7 @@ for n in "${names[@]}"; do
   printf '%-12s %12s %9s %7s %7s %8s  %s\n' "$n" "${execs:-?}" "${rate:-?}" "${cov:-?}" \
     "${ft:-?}" "${corp:-?}" "$result"
   [ -f "$log.tracer-failed" ] &&
-    echo "  ($n ran twice: LeakSanitizer's tracer crashed in the first run, $log.tracer-failed)"
+    echo "  ($n ran again: LeakSanitizer's tracer crashed in an earlier run, $log.tracer-failed)"
   if [ "$result" != ok ]; then
     bugs=1
     grep -E '^(==[0-9]+==ERROR|SUMMARY|fuzz: bug|.*runtime error)' "$log" | head -5 | sed 's/^/    /'
