@@ -691,9 +691,9 @@ static void lower_op(lowerer *L, const pt_op *op) {
  * run the chain on the blocks (the replicated operands are sliced, read in
  * place where an argument, runtime/exec.h) and all_gather the chain's
  * results: the all_reduce of S bytes (2(n-1)/n S sent per device) becomes
- * a gather of (n-1)/n S plus the
- * operands' moves, the update touches 1/n of the elements, and the dot
- * does the same flops with an n times deeper contraction. This is the
+ * a gather of (n-1)/n S plus the operands' moves, the update touches 1/n
+ * of the elements, and the dot does the same flops with an n times deeper
+ * contraction. This is the
  * sharded weight update of data-parallel training (Xu et al., "Automatic
  * cross-replica sharding of weight update in data-parallel training",
  * 2020) with the gradient's reduce_scatter replaced by gathering the dot's
