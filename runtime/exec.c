@@ -1137,7 +1137,7 @@ pt_exec *pt_exec_create(const pt_func *g, pt_mpi_mesh *mm, pt_diag *d) {
     int b = p->region[v] == PT_BUF_ARG      ? BLOCK_ARG
             : p->region[v] == PT_BUF_RESULT ? BLOCK_RESULT
                                             : BLOCK_TEMP;
-    if (p->region[v] != PT_BUF_NONE)
+    if (p->region[v] != PT_BUF_NONE && p->region[v] != PT_BUF_VIEW) /* views: point_views */
       e->views[v].data = e->block[b] + p->offset[v];
   }
   /* views: this device's block of an argument, pointed at on every run
