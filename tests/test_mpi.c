@@ -308,6 +308,45 @@ static void free_blocks(pt_tensor **args, pt_tensor **res, int64_t ndev) {
   pt_free(res);
 }
 
+/* One mesh over the world's ranks, opened for a collectives test: its
+ * module, its MPI mesh and every list of its axes a group can take. */
+typedef struct {
+  char name[64];
+  pt_module *m;
+  pt_diag *d;
+  pt_mpi_mesh *mm;
+  int lists[48][3], lens[48], nlists;
+  int64_t ndev;
+} mesh_ctx;
+
+static void mesh_open(const mesh_shape *shape, mesh_ctx *x) {
+  mesh_str(shape, x->name, sizeof x->name);
+  x->m = mesh_module(shape);
+  x->d = pt_diag_create(NULL);
+  x->mm = pt_mpi_mesh_create(&x->m->mesh, MPI_COMM_WORLD, x->d);
+  ck_assert_msg(x->mm != NULL, "mesh %s: %s", x->name,
+                pt_diag_count(x->d) ? pt_diag_message(x->d, 0) : "");
+  x->nlists = axis_lists(shape->naxes, x->lists, x->lens);
+  x->ndev = pt_mesh_devices(&x->m->mesh);
+}
+
+static void mesh_close(mesh_ctx *x) {
+  pt_mpi_mesh_destroy(x->mm);
+  pt_diag_destroy(x->d);
+  pt_module_destroy(x->m);
+}
+
+/* The one-op function of case c over axis list l of x (its text in
+ * *what), or NULL when it does not build (reported with fail_local). */
+static pt_func *case_func(mesh_ctx *x, const coll_case *c, int l, const char **what) {
+  *what = case_str(c, &x->m->mesh, x->lists[l], x->lens[l]);
+  pt_func *f = one_op(x->m, c, x->lists[l], x->lens[l], x->d);
+  if (!f)
+    fail_local("mesh %s, %s: does not build: %s", x->name, *what,
+               pt_diag_count(x->d) ? pt_diag_message(x->d, 0) : "");
+  return f;
+}
+
 START_TEST(collectives_match_vmesh) {
   mesh_shape shapes[8];
   int nshapes = world_meshes(shapes);
@@ -315,24 +354,18 @@ START_TEST(collectives_match_vmesh) {
   int ncases = coll_cases(cases);
   int ran = 0;
   for (int s = 0; s < nshapes; s++) {
-    char ms[64];
-    mesh_str(&shapes[s], ms, sizeof ms);
-    pt_module *m = mesh_module(&shapes[s]);
-    pt_diag *d = pt_diag_create(NULL);
-    pt_mpi_mesh *mm = pt_mpi_mesh_create(&m->mesh, MPI_COMM_WORLD, d);
-    ck_assert_msg(mm != NULL, "mesh %s: %s", ms, pt_diag_count(d) ? pt_diag_message(d, 0) : "");
-    int lists[48][3], lens[48];
-    int nlists = axis_lists(shapes[s].naxes, lists, lens);
-    int64_t ndev = pt_mesh_devices(&m->mesh);
-    for (int l = 0; l < nlists; l++)
+    mesh_ctx mc;
+    mesh_open(&shapes[s], &mc);
+    const char *ms = mc.name;
+    pt_diag *d = mc.d;
+    pt_mpi_mesh *mm = mc.mm;
+    int64_t ndev = mc.ndev;
+    for (int l = 0; l < mc.nlists; l++)
       for (int c = 0; c < ncases; c++) {
-        const char *what = case_str(&cases[c], &m->mesh, lists[l], lens[l]);
-        pt_func *f = one_op(m, &cases[c], lists[l], lens[l], d);
-        if (!f) {
-          fail_local("mesh %s, %s: does not build: %s", ms, what,
-                     pt_diag_count(d) ? pt_diag_message(d, 0) : "");
+        const char *what;
+        pt_func *f = case_func(&mc, &cases[c], l, &what);
+        if (!f)
           continue;
-        }
         pt_tensor **args, **res;
         if (!vmesh_blocks(f, ndev, (uint32_t)c, false, &args, &res, d))
           fail_local("mesh %s, %s: vmesh failed", ms, what);
@@ -347,9 +380,7 @@ START_TEST(collectives_match_vmesh) {
         free_blocks(args, res, ndev);
         ran++;
       }
-    pt_mpi_mesh_destroy(mm);
-    pt_diag_destroy(d);
-    pt_module_destroy(m);
+    mesh_close(&mc);
   }
   agree();
   if (world_rank == 0)
@@ -384,31 +415,25 @@ START_TEST(shm_collectives_match_vmesh) {
   static const char *const pass_str[] = {"before staging", "apart", "in place"};
   int ran = 0, shared = 0;
   for (int s = 0; s < nshapes; s++) {
-    char ms[64];
-    mesh_str(&shapes[s], ms, sizeof ms);
-    pt_module *m = mesh_module(&shapes[s]);
-    pt_diag *d = pt_diag_create(NULL);
-    pt_mpi_mesh *mm = pt_mpi_mesh_create(&m->mesh, MPI_COMM_WORLD, d);
-    ck_assert_msg(mm != NULL, "mesh %s: %s", ms, pt_diag_count(d) ? pt_diag_message(d, 0) : "");
+    mesh_ctx mc;
+    mesh_open(&shapes[s], &mc);
+    const char *ms = mc.name;
+    pt_diag *d = mc.d;
+    pt_mpi_mesh *mm = mc.mm;
+    int64_t ndev = mc.ndev;
     /* one node: shared memory is on whenever there is more than one rank */
     ck_assert_int_eq(pt_mpi_shm_enabled(mm), world_size > 1);
-    int lists[48][3], lens[48];
-    int nlists = axis_lists(shapes[s].naxes, lists, lens);
-    int64_t ndev = pt_mesh_devices(&m->mesh);
     for (int pass = 0; pass < 3; pass++) {
       if (pass == 1) /* every operand is 8 x 33 x 17 elements, 4 bytes or fewer each */
         ck_assert_int_eq(pt_mpi_shm_reserve(mm, (size_t)4 * 8 * 33 * 17 * 4), world_size > 1);
-      for (int l = 0; l < nlists; l++)
+      for (int l = 0; l < mc.nlists; l++)
         for (int c = 0; c < ncases; c++) {
           if (pass == 2 && cases[c].code != PT_OP_ALL_REDUCE)
             continue;
-          const char *what = case_str(&cases[c], &m->mesh, lists[l], lens[l]);
-          pt_func *f = one_op(m, &cases[c], lists[l], lens[l], d);
-          if (!f) {
-            fail_local("mesh %s, %s: does not build: %s", ms, what,
-                       pt_diag_count(d) ? pt_diag_message(d, 0) : "");
+          const char *what;
+          pt_func *f = case_func(&mc, &cases[c], l, &what);
+          if (!f)
             continue;
-          }
           pt_tensor **args, **res; /* a nan that max and sum carry */
           if (!vmesh_blocks(f, ndev, (uint32_t)c, cases[c].dtype == PT_F32 && cases[c].reduce,
                             &args, &res, d))
@@ -440,9 +465,7 @@ START_TEST(shm_collectives_match_vmesh) {
           ran++;
         }
     }
-    pt_mpi_mesh_destroy(mm);
-    pt_diag_destroy(d);
-    pt_module_destroy(m);
+    mesh_close(&mc);
   }
   agree();
   if (world_rank == 0)
