@@ -48,6 +48,7 @@ typedef struct updates {
   int *start, *user;   /* CSR: the ops using value id v are user[start[v] .. start[v+1]) */
   bool *returned;      /* by value id */
   pt_sharding **saved; /* by value id: the sharding an override replaced */
+  bool *in;            /* by value id: in the chain being priced (all false between dots) */
 } updates;
 
 typedef struct {
@@ -714,6 +715,7 @@ static void users_build(const pt_func *f, updates *u) {
   u->start = pt_calloc((size_t)n + 1, sizeof *u->start);
   u->returned = pt_calloc((size_t)n, sizeof *u->returned);
   u->saved = pt_calloc((size_t)n, sizeof *u->saved);
+  u->in = pt_calloc((size_t)n, sizeof *u->in);
   for (int i = 0; i < f->nops; i++)
     for (int k = 0; k < f->ops[i]->noperands; k++)
       u->start[f->ops[i]->operands[k]->id + 1]++;
@@ -808,9 +810,17 @@ static bool recomputable(const pt_func *f, const updates *u, const bool *in, con
   return true;
 }
 
+/* Clears in[] for the values chain[0..n). */
+static int unmark(bool *in, const pt_value **chain, int n) {
+  for (int c = 0; c < n; c++)
+    in[chain[c]->id] = false;
+  return 0;
+}
+
 /* The chain from the dot result v along axis a: the element-wise ops its
- * value flows through (ids set in in[], listed in chain[]), or 0 if some
- * use leaves the chain or an operand of it is split along a. */
+ * value flows through (ids set in in[], listed in chain[]), or 0 (in[]
+ * left clear) if some use leaves the chain or an operand of it is split
+ * along a. */
 static int chain_of(const pt_func *f, const updates *u, const pt_value *v, int a, bool *in,
                     const pt_value **chain, int cap) {
   int n = 0;
@@ -824,11 +834,11 @@ static int chain_of(const pt_func *f, const updates *u, const pt_value *v, int a
         continue;
       if (!(pt_optab[op->code].flags & PT_OPF_ELEMENTWISE) || !free_along(op->result, a) ||
           n == cap)
-        return 0;
+        return unmark(in, chain, n);
       for (int i = 0; i < op->noperands; i++) {
         pt_axis_state s = pt_sharding_axis(op->operands[i], a);
         if (!in[op->operands[i]->id] && s.kind != PT_SH_REPLICATED)
-          return 0;
+          return unmark(in, chain, n);
       }
       chain[n++] = op->result;
       in[op->result->id] = true;
@@ -873,7 +883,7 @@ static void try_sharded_update(lowerer *L, const pt_func *f, updates *u, const p
   if (a < 0)
     return;
   enum { CAP = 64 };
-  bool *in = pt_calloc((size_t)f->nvalues + 1, sizeof *in);
+  bool *in = u->in;
   const pt_value *chain[CAP + 16];
   int n = chain_of(f, u, v, a, in, chain, CAP);
   bool whole = n > 0; /* the chain may run on the blocks; else only v can */
@@ -939,7 +949,7 @@ static void try_sharded_update(lowerer *L, const pt_func *f, updates *u, const p
   }
   for (int c = 0; best >= 0 && c < best_n; c++)
     override(u, (pt_value *)chain[c], a, best, tactic, op);
-  pt_free(in);
+  unmark(in, chain, n);
 }
 
 static void layout_comment(lowerer *L, const pt_func *f, char **out) {
@@ -1048,6 +1058,7 @@ pt_status pt_pass_lower(pt_module *m, const pt_func *f, const pt_lower_opts *o, 
   pt_free(upd.user);
   pt_free(upd.returned);
   pt_free(upd.saved);
+  pt_free(upd.in);
   pt_strmap_clear(&L.cache);
   for (int i = 0; i < L.nkeys; i++)
     pt_free(L.keys[i]);
