@@ -754,6 +754,18 @@ static int64_t plan_bytes(const pt_mesh *mesh, const pt_type *t, const pt_layout
   return b;
 }
 
+/* The cost of moving v from `have` to `want` unless an earlier reader
+ * already asked for `want` (seen[0..*nseen), at most 8 kept). */
+static int64_t move_once(const lowerer *L, const pt_value *v, const pt_layout *have,
+                         const pt_layout *want, pt_layout *seen, int *nseen) {
+  for (int q = 0; q < *nseen; q++)
+    if (pt_layout_equal(&seen[q], want))
+      return 0;
+  if (*nseen < 8)
+    seen[(*nseen)++] = *want;
+  return plan_bytes(L->mesh, &v->type, have, want);
+}
+
 /* What v's readers need of it, as cost: for each distinct layout its
  * users' ops ask of it (and `result`, the layout it is returned in, when it
  * is a result), the cost of moving it there from its own layout. */
@@ -762,30 +774,20 @@ static int64_t uses_cost(const lowerer *L, const pt_func *f, const updates *u, c
   pt_layout have = pt_layout_of(v), seen[8];
   int nseen = 0;
   int64_t cost = 0;
-  for (int k = u->start[v->id]; k <= u->start[v->id + 1]; k++) {
-    const pt_op *op = k < u->start[v->id + 1] ? f->ops[u->user[k]] : NULL;
-    if (!op && !u->returned[v->id])
-      break;
+  for (int k = u->start[v->id]; k < u->start[v->id + 1]; k++) {
+    const pt_op *op = f->ops[u->user[k]];
     pt_shard_rule r;
     assignment as;
-    if (op) {
-      pt_shard_rule_of(op, &r);
-      assign(op, &r, L->mesh, &as);
-    }
-    for (int i = 0; i < (op ? op->noperands : 1); i++) {
-      if (op && op->operands[i] != v)
-        continue;
-      pt_layout want = op ? operand_layout(op, &r, &as, i) : *result;
-      bool dup = false;
-      for (int q = 0; q < nseen && !dup; q++)
-        dup = pt_layout_equal(&seen[q], &want);
-      if (dup)
-        continue;
-      if (nseen < 8)
-        seen[nseen++] = want;
-      cost = pt_add_sat(cost, plan_bytes(L->mesh, &v->type, &have, &want));
-    }
+    pt_shard_rule_of(op, &r);
+    assign(op, &r, L->mesh, &as);
+    for (int i = 0; i < op->noperands; i++)
+      if (op->operands[i] == v) {
+        pt_layout want = operand_layout(op, &r, &as, i);
+        cost = pt_add_sat(cost, move_once(L, v, &have, &want, seen, &nseen));
+      }
   }
+  if (u->returned[v->id])
+    cost = pt_add_sat(cost, move_once(L, v, &have, result, seen, &nseen));
   return cost;
 }
 
