@@ -49,6 +49,7 @@ typedef struct updates {
   bool *returned;      /* by value id */
   pt_sharding **saved; /* by value id: the sharding an override replaced */
   bool *in;            /* by value id: in the chain being priced (all false between dots) */
+  bool *split;         /* by value id: a split dot's result (try_split_dot) */
 } updates;
 
 typedef struct {
@@ -618,7 +619,11 @@ static void lower_op(lowerer *L, const pt_op *op) {
   for (int i = 0; i < op->noperands; i++) {
     pt_layout want = operand_layout(op, &r, &as, i);
     const char *role = "reshard";
-    if (L->upd->saved[op->result->id])
+    if (L->upd->split[op->result->id])
+      role = "reshard (split dot)";
+    else if (L->upd->split[op->operands[i]->id])
+      role = "reshard (split dot result)";
+    else if (L->upd->saved[op->result->id])
       role = "reshard (sharded update)";
     else if (L->upd->saved[op->operands[i]->id])
       role = "gather (sharded update)";
@@ -716,6 +721,7 @@ static void users_build(const pt_func *f, updates *u) {
   u->returned = pt_calloc((size_t)n, sizeof *u->returned);
   u->saved = pt_calloc((size_t)n, sizeof *u->saved);
   u->in = pt_calloc((size_t)n, sizeof *u->in);
+  u->split = pt_calloc((size_t)n, sizeof *u->split);
   for (int i = 0; i < f->nops; i++)
     for (int k = 0; k < f->ops[i]->noperands; k++)
       u->start[f->ops[i]->operands[k]->id + 1]++;
@@ -849,13 +855,24 @@ static int chain_of(const pt_func *f, const updates *u, const pt_value *v, int a
   return n;
 }
 
-/* Overrides v's sharding: split along a on dim d, decided by `tactic`
- * through `via`. */
-static void override(updates *u, pt_value *v, int a, int d, int tactic, const pt_op *via) {
+/* Overrides v's sharding along a: split on dim d (kind PT_SH_SHARDED) or a
+ * partial sum (d unused), decided by `tactic` through `via`. */
+static void override(updates *u, pt_value *v, int a, pt_shkind kind, int d, int tactic,
+                     const pt_op *via) {
   pt_sharding *s = pt_calloc(1, sizeof *s);
   *s = *v->sharding;
-  s->ax[a] = (pt_axis_state){PT_SH_SHARDED, (int8_t)d, (int16_t)tactic, via};
-  s->order[d][s->norder[d]++] = (int8_t)a;
+  pt_axis_state old = s->ax[a];
+  if (old.kind == PT_SH_SHARDED) { /* a leaves the dim it split */
+    int n = 0;
+    for (int k = 0; k < s->norder[old.dim]; k++)
+      if (s->order[old.dim][k] != a)
+        s->order[old.dim][n++] = s->order[old.dim][k];
+    s->norder[old.dim] = (uint8_t)n;
+  }
+  s->ax[a] = (pt_axis_state){(uint8_t)kind, (int8_t)(kind == PT_SH_SHARDED ? d : -1),
+                             (int16_t)tactic, via};
+  if (kind == PT_SH_SHARDED)
+    s->order[d][s->norder[d]++] = (int8_t)a;
   u->saved[v->id] = v->sharding;
   v->sharding = s;
 }
@@ -927,7 +944,7 @@ static void try_sharded_update(lowerer *L, const pt_func *f, updates *u, const p
       if (!fits)
         continue;
       for (int c = 0; c < m; c++)
-        override(u, (pt_value *)chain[c], a, d, tactic, op);
+        override(u, (pt_value *)chain[c], a, PT_SH_SHARDED, d, tactic, op);
       /* the operands' moves the dot now needs, and the gathers after */
       pt_shard_rule r;
       pt_shard_rule_of(op, &r);
@@ -950,8 +967,158 @@ static void try_sharded_update(lowerer *L, const pt_func *f, updates *u, const p
     }
   }
   for (int c = 0; best >= 0 && c < best_n; c++)
-    override(u, (pt_value *)chain[c], a, best, tactic, op);
+    override(u, (pt_value *)chain[c], a, PT_SH_SHARDED, best, tactic, op);
   unmark(in, chain, n);
+}
+
+/* Split dots. A dot whose result is split along an axis by a dim of one
+ * operand (data parallelism's batch) while the other operand, a weight, is
+ * whole along it (or split on its own dims, ZeRO-3) reads the whole weight
+ * on every device for a slice of the rows: a thin product, bound by reading
+ * the weight. The lowering may instead split the work along a dim of the
+ * weight, Megatron-style, and move the activations:
+ *   on the contraction: the activation is resharded onto its contracted
+ *     dim (an all_to_all), the weight sliced on its own (read in place
+ *     where it is an argument's outermost dim), and the partial result
+ *     reduce_scattered into the layout its readers ask for;
+ *   on the weight's free dim: the activation is gathered, the weight
+ *     sliced, and the result, split on the weight's dim, resharded (an
+ *     all_to_all) for its readers.
+ * Each device then reads 1/n of the weight, and its GEMM has n times the
+ * rows. The layout is chosen by a price in bytes: what the operands' and
+ * the readers' moves send per device (each collective 64 KiB more, as
+ * for sharded updates), plus what the dot and any copied slice read
+ * locally, counted at 1/READ_SHARE of a byte sent; the layout the
+ * function's shardings give wins ties. The MLP's 32-row forward products
+ * under data parallelism run at MP's 64-row speed this way; a transformer,
+ * whose activations outweigh its weights, keeps its layout. Like sharded
+ * updates it overrides the dot result's sharding for the lowering only;
+ * PT_SPLIT_DOTS=0 in the environment turns it off. */
+
+/* A byte a local op reads costs 1/READ_SHARE of a byte sent. */
+#define READ_SHARE 4
+
+static int64_t layout_bytes(const lowerer *L, const pt_type *t, const pt_layout *l) {
+  return pt_layout_local_numel(L->mesh, t, l) * (int64_t)pt_dtype_size(t->dtype);
+}
+
+/* Whether moving v from `from` to `to` is slices alone that the runtime
+ * reads in place (an argument's block whose leading dims have extent 1,
+ * runtime/bufplan.c pt_buf_view_of) or nothing at all. */
+static bool read_in_place(const lowerer *L, const pt_value *v, const pt_layout *from,
+                          const pt_layout *to) {
+  if (pt_layout_equal(from, to))
+    return true;
+  if (v->def || from->partial_sum || from->partial_max)
+    return false;
+  int64_t n = 1;
+  for (int d = 0; d < v->type.rank; d++) {
+    int64_t ext = v->type.dims[d];
+    for (int k = 0; k < from->naxes[d]; k++)
+      ext /= L->mesh->sizes[from->axes[d][k]];
+    if (to->naxes[d] < from->naxes[d] || memcmp(to->axes[d], from->axes[d], from->naxes[d]))
+      return false; /* not a slice of the block held */
+    bool sliced = to->naxes[d] > from->naxes[d];
+    if (sliced && n != 1)
+      return false;
+    for (int k = from->naxes[d]; k < to->naxes[d]; k++)
+      ext /= L->mesh->sizes[to->axes[d][k]];
+    n *= ext;
+  }
+  return layout_bytes(L, &v->type, to) % 64 == 0;
+}
+
+/* The price of lowering dot op in its result's current layout (above). */
+static int64_t dot_price(const lowerer *L, const pt_func *f, const updates *u, const pt_op *op,
+                         const pt_layout *result) {
+  pt_shard_rule r;
+  assignment as;
+  pt_shard_rule_of(op, &r);
+  assign(op, &r, L->mesh, &as);
+  int64_t sent = 0, read = 0;
+  for (int i = 0; i < op->noperands; i++) {
+    const pt_value *x = op->operands[i];
+    pt_layout want = operand_layout(op, &r, &as, i), have = pt_layout_of(x);
+    sent = pt_add_sat(sent, plan_bytes(L->mesh, &x->type, &have, &want));
+    read = pt_add_sat(read, layout_bytes(L, &x->type, &want));
+    if (!read_in_place(L, x, &have, &want)) /* the move's local copy */
+      read = pt_add_sat(read, layout_bytes(L, &x->type, &have));
+  }
+  sent = pt_add_sat(sent, uses_cost(L, f, u, op->result, result));
+  return pt_add_sat(sent, read / READ_SHARE);
+}
+
+/* Decides, for the dot op, whether to split it along a weight's dim. */
+static void try_split_dot(lowerer *L, const pt_func *f, updates *u, const pt_op *op) {
+  pt_value *v = op->result;
+  if (op->noperands != 2 || u->saved[v->id] || u->saved[op->operands[0]->id] ||
+      u->saved[op->operands[1]->id])
+    return;
+  pt_shard_rule r;
+  pt_shard_rule_of(op, &r);
+  int nreduce = 0;
+  for (int g = 0; g < r.nfactors; g++)
+    nreduce += r.kind[g] == PT_FACTOR_REDUCE_SUM;
+  pt_layout orig = pt_layout_of(v);
+  for (int a = 0; a < L->mesh->naxes; a++) {
+    pt_axis_state s = pt_sharding_axis(v, a);
+    if (L->mesh->sizes[a] < 2 || s.kind != PT_SH_SHARDED || v->sharding->norder[s.dim] != 1)
+      continue;
+    /* the factor splitting the result must be one operand's alone */
+    int fa = r.result[s.dim], side = -1, nsides = 0;
+    for (int i = 0; i < 2; i++)
+      for (int d = 0; d < op->operands[i]->type.rank; d++)
+        if (pt_rule_operand_factor(&r, i, d) == fa) {
+          side = i;
+          nsides++;
+        }
+    if (nsides != 1)
+      continue;
+    const pt_value *w = op->operands[1 - side], *act = op->operands[side];
+    pt_axis_state ws = pt_sharding_axis(w, a);
+    if (ws.kind != PT_SH_REPLICATED && ws.kind != PT_SH_SHARDED)
+      continue;
+    int64_t best = dot_price(L, f, u, op, &orig);
+    int best_dim = -2; /* -2 none, -1 the contraction, else the result dim */
+    for (int e = 0; e < w->type.rank; e++) {
+      int g = pt_rule_operand_factor(&r, 1 - side, e);
+      if (g < 0 || g == fa || (r.kind[g] != PT_FACTOR_PASS && r.kind[g] != PT_FACTOR_REDUCE_SUM))
+        continue;
+      if (w->type.dims[e] % L->mesh->sizes[a] ||
+          (w->sharding->norder[e] &&
+           !(ws.kind == PT_SH_SHARDED && ws.dim == e && w->sharding->norder[e] == 1)))
+        continue;
+      int rd = -1; /* the result dim of a free factor */
+      if (r.kind[g] == PT_FACTOR_PASS) {
+        for (int d = 0; d < v->type.rank; d++)
+          if (r.result[d] == g)
+            rd = d;
+        if (rd < 0 || v->sharding->norder[rd])
+          continue;
+      } else {
+        if (nreduce != 1)
+          continue;
+        bool ok = true; /* the activation's contracted dim takes the axis */
+        for (int d = 0; d < act->type.rank; d++)
+          if (pt_rule_operand_factor(&r, side, d) == g && act->sharding->norder[d])
+            ok = false;
+        if (!ok)
+          continue;
+      }
+      override(u, v, a, rd < 0 ? PT_SH_PARTIAL_SUM : PT_SH_SHARDED, rd, s.tactic, op);
+      int64_t price = dot_price(L, f, u, op, &orig);
+      restore(u, v);
+      if (price < best) {
+        best = price;
+        best_dim = rd;
+      }
+    }
+    if (best_dim != -2) {
+      override(u, v, a, best_dim < 0 ? PT_SH_PARTIAL_SUM : PT_SH_SHARDED, best_dim, s.tactic, op);
+      u->split[v->id] = true;
+      return; /* one axis per dot */
+    }
+  }
 }
 
 static void layout_comment(lowerer *L, const pt_func *f, char **out) {
@@ -1044,13 +1211,19 @@ pt_status pt_pass_lower(pt_module *m, const pt_func *f, const pt_lower_opts *o, 
     for (int i = 0; i < f->nops; i++)
       if (f->ops[i]->code == PT_OP_DOT)
         try_sharded_update(&L, f, &upd, f->ops[i]);
+  env = getenv("PT_SPLIT_DOTS");
+  if (!env || strcmp(env, "0") != 0)
+    for (int i = 0; i < f->nops; i++)
+      if (f->ops[i]->code == PT_OP_DOT)
+        try_split_dot(&L, f, &upd, f->ops[i]);
   for (int i = 0; i < f->nops; i++)
     lower_op(&L, f->ops[i]);
   for (int i = 0; i < f->nresults; i++) {
     const pt_result *r = &f->results[i];
-    pt_value *v =
-        in_layout(&L, r->value, &want[i], NULL,
-                  upd.saved[r->value->id] ? "gather the sharded update" : "resolve result");
+    pt_value *v = in_layout(&L, r->value, &want[i], NULL,
+                            upd.split[r->value->id]   ? "reshard (split dot result)"
+                            : upd.saved[r->value->id] ? "gather the sharded update"
+                                                      : "resolve result");
     pt_func_add_result(g, r->name, v->type, v, r->loc);
   }
   for (int i = 0; i < f->nops; i++)
@@ -1061,6 +1234,7 @@ pt_status pt_pass_lower(pt_module *m, const pt_func *f, const pt_lower_opts *o, 
   pt_free(upd.returned);
   pt_free(upd.saved);
   pt_free(upd.in);
+  pt_free(upd.split);
   pt_strmap_clear(&L.cache);
   for (int i = 0; i < L.nkeys; i++)
     pt_free(L.keys[i]);

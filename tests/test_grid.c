@@ -4,7 +4,8 @@
  * the meshes of more than one device (SGD's update is where data
  * parallelism's weight gradients may become sharded updates,
  * passes/lower.c; under the sanitizers only for the models without a tiny
- * copy, the MLP's, where they occur): the lowered program run on the
+ * copy, the MLP's, where they occur; the MLP's data-parallel dots are also
+ * where split dots occur): the lowered program run on the
  * virtual mesh gives the reference interpreter's results. New examples
  * and scripts join automatically: a script examples/STEM.NAME.yaml belongs
  * to examples/STEM.pir (and tests/data/tiny_STEM.pir, a shrunken copy, when
@@ -146,12 +147,13 @@ static void collect(void) {
   pt_free(dir);
 }
 
-static int ran, skipped, sharded_updates;
+static int ran, skipped, sharded_updates, split_dots;
 
-/* Whether the lowering made a sharded update in g (its comments say so). */
-static bool has_sharded_update(const pt_func *g) {
+/* Whether g's comments name `what` (the lowering's "(sharded update)" or
+ * "(split dot)", passes/lower.c). */
+static bool lowered_with(const pt_func *g, const char *what) {
   for (int i = 0; i < g->nops; i++)
-    if (g->ops[i]->comment && strstr(g->ops[i]->comment, "(sharded update)"))
+    if (g->ops[i]->comment && strstr(g->ops[i]->comment, what))
       return true;
   return false;
 }
@@ -200,7 +202,7 @@ START_TEST(grid_case) {
   pt_func *g = NULL;
   ck_assert_msg(pt_pass_lower(m, f, NULL, &g, d) == PT_OK && pt_verify_func(g, d) == PT_OK,
                 "%s: lowering failed: %s", name, pt_diag_count(d) ? pt_diag_message(d, 0) : "");
-  bool su = has_sharded_update(g);
+  bool su = lowered_with(g, "(sharded update)"), sd = lowered_with(g, "(split dot)");
   pt_tensor **args = pt_calloc((size_t)f->nargs, sizeof *args);
   for (int i = 0; i < f->nargs; i++) {
     pt_init_spec sp = pt_init_spec_for(f, f->args[i], 7);
@@ -230,10 +232,11 @@ START_TEST(grid_case) {
     pt_tensor_destroy(ref[i]);
     pt_tensor_destroy(got[i]);
   }
-  fprintf(stderr, "grid: ok   %s (%d results, worst relative difference %.2g%s)\n", name,
-          f->nresults, worst, su ? "; sharded updates" : "");
+  fprintf(stderr, "grid: ok   %s (%d results, worst relative difference %.2g%s%s)\n", name,
+          f->nresults, worst, su ? "; sharded updates" : "", sd ? "; split dots" : "");
   ran++;
   sharded_updates += su;
+  split_dots += sd;
   for (int i = 0; i < f->nargs; i++)
     pt_tensor_destroy(args[i]);
   pt_free(args);
@@ -250,11 +253,15 @@ END_TEST
 
 /* Enough of the grid ran: a grid that skips everything proves nothing. */
 START_TEST(grid_coverage) {
-  fprintf(stderr, "grid: %d configurations ran (%d with sharded updates), %d not applicable\n", ran,
-          sharded_updates, skipped);
+  fprintf(stderr,
+          "grid: %d configurations ran (%d with sharded updates, %d with split dots), %d not "
+          "applicable\n",
+          ran, sharded_updates, split_dots, skipped);
   ck_assert_int_ge(ran, 50);
   /* the MLP's BP and BP+MP SGD steps on meshes with a batch axis */
   ck_assert_int_ge(sharded_updates, 6);
+  /* the MLP's BP and ZeRO-3 steps and loss on meshes with a batch axis */
+  ck_assert_int_ge(split_dots, 6);
   ck_assert_int_ge(ran, 3 * skipped);
 }
 END_TEST

@@ -895,14 +895,16 @@ START_TEST(sim_report) {
                         "step time",
                         "  compute",
                         "  communication",
-                        /* the params gathered, the bias gradients reduce-scattered,
-                         * the weight gradients computed by rows from the batch's
-                         * activations (passes/lower.c, sharded updates) */
-                        "    all_gather x6",
-                        "    reduce_scatter x2",
-                        "    all_to_all x2",
+                        /* no weight gathered: the dots run on the weights' own
+                         * rows with the activations moved (passes/lower.c, split
+                         * dots), the weight gradients computed by rows (sharded
+                         * updates); the biases gathered, their gradients
+                         * reduce-scattered */
+                        "    all_gather x4",
+                        "    reduce_scatter x4",
+                        "    all_to_all x3",
                         "bytes sent per device",
-                        "4.4 MiB",
+                        "712.0 KiB",
                         "peak memory per device",
                         ": fits",
                         "top 10 ops by time:",

@@ -183,28 +183,32 @@ typedef struct {
 } golden_case;
 
 static const golden_case goldens[] = {
-    /* data parallel: the loss and the bias gradients all-reduced over batch;
+    /* data parallel: each forward dot split on the weight's rows (the
+     * activations resharded onto their contracted dim, 64 KiB each way, the
+     * rows read in place, the partial product reduce-scattered back onto
+     * the batch: passes/lower.c, split dots), the second layer's input
+     * gradient on the same rows (the output gradient gathered, the result
+     * resharded); the loss and the bias gradients all-reduced over batch;
      * each weight gradient computed by rows (the batch's activations moved
-     * to the device, 64 KiB each way) and all-gathered: 2 MiB instead of an
-     * all_reduce's 4 MiB (passes/lower.c, sharded updates) */
-    {"mlp.bp.loss_grad", "examples/mlp.bp.yaml", "grad", {4, 0, 3, 2, 0, 0}},
-    /* the same with SGD's update: each weight's update runs on its rows (the
-     * weight sliced: the executor reads the rows in place), and the updated
-     * rows are all-gathered */
-    {"mlp.bp.train_step", "examples/mlp.bp.yaml", "sgd", {4, 0, 3, 2, 2, 0}},
+     * to the device) and all-gathered: 2 MiB instead of an all_reduce's
+     * 4 MiB (passes/lower.c, sharded updates) */
+    {"mlp.bp.loss_grad", "examples/mlp.bp.yaml", "grad", {4, 2, 3, 3, 2, 0}},
+    /* the same with SGD's update: each weight's update runs on its rows
+     * (the same views), and the updated rows are all-gathered */
+    {"mlp.bp.train_step", "examples/mlp.bp.yaml", "sgd", {4, 2, 3, 3, 2, 0}},
     /* with Adam the update has three results to gather (the weight and its
      * two moments): each weight gradient alone is computed by rows and
      * all-gathered before the update, which stays whole */
-    {"mlp.bp.adam_train_step", "examples/mlp.bp.yaml", "adam", {4, 0, 3, 2, 0, 0}},
+    {"mlp.bp.adam_train_step", "examples/mlp.bp.yaml", "adam", {4, 2, 3, 3, 2, 0}},
     /* Megatron: one all_reduce of the second dot's partial output (forward);
      * no backward all_reduce here since the MLP's input needs no gradient */
     {"mlp.mp.train_step", "examples/mlp.mp.yaml", "adam", {0, 0, 1, 0, 0, 0}},
-    /* ZeRO-3: each param gathered before use, each bias gradient
-     * reduce-scattered onto its shards, each weight gradient computed by rows
-     * straight onto the weight's shards (the batch's activations moved, two
-     * gathers and two all-to-alls of 64 KiB each, instead of 4 MiB
-     * reduce-scattered), the loss all-reduced */
-    {"mlp.bp_z3.train_step", "examples/mlp.bp_z3.yaml", "adam", {6, 2, 1, 2, 0, 0}},
+    /* ZeRO-3: no weight is gathered. Each dot runs on the weight's own
+     * rows, with the activations moved instead (split dots, as under BP),
+     * each weight gradient is computed by rows straight onto the weight's
+     * shards (sharded updates), the biases are gathered and their
+     * gradients reduce-scattered, the loss all-reduced */
+    {"mlp.bp_z3.train_step", "examples/mlp.bp_z3.yaml", "adam", {4, 4, 1, 3, 0, 0}},
 };
 
 START_TEST(golden_lowered_mlp) {

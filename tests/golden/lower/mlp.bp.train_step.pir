@@ -19,72 +19,78 @@ func @train_step_spmd(
     input %y: f32[32,1024]
 ) -> (w1: f32[1024,1024], b1: f32[1024], w2: f32[1024,1024], b2: f32[1024], loss: f32[]) {
   %0 = constant {value = 1.0} : f32[]
+  // reshard (split dot) %x {[batch], []} -> {[], [batch]} for 'dot' at examples/mlp.pir:12:10 (data-parallel)
+  %1 = all_to_all %x {split_dim = 1, concat_dim = 0, axes = [batch]} : f32[64,512]
+  // reshard (split dot) %w1 {[], []} -> {[batch], []} for 'dot' at examples/mlp.pir:12:10 (data-parallel)
+  %2 = axis_slice %w1 {dim = 0, axes = [batch]} : f32[512,1024]
   // layer 1: 1024 -> 1024, ReLU
-  %xw1 = dot %x, %w1 {lhs_contract = [1], rhs_contract = [0]} : f32[32,1024]
+  %xw1 = dot %1, %2 {lhs_contract = [1], rhs_contract = [0]} : f32[64,1024]
   %b1b = broadcast %b1 {dims = [1]} : f32[32,1024]
-  %h_pre = add %xw1, %b1b : f32[32,1024]
+  // reshard (split dot result) %xw1 {[], []} partial(sum: batch) -> {[batch], []} for 'add' at examples/mlp.pir:14:12 (data-parallel)
+  %3 = reduce_scatter %xw1 {dim = 0, axes = [batch]} : f32[32,1024]
+  %h_pre = add %3, %b1b : f32[32,1024]
   %zero = constant {value = 0.0} : f32[32,1024]
   %h = max %h_pre, %zero : f32[32,1024]
-  %1 = constant {value = 0.0} : f32[32,1024]
-  %2 = compare %h_pre, %1 {dir = ge} : pred[32,1024]
+  %4 = constant {value = 0.0} : f32[32,1024]
+  %5 = compare %h_pre, %4 {dir = ge} : pred[32,1024]
+  // reshard (split dot) %h {[batch], []} -> {[], [batch]} for 'dot' at examples/mlp.pir:18:10 (data-parallel)
+  %6 = all_to_all %h {split_dim = 1, concat_dim = 0, axes = [batch]} : f32[64,512]
+  // reshard (split dot) %w2 {[], []} -> {[batch], []} for 'dot' at examples/mlp.pir:18:10 (data-parallel)
+  %7 = axis_slice %w2 {dim = 0, axes = [batch]} : f32[512,1024]
   // layer 2: 1024 -> 1024
-  %hw2 = dot %h, %w2 {lhs_contract = [1], rhs_contract = [0]} : f32[32,1024]
+  %hw2 = dot %6, %7 {lhs_contract = [1], rhs_contract = [0]} : f32[64,1024]
   %b2b = broadcast %b2 {dims = [1]} : f32[32,1024]
-  %pred = add %hw2, %b2b : f32[32,1024]
+  // reshard (split dot result) %hw2 {[], []} partial(sum: batch) -> {[batch], []} for 'add' at examples/mlp.pir:20:11 (data-parallel)
+  %8 = reduce_scatter %hw2 {dim = 0, axes = [batch]} : f32[32,1024]
+  %pred = add %8, %b2b : f32[32,1024]
   // mean squared error
   %err = sub %pred, %y : f32[32,1024]
   %sq = mul %err, %err : f32[32,1024]
   %sum = reduce_sum %sq {dims = [0, 1]} : f32[]
   %n = constant {value = 65536.0} : f32[]
   // reshard %sum {} partial(sum: batch) -> {} for 'div' at examples/mlp.pir:26:11 (data-parallel)
-  %3 = all_reduce %sum {reduce = sum, axes = [batch]} : f32[]
-  %loss = div %3, %n : f32[]
-  %4 = constant {value = 65536.0} : f32[]
-  %5 = div %0, %4 : f32[]
-  %6 = broadcast %5 {dims = []} : f32[32,1024]
-  %7 = mul %6, %err : f32[32,1024]
-  %8 = add %7, %7 : f32[32,1024]
-  %9 = reduce_sum %8 {dims = [0]} : f32[1024]
-  // reshard (sharded update) %h {[batch], []} -> {[], [batch]} for 'dot' at examples/mlp.pir:18:10 (data-parallel)
-  %10 = all_to_all %h {split_dim = 1, concat_dim = 0, axes = [batch]} : f32[64,512]
+  %9 = all_reduce %sum {reduce = sum, axes = [batch]} : f32[]
+  %loss = div %9, %n : f32[]
+  %10 = constant {value = 65536.0} : f32[]
+  %11 = div %0, %10 : f32[]
+  %12 = broadcast %11 {dims = []} : f32[32,1024]
+  %13 = mul %12, %err : f32[32,1024]
+  %14 = add %13, %13 : f32[32,1024]
+  %15 = reduce_sum %14 {dims = [0]} : f32[1024]
   // reshard (sharded update) a add result {[batch], []} -> {[], []} for 'dot' at examples/mlp.pir:18:10 (data-parallel)
-  %11 = all_gather %8 {dim = 0, axes = [batch]} : f32[64,1024]
-  %12 = dot %10, %11 {lhs_contract = [0], rhs_contract = [0]} : f32[512,1024]
-  %13 = dot %8, %w2 {lhs_contract = [1], rhs_contract = [1]} : f32[32,1024]
-  %14 = constant {value = 0.0} : f32[32,1024]
-  %15 = select %2, %13, %14 : f32[32,1024]
-  %16 = reduce_sum %15 {dims = [0]} : f32[1024]
-  // reshard (sharded update) %x {[batch], []} -> {[], [batch]} for 'dot' at examples/mlp.pir:12:10 (data-parallel)
-  %17 = all_to_all %x {split_dim = 1, concat_dim = 0, axes = [batch]} : f32[64,512]
+  %16 = all_gather %14 {dim = 0, axes = [batch]} : f32[64,1024]
+  %17 = dot %6, %16 {lhs_contract = [0], rhs_contract = [0]} : f32[512,1024]
+  %18 = dot %16, %7 {lhs_contract = [1], rhs_contract = [1]} : f32[64,512]
+  %19 = constant {value = 0.0} : f32[32,1024]
+  // reshard (split dot result) a dot result {[], [batch]} -> {[batch], []} for 'select' at examples/mlp.pir:16:8 (data-parallel)
+  %20 = all_to_all %18 {split_dim = 0, concat_dim = 1, axes = [batch]} : f32[32,1024]
+  %21 = select %5, %20, %19 : f32[32,1024]
+  %22 = reduce_sum %21 {dims = [0]} : f32[1024]
   // reshard (sharded update) a select result {[batch], []} -> {[], []} for 'dot' at examples/mlp.pir:12:10 (data-parallel)
-  %18 = all_gather %15 {dim = 0, axes = [batch]} : f32[64,1024]
-  %19 = dot %17, %18 {lhs_contract = [0], rhs_contract = [0]} : f32[512,1024]
-  %20 = constant {value = 0.01} : f32[]
-  %21 = broadcast %20 {dims = []} : f32[512,1024]
-  %22 = mul %21, %19 : f32[512,1024]
-  // reshard (sharded update) %w1 {[], []} -> {[batch], []} for 'sub' at examples/mlp.pir:3:6 (data-parallel)
-  %23 = axis_slice %w1 {dim = 0, axes = [batch]} : f32[512,1024]
-  %24 = sub %23, %22 : f32[512,1024]
-  %25 = broadcast %20 {dims = []} : f32[1024]
+  %23 = all_gather %21 {dim = 0, axes = [batch]} : f32[64,1024]
+  %24 = dot %1, %23 {lhs_contract = [0], rhs_contract = [0]} : f32[512,1024]
+  %25 = constant {value = 0.01} : f32[]
+  %26 = broadcast %25 {dims = []} : f32[512,1024]
+  %27 = mul %26, %24 : f32[512,1024]
+  %28 = sub %2, %27 : f32[512,1024]
+  %29 = broadcast %25 {dims = []} : f32[1024]
   // reshard a reduce_sum result {[]} partial(sum: batch) -> {[]} for 'mul' at examples/mlp.pir:3:6 (data-parallel)
-  %26 = all_reduce %16 {reduce = sum, axes = [batch]} : f32[1024]
-  %27 = mul %25, %26 : f32[1024]
-  %28 = sub %b1, %27 : f32[1024]
-  %29 = constant {value = 0.01} : f32[]
-  %30 = broadcast %29 {dims = []} : f32[512,1024]
-  %31 = mul %30, %12 : f32[512,1024]
-  // reshard (sharded update) %w2 {[], []} -> {[batch], []} for 'sub' at examples/mlp.pir:3:6 (data-parallel)
-  %32 = axis_slice %w2 {dim = 0, axes = [batch]} : f32[512,1024]
-  %33 = sub %32, %31 : f32[512,1024]
-  %34 = constant {value = 0.01} : f32[]
-  %35 = broadcast %34 {dims = []} : f32[1024]
+  %30 = all_reduce %22 {reduce = sum, axes = [batch]} : f32[1024]
+  %31 = mul %29, %30 : f32[1024]
+  %32 = sub %b1, %31 : f32[1024]
+  %33 = constant {value = 0.01} : f32[]
+  %34 = broadcast %33 {dims = []} : f32[512,1024]
+  %35 = mul %34, %17 : f32[512,1024]
+  %36 = sub %7, %35 : f32[512,1024]
+  %37 = constant {value = 0.01} : f32[]
+  %38 = broadcast %37 {dims = []} : f32[1024]
   // reshard a reduce_sum result {[]} partial(sum: batch) -> {[]} for 'mul' at examples/mlp.pir:3:6 (data-parallel)
-  %36 = all_reduce %9 {reduce = sum, axes = [batch]} : f32[1024]
-  %37 = mul %35, %36 : f32[1024]
-  %38 = sub %b2, %37 : f32[1024]
+  %39 = all_reduce %15 {reduce = sum, axes = [batch]} : f32[1024]
+  %40 = mul %38, %39 : f32[1024]
+  %41 = sub %b2, %40 : f32[1024]
   // gather the sharded update a sub result {[batch], []} -> {[], []} (data-parallel)
-  %39 = all_gather %24 {dim = 0, axes = [batch]} : f32[1024,1024]
+  %42 = all_gather %28 {dim = 0, axes = [batch]} : f32[1024,1024]
   // gather the sharded update a sub result {[batch], []} -> {[], []} (data-parallel)
-  %40 = all_gather %33 {dim = 0, axes = [batch]} : f32[1024,1024]
-  return %39, %28, %40, %38, %loss
+  %43 = all_gather %36 {dim = 0, axes = [batch]} : f32[1024,1024]
+  return %42, %32, %43, %41, %loss
 }
