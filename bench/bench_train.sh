@@ -37,8 +37,10 @@ sed 's/{batch: 2}/{batch: 1}/' examples/mlp.bp.yaml >"$T/one.yaml"
 # dimension), one thread per rank, run on as many concurrent processes as the
 # configuration has ranks (they share the machine's caches and memory as the
 # ranks do); the mean over them.
-gemms() { # script: the GEMMs of the MLP step on one rank, read off the lowered program
-  "$B/partita" lower examples/mlp.pir --tactics "$1" --optimizer sgd 2>/dev/null | python3 -c '
+gemms() { # script [ENV=VALUE...]: the GEMMs of the MLP step on one rank, read off the lowered program
+  local script=$1
+  shift
+  env "$@" "$B/partita" lower examples/mlp.pir --tactics "$script" --optimizer sgd 2>/dev/null | python3 -c '
 import re, sys
 types, specs = {}, []
 for line in sys.stdin:
@@ -74,7 +76,7 @@ printf '%-20s %6s %10s %10s %12s %10s %14s %9s\n' "configuration" "ranks" "steps
 run() { # label ranks script batch hidden [ENV=VALUE...]
   local pk
   # shellcheck disable=SC2046
-  pk=$(peak "$2" $(gemms "$3"))
+  pk=$(peak "$2" $(gemms "$3" "${@:6}"))
   "${MPI[@]}" -n "$2" env "${@:6}" "$B/partita" train examples/mlp.pir --tactics "$3" --optimizer sgd \
     --steps "$STEPS" --json --profile "$T/prof.json" 2>/dev/null >"$T/out.json"
   python3 - "$1" "$2" "$flops" "$pk" "$T/out.json" "$4x$5" "$one_core" "$T/prof.json" <<'PY'
@@ -105,8 +107,11 @@ run "2 ranks, MP" 2 examples/mlp.mp.yaml 64 512
 # the same two without node-shared memory: every collective through MPI's transport
 run "BP, PT_MPI_SHM=0" 2 examples/mlp.bp.yaml 32 1024 PT_MPI_SHM=0
 # BP with each weight gradient all-reduced and the update computed whole
-# (passes/lower.c, sharded updates; the peak is the sharded program's)
+# (passes/lower.c, sharded updates; each row's peak is at its own program's GEMMs)
 run "BP, no sh. update" 2 examples/mlp.bp.yaml 32 1024 PT_SHARDED_UPDATE=0
+# BP with its dots computed as the function's shardings say, on 32 rows of
+# the batch against the whole weight (passes/lower.c, split dots)
+run "BP, no split dots" 2 examples/mlp.bp.yaml 32 1024 PT_SPLIT_DOTS=0
 run "MP, PT_MPI_SHM=0" 2 examples/mlp.mp.yaml 64 512 PT_MPI_SHM=0
 echo "of peak: against the configuration's own peak per rank (in brackets: against one core alone"
 echo "at the one-rank shapes); comm: the collectives' share of the step on the rank where it is least"
