@@ -66,15 +66,14 @@ static int run(int argc, char **argv) {
   for (int i = 0; i < x.s->ntactics; i++)
     names[i] = x.s->tactics[i].name;
   pt_lower_stats stats = {0};
-  pt_lower_opts o = {NULL, names, x.s->ntactics, &stats};
   pt_func *g = NULL;
-  if (pt_pass_lower(x.m, x.f, &o, &g, x.d) != PT_OK || pt_verify_func(g, x.d) != PT_OK) {
-    status = PT_EXIT_INPUT;
+  status = pt_cli_lower(&x, a.optimizer != NULL, &stats, &g, x.d); /* as `train` runs it */
+  if (status != PT_EXIT_OK)
     goto done;
-  }
   /* per tactic and kind */
   int ntac = x.s->ntactics + 1;
-  int64_t *cnt = pt_calloc((size_t)ntac * 6, sizeof *cnt), *byt = pt_calloc((size_t)ntac * 6, sizeof *byt);
+  int64_t *cnt = pt_calloc((size_t)ntac * 6, sizeof *cnt),
+          *byt = pt_calloc((size_t)ntac * 6, sizeof *byt);
   int64_t kb[6] = {0};
   for (int i = 0; i < stats.nrecords; i++) {
     const pt_lower_record *r = &stats.records[i];
@@ -126,7 +125,8 @@ static int run(int argc, char **argv) {
       printf("  none: every op computes on local data\n");
     for (int k = 0; k < 6; k++)
       if (stats.count[k])
-        printf("  %-20s %4d  %12s\n", kinds[k], stats.count[k], pt_cli_bytes((uint64_t)kb[k], bb, sizeof bb));
+        printf("  %-20s %4d  %12s\n", kinds[k], stats.count[k],
+               pt_cli_bytes((uint64_t)kb[k], bb, sizeof bb));
     if (stats.nrecords)
       printf("  %-20s %4d  %12s\n", "total", stats.nrecords,
              pt_cli_bytes((uint64_t)stats.bytes, bb, sizeof bb));

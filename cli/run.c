@@ -129,7 +129,7 @@ static int execute(const options *o, job *j) {
     if (status != PT_EXIT_OK)
       return status;
     j->f = j->x.f;
-    if (pt_cli_lower(&j->x, NULL, &j->g, j->d) != PT_EXIT_OK)
+    if (pt_cli_lower(&j->x, false, NULL, &j->g, j->d) != PT_EXIT_OK)
       return PT_EXIT_INPUT;
   } else {
     if (!(j->m = pt_cli_load(o->path, j->d)) || !(j->f = pt_cli_pick_func(j->m, o->func, "run")))

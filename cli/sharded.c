@@ -69,13 +69,16 @@ void pt_cli_sharded_free(pt_cli_sharded *x) {
   memset(x, 0, sizeof *x);
 }
 
-int pt_cli_lower(const pt_cli_sharded *x, pt_lower_stats *stats, pt_func **g, pt_diag *d) {
+int pt_cli_lower(const pt_cli_sharded *x, bool carry, pt_lower_stats *stats, pt_func **g,
+                 pt_diag *d) {
   const pt_schedule *sc = x->s;
   const char **names = pt_calloc((size_t)sc->ntactics + 1, sizeof *names);
   for (int i = 0; i < sc->ntactics; i++)
     names[i] = sc->tactics[i].name;
-  pt_lower_opts lo = {NULL, names, sc->ntactics, stats};
+  pt_layout *carried = carry ? pt_calloc((size_t)x->f->nargs + 1, sizeof *carried) : NULL;
+  pt_lower_opts lo = {NULL, names, sc->ntactics, stats, carried};
   pt_status ls = pt_pass_lower(x->m, x->f, &lo, g, d);
+  pt_free(carried);
   pt_free(names);
   return ls == PT_OK && pt_verify_func(*g, d) == PT_OK ? PT_EXIT_OK : PT_EXIT_INPUT;
 }

@@ -37,8 +37,11 @@ void pt_cli_sharded_free(pt_cli_sharded *x);
 
 /* Lowers x->f (pt_pass_lower, collectives named after x's tactics) into *g
  * and verifies it; lowering records go to stats (may be NULL), messages to
- * d. Returns PT_EXIT_OK or PT_EXIT_INPUT. */
-int pt_cli_lower(const pt_cli_sharded *x, pt_lower_stats *stats, pt_func **g, pt_diag *d);
+ * d. With `carry` (a train_step, as `partita train` runs it) params and
+ * state are carried between steps as blocks where they can be
+ * (pt_lower_opts.carried). Returns PT_EXIT_OK or PT_EXIT_INPUT. */
+int pt_cli_lower(const pt_cli_sharded *x, bool carry, pt_lower_stats *stats, pt_func **g,
+                 pt_diag *d);
 
 /* `partita explain`'s picture of v (rank 1 or 2): its blocks and the
  * devices holding them (cli/explain_draw.c). */

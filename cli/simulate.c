@@ -75,7 +75,8 @@ int pt_cli_simulate(const pt_command *c, const pt_cli_shard_args *a, const pt_si
   for (int i = 0; i < sc->ntactics; i++)
     names[i] = sc->tactics[i].name;
   pt_lower_stats stats = {0};
-  status = pt_cli_lower(&out->x, &stats, &out->g, out->x.d);
+  /* a train_step as `partita train` runs it */
+  status = pt_cli_lower(&out->x, a->optimizer != NULL, &stats, &out->g, out->x.d);
   if (status == PT_EXIT_OK) {
     out->tactic_of = pt_sim_tactic_of(out->g, &stats, names);
     status = pt_sim_run(hw, out->g, &out->r, hwd) == PT_OK ? PT_EXIT_OK : PT_EXIT_INPUT;

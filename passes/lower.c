@@ -1121,6 +1121,132 @@ static void try_split_dot(lowerer *L, const pt_func *f, updates *u, const pt_op 
   }
 }
 
+/* Carried blocks (pt_lower_opts.carried). A sharded update leaves a
+ * replicated weight's new value as rows all-gathered at the end of the
+ * step, and a split dot and the update read the weight back as this
+ * device's rows (an axis_slice) at the start of the next: in a training
+ * loop the gather only rebuilds what the next step slices away. Such an
+ * argument is carried as its block: its type becomes the block's, its
+ * slices are replaced by it, its result is the gathered value, and the
+ * gather and slices go. The runtime starts, checkpoints and resumes it in
+ * the block's layout (runtime/train_dist.c), so the whole weight exists
+ * only in checkpoint files. Returns how many arguments it carries. */
+static bool same_axes(const pt_op *a, const pt_op *b) {
+  const pt_attr *x = pt_op_attr(a, PT_A_AXES), *y = pt_op_attr(b, PT_A_AXES);
+  if (x->val.n != y->val.n || pt_op_int(a, PT_A_DIM, 0) != pt_op_int(b, PT_A_DIM, 0))
+    return false;
+  for (int k = 0; k < x->val.n; k++)
+    if (strcmp(x->val.items[k].s, y->val.items[k].s) != 0)
+      return false;
+  return true;
+}
+
+static int carry_blocks(lowerer *L, pt_func *g, pt_layout *lay) {
+  int nv = g->nvalues + 1, carried = 0;
+  int *uses = pt_calloc((size_t)nv, sizeof *uses);
+  bool *dead = pt_calloc((size_t)nv, sizeof *dead);
+  pt_value **to = pt_calloc((size_t)nv, sizeof *to); /* a removed slice -> its argument */
+  bool *carried_now = pt_calloc((size_t)g->nargs + 1, sizeof *carried_now);
+  for (int i = 0; i < g->nops; i++)
+    for (int k = 0; k < g->ops[i]->noperands; k++)
+      uses[g->ops[i]->operands[k]->id]++;
+  for (int i = 0; i < g->nresults; i++)
+    uses[g->results[i].value->id]++;
+  for (int i = 0; i < g->nargs && i < g->nresults; i++) {
+    pt_value *a = g->args[i];
+    const pt_result *r = &g->results[i];
+    const pt_op *gat = r->value->def;
+    if ((a->role != PT_ROLE_PARAM && a->role != PT_ROLE_STATE) || !a->name || !r->name ||
+        strcmp(a->name, r->name) != 0 || !pt_type_equal(&a->type, &r->type) || !gat ||
+        gat->code != PT_OP_ALL_GATHER || uses[r->value->id] != 1 || uses[a->id] == 0)
+      continue;
+    const pt_value *x = gat->operands[0];
+    int nslices = 0;
+    bool ok = true;
+    for (int j = 0; j < g->nops && ok; j++) {
+      const pt_op *op = g->ops[j];
+      for (int k = 0; k < op->noperands && ok; k++)
+        if (op->operands[k] == a) {
+          ok = op->code == PT_OP_AXIS_SLICE && same_axes(op, gat) &&
+               pt_type_equal(&op->result->type, &x->type);
+          nslices++;
+        }
+    }
+    if (!ok || nslices != uses[a->id])
+      continue; /* read otherwise, or returned as it is */
+    /* the block's layout: the gather's axes the minor-most of its dim */
+    pt_layout b = lay[i];
+    int dim = (int)pt_op_int(gat, PT_A_DIM, 0);
+    const pt_attr *ax = pt_op_attr(gat, PT_A_AXES);
+    for (int k = 0; k < ax->val.n && ok; k++) {
+      int m = pt_mesh_axis(L->mesh, ax->val.items[k].s, strlen(ax->val.items[k].s));
+      ok = m >= 0 && b.naxes[dim] < PT_MAX_AXES;
+      if (ok)
+        b.axes[dim][b.naxes[dim]++] = (int8_t)m;
+    }
+    if (!ok || !pt_layout_valid(L->mesh, &a->type, &b))
+      continue;
+    for (int j = 0; j < g->nops; j++)
+      if (g->ops[j]->code == PT_OP_AXIS_SLICE && g->ops[j]->operands[0] == a) {
+        to[g->ops[j]->result->id] = a;
+        dead[g->ops[j]->result->id] = true;
+      }
+    dead[r->value->id] = true;
+    a->type = x->type;
+    g->results[i].value = (pt_value *)x;
+    g->results[i].type = x->type;
+    lay[i] = b;
+    carried_now[i] = true;
+    carried++;
+  }
+  if (carried) {
+    int n = 0;
+    for (int j = 0; j < g->nops; j++) {
+      pt_op *op = g->ops[j];
+      for (int k = 0; k < op->noperands; k++)
+        if (to[op->operands[k]->id])
+          op->operands[k] = to[op->operands[k]->id];
+      if (!dead[op->result->id])
+        g->ops[n++] = op;
+    }
+    g->nops = n;
+    pt_lower_stats *st = L->stats;
+    if (st) { /* the removed collectives leave the counts */
+      int kept = 0;
+      for (int k = 0; k < st->nrecords; k++) {
+        const pt_op *op = st->records[k].op;
+        if (!dead[op->result->id]) {
+          st->records[kept++] = st->records[k];
+          continue;
+        }
+        st->count[op->code - PT_OP_ALL_GATHER]--;
+        st->bytes -= st->records[k].bytes;
+      }
+      st->nrecords = kept;
+    }
+    /* the lowered program says what it carries */
+    char *buf = NULL;
+    size_t bn = 0;
+    FILE *c = open_memstream(&buf, &bn);
+    PT_ASSERT(c);
+    fprintf(c, "%s\n// carried from step to step as blocks, never gathered (passes/lower.c):",
+            g->comment ? g->comment : "");
+    char lb[256];
+    for (int i = 0, n = 0; i < g->nargs; i++)
+      if (i < g->nresults && carried_now[i])
+        fprintf(c, "%s %%%s %s", n++ ? "," : "", g->args[i]->name,
+                pt_layout_str(L->mesh, &lay[i], lb, sizeof lb));
+    fclose(c);
+    g->comment = pt_arena_strdup(g->module->arena, buf);
+    free(buf);
+  }
+  pt_free(uses);
+  pt_free(dead);
+  pt_free(to);
+  pt_free(carried_now);
+  return carried;
+}
+
 static void layout_comment(lowerer *L, const pt_func *f, char **out) {
   char *buf = NULL;
   size_t n = 0;
@@ -1228,6 +1354,11 @@ pt_status pt_pass_lower(pt_module *m, const pt_func *f, const pt_lower_opts *o, 
   }
   for (int i = 0; i < f->nops; i++)
     restore(&upd, f->ops[i]->result);
+  if (o && o->carried) {
+    for (int i = 0; i < f->nargs; i++)
+      o->carried[i] = pt_layout_of(f->args[i]);
+    carry_blocks(&L, g, o->carried);
+  }
   pt_free(want);
   pt_free(upd.start);
   pt_free(upd.user);

@@ -27,6 +27,15 @@ typedef struct {
   const char *const *tactic_names; /* to name the tactic behind each collective */
   int ntactics;
   pt_lower_stats *stats;           /* may be NULL */
+  /* A training loop's step, whose param and state arguments take the
+   * results of the same name from the step before: NULL, or room for one
+   * layout per argument of f. Each such argument whose result comes out of
+   * an all_gather of a block the next step only reads back by axis_slices
+   * of that same block (a sharded update's weight rows: passes/lower.c,
+   * "Carried blocks") is passed between steps as the block instead, gather
+   * and slices removed. carried[i] gets the layout argument i and result i
+   * then have in the lowered program: f's, or the block's. */
+  pt_layout *carried;
 } pt_lower_opts;
 
 /* Lowers f (every value's sharding complete) into a new function of m. */

@@ -41,6 +41,7 @@ typedef struct {
   pt_module *m;
   pt_schedule *s;
   pt_func *ts, *g;
+  pt_layout *lay; /* each argument's layout in g (a carried block's, passes/lower.h) */
   pt_init_spec *specs;
   int nupd; /* results 0..nupd-1 are the next step's arguments 0..nupd-1 */
   int64_t batch;
@@ -117,7 +118,8 @@ static bool build(dist *x) {
   const char **names = pt_calloc((size_t)x->s->ntactics + 1, sizeof *names);
   for (int i = 0; i < x->s->ntactics; i++)
     names[i] = x->s->tactics[i].name;
-  pt_lower_opts lo = {NULL, names, x->s->ntactics, NULL};
+  x->lay = pt_calloc((size_t)x->ts->nargs + 1, sizeof *x->lay);
+  pt_lower_opts lo = {NULL, names, x->s->ntactics, NULL, x->lay};
   bool ok =
       pt_pass_lower(x->m, x->ts, &lo, &x->g, x->d) == PT_OK && pt_verify_func(x->g, x->d) == PT_OK;
   pt_free(names);
@@ -158,7 +160,7 @@ static ckpt_spec spec_of(const dist *x, int n, const int *idx) {
     const pt_value *a = x->ts->args[idx ? idx[k] : k];
     c.names[k] = a->name;
     c.types[k] = a->type;
-    c.lay[k] = pt_layout_of(a);
+    c.lay[k] = x->lay[idx ? idx[k] : k];
   }
   return c;
 }
@@ -211,7 +213,7 @@ static void start_args(dist *x, bool use_data) {
   x->args = pt_calloc((size_t)x->ts->nargs + 1, sizeof *x->args);
   for (int i = 0; i < x->ts->nargs; i++) {
     const pt_value *a = x->ts->args[i];
-    pt_layout l = pt_layout_of(a);
+    pt_layout l = x->lay[i];
     const pt_value *la = pt_func_find_arg(o->loss, a->name);
     pt_tensor *made = NULL;
     if (!x->given[i] && la && la->role == PT_ROLE_INPUT && use_data)
@@ -226,7 +228,7 @@ static void start_args(dist *x, bool use_data) {
     } else if (la) {
       x->args[i] = pt_init_block(&x->specs[la->arg_index], &a->type, mesh, &l, x->rank);
     } else {
-      x->args[i] = pt_tensor_create(pt_sharding_local_type(a)); /* optimizer state: zero */
+      x->args[i] = pt_tensor_create(x->g->args[i]->type); /* optimizer state: zero */
     }
   }
 }
@@ -553,6 +555,7 @@ pt_status pt_train_run_distributed(const pt_train_opts *o, pt_train_report *r, p
   pt_free(losses);
   pt_free(secs);
   pt_free(x.specs);
+  pt_free(x.lay);
   pt_ckpt_names_free(x.nin, x.in_names);
   pt_prof_destroy(x.prof);
   if (x.e)

@@ -383,7 +383,10 @@ static eval simulate(search *S, pt_diag *d) {
   const pt_mesh *mesh = &S->f->module->mesh;
   for (int a = 0; a < mesh->naxes; a++)
     pt_module_add_axis(m, mesh->names[a], mesh->sizes[a]);
-  pt_lower_opts lo = {"auto_spmd", NULL, 0, NULL};
+  /* a train_step as `partita train` runs it: params carried as blocks
+   * where they can be (a loss has no result named like a param) */
+  pt_layout *carried = pt_calloc((size_t)S->f->nargs + 1, sizeof *carried);
+  pt_lower_opts lo = {"auto_spmd", NULL, 0, NULL, carried};
   pt_func *g = NULL;
   if (pt_pass_lower(m, S->f, &lo, &g, d) == PT_OK) {
     pt_sim_result r;
@@ -393,6 +396,7 @@ static eval simulate(search *S, pt_diag *d) {
     pt_sim_result_free(&r);
   }
   pt_module_destroy(m);
+  pt_free(carried);
   restore(S, S->work);
   return e;
 }

@@ -312,6 +312,142 @@ START_TEST(golden_lowered_mlp) {
 END_TEST
 
 /* A lowered program prints, parses back and verifies. */
+/* ---- carried blocks ---------------------------------------------------- */
+
+/* The MLP's train_step under a script, lowered with carried blocks
+ * (passes/lower.h); how many arguments it carries as blocks. */
+static int lower_carried(const char *script, const char *optimizer, pt_module **mo, pt_func **fo,
+                         pt_func **go, pt_layout **lay) {
+  pt_diag *d = pt_diag_create(stderr);
+  char *path = pt_test_path("examples/mlp.pir"), *spath = pt_test_path(script);
+  pt_module *m = pt_parse_file(path, d);
+  ck_assert_ptr_nonnull(m);
+  pt_optimizer opt =
+      pt_optimizer_default(strcmp(optimizer, "sgd") == 0 ? PT_OPTIM_SGD : PT_OPTIM_ADAM);
+  pt_func *f = NULL;
+  ck_assert_int_eq(pt_pass_train_step(m, "loss", &opt, NULL, &f, d), PT_OK);
+  pt_schedule *s = pt_schedule_read(spath, d);
+  ck_assert_ptr_nonnull(s);
+  ck_assert_int_eq(pt_schedule_set_mesh(m, s, d), PT_OK);
+  ck_assert_int_eq(pt_schedule_apply(f, s, NULL, d), PT_OK);
+  *lay = pt_calloc((size_t)f->nargs, sizeof **lay);
+  pt_lower_opts lo = {NULL, NULL, 0, NULL, *lay};
+  pt_func *g = NULL;
+  ck_assert_int_eq(pt_pass_lower(m, f, &lo, &g, d), PT_OK);
+  ck_assert_int_eq(pt_verify_func(g, d), PT_OK);
+  int n = 0;
+  for (int i = 0; i < f->nargs; i++) {
+    pt_layout l = pt_layout_of(f->args[i]);
+    n += !pt_layout_equal(&l, &(*lay)[i]);
+  }
+  pt_schedule_destroy(s);
+  pt_free(path);
+  pt_free(spath);
+  pt_diag_destroy(d);
+  *mo = m, *fo = f, *go = g;
+  return n;
+}
+
+/* SGD under BP: each weight's updated rows were all-gathered only for the
+ * next step to slice them again; carried, the weights live as their rows
+ * from step to step. Three steps on the virtual mesh, the blocks fed from
+ * one step to the next as the runtime does, give the interpreter's
+ * weights; Adam's whole update and a lowering without split dots (whose
+ * forward reads the whole weight) carry nothing. */
+START_TEST(carried_blocks) {
+  pt_module *m;
+  pt_func *f, *g;
+  pt_layout *lay;
+  ck_assert_int_eq(lower_carried("examples/mlp.bp.yaml", "sgd", &m, &f, &g, &lay), 2);
+  const pt_mesh *mesh = &m->mesh;
+  char lb[128];
+  for (int i = 0; i < f->nargs; i++) {
+    const char *want =
+        strcmp(f->args[i]->name, "w1") == 0 || strcmp(f->args[i]->name, "w2") == 0 ? "{[batch], []}"
+        : strcmp(f->args[i]->name, "x") == 0 || strcmp(f->args[i]->name, "y") == 0 ? "{[batch], []}"
+                                                                                   : "{[]}";
+    ck_assert_str_eq(pt_layout_str(mesh, &lay[i], lb, sizeof lb), want);
+  }
+  for (int i = 0; i < g->nops; i++) /* nothing whole-weight-sized is gathered or sliced */
+    ck_assert_msg(!((g->ops[i]->code == PT_OP_ALL_GATHER || g->ops[i]->code == PT_OP_AXIS_SLICE) &&
+                    pt_type_numel(&g->ops[i]->result->type) >= 512 * 1024),
+                  "op %d is a weight's %s", i, pt_op_name(g->ops[i]->code));
+  pt_diag *d = pt_diag_create(stderr);
+  int64_t ndev = pt_mesh_devices(mesh);
+  int nupd = f->nresults - 1;
+  pt_tensor **ref = pt_calloc((size_t)f->nargs, sizeof *ref);
+  pt_tensor **dargs = pt_calloc((size_t)(ndev * g->nargs), sizeof *dargs);
+  pt_tensor **dres = pt_calloc((size_t)(ndev * g->nresults), sizeof *dres);
+  pt_tensor **rr = pt_calloc((size_t)f->nresults, sizeof *rr);
+  for (int i = 0; i < f->nargs; i++) {
+    ref[i] = pt_tensor_create(f->args[i]->type);
+    for (int64_t k = 0; k < pt_type_numel(&f->args[i]->type); k++)
+      pt_tensor_set(ref[i], k, sin(0.37 * (double)k + i) * 0.1);
+    for (int64_t dev = 0; dev < ndev; dev++)
+      dargs[dev * g->nargs + i] = pt_block_of(ref[i], mesh, &lay[i], dev);
+  }
+  for (int step = 0; step < 3; step++) {
+    ck_assert_int_eq(pt_interp_run(f, ref, rr, d), PT_OK);
+    ck_assert_int_eq(pt_vmesh_run(g, dargs, dres, d), PT_OK);
+    for (int i = 0; i < f->nresults; i++) {
+      if (i < nupd) {
+        pt_tensor_destroy(ref[i]);
+        ref[i] = rr[i];
+      } else {
+        pt_tensor_destroy(rr[i]);
+      }
+      for (int64_t dev = 0; dev < ndev; dev++) {
+        pt_tensor **slot = &dres[dev * g->nresults + i];
+        if (i < nupd) {
+          pt_tensor_destroy(dargs[dev * g->nargs + i]);
+          dargs[dev * g->nargs + i] = *slot;
+        } else {
+          pt_tensor_destroy(*slot);
+        }
+        *slot = NULL;
+      }
+    }
+  }
+  pt_tensor **blocks = pt_calloc((size_t)ndev, sizeof *blocks);
+  for (int i = 0; i < nupd; i++) {
+    for (int64_t dev = 0; dev < ndev; dev++)
+      blocks[dev] = dargs[dev * g->nargs + i];
+    pt_tensor *got = pt_blocks_join(blocks, mesh, &lay[i], f->args[i]->type, "carried", d);
+    ck_assert_ptr_nonnull(got);
+    double mx = 0, scale = 0;
+    for (int64_t k = 0; k < pt_type_numel(&got->type); k++) {
+      mx = fmax(mx, fabs(pt_tensor_get(got, k) - pt_tensor_get(ref[i], k)));
+      scale = fmax(scale, fabs(pt_tensor_get(ref[i], k)));
+    }
+    ck_assert_msg(mx <= 1e-4 * (scale > 0 ? scale : 1), "%s after 3 steps differs by %g",
+                  f->args[i]->name, mx);
+    pt_tensor_destroy(got);
+  }
+  for (int i = 0; i < f->nargs; i++)
+    pt_tensor_destroy(ref[i]);
+  for (int64_t k = 0; k < ndev * g->nargs; k++)
+    pt_tensor_destroy(dargs[k]);
+  pt_free(blocks);
+  pt_free(ref);
+  pt_free(rr);
+  pt_free(dargs);
+  pt_free(dres);
+  pt_free(lay);
+  pt_module_destroy(m);
+  pt_diag_destroy(d);
+  /* Adam updates the whole weight on every device (its gradient gathered) */
+  ck_assert_int_eq(lower_carried("examples/mlp.bp.yaml", "adam", &m, &f, &g, &lay), 0);
+  pt_free(lay);
+  pt_module_destroy(m);
+  /* without split dots the forward product reads the whole weight */
+  setenv("PT_SPLIT_DOTS", "0", 1);
+  ck_assert_int_eq(lower_carried("examples/mlp.bp.yaml", "sgd", &m, &f, &g, &lay), 0);
+  unsetenv("PT_SPLIT_DOTS");
+  pt_free(lay);
+  pt_module_destroy(m);
+}
+END_TEST
+
 START_TEST(lowered_program_round_trips) {
   char *path = pt_test_path("tests/data/tiny_transformer_block.pir");
   char *spath = pt_test_path("examples/transformer_block.bp_mp.yaml");
@@ -348,6 +484,7 @@ int main(void) {
   tcase_add_test(tc, collective_semantics);
   tcase_add_loop_test(tc, golden_lowered_mlp, 0, (int)(sizeof goldens / sizeof goldens[0]));
   tcase_add_test(tc, lowered_program_round_trips);
+  tcase_add_test(tc, carried_blocks);
   suite_add_tcase(s, tc);
   return pt_test_main(s);
 }
