@@ -1206,8 +1206,13 @@ static int carry_blocks(lowerer *L, pt_func *g, pt_layout *lay) {
       for (int k = 0; k < op->noperands; k++)
         if (to[op->operands[k]->id])
           op->operands[k] = to[op->operands[k]->id];
-      if (!dead[op->result->id])
+      if (!dead[op->result->id]) {
         g->ops[n++] = op;
+      } else { /* as passes/dce.c: the op lives in the arena, its attributes do not */
+        pt_free(op->attrs);
+        op->attrs = NULL;
+        op->nattrs = 0;
+      }
     }
     g->nops = n;
     pt_lower_stats *st = L->stats;
