@@ -1078,6 +1078,24 @@ static void try_split_dot(lowerer *L, const pt_func *f, updates *u, const pt_op 
     pt_axis_state ws = pt_sharding_axis(w, a);
     if (ws.kind != PT_SH_REPLICATED && ws.kind != PT_SH_SHARDED)
       continue;
+    /* what another layout can save at most (the weight's move, and reading
+     * all of it) against what it costs at least (moving the activation, one
+     * collective and (n-1)/n of its bytes): where it cannot win, nothing is
+     * priced (a transformer's dots, whose activations outweigh their
+     * weights) */
+    pt_layout al = pt_layout_of(act), wl = pt_layout_of(w), wwant;
+    {
+      assignment as;
+      assign(op, &r, L->mesh, &as);
+      wwant = operand_layout(op, &r, &as, 1 - side);
+    }
+    int64_t n = L->mesh->sizes[a], abytes = layout_bytes(L, &act->type, &al),
+            wread = layout_bytes(L, &w->type, &wwant),
+            wmin = layout_bytes(L, &w->type, &wl) / (ws.kind == PT_SH_REPLICATED ? n : 1);
+    int64_t saving =
+        plan_bytes(L->mesh, &w->type, &wl, &wwant) + (wread > wmin ? wread - wmin : 0) / READ_SHARE;
+    if (saving <= MOVE_COST_BYTES + abytes / n * (n - 1))
+      continue;
     int64_t best = dot_price(L, f, u, op, &orig);
     int best_dim = -2; /* -2 none, -1 the contraction, else the result dim */
     for (int e = 0; e < w->type.rank; e++) {
