@@ -772,6 +772,29 @@ static int64_t move_once(const lowerer *L, const pt_value *v, const pt_layout *h
   return plan_bytes(L->mesh, &v->type, have, want);
 }
 
+/* Whether v is a result that a training loop's step (lowered with
+ * pt_lower_opts.carried) feeds into the argument of its name, and that
+ * argument is read only by the chain being priced (u->in): its gather will
+ * go (carried blocks, below), so it costs nothing. */
+static bool carried_free(const lowerer *L, const pt_func *f, const updates *u, const pt_value *v) {
+  if (!L->o || !L->o->carried)
+    return false;
+  for (int i = 0; i < f->nresults && i < f->nargs; i++) {
+    if (f->results[i].value != v)
+      continue;
+    const pt_value *arg = f->args[i];
+    if ((arg->role != PT_ROLE_PARAM && arg->role != PT_ROLE_STATE) || !arg->name ||
+        !f->results[i].name || strcmp(arg->name, f->results[i].name) != 0 ||
+        u->start[arg->id + 1] == u->start[arg->id])
+      return false;
+    for (int k = u->start[arg->id]; k < u->start[arg->id + 1]; k++)
+      if (!u->in[f->ops[u->user[k]]->result->id])
+        return false;
+    return true;
+  }
+  return false;
+}
+
 /* What v's readers need of it, as cost: for each distinct layout its
  * users' ops ask of it (and `result`, the layout it is returned in, when it
  * is a result), the cost of moving it there from its own layout. */
@@ -792,7 +815,7 @@ static int64_t uses_cost(const lowerer *L, const pt_func *f, const updates *u, c
         cost = pt_add_sat(cost, move_once(L, v, &have, &want, seen, &nseen));
       }
   }
-  if (u->returned[v->id])
+  if (u->returned[v->id] && !carried_free(L, f, u, v))
     cost = pt_add_sat(cost, move_once(L, v, &have, result, seen, &nseen));
   return cost;
 }
@@ -815,6 +838,34 @@ static bool recomputable(const pt_func *f, const updates *u, const bool *in, con
   for (int k = u->start[v->id]; k < u->start[v->id + 1]; k++)
     if (!in[f->ops[u->user[k]]->result->id])
       return false;
+  return true;
+}
+
+/* Whether v is an element-wise op only the chain `in` uses, replicated
+ * along a by default, each of whose operands is an argument whole along a
+ * (read as its block) or a broadcast or constant only v uses. */
+static bool on_arguments(const pt_func *f, const updates *u, const bool *in, const pt_value *v,
+                         int a) {
+  const pt_op *d = v->def;
+  if (!d || !(pt_optab[d->code].flags & PT_OPF_ELEMENTWISE) || !free_along(v, a) ||
+      u->returned[v->id])
+    return false;
+  for (int k = u->start[v->id]; k < u->start[v->id + 1]; k++)
+    if (!in[f->ops[u->user[k]]->result->id])
+      return false;
+  for (int i = 0; i < d->noperands; i++) {
+    const pt_value *x = d->operands[i];
+    if (!x->def) {
+      if (pt_sharding_axis(x, a).kind != PT_SH_REPLICATED)
+        return false;
+      continue;
+    }
+    if ((x->def->code != PT_OP_BROADCAST && x->def->code != PT_OP_CONSTANT) || !free_along(x, a) ||
+        u->returned[x->id] || u->start[x->id + 1] - u->start[x->id] != 1 ||
+        (x->def->code == PT_OP_BROADCAST &&
+         pt_sharding_axis(x->def->operands[0], a).kind != PT_SH_REPLICATED))
+      return false;
+  }
   return true;
 }
 
@@ -910,15 +961,26 @@ static void try_sharded_update(lowerer *L, const pt_func *f, updates *u, const p
     chain[0] = v;
     n = 1;
   }
-  /* the broadcasts and constants only the chain uses */
+  /* the broadcasts and constants only the chain uses, and the element-wise
+   * ops only the chain uses on arguments whole along a (an optimizer's
+   * b1 * m): computed on the blocks too, reading the arguments' blocks */
   int nc = n;
   for (int c = 1; c < nc; c++) {
     const pt_op *d = chain[c]->def;
-    for (int i = 0; i < d->noperands && n < CAP + 16; i++) {
+    for (int i = 0; i < d->noperands && n < CAP + 14; i++) {
       const pt_value *x = d->operands[i];
       if (!in[x->id] && recomputable(f, u, in, x, a)) {
         in[x->id] = true;
         chain[n++] = x;
+      } else if (!in[x->id] && whole && on_arguments(f, u, in, x, a)) {
+        in[x->id] = true;
+        chain[n++] = x;
+        const pt_op *xd = x->def;
+        for (int k = 0; k < xd->noperands; k++)
+          if (!in[xd->operands[k]->id] && xd->operands[k]->def) { /* its broadcast */
+            in[xd->operands[k]->id] = true;
+            chain[n++] = xd->operands[k];
+          }
       }
     }
   }
