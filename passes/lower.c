@@ -976,7 +976,7 @@ static void try_sharded_update(lowerer *L, const pt_func *f, updates *u, const p
         in[x->id] = true;
         chain[n++] = x;
         const pt_op *xd = x->def;
-        for (int k = 0; k < xd->noperands; k++)
+        for (int k = 0; k < xd->noperands && n < CAP + 16; k++)
           if (!in[xd->operands[k]->id] && xd->operands[k]->def) { /* its broadcast */
             in[xd->operands[k]->id] = true;
             chain[n++] = xd->operands[k];
