@@ -52,6 +52,20 @@ typedef struct updates {
   bool *split;         /* by value id: a split dot's result (try_split_dot) */
 } updates;
 
+/* plan_bytes' answers, by type and layouts (open addressing; the lowering
+ * asks the same questions for every layer). */
+typedef struct {
+  pt_type t;
+  pt_layout from, to;
+} price_key;
+
+typedef struct {
+  price_key *keys;
+  int64_t *bytes;
+  bool *used;
+  int cap, n;
+} price_cache;
+
 typedef struct {
   pt_func *g;
   const pt_mesh *mesh;
@@ -63,6 +77,7 @@ typedef struct {
   pt_lower_stats *stats;
   pt_shift *shifts;   /* by result id of f */
   const updates *upd; /* the sharded updates chosen (try_sharded_update) */
+  price_cache *prices;
 } lowerer;
 
 static const char *tactic_name(const lowerer *L, int t, char *buf, size_t n) {
@@ -744,19 +759,81 @@ static void users_build(const pt_func *f, updates *u) {
  * all_reduce for several smaller moves. */
 #define MOVE_COST_BYTES ((int64_t)64 << 10)
 
+static uint64_t key_hash(const price_key *k) {
+  const unsigned char *b = (const unsigned char *)k;
+  uint64_t h = 1469598103934665603u; /* FNV-1a */
+  for (size_t i = 0; i < sizeof *k; i++)
+    h = (h ^ b[i]) * 1099511628211u;
+  return h;
+}
+
+/* The slot of key k in c: its own, or the empty one where it goes. */
+static int price_slot(const price_cache *c, const price_key *k) {
+  int i = (int)(key_hash(k) & (uint64_t)(c->cap - 1));
+  while (c->used[i] && memcmp(&c->keys[i], k, sizeof *k) != 0)
+    i = (i + 1) & (c->cap - 1);
+  return i;
+}
+
+static void price_put(price_cache *c, const price_key *k, int64_t bytes) {
+  if (2 * (c->n + 1) > c->cap) { /* grow to keep it at most half full */
+    price_cache old = *c;
+    c->cap = old.cap ? 2 * old.cap : 256;
+    c->n = 0;
+    c->keys = pt_calloc((size_t)c->cap, sizeof *c->keys);
+    c->bytes = pt_calloc((size_t)c->cap, sizeof *c->bytes);
+    c->used = pt_calloc((size_t)c->cap, sizeof *c->used);
+    for (int i = 0; i < old.cap; i++)
+      if (old.used[i])
+        price_put(c, &old.keys[i], old.bytes[i]);
+    pt_free(old.keys);
+    pt_free(old.bytes);
+    pt_free(old.used);
+  }
+  int i = price_slot(c, k);
+  c->keys[i] = *k;
+  c->bytes[i] = bytes;
+  c->used[i] = true;
+  c->n++;
+}
+
 /* The cost of redistributing a value of type t: the bytes each device
  * sends, plus MOVE_COST_BYTES per collective (axis_slice is free). */
-static int64_t plan_bytes(const pt_mesh *mesh, const pt_type *t, const pt_layout *from,
+static int64_t plan_bytes(const lowerer *L, const pt_type *t, const pt_layout *from,
                           const pt_layout *to) {
   if (pt_layout_equal(from, to))
     return 0;
+  price_key k;
+  memset(&k, 0, sizeof k); /* compared as bytes: no stray padding */
+  k.t.dtype = t->dtype;
+  k.t.rank = t->rank;
+  memcpy(k.t.dims, t->dims, (size_t)t->rank * sizeof *t->dims);
+  k.from.rank = from->rank;
+  k.to.rank = to->rank;
+  for (int d = 0; d < from->rank; d++) {
+    k.from.naxes[d] = from->naxes[d];
+    memcpy(k.from.axes[d], from->axes[d], from->naxes[d]);
+  }
+  for (int d = 0; d < to->rank; d++) {
+    k.to.naxes[d] = to->naxes[d];
+    memcpy(k.to.axes[d], to->axes[d], to->naxes[d]);
+  }
+  k.from.partial_sum = from->partial_sum, k.from.partial_max = from->partial_max;
+  k.to.partial_sum = to->partial_sum, k.to.partial_max = to->partial_max;
+  price_cache *c = L->prices;
+  if (c->cap) {
+    int i = price_slot(c, &k);
+    if (c->used[i])
+      return c->bytes[i];
+  }
   pt_plan p;
-  pt_plan_redistribution(mesh, t, from, to, &p);
+  pt_plan_redistribution(L->mesh, t, from, to, &p);
   int64_t b = p.bytes_sent;
-  for (int k = 0; k < p.nmoves; k++)
-    if (p.moves[k].kind != PT_MOVE_SLICE)
+  for (int q = 0; q < p.nmoves; q++)
+    if (p.moves[q].kind != PT_MOVE_SLICE)
       b = pt_add_sat(b, MOVE_COST_BYTES);
   pt_plan_free(&p);
+  price_put(c, &k, b);
   return b;
 }
 
@@ -769,7 +846,7 @@ static int64_t move_once(const lowerer *L, const pt_value *v, const pt_layout *h
       return 0;
   if (*nseen < 8)
     seen[(*nseen)++] = *want;
-  return plan_bytes(L->mesh, &v->type, have, want);
+  return plan_bytes(L, &v->type, have, want);
 }
 
 /* Whether v is a result that a training loop's step (lowered with
@@ -1015,7 +1092,7 @@ static void try_sharded_update(lowerer *L, const pt_func *f, updates *u, const p
       int64_t bytes = 0;
       for (int i = 0; i < op->noperands; i++) {
         pt_layout want = operand_layout(op, &r, &as, i), from = pt_layout_of(op->operands[i]);
-        bytes = pt_add_sat(bytes, plan_bytes(L->mesh, &op->operands[i]->type, &from, &want));
+        bytes = pt_add_sat(bytes, plan_bytes(L, &op->operands[i]->type, &from, &want));
       }
       for (int c = 0; c < m; c++)
         bytes = pt_add_sat(bytes, uses_cost(L, f, u, chain[c], &orig[c]));
@@ -1101,7 +1178,7 @@ static int64_t dot_price(const lowerer *L, const pt_func *f, const updates *u, c
   for (int i = 0; i < op->noperands; i++) {
     const pt_value *x = op->operands[i];
     pt_layout want = operand_layout(op, &r, &as, i), have = pt_layout_of(x);
-    sent = pt_add_sat(sent, plan_bytes(L->mesh, &x->type, &have, &want));
+    sent = pt_add_sat(sent, plan_bytes(L, &x->type, &have, &want));
     read = pt_add_sat(read, layout_bytes(L, &x->type, &want));
     if (!read_in_place(L, x, &have, &want)) /* the move's local copy */
       read = pt_add_sat(read, layout_bytes(L, &x->type, &have));
@@ -1155,7 +1232,7 @@ static void try_split_dot(lowerer *L, const pt_func *f, updates *u, const pt_op 
             wread = layout_bytes(L, &w->type, &wwant),
             wmin = layout_bytes(L, &w->type, &wl) / (ws.kind == PT_SH_REPLICATED ? n : 1);
     int64_t saving =
-        plan_bytes(L->mesh, &w->type, &wl, &wwant) + (wread > wmin ? wread - wmin : 0) / READ_SHARE;
+        plan_bytes(L, &w->type, &wl, &wwant) + (wread > wmin ? wread - wmin : 0) / READ_SHARE;
     if (saving <= MOVE_COST_BYTES + abytes / n * (n - 1))
       continue;
     int64_t best = dot_price(L, f, u, op, &orig);
@@ -1401,7 +1478,8 @@ pt_status pt_pass_lower(pt_module *m, const pt_func *f, const pt_lower_opts *o, 
                0,
                o ? o->stats : NULL,
                pt_shifts_find(f),
-               NULL};
+               NULL,
+               &(price_cache){0}};
   char *comment;
   layout_comment(&L, f, &comment);
   g->comment = pt_arena_strdup(m->arena, comment);
@@ -1456,6 +1534,9 @@ pt_status pt_pass_lower(pt_module *m, const pt_func *f, const pt_lower_opts *o, 
     pt_free(L.keys[i]);
   pt_free(L.keys);
   pt_free(L.map);
+  pt_free(L.prices->keys);
+  pt_free(L.prices->bytes);
+  pt_free(L.prices->used);
   pt_free(L.shifts);
   if (out)
     *out = g;
