@@ -181,6 +181,11 @@ pt_value *pt_func_find_arg(const pt_func *f, const char *name);
 /* Declares a result; `v` may be NULL and set later with pt_func_set_result. */
 pt_result *pt_func_add_result(pt_func *f, const char *name, pt_type t, pt_value *v, pt_loc loc);
 int pt_func_find_result(const pt_func *f, const char *name);
+/* Whether argument i and result i of f are a training step's carried pair:
+ * the argument a param or state named and typed like the result, which a
+ * loop feeds back into it (the executor's donation, the lowering's carried
+ * blocks). */
+bool pt_func_carries(const pt_func *f, int i);
 
 /* Creates an op at the end of f's body with the given operands. Attributes
  * are set with pt_op_set_*; then pt_op_finish gives it its result. */

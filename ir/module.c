@@ -83,6 +83,15 @@ pt_value *pt_func_find_arg(const pt_func *f, const char *name) {
   return NULL;
 }
 
+bool pt_func_carries(const pt_func *f, int i) {
+  if (i < 0 || i >= f->nargs || i >= f->nresults)
+    return false;
+  const pt_value *a = f->args[i];
+  const pt_result *r = &f->results[i];
+  return (a->role == PT_ROLE_PARAM || a->role == PT_ROLE_STATE) && a->name && r->name &&
+         strcmp(a->name, r->name) == 0 && pt_type_equal(&a->type, &r->type);
+}
+
 pt_result *pt_func_add_result(pt_func *f, const char *name, pt_type t,
                               pt_value *v, pt_loc loc) {
   PT_GROW(f->results, f->capresults, (size_t)f->nresults + 1);

@@ -797,6 +797,18 @@ static void price_put(price_cache *c, const price_key *k, int64_t bytes) {
   c->n++;
 }
 
+/* l's used fields into dst, which the caller zeroed (a layout's unused
+ * axis slots may hold anything; keys compare as bytes). */
+static void key_layout(pt_layout *dst, const pt_layout *l) {
+  dst->rank = l->rank;
+  for (int d = 0; d < l->rank; d++) {
+    dst->naxes[d] = l->naxes[d];
+    memcpy(dst->axes[d], l->axes[d], l->naxes[d]);
+  }
+  dst->partial_sum = l->partial_sum;
+  dst->partial_max = l->partial_max;
+}
+
 /* The cost of redistributing a value of type t: the bytes each device
  * sends, plus MOVE_COST_BYTES per collective (axis_slice is free). */
 static int64_t plan_bytes(const lowerer *L, const pt_type *t, const pt_layout *from,
@@ -808,18 +820,8 @@ static int64_t plan_bytes(const lowerer *L, const pt_type *t, const pt_layout *f
   k.t.dtype = t->dtype;
   k.t.rank = t->rank;
   memcpy(k.t.dims, t->dims, (size_t)t->rank * sizeof *t->dims);
-  k.from.rank = from->rank;
-  k.to.rank = to->rank;
-  for (int d = 0; d < from->rank; d++) {
-    k.from.naxes[d] = from->naxes[d];
-    memcpy(k.from.axes[d], from->axes[d], from->naxes[d]);
-  }
-  for (int d = 0; d < to->rank; d++) {
-    k.to.naxes[d] = to->naxes[d];
-    memcpy(k.to.axes[d], to->axes[d], to->naxes[d]);
-  }
-  k.from.partial_sum = from->partial_sum, k.from.partial_max = from->partial_max;
-  k.to.partial_sum = to->partial_sum, k.to.partial_max = to->partial_max;
+  key_layout(&k.from, from);
+  key_layout(&k.to, to);
   price_cache *c = L->prices;
   if (c->cap) {
     int i = price_slot(c, &k);
@@ -860,9 +862,7 @@ static bool carried_free(const lowerer *L, const pt_func *f, const updates *u, c
     if (f->results[i].value != v)
       continue;
     const pt_value *arg = f->args[i];
-    if ((arg->role != PT_ROLE_PARAM && arg->role != PT_ROLE_STATE) || !arg->name ||
-        !f->results[i].name || strcmp(arg->name, f->results[i].name) != 0 ||
-        u->start[arg->id + 1] == u->start[arg->id])
+    if (!pt_func_carries(f, i) || u->start[arg->id + 1] == u->start[arg->id])
       return false;
     for (int k = u->start[arg->id]; k < u->start[arg->id + 1]; k++)
       if (!u->in[f->ops[u->user[k]]->result->id])
@@ -1044,16 +1044,17 @@ static void try_sharded_update(lowerer *L, const pt_func *f, updates *u, const p
   int nc = n;
   for (int c = 1; c < nc; c++) {
     const pt_op *d = chain[c]->def;
-    for (int i = 0; i < d->noperands && n < CAP + 14; i++) {
+    for (int i = 0; i < d->noperands && n < CAP + 16; i++) {
       const pt_value *x = d->operands[i];
       if (!in[x->id] && recomputable(f, u, in, x, a)) {
         in[x->id] = true;
         chain[n++] = x;
-      } else if (!in[x->id] && whole && on_arguments(f, u, in, x, a)) {
+      } else if (!in[x->id] && whole && x->def && n + 1 + x->def->noperands <= CAP + 16 &&
+                 on_arguments(f, u, in, x, a)) { /* room for it and its broadcasts */
         in[x->id] = true;
         chain[n++] = x;
         const pt_op *xd = x->def;
-        for (int k = 0; k < xd->noperands && n < CAP + 16; k++)
+        for (int k = 0; k < xd->noperands; k++)
           if (!in[xd->operands[k]->id] && xd->operands[k]->def) { /* its broadcast */
             in[xd->operands[k]->id] = true;
             chain[n++] = xd->operands[k];
@@ -1313,9 +1314,8 @@ static int carry_blocks(lowerer *L, pt_func *g, pt_layout *lay) {
     pt_value *a = g->args[i];
     const pt_result *r = &g->results[i];
     const pt_op *gat = r->value->def;
-    if ((a->role != PT_ROLE_PARAM && a->role != PT_ROLE_STATE) || !a->name || !r->name ||
-        strcmp(a->name, r->name) != 0 || !pt_type_equal(&a->type, &r->type) || !gat ||
-        gat->code != PT_OP_ALL_GATHER || uses[r->value->id] != 1 || uses[a->id] == 0)
+    if (!pt_func_carries(g, i) || !gat || gat->code != PT_OP_ALL_GATHER ||
+        uses[r->value->id] != 1 || uses[a->id] == 0)
       continue;
     const pt_value *x = gat->operands[0];
     int nslices = 0;

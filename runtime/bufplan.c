@@ -221,13 +221,7 @@ bool pt_buf_view_of(const pt_op *op, int64_t *block_bytes) {
 }
 
 int pt_donor_arg(const pt_func *g, int i) {
-  if (i >= g->nargs)
-    return -1;
-  const pt_value *a = g->args[i];
-  if ((a->role != PT_ROLE_PARAM && a->role != PT_ROLE_STATE) || !a->name || !g->results[i].name ||
-      strcmp(a->name, g->results[i].name) != 0 || !pt_type_equal(&a->type, &g->results[i].type))
-    return -1;
-  return i;
+  return pt_func_carries(g, i) ? i : -1;
 }
 
 void pt_plan_buffers_fused(const pt_func *g, const pt_fusion_plan *f, pt_buffer_plan *p) {
