@@ -44,6 +44,13 @@ partita with OPENBLAS_NUM_THREADS=1 per rank. PyTorch is Debian's python3-torch 
 
 Steps/s is 1 / the median step time over the timed steps (partita's from the step lines
 rank 0 prints, PyTorch's from its own loop; DDP's from rank 0).
+
+partita runs with --profile (steps 2-11 timed op by op; it costs a few microseconds a
+step): "GEMM ms" is the step's dots on the rank whose dots took longest, "comm ms" its
+collectives, waits included, on the rank that waited least (medians over those steps).
+The "GEMM bound" line divides by the least GEMM time of the 2-rank scripts: the steps/s no
+2-rank step of those products could pass at the speed they ran, and so the largest ratio
+to PyTorch any partition or kernel work outside the GEMMs could reach.
 EOF
 }
 
@@ -171,9 +178,11 @@ for m in ${MODELS//,/ }; do
         read -r n script key <<<"$r"
         load "$R.$key"
         OPENBLAS_NUM_THREADS=1 "${MPI[@]}" -n "$n" "$B/partita" train "examples/$m.pir" --tactics "$script" \
-          --optimizer "$o" --steps "$TOTAL" --inputs "$IN" --json >"$T/$m.$o.$key.out" 2>"$T/$m.$o.$key.err" ||
+          --optimizer "$o" --steps "$TOTAL" --inputs "$IN" --json --profile "$T/$m.$o.$key.trace.json" \
+          >"$T/$m.$o.$key.out" 2>"$T/$m.$o.$key.err" ||
           { echo "bench_peers.sh: error: partita failed on $m under $script ($T/$m.$o.$key.err)" >&2; exit 1; }
-        "$PY" "$PEER" partita-result "$T/$m.$o.$key.out" "$T/$m.$o.$key.err" --warmup "$WARMUP" >"$R.$key.json"
+        "$PY" "$PEER" partita-result "$T/$m.$o.$key.out" "$T/$m.$o.$key.err" --warmup "$WARMUP" \
+          --trace "$T/$m.$o.$key.trace.json" >"$R.$key.json"
         check "$R.$key.json" "$m $o: partita on $n rank(s) under $script against the interpreter"
       done
     fi

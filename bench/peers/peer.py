@@ -16,7 +16,7 @@ MODELS = ["mlp", "transformer_block", "gpt", "griffin"]
 USAGE = """peer.py init MODEL --out IN.safetensors [--seed N]
        peer.py train MODEL --inputs IN.safetensors --optimizer sgd|adam --steps N
                      [--warmup W] [--threads T | --ddp W] [--lr X]
-       peer.py partita-result OUT.json ERR.txt [--warmup W]
+       peer.py partita-result OUT.json ERR.txt [--warmup W] [--trace TRACE.json]
        peer.py compare REF.json GOT.json --steps N [--tol X] [--what TEXT]
        peer.py report DIR
        peer.py profile MODEL --inputs IN.safetensors --optimizer sgd|adam [--steps N]
@@ -36,7 +36,11 @@ and OPENBLAS_NUM_THREADS to T as well); --ddp W: DistributedDataParallel over W
 processes (gloo, one thread each, the batch split in W).
 
 partita-result turns `partita train --json` under mpirun (its JSON on stdout, its step
-lines on stderr) into the same JSON: the median over the steps after the first W.
+lines on stderr) into the same JSON: the median over the steps after the first W. With
+--trace (the run's `--profile` trace) it adds where the profiled steps went:
+gemm_seconds, the step's dots on the rank whose dots took longest (median over the
+profiled steps), and comm_seconds, the collectives (waits included) on the rank where they
+took least, the one the others wait for.
 
 compare checks that GOT's first N losses equal REF's within --tol relative (default 1e-4),
 prints the largest relative difference, and exits 1 with a message naming the step if not.
@@ -86,12 +90,39 @@ def cmd_partita_result(a):
                 times.append(float(m.group(1)) / 1e3)
     if len(times) != res["steps"]:
         peerlib.fail("%s: %d step lines for %d steps" % (a.err, len(times), res["steps"]))
-    json.dump({"losses": res["losses"], "step_seconds": times,
-               "median_step_seconds": peerlib.median_after(times, a.warmup),
-               "partita_median_step_seconds": res["median_step_seconds"], "ranks": res["ranks"]},
-              sys.stdout)
+    out = {"losses": res["losses"], "step_seconds": times,
+           "median_step_seconds": peerlib.median_after(times, a.warmup),
+           "partita_median_step_seconds": res["median_step_seconds"], "ranks": res["ranks"]}
+    if a.trace:
+        out.update(_trace_shares(a.trace))
+    json.dump(out, sys.stdout)
     print()
     return 0
+
+
+def _trace_shares(path):
+    """Per rank of a `partita train --profile` trace (pid = rank + 1; lanes: tid 1 the
+    ops that compute, 2 the collectives, 3 the steps): the median over the profiled steps
+    of the dots' time and of the collectives' time; the dots of the slowest rank and the
+    collectives of the rank that waits least."""
+    import collections
+    with open(path) as f:
+        ev = [e for e in json.load(f)["traceEvents"] if e.get("ph") == "X"]
+    dots = collections.defaultdict(lambda: collections.defaultdict(float))
+    comm = collections.defaultdict(lambda: collections.defaultdict(float))
+    for e in ev:
+        step = e.get("args", {}).get("step")
+        if e.get("tid") == 3:
+            dots[e["pid"]][step] += 0.0
+            comm[e["pid"]][step] += 0.0
+        elif e.get("tid") == 1 and e["name"].startswith("dot "):
+            dots[e["pid"]][step] += e["dur"] / 1e6
+        elif e.get("tid") == 2:
+            comm[e["pid"]][step] += e["dur"] / 1e6
+    if not dots:
+        raise ValueError("%s: no profiled steps" % path)
+    return {"gemm_seconds": max(peerlib.median_after(list(d.values()), 0) for d in dots.values()),
+            "comm_seconds": min(peerlib.median_after(list(c.values()), 0) for c in comm.values())}
 
 
 def cmd_compare(a):
@@ -142,17 +173,20 @@ def cmd_report(a):
                 with open(load) as f:
                     res["load"] = f.read().strip()
     order = {m: i for i, m in enumerate(MODELS)}
-    print("%-18s %-5s %-28s %9s %9s %10s %6s" % ("model", "opt", "configuration", "steps/s", "ms/step",
-                                                 "loss diff", "load"))
+    print("%-18s %-5s %-28s %9s %9s %10s %6s %8s %8s" % ("model", "opt", "configuration", "steps/s",
+                                                         "ms/step", "loss diff", "load", "GEMM ms",
+                                                         "comm ms"))
     for (model, opt) in sorted(runs, key=lambda k: (order.get(k[0], 99), k[1] != "sgd")):
         res = runs[(model, opt)]
         ref = res.pop("ref", None)
         rate = {k: 1.0 / v["median_step_seconds"] for k, v in res.items()}
         for k in sorted(res, key=_order):
             diff = "%.1e" % peerlib.max_rel_diff(ref["losses"], res[k]["losses"], 3) if ref else "-"
-            print("%-18s %-5s %-28s %9.1f %9.2f %10s %6s" % (model, opt, _label(k), rate[k],
-                                                             1e3 * res[k]["median_step_seconds"], diff,
-                                                             res[k].get("load", "-")))
+            ms = ["%.2f" % (1e3 * res[k][f]) if f in res[k] else "-"
+                  for f in ("gemm_seconds", "comm_seconds")]
+            print("%-18s %-5s %-28s %9.1f %9.2f %10s %6s %8s %8s" % (
+                model, opt, _label(k), rate[k], 1e3 * res[k]["median_step_seconds"], diff,
+                res[k].get("load", "-"), ms[0], ms[1]))
         two = {k: r for k, r in rate.items() if k.startswith("partita.2.")}
         single = {k: r for k, r in rate.items() if k.startswith("torch.")}
         ratios = []
@@ -164,6 +198,19 @@ def cmd_report(a):
                               % (best.split(".", 2)[2], _label(bs).split(", ", 1)[1], two[best] / single[bs]))
             if "ddp.2" in rate:
                 ratios.append("best 2-rank / DDP: %.2fx" % (two[best] / rate["ddp.2"]))
+        # the GEMM bound: a 2-rank step that did nothing but its dots, at the speed they
+        # ran in the step, on the script whose dots took least
+        gemm = {k: res[k]["gemm_seconds"] for k in two if "gemm_seconds" in res[k]}
+        if gemm:
+            lo = min(gemm, key=gemm.get)
+            bound = 1.0 / gemm[lo]
+            line = "GEMM bound: %s's dots alone %.2f ms = %.1f steps/s (best 2-rank at %.0f%% of it)" % (
+                lo.split(".", 2)[2], 1e3 * gemm[lo], bound, 100 * two[best] / bound)
+            if single:
+                line += "; at most %.2fx PyTorch's best single process" % (bound / single[bs])
+            if "ddp.2" in rate:
+                line += ", %.2fx DDP" % (bound / rate["ddp.2"])
+            ratios.append(line)
         if "partita.1" in rate and "torch.1" in rate:
             ratios.append("1 rank / PyTorch 1 thread: %.2fx" % (rate["partita.1"] / rate["torch.1"]))
         bp = [k for k in two if k.endswith(".bp")]
@@ -268,6 +315,7 @@ def main():
     r.add_argument("out")
     r.add_argument("err")
     r.add_argument("--warmup", type=int, default=0)
+    r.add_argument("--trace")
     rp = sub.add_parser("report", help="print the table of a bench_peers run")
     rp.add_argument("dir")
     c = sub.add_parser("compare", help="compare two JSON loss lists")
