@@ -40,6 +40,24 @@ typedef struct {
   double create; /* seconds to plan, compile and allocate */
 } result;
 
+/* What op i's profiled time counts as: PT_OP_COUNT for a fused loop, else
+ * its own kind (a GEMM epilogue's time is on its dot: runtime/fusion.h). */
+static int kind_of(const pt_func *g, const pt_fusion_plan *fp, int i) {
+  int gi = fp->group_of[i];
+  if (gi >= 0 && !(fp->groups[gi].dot && fp->groups[gi].dot_at == i))
+    return PT_OP_COUNT;
+  return (int)g->ops[i]->code;
+}
+
+/* Whether op i carries the time of what runs (an op alone, a group at its
+ * last member, a GEMM epilogue at its dot). */
+static bool timed_at(const pt_fusion_plan *fp, int i) {
+  int gi = fp->group_of[i];
+  if (gi < 0)
+    return !fp->absorbed[i];
+  return fp->groups[gi].dot ? fp->groups[gi].dot_at == i : fp->groups[gi].at == i;
+}
+
 static void run(const pt_func *g, pt_tensor **args, int steps, bool fused, result *r) {
   setenv("PT_FUSION", fused ? "1" : "0", 1);
   pt_diag *d = pt_diag_create(stderr);
@@ -70,16 +88,15 @@ static void run(const pt_func *g, pt_tensor **args, int steps, bool fused, resul
     pt_exec_run(e, args, NULL, d);
     const double *secs = pt_exec_op_seconds(e);
     for (int i = 0; i < g->nops; i++) {
-      int k = fp.group_of[i] >= 0 ? PT_OP_COUNT : (int)g->ops[i]->code;
       r->op_best[i] = rep == 0 || secs[i] < r->op_best[i] ? secs[i] : r->op_best[i];
-      if (rep == 0 && !fp.absorbed[i] && (fp.group_of[i] < 0 || fp.groups[fp.group_of[i]].at == i))
-        r->count[k]++;
+      if (rep == 0 && timed_at(&fp, i))
+        r->count[kind_of(g, &fp, i)]++;
     }
   }
   /* by kind: each op's least time over the profiled steps, so that a step
    * preempted on a shared machine does not count */
   for (int i = 0; i < g->nops; i++)
-    r->kind[fp.group_of[i] >= 0 ? PT_OP_COUNT : (int)g->ops[i]->code] += r->op_best[i];
+    r->kind[kind_of(g, &fp, i)] += r->op_best[i];
   pt_fusion_plan_free(&fp);
   free(t);
   pt_exec_destroy(e);

@@ -1279,6 +1279,70 @@ static void try_split_dot(lowerer *L, const pt_func *f, updates *u, const pt_op 
   }
 }
 
+/* Collectives over a group of one device (a mesh axis of size 1: `train`'s
+ * one-rank runs of a data-parallel script) move nothing and compute
+ * nothing; they go, their readers reading their operands, so that a
+ * one-device program is the plain program (and the executor's GEMM
+ * epilogues see the SGD update next to its weight gradient). */
+static void drop_identities(lowerer *L, pt_func *g) {
+  pt_value **to = pt_calloc((size_t)g->nvalues + 1, sizeof *to);
+  bool any = false;
+  for (int j = 0; j < g->nops; j++) {
+    pt_op *op = g->ops[j];
+    const pt_attr *ax = pt_op_attr(op, PT_A_AXES);
+    if (!(pt_optab[op->code].flags & PT_OPF_COLLECTIVE) || !ax ||
+        !pt_type_equal(&op->result->type, &op->operands[0]->type))
+      continue;
+    int64_t group = 1;
+    for (int k = 0; k < ax->val.n; k++) {
+      int m = pt_mesh_axis(L->mesh, ax->val.items[k].s, strlen(ax->val.items[k].s));
+      group *= m >= 0 ? L->mesh->sizes[m] : 0;
+    }
+    if (group != 1)
+      continue;
+    pt_value *x = op->operands[0];
+    to[op->result->id] = to[x->id] ? to[x->id] : x;
+    any = true;
+  }
+  if (!any) {
+    pt_free(to);
+    return;
+  }
+  int n = 0;
+  for (int j = 0; j < g->nops; j++) {
+    pt_op *op = g->ops[j];
+    for (int k = 0; k < op->noperands; k++)
+      if (to[op->operands[k]->id])
+        op->operands[k] = to[op->operands[k]->id];
+    if (!to[op->result->id]) {
+      g->ops[n++] = op;
+    } else { /* as passes/dce.c: the op lives in the arena, its attributes do not */
+      pt_free(op->attrs);
+      op->attrs = NULL;
+      op->nattrs = 0;
+    }
+  }
+  g->nops = n;
+  for (int i = 0; i < g->nresults; i++)
+    if (to[g->results[i].value->id])
+      g->results[i].value = to[g->results[i].value->id];
+  pt_lower_stats *st = L->stats;
+  if (st) { /* they leave the counts (they sent no bytes) */
+    int kept = 0;
+    for (int k = 0; k < st->nrecords; k++) {
+      const pt_op *op = st->records[k].op;
+      if (!to[op->result->id]) {
+        st->records[kept++] = st->records[k];
+        continue;
+      }
+      st->count[op->code - PT_OP_ALL_GATHER]--;
+      st->bytes -= st->records[k].bytes;
+    }
+    st->nrecords = kept;
+  }
+  pt_free(to);
+}
+
 /* Carried blocks (pt_lower_opts.carried). A sharded update leaves a
  * replicated weight's new value as rows all-gathered at the end of the
  * step, and a split dot and the update read the weight back as this
@@ -1517,6 +1581,7 @@ pt_status pt_pass_lower(pt_module *m, const pt_func *f, const pt_lower_opts *o, 
   }
   for (int i = 0; i < f->nops; i++)
     restore(&upd, f->ops[i]->result);
+  drop_identities(&L, g);
   if (o && o->carried) {
     for (int i = 0; i < f->nargs; i++)
       o->carried[i] = pt_layout_of(f->args[i]);

@@ -182,6 +182,10 @@ static bool may_write_over(const pt_func *g, const pt_fusion_plan *f, int i, con
   int gi = f->group_of[i];
   if (gi >= 0) {
     const pt_fusion_group *grp = &f->groups[gi];
+    /* a GEMM epilogue writes over acc, which sgemm reads as C, unless its
+     * product reads it too */
+    if (grp->dot && (x != grp->acc || grp->dot->operands[0] == x || grp->dot->operands[1] == x))
+      return false;
     for (int j = 0; j < grp->ninputs; j++)
       if (grp->inputs[j] == x)
         return read_directly(g, grp, x);

@@ -164,6 +164,8 @@ void pt_exec_carry(pt_exec *e, int result, int arg);
 int64_t pt_exec_peak_bytes(const pt_exec *e);
 /* The plan (borrowed). */
 const pt_buffer_plan *pt_exec_plan(const pt_exec *e);
+/* The fusion groups it runs (borrowed). */
+const pt_fusion_plan *pt_exec_fusion(const pt_exec *e);
 
 /* Per-op timing: when on, each run records the seconds spent in every op
  * (collectives included), readable after the run: pt_exec_op_seconds(e)[i]

@@ -1,8 +1,11 @@
 /* Element-wise fusion groups (see fusion.h). */
 #include "fusion.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "exec.h"
 
 /* A group stays small enough that checking a candidate member against the
  * group's readers stays cheap (and the JIT's functions stay short). */
@@ -10,6 +13,11 @@
 
 bool pt_fusion_default(void) {
   const char *s = getenv("PT_FUSION");
+  return !(s && strcmp(s, "0") == 0);
+}
+
+bool pt_fusion_epilogue_default(void) {
+  const char *s = getenv("PT_GEMM_EPILOGUE");
   return !(s && strcmp(s, "0") == 0);
 }
 
@@ -73,6 +81,57 @@ typedef struct {
 
 static int by_index(const void *a, const void *b) {
   return *(const int *)a - *(const int *)b;
+}
+
+/* Whether v is read as it is stored (not a splat, not through a broadcast)
+ * and has the group's shape. */
+static bool plain_read(const pt_fusion_group *fg, const pt_value *v) {
+  pt_fusion_access a = pt_fusion_read(v);
+  return !a.splat && !a.bcast && pt_type_equal(&v->type, &fg->shape);
+}
+
+/* Makes group gi a GEMM epilogue (fusion.h) if it is one: {m = c * d (or
+ * d * c), out = acc - m | acc + m | m + acc}, d a plain GEMM's result read
+ * only by m. */
+static void plan_epilogue(const pt_func *g, pt_fusion_plan *p, int gi, const int *def,
+                          const int *ustart, const bool *returned) {
+  pt_fusion_group *fg = &p->groups[gi];
+  if (fg->nops != 2 || fg->noutputs != 1)
+    return;
+  const pt_op *m = g->ops[fg->ops[0]], *s = g->ops[fg->ops[1]];
+  if (m->code != PT_OP_MUL || (s->code != PT_OP_SUB && s->code != PT_OP_ADD) ||
+      fg->outputs[0] != s->result)
+    return;
+  int side = s->operands[0] == m->result ? 0 : s->operands[1] == m->result ? 1 : -1;
+  if (side < 0 || (side == 0 && s->code == PT_OP_SUB) || s->operands[1 - side] == m->result)
+    return;
+  const pt_value *acc = s->operands[1 - side];
+  for (int j = 0; j < 2; j++) {
+    const pt_value *d = m->operands[j];
+    pt_fusion_access c = pt_fusion_read(m->operands[1 - j]);
+    pt_exec_gemm gm;
+    if (!c.splat || !d->def || d->def->code != PT_OP_DOT || returned[d->id] ||
+        ustart[d->id + 1] - ustart[d->id] != 1 || !plain_read(fg, d) || !plain_read(fg, acc) ||
+        !pt_exec_dot_gemm(d->def, &gm) || gm.batch != 1 || gm.flipped || gm.lhs_copied ||
+        gm.rhs_copied || gm.m > INT_MAX || gm.n > INT_MAX || gm.k > INT_MAX)
+      continue;
+    fg->dot = d->def;
+    fg->dot_at = def[d->id];
+    fg->acc = acc;
+    fg->alpha = s->code == PT_OP_SUB ? -(float)c.value : (float)c.value;
+    p->group_of[fg->dot_at] = gi;
+    /* inputs: acc, then the dot's operands, each once */
+    fg->ninputs = 0;
+    const pt_value *in[3] = {acc, d->def->operands[0], d->def->operands[1]};
+    for (int k = 0; k < 3; k++) {
+      bool seen = false;
+      for (int q = 0; q < fg->ninputs; q++)
+        seen |= fg->inputs[q] == in[k];
+      if (!seen)
+        fg->inputs[fg->ninputs++] = in[k];
+    }
+    return;
+  }
 }
 
 void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
@@ -276,6 +335,9 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
   }
   pt_free(gs);
   pt_free(renum);
+  if (pt_fusion_epilogue_default())
+    for (int gi = 0; gi < p->ngroups; gi++)
+      plan_epilogue(g, p, gi, def, ustart, returned);
 
   /* absorbed: broadcasts and constants every reader of which reads them
    * virtually (a member, or an absorbed broadcast); last to first, so a

@@ -19,7 +19,22 @@
  * joins none, it starts a group of its own. A group of one
  * op that reads nothing virtually is dissolved -- the op runs on its own --
  * unless it is an exp, tanh or logistic (runtime/vmath.h), which the JIT's
- * loops vectorise at the host's full width. */
+ * loops vectorise at the host's full width.
+ *
+ * GEMM epilogues: a group of two members, out = acc - c * d (or acc + c * d,
+ * c * d + acc, with c a splat constant) -- an SGD update -- where d is a
+ * dot's f32 result read by nothing else and the dot is one plain GEMM
+ * (runtime/exec.h pt_exec_dot_gemm: no batch, no copies, not flipped), takes
+ * the dot in: it runs at the group's place as one cblas_sgemm with
+ * alpha = -c (or c) and beta = 1 into out, acc copied there first unless out
+ * took acc's bytes (exec.h: in place). d is never stored: the weight
+ * gradient is not written and read back. sgemm scales each K-block's
+ * partial product by alpha and adds it into out, rounding once per block
+ * where the two ops round the whole product, its scaling and the sum
+ * separately, so the result is within rounding of the op-by-op one but not
+ * bit for bit; PT_FUSION=0 or PT_GEMM_EPILOGUE=0 leaves dots on their own.
+ * The dot's operands are the group's inputs after acc, so they live until
+ * the group runs. */
 #ifndef PT_FUSION_H
 #define PT_FUSION_H
 
@@ -34,6 +49,11 @@ typedef struct {
   int ninputs;
   const pt_value **outputs; /* member results stored, in program order */
   int noutputs;
+  /* A GEMM epilogue (below), or NULL: the group is out = acc + alpha * dot */
+  const pt_op *dot;
+  int dot_at;          /* the dot's op index */
+  const pt_value *acc; /* what the product is added to (an input) */
+  float alpha;
 } pt_fusion_group;
 
 typedef struct {
@@ -51,6 +71,10 @@ void pt_fusion_plan_free(pt_fusion_plan *p);
 /* Whether fusion is on by default: PT_FUSION=0 in the environment turns it
  * off (every op then runs its own kernel, as the interpreter does). */
 bool pt_fusion_default(void);
+
+/* Whether GEMM epilogues are planned (with fusion on): PT_GEMM_EPILOGUE=0
+ * turns them off. */
+bool pt_fusion_epilogue_default(void);
 
 /* How a group's loop reads a member's operand that is not a member's
  * result: a splat constant is a literal; a value defined by a broadcast

@@ -605,6 +605,8 @@ pt_jit_program *pt_jit_compile(const pt_func *g, const pt_fusion_plan *f, const 
   c.bp = bp;
   char name[64];
   for (int gi = 0; gi < f->ngroups; gi++) {
+    if (f->groups[gi].dot) /* a GEMM epilogue: the executor runs it */
+      continue;
     c.grp = &f->groups[gi];
     c.gi = gi;
     snprintf(name, sizeof name, "pt_fused_%lu_%d", id, gi);
@@ -641,6 +643,8 @@ pt_jit_program *pt_jit_compile(const pt_func *g, const pt_fusion_plan *f, const 
     return NULL;
   }
   for (int gi = 0; gi < f->ngroups; gi++) {
+    if (f->groups[gi].dot)
+      continue;
     snprintf(name, sizeof name, "pt_fused_%lu_%d", id, gi);
     LLVMOrcExecutorAddress addr = 0;
     e = LLVMOrcLLJITLookup(J.jit, &addr, name);

@@ -30,7 +30,8 @@ typedef struct pt_jit_program pt_jit_program;
 pt_jit_program *pt_jit_compile(const pt_func *g, const pt_fusion_plan *f, const pt_buffer_plan *bp,
                                pt_diag *d);
 void pt_jit_program_destroy(pt_jit_program *p);
-/* Group gi's function. */
+/* Group gi's function (NULL for a GEMM epilogue, which the executor runs:
+ * fusion.h). */
 pt_jit_fn pt_jit_group_fn(const pt_jit_program *p, int gi);
 /* Seconds spent compiling (optimisation and code generation). */
 double pt_jit_compile_seconds(const pt_jit_program *p);

@@ -149,10 +149,22 @@ pt_status pt_sim_run(const pt_sim_hw *hw, const pt_func *g, pt_sim_result *out, 
     e->op = op;
     e->start = clock;
     int gi = fp.group_of[i];
-    if (fp.absorbed[i] || gi >= 0) {
+    /* a GEMM epilogue's dot is priced as a dot, at its own place */
+    bool epilogue_dot = gi >= 0 && fp.groups[gi].dot == op;
+    if ((fp.absorbed[i] || gi >= 0) && !epilogue_dot) {
       e->kind = -1;
       e->link = -1;
-      if (gi >= 0 && fp.groups[gi].at == i) {
+      if (gi >= 0 && fp.groups[gi].at == i && fp.groups[gi].dot) {
+        /* the epilogue: nothing beyond the GEMM's own pass over C, but
+         * a copy of acc into out when out did not take acc's bytes */
+        const pt_value *res = fp.groups[gi].outputs[0], *acc = fp.groups[gi].acc;
+        bool in_place = plan.region[res->id] == plan.region[acc->id] &&
+                        plan.offset[res->id] == plan.offset[acc->id];
+        e->bytes = in_place ? 0 : pt_add_sat(vbytes(acc), vbytes(res));
+        e->time = mem_time(hw, e->bytes, 0) * shared;
+        out->compute += e->time;
+        clock += e->time;
+      } else if (gi >= 0 && fp.groups[gi].at == i) {
         const pt_fusion_group *grp = &fp.groups[gi];
         int64_t in = 0, outb = 0, over = 0;
         for (int k = 0; k < grp->ninputs; k++)

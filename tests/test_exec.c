@@ -661,6 +661,10 @@ static pt_func *lower_on_one(const model_case *c, pt_module **mp, pt_func **f, p
   pt_func *g = NULL;
   ck_assert_int_eq(pt_pass_lower(m, *f, NULL, &g, d), PT_OK);
   ck_assert_int_eq(pt_verify_func(g, d), PT_OK);
+  /* collectives over one device are identities, and the lowering drops them */
+  for (int i = 0; i < g->nops; i++)
+    ck_assert_msg(!(pt_optab[g->ops[i]->code].flags & PT_OPF_COLLECTIVE), "%s on one device",
+                  pt_op_name(g->ops[i]->code));
   pt_schedule_destroy(s);
   pt_free(path);
   pt_free(spath);
@@ -709,17 +713,37 @@ START_TEST(model_matches_interpreter) {
     ck_assert_msg(memcmp(got[i]->data, again[i]->data, pt_type_bytes(&got[i]->type)) == 0,
                   "%s: two steps give different %s", name, f->results[i].name);
   }
-  /* fusion changes no bit: op by op gives the same results */
+  /* fused loops change no bit: op by op gives the same results as the
+   * fused program without GEMM epilogues (runtime/fusion.h), and within
+   * rounding of the one with them */
   setenv("PT_FUSION", "0", 1);
   pt_exec *plain = pt_exec_create(g, NULL, d);
   unsetenv("PT_FUSION");
+  setenv("PT_GEMM_EPILOGUE", "0", 1);
+  pt_exec *loops = pt_exec_create(g, NULL, d);
+  unsetenv("PT_GEMM_EPILOGUE");
   ck_assert_ptr_nonnull(plain);
+  ck_assert_ptr_nonnull(loops);
   ck_assert_int_eq(pt_exec_run(plain, args, NULL, d), PT_OK);
-  for (int i = 0; i < f->nresults; i++)
-    ck_assert_msg(memcmp(pt_exec_result_buffer(plain, i)->data, got[i]->data,
+  ck_assert_int_eq(pt_exec_run(loops, args, NULL, d), PT_OK);
+  int epilogues = 0;
+  const pt_fusion_plan *fp = pt_exec_fusion(e);
+  for (int k = 0; k < fp->ngroups; k++)
+    epilogues += fp->groups[k].dot != NULL;
+  for (int i = 0; i < f->nresults; i++) {
+    const pt_tensor *op_by_op = pt_exec_result_buffer(plain, i);
+    ck_assert_msg(memcmp(op_by_op->data, pt_exec_result_buffer(loops, i)->data,
                          pt_type_bytes(&got[i]->type)) == 0,
                   "%s: fused and op-by-op runs differ in %s", name, f->results[i].name);
+    double rd = rel_diff(got[i], op_by_op);
+    ck_assert_msg(rd >= 0 && rd <= 1e-6, "%s: %s is %g off op by op with %d GEMM epilogues", name,
+                  f->results[i].name, rd, epilogues);
+  }
+  /* an SGD step's weight updates are GEMM epilogues */
+  if (c->optimizer == PT_OPTIM_SGD)
+    ck_assert_msg(epilogues >= 2, "%s: %d GEMM epilogues", name, epilogues);
   pt_exec_destroy(plain);
+  pt_exec_destroy(loops);
   /* a training loop's carry: results handed to the next step's arguments by
    * exchanging buffers equals passing them as arguments */
   {
@@ -917,6 +941,87 @@ START_TEST(dot_copies_only_what_it_must) {
   ck_assert(!g[1].lhs_copied && g[1].lhs_trans && !g[1].rhs_copied);
   /* u: contracted dims in reverse order walk memory as no single stride */
   ck_assert(g[2].lhs_copied && g[2].rhs_copied);
+  pt_module_destroy(m);
+}
+END_TEST
+
+/* GEMM epilogues (runtime/fusion.h): an SGD-like update of a dot's result
+ * runs as one sgemm into the update's buffer, in place when its acc dies
+ * there, after a copy when acc is read later, and never in place when the
+ * product reads acc itself; a dot with another reader, or a batched one,
+ * stays on its own. Within rounding of the interpreter in every case. */
+START_TEST(gemm_epilogues) {
+  pt_module *m = pt_test_parse_ok(
+      F("input %w: f32[8,8], input %v: f32[8,8], input %a: f32[8,4], input %b: f32[4,8], "
+        "input %x: f32[2,8,8]",
+        "r: f32[8,8], s: f32[8,8], t: f32[8,8], u: f32[8,8], y: f32[2,8,8]",
+        "%p = dot %a, %b {lhs_contract = [1], rhs_contract = [0]} : f32[8,8]\n"
+        "%c = constant {value = 0.5} : f32[]\n"
+        "%cb = broadcast %c {dims = []} : f32[8,8]\n"
+        "%m = mul %cb, %p : f32[8,8]\n"
+        "%r = sub %w, %m : f32[8,8]\n" /* w is read below: a copy, then sgemm */
+        "%ww = transpose %w {perm = [1, 0]} : f32[8,8]\n"
+        "%q = dot %ww, %ww {lhs_contract = [0], rhs_contract = [1]} : f32[8,8]\n"
+        "%m2 = mul %q, %cb : f32[8,8]\n"
+        "%s0 = add %ww, %m2 : f32[8,8]\n" /* the product reads acc: not in place */
+        "%s = transpose %s0 {perm = [1, 0]} : f32[8,8]\n"
+        "%vv = transpose %v {perm = [1, 0]} : f32[8,8]\n"
+        "%n = dot %a, %b {lhs_contract = [1], rhs_contract = [0]} : f32[8,8]\n"
+        "%m3 = mul %cb, %n : f32[8,8]\n"
+        "%t0 = add %m3, %vv : f32[8,8]\n" /* vv dies here: in place */
+        "%t = transpose %t0 {perm = [1, 0]} : f32[8,8]\n"
+        "%k = dot %a, %b {lhs_contract = [1], rhs_contract = [0]} : f32[8,8]\n"
+        "%m4 = mul %cb, %k : f32[8,8]\n"
+        "%u0 = sub %w, %m4 : f32[8,8]\n"
+        "%u = add %u0, %k : f32[8,8]\n" /* k has another reader: no epilogue */
+        "%z = dot %x, %x {lhs_batch = [0], rhs_batch = [0], lhs_contract = [2], "
+        "rhs_contract = [1]} : f32[2,8,8]\n"
+        "%cz = broadcast %c {dims = []} : f32[2,8,8]\n"
+        "%mz = mul %cz, %z : f32[2,8,8]\n"
+        "%y = sub %x, %mz : f32[2,8,8]\n" /* batched: no epilogue */
+        "return %r, %s, %t, %u, %y\n"));
+  pt_func *f = m->funcs[0];
+  pt_diag *d = pt_diag_create(stderr);
+  pt_exec *e = pt_exec_create(f, NULL, d);
+  ck_assert_ptr_nonnull(e);
+  check_plan(f, pt_exec_plan(e), "epilogues");
+  const pt_fusion_plan *fp = pt_exec_fusion(e);
+  const char *want[] = {"r", "s0", "t0"};
+  int found = 0;
+  for (int k = 0; k < fp->ngroups; k++) {
+    const pt_fusion_group *grp = &fp->groups[k];
+    if (!grp->dot)
+      continue;
+    const char *out = grp->outputs[0]->name;
+    ck_assert_msg(strcmp(out, want[found]) == 0, "epilogue %d writes %%%s", found, out);
+    ck_assert(grp->alpha == (found == 0 ? -0.5f : 0.5f));
+    found++;
+  }
+  ck_assert_int_eq(found, 3);
+  /* t0 takes vv's bytes, which die there; s0 not ww's, which its product reads */
+  const pt_buffer_plan *bp = pt_exec_plan(e);
+  const pt_value *vv = NULL, *t0 = NULL, *ww = NULL, *s0 = NULL;
+  for (int i = 0; i < f->nops; i++) {
+    const pt_value *x = f->ops[i]->result;
+    vv = strcmp(x->name, "vv") == 0 ? x : vv;
+    t0 = strcmp(x->name, "t0") == 0 ? x : t0;
+    ww = strcmp(x->name, "ww") == 0 ? x : ww;
+    s0 = strcmp(x->name, "s0") == 0 ? x : s0;
+  }
+  ck_assert(vv && t0 && bp->alias[t0->id] == vv->id);
+  ck_assert(ww && s0 && bp->alias[s0->id] < 0 && bp->offset[s0->id] != bp->offset[ww->id]);
+  pt_tensor **args = init_args(f, 3), *got[5], *ref[5];
+  ck_assert_int_eq(pt_exec_run(e, args, got, d), PT_OK);
+  ck_assert_int_eq(pt_interp_run(f, args, ref, d), PT_OK);
+  for (int i = 0; i < 5; i++) {
+    double rd = rel_diff(got[i], ref[i]);
+    ck_assert_msg(rd >= 0 && rd <= 1e-6, "%s is %g off the interpreter", f->results[i].name, rd);
+    pt_tensor_destroy(got[i]);
+    pt_tensor_destroy(ref[i]);
+  }
+  free_tensors(args, f->nargs);
+  pt_exec_destroy(e);
+  pt_diag_destroy(d);
   pt_module_destroy(m);
 }
 END_TEST
@@ -1423,6 +1528,7 @@ int main(void) {
   tcase_add_loop_test(tc, fusion_matches_op_by_op, 0, 40);
   tcase_add_test(tc, fusion_merges_operand_groups);
   tcase_add_test(tc, dot_copies_only_what_it_must);
+  tcase_add_test(tc, gemm_epilogues);
   tcase_add_test(tc, vmath_is_within_ulps);
   tcase_add_test(tc, runtime_errors_are_reported);
   tcase_add_test(tc, collectives_on_one_device);
