@@ -1279,6 +1279,41 @@ static void try_split_dot(lowerer *L, const pt_func *f, updates *u, const pt_op 
   }
 }
 
+/* Rewrites g's operands through to[] (where set) and drops the ops whose
+ * results are dead[] (as passes/dce.c does: the op lives in the arena, its
+ * attributes do not), taking the dropped collectives out of the stats. */
+static void drop_ops(lowerer *L, pt_func *g, pt_value *const *to, const bool *dead) {
+  int n = 0;
+  for (int j = 0; j < g->nops; j++) {
+    pt_op *op = g->ops[j];
+    for (int k = 0; k < op->noperands; k++)
+      if (to[op->operands[k]->id])
+        op->operands[k] = to[op->operands[k]->id];
+    if (!dead[op->result->id]) {
+      g->ops[n++] = op;
+    } else {
+      pt_free(op->attrs);
+      op->attrs = NULL;
+      op->nattrs = 0;
+    }
+  }
+  g->nops = n;
+  pt_lower_stats *st = L->stats;
+  if (st) {
+    int kept = 0;
+    for (int k = 0; k < st->nrecords; k++) {
+      const pt_op *op = st->records[k].op;
+      if (!dead[op->result->id]) {
+        st->records[kept++] = st->records[k];
+        continue;
+      }
+      st->count[op->code - PT_OP_ALL_GATHER]--;
+      st->bytes -= st->records[k].bytes;
+    }
+    st->nrecords = kept;
+  }
+}
+
 /* Collectives over a group of one device (a mesh axis of size 1: `train`'s
  * one-rank runs of a data-parallel script) move nothing and compute
  * nothing; they go, their readers reading their operands, so that a
@@ -1286,6 +1321,7 @@ static void try_split_dot(lowerer *L, const pt_func *f, updates *u, const pt_op 
  * epilogues see the SGD update next to its weight gradient). */
 static void drop_identities(lowerer *L, pt_func *g) {
   pt_value **to = pt_calloc((size_t)g->nvalues + 1, sizeof *to);
+  bool *dead = pt_calloc((size_t)g->nvalues + 1, sizeof *dead);
   bool any = false;
   for (int j = 0; j < g->nops; j++) {
     pt_op *op = g->ops[j];
@@ -1302,44 +1338,15 @@ static void drop_identities(lowerer *L, pt_func *g) {
       continue;
     pt_value *x = op->operands[0];
     to[op->result->id] = to[x->id] ? to[x->id] : x;
-    any = true;
+    dead[op->result->id] = any = true;
   }
-  if (!any) {
-    pt_free(to);
-    return;
+  if (any) {
+    drop_ops(L, g, to, dead);
+    for (int i = 0; i < g->nresults; i++)
+      if (to[g->results[i].value->id])
+        g->results[i].value = to[g->results[i].value->id];
   }
-  int n = 0;
-  for (int j = 0; j < g->nops; j++) {
-    pt_op *op = g->ops[j];
-    for (int k = 0; k < op->noperands; k++)
-      if (to[op->operands[k]->id])
-        op->operands[k] = to[op->operands[k]->id];
-    if (!to[op->result->id]) {
-      g->ops[n++] = op;
-    } else { /* as passes/dce.c: the op lives in the arena, its attributes do not */
-      pt_free(op->attrs);
-      op->attrs = NULL;
-      op->nattrs = 0;
-    }
-  }
-  g->nops = n;
-  for (int i = 0; i < g->nresults; i++)
-    if (to[g->results[i].value->id])
-      g->results[i].value = to[g->results[i].value->id];
-  pt_lower_stats *st = L->stats;
-  if (st) { /* they leave the counts (they sent no bytes) */
-    int kept = 0;
-    for (int k = 0; k < st->nrecords; k++) {
-      const pt_op *op = st->records[k].op;
-      if (!to[op->result->id]) {
-        st->records[kept++] = st->records[k];
-        continue;
-      }
-      st->count[op->code - PT_OP_ALL_GATHER]--;
-      st->bytes -= st->records[k].bytes;
-    }
-    st->nrecords = kept;
-  }
+  pt_free(dead);
   pt_free(to);
 }
 
@@ -1421,35 +1428,7 @@ static int carry_blocks(lowerer *L, pt_func *g, pt_layout *lay) {
     carried++;
   }
   if (carried) {
-    int n = 0;
-    for (int j = 0; j < g->nops; j++) {
-      pt_op *op = g->ops[j];
-      for (int k = 0; k < op->noperands; k++)
-        if (to[op->operands[k]->id])
-          op->operands[k] = to[op->operands[k]->id];
-      if (!dead[op->result->id]) {
-        g->ops[n++] = op;
-      } else { /* as passes/dce.c: the op lives in the arena, its attributes do not */
-        pt_free(op->attrs);
-        op->attrs = NULL;
-        op->nattrs = 0;
-      }
-    }
-    g->nops = n;
-    pt_lower_stats *st = L->stats;
-    if (st) { /* the removed collectives leave the counts */
-      int kept = 0;
-      for (int k = 0; k < st->nrecords; k++) {
-        const pt_op *op = st->records[k].op;
-        if (!dead[op->result->id]) {
-          st->records[kept++] = st->records[k];
-          continue;
-        }
-        st->count[op->code - PT_OP_ALL_GATHER]--;
-        st->bytes -= st->records[k].bytes;
-      }
-      st->nrecords = kept;
-    }
+    drop_ops(L, g, to, dead);
     /* the lowered program says what it carries */
     char *buf = NULL;
     size_t bn = 0;
