@@ -759,14 +759,17 @@ static bool k_iota(const pt_op *op, pt_tensor *r) {
     outer *= r->type.dims[k];
   for (int k = dim + 1; k < r->type.rank; k++)
     inner *= r->type.dims[k];
-  if (inner == 1) { /* along the last dim: rows 0, 1, 2, ... (f32 or i32) */
-    for (int64_t o = 0; o < outer; o++)
-      for (int64_t k = 0; k < len; k++) {
-        if (r->type.dtype == PT_F32)
-          ((float *)r->data)[o * len + k] = (float)k;
-        else
-          ((int32_t *)r->data)[o * len + k] = (int32_t)k;
-      }
+  if (inner == 1) { /* along the last dim: rows 0, 1, 2, ... (f32 or i32), the first copied */
+    if (outer * len == 0)
+      return true;
+    for (int64_t k = 0; k < len; k++) {
+      if (r->type.dtype == PT_F32)
+        ((float *)r->data)[k] = (float)k;
+      else
+        ((int32_t *)r->data)[k] = (int32_t)k;
+    }
+    for (int64_t o = 1; o < outer; o++)
+      memcpy((char *)r->data + o * len * 4, r->data, (size_t)len * 4);
     return true;
   }
   for (int64_t o = 0; o < outer; o++)
