@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 usage() {
   cat <<'EOF'
 Usage: bash bench/bench_peers.sh [--build DIR] [--models LIST] [--optimizers LIST]
-                                 [--steps N] [--warmup W] [--parts LIST] [--seed N]
-                                 [--keep DIR]
+                                 [--steps N] [--warmup W] [--rounds R] [--parts LIST]
+                                 [--seed N] [--keep DIR]
 
 Runs each model's train step in partita and in its PyTorch peer (bench/peers/) from the
 same starting values (a safetensors file written by bench/peers/peer.py init and read by
@@ -28,6 +28,11 @@ Options:
   --optimizers LIST  comma-separated among sgd,adam (default: sgd,adam)
   --steps N          timed steps per configuration, after the warm-up (default: 40)
   --warmup W         warm-up steps, run first and not timed (default: 5)
+  --rounds R         run every configuration of a model and optimizer R times, one round
+                     of all of them after another, and report each configuration's median
+                     over the rounds with the rounds' spread (default: 1). The VM's speed
+                     drifts by 10-20% within minutes; rounds interleave the configurations
+                     a ratio compares, so the drift lands on both sides
   --parts LIST       comma-separated among check,partita,torch,ddp (default: all); without
                      check, nothing is compared with the interpreter (the loss diff column
                      shows '-')
@@ -43,7 +48,8 @@ partita with OPENBLAS_NUM_THREADS=1 per rank. PyTorch is Debian's python3-torch 
 /usr/bin/python3; if it is missing the benchmark installs it with apt-get.
 
 Steps/s is 1 / the median step time over the timed steps (partita's from the step lines
-rank 0 prints, PyTorch's from its own loop; DDP's from rank 0).
+rank 0 prints, PyTorch's from its own loop; DDP's from rank 0); with --rounds, the median of
+the rounds' medians, and "spread" is the slowest round's median less the fastest's, over it.
 
 partita runs with --profile (steps 2-11 timed op by op; it costs a few microseconds a
 step): "GEMM ms" is the step's dots on the rank whose dots took longest, "comm ms" its
@@ -54,11 +60,11 @@ to PyTorch any partition or kernel work outside the GEMMs could reach.
 EOF
 }
 
-B=build MODELS=mlp,transformer_block,gpt,griffin OPTS=sgd,adam STEPS=40 WARMUP=5
+B=build MODELS=mlp,transformer_block,gpt,griffin OPTS=sgd,adam STEPS=40 WARMUP=5 ROUNDS=1
 PARTS=check,partita,torch,ddp SEED=0 KEEP=
 while [ $# -gt 0 ]; do
   case "$1" in
-  --build | --models | --optimizers | --steps | --warmup | --parts | --seed | --keep)
+  --build | --models | --optimizers | --steps | --warmup | --rounds | --parts | --seed | --keep)
     [ $# -ge 2 ] || { echo "bench_peers.sh: $1 needs a value (see --help)" >&2; exit 2; } ;;
   esac
   case "$1" in
@@ -68,16 +74,18 @@ while [ $# -gt 0 ]; do
   --optimizers) OPTS=$2; shift 2 ;;
   --steps) STEPS=$2; shift 2 ;;
   --warmup) WARMUP=$2; shift 2 ;;
+  --rounds) ROUNDS=$2; shift 2 ;;
   --parts) PARTS=$2; shift 2 ;;
   --seed) SEED=$2; shift 2 ;;
   --keep) KEEP=$2; shift 2 ;;
   *) echo "bench_peers.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
-for v in "$STEPS" "$WARMUP" "$SEED"; do
+for v in "$STEPS" "$WARMUP" "$SEED" "$ROUNDS"; do
   [[ "$v" =~ ^[0-9]+$ ]] || { echo "bench_peers.sh: '$v' is not a number" >&2; exit 2; }
 done
 [ "$STEPS" -ge 1 ] || { echo "bench_peers.sh: --steps must be >= 1" >&2; exit 2; }
+[ "$ROUNDS" -ge 1 ] || { echo "bench_peers.sh: --rounds must be >= 1" >&2; exit 2; }
 for m in ${MODELS//,/ }; do
   { [ -f "examples/$m.pir" ] && [ -f "bench/peers/$m.py" ]; } ||
     { echo "bench_peers.sh: no model '$m' (mlp, transformer_block, gpt, griffin)" >&2; exit 2; }
@@ -116,14 +124,14 @@ else
   T=$(mktemp -d)
   trap 'rm -rf "$T"' EXIT
 fi
-rm -rf "$T/res" "$T/skipped.txt" "$T/checks.txt" # a --keep directory used before
-mkdir -p "$T/res"
+rm -rf "$T/res" "$T/rounds" "$T/skipped.txt" "$T/checks.txt" # a --keep directory used before
+mkdir -p "$T/res" "$T/rounds"
 TOTAL=$((WARMUP + STEPS))
 
 echo "machine: nproc $(nproc), cpu '$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')'," \
   "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}, torch $("$PY" -c 'import torch; print(torch.__version__)')"
 echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "command: bash bench/bench_peers.sh --models $MODELS --optimizers $OPTS --steps $STEPS --warmup $WARMUP --parts $PARTS --seed $SEED"
+echo "command: bash bench/bench_peers.sh --models $MODELS --optimizers $OPTS --steps $STEPS --warmup $WARMUP --rounds $ROUNDS --parts $PARTS --seed $SEED"
 
 torch_env=(env MALLOC_TRIM_THRESHOLD_=4000000000 MALLOC_MMAP_THRESHOLD_=33554432)
 # load PREFIX: the 1-minute load average as a configuration starts (the machine is shared)
@@ -163,48 +171,60 @@ for m in ${MODELS//,/ }; do
         --inputs "$IN" --optimizer "$o" --steps 3 --threads 1 >"$T/$m.$o.check.json"
       check "$T/$m.$o.check.json" "$m $o: PyTorch against partita's reference interpreter"
     fi
-    if part partita; then
-      runs=("1 $T/$m.one.yaml partita.1")
-      for s in $(two_device_scripts "$m"); do
-        b=$(basename "$s" .yaml)
-        # ZeRO scripts shard the optimizer state: SGD has none, and they say so
-        if [ "$o" = sgd ] && grep -q '"opt\.' "$s"; then
-          echo "$m $o: $s skipped (it shards optimizer state, which SGD has none of)" >>"$T/skipped.txt"
-          continue
-        fi
-        runs+=("2 $s partita.2.${b#"$m".}")
-      done
-      for r in "${runs[@]}"; do
-        read -r n script key <<<"$r"
-        load "$R.$key"
-        OPENBLAS_NUM_THREADS=1 "${MPI[@]}" -n "$n" "$B/partita" train "examples/$m.pir" --tactics "$script" \
-          --optimizer "$o" --steps "$TOTAL" --inputs "$IN" --json --profile "$T/$m.$o.$key.trace.json" \
-          >"$T/$m.$o.$key.out" 2>"$T/$m.$o.$key.err" ||
-          { echo "bench_peers.sh: error: partita failed on $m under $script ($T/$m.$o.$key.err)" >&2; exit 1; }
-        "$PY" "$PEER" partita-result "$T/$m.$o.$key.out" "$T/$m.$o.$key.err" --warmup "$WARMUP" \
-          --trace "$T/$m.$o.$key.trace.json" >"$R.$key.json"
-        check "$R.$key.json" "$m $o: partita on $n rank(s) under $script against the interpreter"
-      done
-    fi
-    if part torch; then
-      # 2 threads twice: OpenMP's default wait policy (threads spin between parallel
-      # regions) and OMP_WAIT_POLICY=PASSIVE (they sleep), far faster on a loaded machine
-      for t in 1 2 2p; do
-        load "$R.torch.$t"
-        pol=()
-        [ "$t" = 2p ] && pol=(OMP_WAIT_POLICY=PASSIVE)
-        env "${pol[@]}" OMP_NUM_THREADS="${t%p}" OPENBLAS_NUM_THREADS="${t%p}" "${torch_env[@]}" "$PY" "$PEER" \
-          train "$m" --inputs "$IN" --optimizer "$o" --steps "$TOTAL" --warmup "$WARMUP" --threads "${t%p}" \
-          >"$R.torch.$t.json"
-        check "$R.torch.$t.json" "$m $o: PyTorch at ${t%p} thread(s) against the interpreter"
-      done
-    fi
-    if part ddp; then
-      load "$R.ddp.2"
-      OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "${torch_env[@]}" "$PY" "$PEER" train "$m" --inputs "$IN" \
-        --optimizer "$o" --steps "$TOTAL" --warmup "$WARMUP" --ddp 2 >"$R.ddp.2.json"
-      check "$R.ddp.2.json" "$m $o: PyTorch DDP on 2 processes against the interpreter"
-    fi
+    runs=("1 $T/$m.one.yaml partita.1")
+    for sc in $(two_device_scripts "$m"); do
+      b=$(basename "$sc" .yaml)
+      # ZeRO scripts shard the optimizer state: SGD has none, and they say so
+      if [ "$o" = sgd ] && grep -q '"opt\.' "$sc"; then
+        echo "$m $o: $sc skipped (it shards optimizer state, which SGD has none of)" >>"$T/skipped.txt"
+        continue
+      fi
+      runs+=("2 $sc partita.2.${b#"$m".}")
+    done
+    Q="$T/rounds/$m.$o" # a round's result: $Q.KEY.rK.json
+    for ((k = 1; k <= ROUNDS; k++)); do
+      [ "$ROUNDS" -gt 1 ] && echo "$m, $o: round $k of $ROUNDS ..." >&2
+      if part partita; then
+        for r in "${runs[@]}"; do
+          read -r n script key <<<"$r"
+          load "$Q.$key.r$k"
+          OPENBLAS_NUM_THREADS=1 "${MPI[@]}" -n "$n" "$B/partita" train "examples/$m.pir" --tactics "$script" \
+            --optimizer "$o" --steps "$TOTAL" --inputs "$IN" --json --profile "$T/$m.$o.$key.trace.json" \
+            >"$T/$m.$o.$key.out" 2>"$T/$m.$o.$key.err" ||
+            { echo "bench_peers.sh: error: partita failed on $m under $script ($T/$m.$o.$key.err)" >&2; exit 1; }
+          "$PY" "$PEER" partita-result "$T/$m.$o.$key.out" "$T/$m.$o.$key.err" --warmup "$WARMUP" \
+            --trace "$T/$m.$o.$key.trace.json" >"$Q.$key.r$k.json"
+          check "$Q.$key.r$k.json" "$m $o: partita on $n rank(s) under $script against the interpreter"
+        done
+      fi
+      if part torch; then
+        # 2 threads twice: OpenMP's default wait policy (threads spin between parallel
+        # regions) and OMP_WAIT_POLICY=PASSIVE (they sleep), far faster on a loaded machine
+        for t in 1 2 2p; do
+          load "$Q.torch.$t.r$k"
+          pol=()
+          [ "$t" = 2p ] && pol=(OMP_WAIT_POLICY=PASSIVE)
+          env "${pol[@]}" OMP_NUM_THREADS="${t%p}" OPENBLAS_NUM_THREADS="${t%p}" "${torch_env[@]}" "$PY" "$PEER" \
+            train "$m" --inputs "$IN" --optimizer "$o" --steps "$TOTAL" --warmup "$WARMUP" --threads "${t%p}" \
+            >"$Q.torch.$t.r$k.json"
+          check "$Q.torch.$t.r$k.json" "$m $o: PyTorch at ${t%p} thread(s) against the interpreter"
+        done
+      fi
+      if part ddp; then
+        load "$Q.ddp.2.r$k"
+        OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "${torch_env[@]}" "$PY" "$PEER" train "$m" --inputs "$IN" \
+          --optimizer "$o" --steps "$TOTAL" --warmup "$WARMUP" --ddp 2 >"$Q.ddp.2.r$k.json"
+        check "$Q.ddp.2.r$k.json" "$m $o: PyTorch DDP on 2 processes against the interpreter"
+      fi
+    done
+    # each configuration: its rounds' median (the first round's load)
+    for f in "$Q".*.r1.json; do
+      [ -e "$f" ] || continue
+      key=${f#"$Q".}
+      key=${key%.r1.json}
+      "$PY" "$PEER" merge "$Q.$key".r*.json >"$R.$key.json"
+      cp "$Q.$key.r1.load" "$R.$key.load"
+    done
   done
 done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -18,6 +18,7 @@ USAGE = """peer.py init MODEL --out IN.safetensors [--seed N]
                      [--warmup W] [--threads T | --ddp W] [--lr X]
        peer.py partita-result OUT.json ERR.txt [--warmup W] [--trace TRACE.json]
        peer.py compare REF.json GOT.json --steps N [--tol X] [--what TEXT]
+       peer.py merge ROUND.json...
        peer.py report DIR
        peer.py profile MODEL --inputs IN.safetensors --optimizer sgd|adam [--steps N]
                      [--threads T]
@@ -44,6 +45,10 @@ took least, the one the others wait for.
 
 compare checks that GOT's first N losses equal REF's within --tol relative (default 1e-4),
 prints the largest relative difference, and exits 1 with a message naming the step if not.
+
+merge turns one configuration's rounds (bench_peers.sh --rounds) into one result: the first
+round's losses, the median over the rounds of median_step_seconds (and of gemm_seconds and
+comm_seconds where present), and round_medians, every round's.
 
 report prints the table and the ratios of the results bench_peers.sh left in DIR.
 
@@ -143,6 +148,22 @@ def cmd_compare(a):
     return 0
 
 
+def cmd_merge(a):
+    rounds = []
+    for path in a.rounds:
+        with open(path) as f:
+            rounds.append(json.load(f))
+    out = dict(rounds[0])
+    out["round_medians"] = [r["median_step_seconds"] for r in rounds]
+    for k in ("median_step_seconds", "gemm_seconds", "comm_seconds"):
+        vals = [r[k] for r in rounds if k in r]
+        if vals:
+            out[k] = peerlib.median_after(vals, 0)
+    json.dump(out, sys.stdout)
+    print()
+    return 0
+
+
 def _label(key):
     kind, _, rest = key.partition(".")
     if kind == "partita":
@@ -173,9 +194,9 @@ def cmd_report(a):
                 with open(load) as f:
                     res["load"] = f.read().strip()
     order = {m: i for i, m in enumerate(MODELS)}
-    print("%-18s %-5s %-28s %9s %9s %10s %6s %8s %8s" % ("model", "opt", "configuration", "steps/s",
-                                                         "ms/step", "loss diff", "load", "GEMM ms",
-                                                         "comm ms"))
+    print("%-18s %-5s %-28s %9s %9s %10s %6s %8s %8s %7s" % (
+        "model", "opt", "configuration", "steps/s", "ms/step", "loss diff", "load", "GEMM ms",
+        "comm ms", "spread"))
     for (model, opt) in sorted(runs, key=lambda k: (order.get(k[0], 99), k[1] != "sgd")):
         res = runs[(model, opt)]
         ref = res.pop("ref", None)
@@ -184,9 +205,12 @@ def cmd_report(a):
             diff = "%.1e" % peerlib.max_rel_diff(ref["losses"], res[k]["losses"], 3) if ref else "-"
             ms = ["%.2f" % (1e3 * res[k][f]) if f in res[k] else "-"
                   for f in ("gemm_seconds", "comm_seconds")]
-            print("%-18s %-5s %-28s %9.1f %9.2f %10s %6s %8s %8s" % (
+            rm = res[k].get("round_medians", [])
+            spread = "%.0f%%" % (100 * (max(rm) - min(rm)) / res[k]["median_step_seconds"]) \
+                if len(rm) > 1 else "-"
+            print("%-18s %-5s %-28s %9.1f %9.2f %10s %6s %8s %8s %7s" % (
                 model, opt, _label(k), rate[k], 1e3 * res[k]["median_step_seconds"], diff,
-                res[k].get("load", "-"), ms[0], ms[1]))
+                res[k].get("load", "-"), ms[0], ms[1], spread))
         two = {k: r for k, r in rate.items() if k.startswith("partita.2.")}
         single = {k: r for k, r in rate.items() if k.startswith("torch.")}
         ratios = []
@@ -316,6 +340,8 @@ def main():
     r.add_argument("err")
     r.add_argument("--warmup", type=int, default=0)
     r.add_argument("--trace")
+    mg = sub.add_parser("merge", help="one configuration's rounds as one result")
+    mg.add_argument("rounds", nargs="+")
     rp = sub.add_parser("report", help="print the table of a bench_peers run")
     rp.add_argument("dir")
     c = sub.add_parser("compare", help="compare two JSON loss lists")
@@ -341,7 +367,7 @@ def main():
         p.error("--steps and --threads must be >= 1, --warmup in [0, steps)")
     try:
         return {"init": cmd_init, "train": cmd_train, "partita-result": cmd_partita_result,
-                "compare": cmd_compare, "report": cmd_report, "profile": cmd_profile,
+                "compare": cmd_compare, "merge": cmd_merge, "report": cmd_report, "profile": cmd_profile,
                 "partita-profile": cmd_partita_profile, "selftest": cmd_selftest}[a.cmd](a)
     except (OSError, ValueError, KeyError) as e:
         peerlib.fail(str(e))
