@@ -1186,7 +1186,7 @@ pt_exec *pt_exec_create(const pt_func *g, pt_mpi_mesh *mm, pt_diag *d) {
     for (int i = 0; i < g->nops; i++) {
       const pt_op *op = g->ops[i];
       if (op->code == PT_OP_ALL_REDUCE || op->code == PT_OP_REDUCE_SCATTER ||
-          op->code == PT_OP_ALL_GATHER) {
+          op->code == PT_OP_ALL_GATHER || op->code == PT_OP_ALL_TO_ALL) {
         size_t b = pt_type_bytes(&op->operands[0]->type);
         most = b > most ? b : most;
       }

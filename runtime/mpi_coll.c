@@ -65,7 +65,8 @@ static pt_status mpi_ok(const pt_mpi_mesh *mm, int rank, int rc, const char *wha
 /* Operands smaller than this go through MPI: below it one MPI call costs
  * less than the shared-memory protocol's two or three barriers. */
 #define SHM_MIN_BYTES ((size_t)8 << 10)
-/* all_reduce and all_gather above this go through MPI: inside a training
+/* all_reduce, all_gather and all_to_all above this go through MPI (for
+ * all_to_all, from 2 to 4 MiB the window and MPI ran alike): inside a training
  * step, where the buffers are on huge pages, Open MPI's single-copy
  * transport (CMA) moved a 4 MiB all_reduce in 0.36-0.43 ms on 2 ranks
  * here against 0.50-0.65 ms through the staging window (4 KiB pages, and
@@ -567,8 +568,8 @@ static void chunk_of(int64_t n, int64_t G, int64_t k, int64_t *lo, int64_t *hi) 
   *hi = (k + 1) * per < n ? (k + 1) * per : n;
 }
 
-/* all_reduce, and reduce_scatter and all_gather along their outermost
- * dimension, through the node-shared staging window when it holds the
+/* all_reduce, all_to_all, and reduce_scatter and all_gather along their
+ * outermost dimension, through the node-shared staging window when it holds the
  * operand (every member's is as large: pt_mpi_shm_reserve agrees on it,
  * so every member of the group decides alike). Each rank's segment is
  * read by its peers in place; the operand and result stay in the rank's
@@ -584,6 +585,9 @@ static void chunk_of(int64_t n, int64_t G, int64_t k, int64_t *lo, int64_t *hi) 
  *     its own block summed over its operand and the peers'; barrier.
  *   all_gather: the operand into the segment; barrier; every peer's
  *     block from its segment; barrier.
+ *   all_to_all: every block of the operand (slices along split_dim)
+ *     packed into the segment, one after another; barrier; block pos of
+ *     each member's segment into its slot along concat_dim; barrier.
  * The last barrier keeps a rank from overwriting its segment while a
  * slower peer still reads it. Sums run in group order. Collective over
  * the group. */
@@ -600,7 +604,8 @@ static pt_status shm_collective(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, co
   if (!mm->shm || g->size < 2 || xbytes > mm->stage_bytes || big < SHM_MIN_BYTES ||
       (op->code != PT_OP_REDUCE_SCATTER && big > SHM_MAX_BYTES) ||
       (xt->dtype != PT_F32 && xt->dtype != PT_I32) ||
-      (op->code != PT_OP_ALL_REDUCE && outer_of(xt, (int)pt_op_int(op, PT_A_DIM, 0)) != 1))
+      ((op->code == PT_OP_REDUCE_SCATTER || op->code == PT_OP_ALL_GATHER) &&
+       outer_of(xt, (int)pt_op_int(op, PT_A_DIM, 0)) != 1))
     return PT_OK;
   int G = (int)g->size, pos = (int)g->pos;
   int *mem = mm->members;
@@ -610,9 +615,28 @@ static pt_status shm_collective(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, co
   const char *xs = x->data;
   char *rs = r->data;
   int64_t n = pt_type_numel(&r->type), lo, hi;
+  /* all_to_all: x is [souter][G][sin] along split_dim, the result
+   * [couter][G][cin] along concat_dim; block q is sent as its [souter][sin]
+   * bytes in a row, and received into slot q */
+  size_t blk = xbytes / (size_t)G, sin = 0, cin = 0;
+  int64_t souter = 1, couter = 1;
+  if (op->code == PT_OP_ALL_TO_ALL) {
+    pt_type bt = *xt; /* one block */
+    int sd = (int)pt_op_int(op, PT_A_SPLIT_DIM, 0), cd = (int)pt_op_int(op, PT_A_CONCAT_DIM, 0);
+    bt.dims[sd] /= G;
+    souter = outer_of(xt, sd);
+    sin = from_bytes(&bt, sd);
+    couter = outer_of(&bt, cd);
+    cin = from_bytes(&bt, cd);
+  }
   switch (op->code) {
   case PT_OP_ALL_GATHER:
     memcpy(mine, xs, xbytes);
+    break;
+  case PT_OP_ALL_TO_ALL: /* every block, its own too, packed into the segment */
+    for (int q = 0; q < G; q++)
+      for (int64_t o = 0; o < souter; o++)
+        memcpy(mine + (size_t)q * blk + (size_t)o * sin, xs + ((size_t)o * G + q) * sin, sin);
     break;
   case PT_OP_REDUCE_SCATTER:
     for (int q = 0; q < G; q++)
@@ -637,6 +661,13 @@ static pt_status shm_collective(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, co
   case PT_OP_ALL_GATHER: /* block q of the result is member q's operand */
     for (int q = 0; q < G; q++)
       memcpy(rs + (size_t)q * xbytes, src[q], xbytes);
+    break;
+  case PT_OP_ALL_TO_ALL: /* slot q of the result is block pos of member q's */
+    for (int q = 0; q < G; q++) {
+      const char *from = mm->stage[mem[q]] + (size_t)pos * blk;
+      for (int64_t o = 0; o < couter; o++)
+        memcpy(rs + ((size_t)o * G + q) * cin, from + (size_t)o * cin, cin);
+    }
     break;
   case PT_OP_REDUCE_SCATTER: /* the result is block pos of the operands' sum */
     for (int q = 0; q < G; q++)
@@ -717,7 +748,7 @@ static pt_status collective(pt_mpi_mesh *mm, const pt_op *op, const pt_tensor *x
   if (group_comm_of(mm, &g, op, &c, d) != PT_OK)
     return PT_ERR;
   if (op->code == PT_OP_ALL_REDUCE || op->code == PT_OP_REDUCE_SCATTER ||
-      op->code == PT_OP_ALL_GATHER) {
+      op->code == PT_OP_ALL_GATHER || op->code == PT_OP_ALL_TO_ALL) {
     bool done = false;
     if (shm_collective(mm, op, c, &g, x, r, &done, d) != PT_OK || done)
       return done ? PT_OK : PT_ERR;

@@ -399,7 +399,7 @@ END_TEST
 START_TEST(shm_collectives_match_vmesh) {
   mesh_shape shapes[8];
   int nshapes = world_meshes(shapes);
-  coll_case cases[32];
+  coll_case cases[48];
   int ncases = 0;
   static const pt_dtype types[] = {PT_F32, PT_I32, PT_PRED};
   for (int t = 0; t < 3; t++)
@@ -407,6 +407,11 @@ START_TEST(shm_collectives_match_vmesh) {
       cases[ncases++] = (coll_case){PT_OP_ALL_GATHER, dim, 0, NULL, 0, types[t], false, true};
       if (types[t] != PT_PRED)
         cases[ncases++] = (coll_case){PT_OP_REDUCE_SCATTER, dim, 0, NULL, 0, types[t], false, true};
+      /* every split and concat dim in f32, the diagonal in the others */
+      for (int dim2 = 0; dim2 < 3; dim2++)
+        if (t == 0 || dim2 == dim)
+          cases[ncases++] =
+              (coll_case){PT_OP_ALL_TO_ALL, dim, dim2, NULL, 0, types[t], false, true};
     }
   for (int t = 0; t < 2; t++) {
     cases[ncases++] = (coll_case){PT_OP_ALL_REDUCE, 0, 0, "sum", 0, types[t], false, true};
@@ -445,9 +450,11 @@ START_TEST(shm_collectives_match_vmesh) {
             memset(r->data, 0xab, rb); /* every byte must be written */
           int64_t before = pt_mpi_shm_runs(mm);
           int g = pt_mpi_group_ranks(mm, f->ops[0], (int[8]){0}, 8);
-          /* outermost dims, f32 and i32, once the staging is there */
+          /* all_reduce, all_to_all and the others along their outermost
+           * dim, f32 and i32, once the staging is there */
           bool want = g > 1 && pass > 0 && cases[c].dtype != PT_PRED &&
-                      (cases[c].code == PT_OP_ALL_REDUCE || cases[c].dim == 0);
+                      (cases[c].code == PT_OP_ALL_REDUCE || cases[c].code == PT_OP_ALL_TO_ALL ||
+                       cases[c].dim == 0);
           if (pt_mpi_collective(mm, f->ops[0], x, r, d) != PT_OK)
             fail_local("mesh %s, %s, %s: %s", ms, what, pass_str[pass],
                        pt_diag_count(d) ? pt_diag_message(d, 0) : "");
