@@ -265,8 +265,10 @@ void pt_plan_buffers_fused(const pt_func *g, const pt_fusion_plan *f, pt_buffer_
   for (int i = 0; i < nops; i++) {
     const pt_op *op = g->ops[i];
     int id = op->result->id, gi = f->group_of[i];
-    p->first[id] = p->last[id] = i;
     p->bytes[id] = round64((int64_t)pt_type_bytes(&op->result->type));
+    if (f->thru[i] == PT_THRU_WRITE) /* written by its operand's dot, from there on */
+      continue;
+    p->first[id] = p->last[id] = i;
     if (f->absorbed[i]) {
       unstored[id] = true;
       continue;
@@ -287,9 +289,16 @@ void pt_plan_buffers_fused(const pt_func *g, const pt_fusion_plan *f, pt_buffer_
       continue;
     }
     for (int j = 0; j < op->noperands; j++) {
-      int o = op->operands[j]->id;
+      int o = op->operands[j]->id, t = f->def[o];
+      if (t >= 0 && f->thru[t] == PT_THRU_READ) /* a dot reading through a transpose */
+        o = g->ops[t]->operands[0]->id;
       if (p->last[o] < i)
         p->last[o] = i;
+    }
+    if (f->writes_into[i] >= 0) { /* a dot writing through a transpose */
+      int t = g->ops[f->writes_into[i]]->result->id;
+      unstored[id] = true;
+      p->first[t] = p->last[t] = i;
     }
     p->scratch_bytes[i] = pt_exec_op_scratch_bytes(op);
   }

@@ -66,7 +66,20 @@ typedef struct {
   int64_t lbytes, rbytes; /* scratch for the copies */
   bool flip;              /* compute C^T = op(B)^T op(A)^T, then transpose it into C */
   int64_t cbytes;         /* scratch for one C^T */
+  /* the result: row-major [B, M, N] (ldc N, batch point i at i*M*N), or
+   * written through a transpose (fusion.h, strided dots): rows ldc apart, batch
+   * dims cbstride apart; c_ok false when those strides are no GEMM's */
+  int64_t ldc;
+  int64_t cbstride[PT_MAX_RANK];
+  bool c_strided, c_ok;
 } dot_plan;
+
+/* Element strides of a dot's operands and result as the dot's dims see
+ * them, when they are read or written through a transpose (fusion.h,
+ * strided dots); NULL: contiguous. */
+typedef struct {
+  const int64_t *l, *r, *c;
+} dot_strides;
 
 /* Whether a GEMM of a thin C (few rows M, at least twice as many columns
  * N) whose right operand is read transposed (C = A B^T, as a layer's input
@@ -129,9 +142,12 @@ static bool dim_group(const pt_type *t, const int64_t *st, const int *order, int
 /* Plans one operand: rows x cols within a batch point are the groups
  * order[nb .. nb+na) and order[nb+na .. rank). */
 static void plan_operand(const pt_type *t, const int64_t *batch, int nb, const int64_t *con, int nc,
-                         bool free_first, dot_operand *o) {
+                         bool free_first, const int64_t *given, dot_operand *o) {
   int64_t st[PT_MAX_RANK];
-  strides_of(t, st);
+  if (given)
+    memcpy(st, given, (size_t)t->rank * sizeof *st);
+  else
+    strides_of(t, st);
   dot_order(t, batch, nb, con, nc, free_first, o->order);
   o->nb = nb;
   for (int k = 0; k < nb; k++)
@@ -156,7 +172,7 @@ static void plan_operand(const pt_type *t, const int64_t *batch, int nb, const i
     o->copy = true;
 }
 
-static void plan_dot(const pt_op *op, dot_plan *p) {
+static void plan_dot_strided(const pt_op *op, const dot_strides *ds, dot_plan *p) {
   const pt_type *lt = &op->operands[0]->type, *rt = &op->operands[1]->type;
   int64_t lb[PT_MAX_RANK], rb[PT_MAX_RANK], lc[PT_MAX_RANK], rc[PT_MAX_RANK];
   int nb = ints_or(op, PT_A_LHS_BATCH, lb, 0, 0);
@@ -170,8 +186,8 @@ static void plan_dot(const pt_op *op, dot_plan *p) {
   }
   for (int k = 0; k < nc; k++)
     p->K *= lt->dims[lc[k]];
-  plan_operand(lt, lb, nb, lc, nc, true, &p->l);
-  plan_operand(rt, rb, nb, rc, nc, false, &p->r);
+  plan_operand(lt, lb, nb, lc, nc, true, ds ? ds->l : NULL, &p->l);
+  plan_operand(rt, rb, nb, rc, nc, false, ds ? ds->r : NULL, &p->r);
   p->M = p->N = 1;
   for (int k = nb; k < lt->rank - nc; k++)
     p->M *= lt->dims[p->l.order[k]];
@@ -181,6 +197,28 @@ static void plan_dot(const pt_op *op, dot_plan *p) {
   p->rbytes = p->r.copy ? round64(pt_type_numel(rt) * 4) : 0;
   p->flip = dot_flips(p->M, p->N, p->K, !p->r.copy && p->r.trans);
   p->cbytes = p->flip ? round64(p->M * p->N * 4) : 0;
+  /* the result's dims: batch, then lhs free, then rhs free */
+  const pt_type *ct = &op->result->type;
+  p->ldc = p->N;
+  p->c_strided = ds && ds->c;
+  p->c_ok = true;
+  if (p->c_strided) {
+    int order[PT_MAX_RANK];
+    for (int k = 0; k < ct->rank; k++)
+      order[k] = k;
+    int nm = lt->rank - nb - nc;
+    int64_t rows = 1, rs = 0, cols = 1, cs = 0;
+    p->c_ok = !p->flip && dim_group(ct, ds->c, order, nb, nb + nm, &rows, &rs) &&
+              dim_group(ct, ds->c, order, nb + nm, ct->rank, &cols, &cs) && (cols <= 1 || cs == 1);
+    p->ldc = rows <= 1 ? (cols > 1 ? cols : 1) : rs;
+    p->c_ok &= p->ldc >= (cols > 1 ? cols : 1) && p->ldc <= INT_MAX;
+    for (int k = 0; k < nb; k++)
+      p->cbstride[k] = ds->c[k];
+  }
+}
+
+static void plan_dot(const pt_op *op, dot_plan *p) {
+  plan_dot_strided(op, NULL, p);
 }
 
 bool pt_exec_dot_gemm(const pt_op *op, pt_exec_gemm *out) {
@@ -967,13 +1005,22 @@ static void permute_into(const pt_tensor *t, const int *order, float *out) {
 }
 
 /* The offset of batch point i (row-major over the batch dims) in o. */
-static int64_t batch_offset(const dot_plan *p, const dot_operand *o, int64_t i) {
+static int64_t offset_of(const dot_plan *p, const int64_t *stride, int nb, int64_t i) {
   int64_t off = 0;
-  for (int k = o->nb - 1; k >= 0; k--) {
-    off += (i % p->bdims[k]) * o->bstride[k];
+  for (int k = nb - 1; k >= 0; k--) {
+    off += (i % p->bdims[k]) * stride[k];
     i /= p->bdims[k];
   }
   return off;
+}
+
+static int64_t batch_offset(const dot_plan *p, const dot_operand *o, int64_t i) {
+  return offset_of(p, o->bstride, o->nb, i);
+}
+
+/* Batch point i's offset in a result written through a transpose. */
+static int64_t batch_offset_c(const dot_plan *p, int64_t i) {
+  return offset_of(p, p->cbstride, p->l.nb, i);
 }
 
 /* A plain GEMM (pt_exec_dot_gemm: no batch, copies or flip) with an
@@ -989,19 +1036,23 @@ static void gemm_epilogue(const pt_op *op, const float *l, const float *rh, floa
               (int)p.l.ld, rh, (int)p.r.ld, 1.0f, c, (int)p.N);
 }
 
+/* l, rh and r are the operands' and result's buffers: where a dot reads
+ * or writes through a transpose (ds), the transpose's operand's or
+ * result's, with ds's strides (no copies then, and c_ok). */
 static bool k_dot(const pt_op *op, const pt_tensor *l, const pt_tensor *rh, pt_tensor *r,
-                  char *scratch) {
-  if (r->type.dtype != PT_F32)
+                  char *scratch, const dot_strides *ds) {
+  if (op->result->type.dtype != PT_F32)
     return false;
   dot_plan p;
-  plan_dot(op, &p);
+  plan_dot_strided(op, ds, &p);
+  PT_ASSERT(!ds || ((!ds->l || !p.l.copy) && (!ds->r || !p.r.copy) && p.c_ok));
   if (p.M > INT_MAX || p.N > INT_MAX || p.K > INT_MAX)
     return false;
   float *c = r->data;
   if (p.B * p.M * p.N == 0)
     return true;
   if (p.K == 0) {
-    memset(c, 0, pt_type_bytes(&r->type));
+    memset(c, 0, pt_type_bytes(&r->type)); /* through a transpose too: all of its bytes */
     return true;
   }
   const float *a = l->data, *b = rh->data;
@@ -1021,10 +1072,10 @@ static bool k_dot(const pt_op *op, const pt_tensor *l, const pt_tensor *rh, pt_t
   for (int64_t i = 0; i < p.B; i++) {
     int64_t ao = p.l.copy ? i * p.M * p.K : batch_offset(&p, &p.l, i);
     int64_t bo = p.r.copy ? i * p.K * p.N : batch_offset(&p, &p.r, i);
-    float *ci = c + i * p.M * p.N;
+    float *ci = c + (p.c_strided ? batch_offset_c(&p, i) : i * p.M * p.N);
     if (!p.flip) {
       cblas_sgemm(CblasRowMajor, lt ? CblasTrans : CblasNoTrans, rt ? CblasTrans : CblasNoTrans, M,
-                  N, K, 1.0f, a + ao, lda, b + bo, ldb, 0.0f, ci, N);
+                  N, K, 1.0f, a + ao, lda, b + bo, ldb, 0.0f, ci, (int)p.ldc);
       continue;
     }
     /* C^T[N, M] = op(B)^T op(A)^T: each operand with its transpose flag
@@ -1034,6 +1085,37 @@ static bool k_dot(const pt_op *op, const pt_tensor *l, const pt_tensor *rh, pt_t
     transpose_2d(ct, N, M, ci);
   }
   return true;
+}
+
+/* The element strides through transpose t (fusion.h, strided dots): of its
+ * result's dims in its operand's bytes (read), or of its operand's dims in
+ * its result's bytes (write). */
+static void through_strides(const pt_op *t, bool write, int64_t *st) {
+  int64_t perm[PT_MAX_RANK], src[PT_MAX_RANK];
+  int n = pt_op_ints(t, PT_A_PERM, perm, PT_MAX_RANK);
+  strides_of(write ? &t->result->type : &t->operands[0]->type, src);
+  for (int k = 0; k < n; k++)
+    if (write)
+      st[perm[k]] = src[k];
+    else
+      st[k] = src[perm[k]];
+}
+
+bool pt_exec_dot_through(const pt_op *dot, const pt_op *lt, const pt_op *rt, const pt_op *ct) {
+  if (dot->code != PT_OP_DOT || dot->result->type.dtype != PT_F32)
+    return false;
+  int64_t st[3][PT_MAX_RANK];
+  dot_strides ds = {NULL, NULL, NULL};
+  if (lt)
+    through_strides(lt, false, st[0]), ds.l = st[0];
+  if (rt)
+    through_strides(rt, false, st[1]), ds.r = st[1];
+  if (ct)
+    through_strides(ct, true, st[2]), ds.c = st[2];
+  dot_plan p;
+  plan_dot_strided(dot, &ds, &p);
+  return (!lt || !p.l.copy) && (!rt || !p.r.copy) && p.c_ok && p.M <= INT_MAX && p.N <= INT_MAX &&
+         p.K <= INT_MAX;
 }
 
 /* ---- the executor ------------------------------------------------------- */
@@ -1283,6 +1365,33 @@ static void local_collective(const pt_op *op, const pt_tensor *x, pt_tensor *r) 
     memcpy(r->data, x->data, n);
 }
 
+/* A dot, reading or writing through the transposes the fusion plan says. */
+static bool run_dot(pt_exec *e, int i, char *scratch) {
+  const pt_op *op = e->g->ops[i];
+  const pt_fusion_plan *f = &e->fusion;
+  int64_t st[3][PT_MAX_RANK];
+  dot_strides ds = {NULL, NULL, NULL};
+  const pt_tensor *x[2];
+  for (int j = 0; j < 2; j++) {
+    const pt_value *v = op->operands[j];
+    int t = f->def[v->id];
+    if (t >= 0 && f->thru[t] == PT_THRU_READ) {
+      through_strides(e->g->ops[t], false, st[j]);
+      *(j ? &ds.r : &ds.l) = st[j];
+      v = e->g->ops[t]->operands[0];
+    }
+    x[j] = &e->views[v->id];
+  }
+  pt_tensor *r = &e->views[op->result->id];
+  if (f->writes_into[i] >= 0) {
+    const pt_op *t = e->g->ops[f->writes_into[i]];
+    through_strides(t, true, st[2]);
+    ds.c = st[2];
+    r = &e->views[t->result->id];
+  }
+  return k_dot(op, x[0], x[1], r, scratch, ds.l || ds.r || ds.c ? &ds : NULL);
+}
+
 static pt_status run_op(pt_exec *e, int i, pt_diag *d) {
   const pt_op *op = e->g->ops[i];
   pt_tensor *r = &e->views[op->result->id], **x = e->x;
@@ -1352,7 +1461,7 @@ static pt_status run_op(pt_exec *e, int i, pt_diag *d) {
     done = k_reduce(op, x[0], r, scratch);
     break;
   case PT_OP_DOT:
-    done = k_dot(op, x[0], x[1], r, scratch);
+    done = run_dot(e, i, scratch);
     break;
   case PT_OP_TAKE:
     done = k_take(x[0], x[1], r);

@@ -117,6 +117,13 @@ typedef struct {
 } pt_exec_gemm;
 /* Fills *out for dot op; false if op is not an f32 dot. */
 bool pt_exec_dot_gemm(const pt_op *op, pt_exec_gemm *out);
+/* Whether f32 dot op runs without copying an operand and without flipping
+ * when its lhs is read through transpose lt (lt's result is the lhs: the
+ * dot reads lt's operand in place, with the strides the permutation
+ * gives), its rhs through rt, and its result is written through ct (ct
+ * reads the result: the dot writes ct's result in place); each may be
+ * NULL (runtime/fusion.h, strided dots). */
+bool pt_exec_dot_through(const pt_op *op, const pt_op *lt, const pt_op *rt, const pt_op *ct);
 
 /* ---- the executor ----------------------------------------------------- */
 

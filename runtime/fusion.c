@@ -134,14 +134,98 @@ static void plan_epilogue(const pt_func *g, pt_fusion_plan *p, int gi, const int
   }
 }
 
+bool pt_fusion_strided_default(void) {
+  const char *env = getenv("PT_STRIDED_DOTS");
+  return !(env && strcmp(env, "0") == 0);
+}
+
+/* Whether value v has bytes of its own under plan p so far: an argument,
+ * or the result of an op that runs (not absorbed, not a group's inner
+ * value, not a dot writing through a transpose). */
+static bool stored(const pt_fusion_plan *p, const pt_value *v) {
+  int d = p->def[v->id];
+  if (d < 0)
+    return true;
+  if (p->absorbed[d] || p->writes_into[d] >= 0)
+    return false;
+  int gi = p->group_of[d];
+  if (gi < 0)
+    return true;
+  for (int k = 0; k < p->groups[gi].noutputs; k++)
+    if (p->groups[gi].outputs[k] == v)
+      return true;
+  return false;
+}
+
+/* Whether dot op i (not in a group) runs through the transposes the plan
+ * has for it, plus `extra` read (as operand j) or written (j = 2). */
+static bool dot_fits(const pt_func *g, const pt_fusion_plan *p, int i, const pt_op *extra, int j) {
+  const pt_op *op = g->ops[i], *t[3] = {NULL, NULL, NULL};
+  if (p->group_of[i] >= 0 || p->absorbed[i])
+    return false;
+  for (int k = 0; k < 2; k++) {
+    int d = p->def[op->operands[k]->id];
+    if (d >= 0 && p->thru[d] == PT_THRU_READ)
+      t[k] = g->ops[d];
+  }
+  if (p->writes_into[i] >= 0)
+    t[2] = g->ops[p->writes_into[i]];
+  if (extra) {
+    if (j < 2 && op->operands[0] == op->operands[1]) /* x . x: both sides alike */
+      t[0] = t[1] = extra;
+    else
+      t[j] = extra;
+  }
+  return pt_exec_dot_through(op, t[0], t[1], t[2]);
+}
+
+/* Strided dots (fusion.h): in program order, a transpose becomes read
+ * through by the dots reading it, or else written through by the dot
+ * computing its operand, where every dot concerned still runs without
+ * copies. */
+static void plan_through(const pt_func *g, pt_fusion_plan *p, const int *ustart, const int *use,
+                         const bool *returned) {
+  for (int i = 0; i < g->nops; i++) {
+    const pt_op *t = g->ops[i];
+    if (t->code != PT_OP_TRANSPOSE || t->result->type.dtype != PT_F32 || p->group_of[i] >= 0 ||
+        p->absorbed[i] || returned[t->result->id])
+      continue;
+    int v = t->result->id, x = t->operands[0]->id;
+    bool read = ustart[v + 1] > ustart[v] && stored(p, t->operands[0]);
+    for (int u = ustart[v]; u < ustart[v + 1] && read; u++) {
+      const pt_op *r = g->ops[use[u]];
+      read = r->code == PT_OP_DOT && dot_fits(g, p, use[u], t, r->operands[0] == t->result ? 0 : 1);
+    }
+    if (read) {
+      p->thru[i] = PT_THRU_READ;
+      p->absorbed[i] = true;
+      continue;
+    }
+    int d = p->def[x];
+    if (d >= 0 && g->ops[d]->code == PT_OP_DOT && ustart[x + 1] - ustart[x] == 1 && !returned[x] &&
+        p->writes_into[d] < 0 && dot_fits(g, p, d, t, 2)) {
+      p->thru[i] = PT_THRU_WRITE;
+      p->absorbed[i] = true;
+      p->writes_into[d] = i;
+    }
+  }
+}
+
 void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
   memset(p, 0, sizeof *p);
   int nops = g->nops, nv = g->nvalues;
   size_t o1 = (size_t)(nops ? nops : 1), v1 = (size_t)(nv ? nv : 1);
   p->group_of = pt_malloc(o1 * sizeof *p->group_of);
   p->absorbed = pt_calloc(o1, sizeof *p->absorbed);
+  p->thru = pt_calloc(o1, sizeof *p->thru);
+  p->writes_into = pt_malloc(o1 * sizeof *p->writes_into);
+  p->def = pt_malloc(v1 * sizeof *p->def);
   for (int i = 0; i < nops; i++)
-    p->group_of[i] = -1;
+    p->group_of[i] = p->writes_into[i] = -1;
+  for (int v = 0; v < nv; v++)
+    p->def[v] = -1;
+  for (int i = 0; i < nops; i++)
+    p->def[g->ops[i]->result->id] = i;
   if (!enable)
     return;
 
@@ -361,6 +445,8 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
     }
     p->absorbed[i] = all;
   }
+  if (pt_fusion_strided_default())
+    plan_through(g, p, ustart, use, returned);
   pt_free(def);
   pt_free(ustart);
   pt_free(use);
@@ -376,5 +462,8 @@ void pt_fusion_plan_free(pt_fusion_plan *p) {
   pt_free(p->groups);
   pt_free(p->group_of);
   pt_free(p->absorbed);
+  pt_free(p->thru);
+  pt_free(p->writes_into);
+  pt_free(p->def);
   memset(p, 0, sizeof *p);
 }

@@ -60,8 +60,16 @@ typedef struct {
   int ngroups;
   pt_fusion_group *groups;
   int *group_of;  /* per op index: its group, or -1 */
-  bool *absorbed; /* per op index: a broadcast/constant read only virtually */
+  bool *absorbed; /* per op index: a broadcast/constant read only virtually,
+                     or a transpose a dot runs through (thru) */
+  /* Strided dots (above): per op index, for a transpose, PT_THRU_READ or
+   * PT_THRU_WRITE (else 0); per dot, the transpose it writes into, or -1 */
+  uint8_t *thru;
+  int *writes_into;
+  int *def; /* per value id: the op index defining it, -1 for an argument */
 } pt_fusion_plan;
+
+enum { PT_THRU_READ = 1, PT_THRU_WRITE = 2 };
 
 /* Plans g's groups. With `enable` false the plan has no groups (every op
  * runs on its own). Free with pt_fusion_plan_free. */
@@ -75,6 +83,9 @@ bool pt_fusion_default(void);
 /* Whether GEMM epilogues are planned (with fusion on): PT_GEMM_EPILOGUE=0
  * turns them off. */
 bool pt_fusion_epilogue_default(void);
+/* Whether strided dots are planned (with fusion on): PT_STRIDED_DOTS=0
+ * turns them off. */
+bool pt_fusion_strided_default(void);
 
 /* How a group's loop reads a member's operand that is not a member's
  * result: a splat constant is a literal; a value defined by a broadcast

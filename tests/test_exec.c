@@ -105,8 +105,14 @@ static void check_plan(const pt_func *g, const pt_buffer_plan *p, const char *na
   pt_fusion_plan fp;
   pt_plan_fusion(g, pt_fusion_default(), &fp);
   bool *stored = pt_calloc((size_t)g->nvalues + 1, sizeof *stored);
-  for (int i = 0; i < g->nops; i++)
-    stored[g->ops[i]->result->id] = !fp.absorbed[i] && fp.group_of[i] < 0;
+  /* a transpose a dot writes through is stored (from the dot on), and the
+   * dot's own result is not; one a dot reads through is not */
+  for (int i = 0; i < g->nops; i++) {
+    stored[g->ops[i]->result->id] = (!fp.absorbed[i] || fp.thru[i] == PT_THRU_WRITE) &&
+                                    fp.group_of[i] < 0 && fp.writes_into[i] < 0;
+    if (fp.writes_into[i] >= 0)
+      ck_assert_int_eq(p->first[g->ops[fp.writes_into[i]]->result->id], i);
+  }
   for (int k = 0; k < fp.ngroups; k++)
     for (int j = 0; j < fp.groups[k].noutputs; j++) {
       stored[fp.groups[k].outputs[j]->id] = true;
@@ -713,9 +719,9 @@ START_TEST(model_matches_interpreter) {
     ck_assert_msg(memcmp(got[i]->data, again[i]->data, pt_type_bytes(&got[i]->type)) == 0,
                   "%s: two steps give different %s", name, f->results[i].name);
   }
-  /* fused loops change no bit: op by op gives the same results as the
-   * fused program without GEMM epilogues (runtime/fusion.h), and within
-   * rounding of the one with them */
+  /* fused loops and strided dots change no bit: op by op gives the same
+   * results as the fused program without GEMM epilogues (runtime/fusion.h),
+   * and within rounding of the one with them */
   setenv("PT_FUSION", "0", 1);
   pt_exec *plain = pt_exec_create(g, NULL, d);
   unsetenv("PT_FUSION");
@@ -742,6 +748,16 @@ START_TEST(model_matches_interpreter) {
   /* an SGD step's weight updates are GEMM epilogues */
   if (c->optimizer == PT_OPTIM_SGD)
     ck_assert_msg(epilogues >= 2, "%s: %d GEMM epilogues", name, epilogues);
+  /* attention's dots read the heads' transposes through their operands and
+   * write the context straight into its transposed layout */
+  int reads = 0, writes = 0;
+  for (int i = 0; i < g->nops; i++) {
+    reads += fp->thru[i] == PT_THRU_READ;
+    writes += fp->thru[i] == PT_THRU_WRITE;
+  }
+  if (strstr(c->model, "transformer"))
+    ck_assert_msg(reads >= 3 && writes >= 1, "%s: dots through %d and %d transposes", name, reads,
+                  writes);
   pt_exec_destroy(plain);
   pt_exec_destroy(loops);
   /* a training loop's carry: results handed to the next step's arguments by
