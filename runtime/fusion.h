@@ -34,7 +34,18 @@
  * separately, so the result is within rounding of the op-by-op one but not
  * bit for bit; PT_FUSION=0 or PT_GEMM_EPILOGUE=0 leaves dots on their own.
  * The dot's operands are the group's inputs after acc, so they live until
- * the group runs. */
+ * the group runs.
+ *
+ * Strided dots: a transpose (f32, not returned) that only dots read, where
+ * each still runs without copies reading its operand where it lies with
+ * the permuted strides (runtime/exec.h pt_exec_dot_through), is read
+ * through (PT_THRU_READ): it does not run, its result is not stored, and
+ * its operand lives until those dots. Otherwise a transpose that alone
+ * reads a dot's result (not returned), where the dot can write its product
+ * straight into the transpose's buffer in the transposed layout, is
+ * written through (PT_THRU_WRITE): it does not run, the dot's result is not
+ * stored, and the transpose's is, from the dot on. Both are absorbed. The
+ * results are the same bits. PT_STRIDED_DOTS=0 turns them off. */
 #ifndef PT_FUSION_H
 #define PT_FUSION_H
 
