@@ -1106,12 +1106,13 @@ bool pt_exec_dot_through(const pt_op *dot, const pt_op *lt, const pt_op *rt, con
     return false;
   int64_t st[3][PT_MAX_RANK];
   dot_strides ds = {NULL, NULL, NULL};
-  if (lt)
-    through_strides(lt, false, st[0]), ds.l = st[0];
-  if (rt)
-    through_strides(rt, false, st[1]), ds.r = st[1];
-  if (ct)
-    through_strides(ct, true, st[2]), ds.c = st[2];
+  const pt_op *t[3] = {lt, rt, ct};
+  const int64_t **at[3] = {&ds.l, &ds.r, &ds.c};
+  for (int k = 0; k < 3; k++)
+    if (t[k]) {
+      through_strides(t[k], k == 2, st[k]);
+      *at[k] = st[k];
+    }
   dot_plan p;
   plan_dot_strided(dot, &ds, &p);
   return (!lt || !p.l.copy) && (!rt || !p.r.copy) && p.c_ok && p.M <= INT_MAX && p.N <= INT_MAX &&
