@@ -615,19 +615,19 @@ static pt_status shm_collective(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, co
   const char *xs = x->data;
   char *rs = r->data;
   int64_t n = pt_type_numel(&r->type), lo, hi;
-  /* all_to_all: x is [souter][G][sin] along split_dim, the result
-   * [couter][G][cin] along concat_dim; block q is sent as its [souter][sin]
+  /* all_to_all: x is [souter][G][srow] along split_dim, the result
+   * [couter][G][crow] along concat_dim; block q is sent as its [souter][srow]
    * bytes in a row, and received into slot q */
-  size_t blk = xbytes / (size_t)G, sin = 0, cin = 0;
+  size_t blk = xbytes / (size_t)G, srow = 0, crow = 0;
   int64_t souter = 1, couter = 1;
   if (op->code == PT_OP_ALL_TO_ALL) {
     pt_type bt = *xt; /* one block */
     int sd = (int)pt_op_int(op, PT_A_SPLIT_DIM, 0), cd = (int)pt_op_int(op, PT_A_CONCAT_DIM, 0);
     bt.dims[sd] /= G;
     souter = outer_of(xt, sd);
-    sin = from_bytes(&bt, sd);
+    srow = from_bytes(&bt, sd);
     couter = outer_of(&bt, cd);
-    cin = from_bytes(&bt, cd);
+    crow = from_bytes(&bt, cd);
   }
   switch (op->code) {
   case PT_OP_ALL_GATHER:
@@ -636,7 +636,7 @@ static pt_status shm_collective(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, co
   case PT_OP_ALL_TO_ALL: /* every block, its own too, packed into the segment */
     for (int q = 0; q < G; q++)
       for (int64_t o = 0; o < souter; o++)
-        memcpy(mine + (size_t)q * blk + (size_t)o * sin, xs + ((size_t)o * G + q) * sin, sin);
+        memcpy(mine + (size_t)q * blk + (size_t)o * srow, xs + ((size_t)o * G + q) * srow, srow);
     break;
   case PT_OP_REDUCE_SCATTER:
     for (int q = 0; q < G; q++)
@@ -666,7 +666,7 @@ static pt_status shm_collective(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, co
     for (int q = 0; q < G; q++) {
       const char *from = mm->stage[mem[q]] + (size_t)pos * blk;
       for (int64_t o = 0; o < couter; o++)
-        memcpy(rs + ((size_t)o * G + q) * cin, from + (size_t)o * cin, cin);
+        memcpy(rs + ((size_t)o * G + q) * crow, from + (size_t)o * crow, crow);
     }
     break;
   case PT_OP_REDUCE_SCATTER: /* the result is block pos of the operands' sum */
