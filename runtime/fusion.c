@@ -230,12 +230,10 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
     return;
 
   /* who reads what: users of value v are use[ustart[v] .. ustart[v+1]) */
-  int *def = pt_malloc(v1 * sizeof *def), *ustart = pt_calloc(v1 + 1, sizeof *ustart);
-  for (int v = 0; v < nv; v++)
-    def[v] = -1;
+  const int *def = p->def; /* the defining op of each value */
+  int *ustart = pt_calloc(v1 + 1, sizeof *ustart);
   int nuses = 0;
   for (int i = 0; i < nops; i++) {
-    def[g->ops[i]->result->id] = i;
     for (int j = 0; j < g->ops[i]->noperands; j++)
       ustart[g->ops[i]->operands[j]->id + 1]++;
     nuses += g->ops[i]->noperands;
@@ -447,7 +445,6 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
   }
   if (pt_fusion_strided_default())
     plan_through(g, p, ustart, use, returned);
-  pt_free(def);
   pt_free(ustart);
   pt_free(use);
   pt_free(returned);
