@@ -202,6 +202,7 @@ static void describe(const pt_func *g, const pt_fusion_plan *fp, int i, char *bu
     return;
   }
   const pt_fusion_group *grp = &fp->groups[gi];
+  pt_type_str(&grp->shape, t, sizeof t); /* a row reduction's result is not the loop's shape */
   size_t k = (size_t)snprintf(buf, cap, "loop of %d over %s:", grp->nops, t);
   for (int j = 0; j < grp->nops && k < cap; j++)
     k += (size_t)snprintf(buf + k, cap - k, " %s", pt_op_name(g->ops[grp->ops[j]]->code));

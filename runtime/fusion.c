@@ -39,6 +39,16 @@ bool pt_fusion_member_op(const pt_op *op) {
   }
 }
 
+bool pt_fusion_row_reduce(const pt_op *op) {
+  if (op->code != PT_OP_REDUCE_SUM && op->code != PT_OP_REDUCE_MAX)
+    return false;
+  const pt_value *x = op->operands[0];
+  int64_t dims[PT_MAX_RANK];
+  int nd = pt_op_ints(op, PT_A_DIMS, dims, PT_MAX_RANK);
+  return is_f32(x) && is_f32(op->result) && x->type.rank >= 1 && pt_type_numel(&x->type) > 0 &&
+         nd == 1 && dims[0] == x->type.rank - 1;
+}
+
 /* A constant holding one value (an f32 splat). */
 static bool splat_of(const pt_value *v, double *out) {
   const pt_op *c = v->def;
@@ -132,6 +142,11 @@ static void plan_epilogue(const pt_func *g, pt_fusion_plan *p, int gi, const int
     }
     return;
   }
+}
+
+bool pt_fusion_reduce_default(void) {
+  const char *env = getenv("PT_ROW_REDUCE");
+  return !(env && strcmp(env, "0") == 0);
 }
 
 bool pt_fusion_strided_default(void) {
@@ -252,19 +267,23 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
     }
   pt_free(fill);
 
+  bool rows = pt_fusion_reduce_default();
   group *gs = NULL;
   int ng = 0, capg = 0;
   for (int i = 0; i < nops; i++) {
     const pt_op *op = g->ops[i];
-    if (!pt_fusion_member_op(op))
+    bool reduce = rows && pt_fusion_row_reduce(op);
+    if (!pt_fusion_member_op(op) && !reduce)
       continue;
     /* the groups this op could join: those of its operands, the largest
      * first, as many as fit in MAX_MEMBERS; it joins every one of them
-     * that the readers allow, merging them into one group */
+     * that the readers allow, merging them into one group. A group's
+     * reduction is read by none of its members: its value is whole only
+     * when the row's loop ends. */
     int cand[3], nc = 0;
     for (int j = 0; j < op->noperands; j++) {
       int d = op->operands[j]->def ? def[op->operands[j]->id] : -1;
-      int gi = d >= 0 ? p->group_of[d] : -1;
+      int gi = d >= 0 && !pt_fusion_row_reduce(g->ops[d]) ? p->group_of[d] : -1;
       bool dup = false;
       for (int q = 0; q < nc; q++)
         dup |= cand[q] == gi;
@@ -314,6 +333,8 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
         q = 0; /* the others may have relied on it */
       }
     }
+    if (reduce && nc == 0) /* a reduction joins its operand's group or runs alone */
+      continue;
     int chosen = nc > 0 ? cand[0] : -1;
     for (int q = 1; q < nc; q++) { /* merge cand[q] into chosen, in program order */
       group *into = &gs[chosen], *from = &gs[cand[q]];
@@ -382,7 +403,7 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
     fg->ops = gr->ops;
     fg->nops = gr->nops;
     fg->at = gr->ops[gr->nops - 1];
-    fg->shape = g->ops[fg->at]->result->type;
+    fg->shape = g->ops[gr->ops[0]]->result->type; /* not a reduction's */
     fg->shape.dtype = PT_F32;
     int cap = 0;
     for (int k = 0; k < gr->nops; k++)

@@ -21,6 +21,17 @@
  * unless it is an exp, tanh or logistic (runtime/vmath.h), which the JIT's
  * loops vectorise at the host's full width.
  *
+ * Row reductions: a reduce_sum or reduce_max of an f32 value over its
+ * last dim alone (pt_fusion_row_reduce) joins the group computing that
+ * value, as its last use of it: the loop keeps each row's partial sums
+ * (or maxima) in registers and stores one value a row, and the reduced
+ * value is not stored unless something else reads it. No member reads a
+ * group's reduction (a member reading it, or a broadcast of it, starts
+ * another group), and the group's shape is its operand's. The loop adds
+ * and compares in the order of the executor's own kernel (exec.c
+ * sum_row, max_row: eight interleaved lanes, combined pairwise), so the
+ * results are the same bits. PT_ROW_REDUCE=0 turns them off.
+ *
  * GEMM epilogues: a group of two members, out = acc - c * d (or acc + c * d,
  * c * d + acc, with c a splat constant) -- an SGD update -- where d is a
  * dot's f32 result read by nothing else and the dot is one plain GEMM
@@ -55,7 +66,8 @@ typedef struct {
   int *ops; /* member op indices, in program order */
   int nops;
   int at;                  /* the op index the group runs at: its last member */
-  pt_type shape;           /* the iteration space (the members' result shape, f32) */
+  pt_type shape;           /* the iteration space (the members' result shape, f32;
+                              a row reduction's is its operand's) */
   const pt_value **inputs; /* external values read, each once, in first-use order */
   int ninputs;
   const pt_value **outputs; /* member results stored, in program order */
@@ -97,6 +109,9 @@ bool pt_fusion_epilogue_default(void);
 /* Whether strided dots are planned (with fusion on): PT_STRIDED_DOTS=0
  * turns them off. */
 bool pt_fusion_strided_default(void);
+/* Whether row reductions join groups (with fusion on): PT_ROW_REDUCE=0
+ * turns them off. */
+bool pt_fusion_reduce_default(void);
 
 /* How a group's loop reads a member's operand that is not a member's
  * result: a splat constant is a literal; a value defined by a broadcast
@@ -113,5 +128,7 @@ pt_fusion_access pt_fusion_read(const pt_value *v);
 
 /* Whether op is an element-wise op a group can hold. */
 bool pt_fusion_member_op(const pt_op *op);
+/* Whether op is a reduction a group can end with (row reductions, above). */
+bool pt_fusion_row_reduce(const pt_op *op);
 
 #endif

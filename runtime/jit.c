@@ -137,6 +137,11 @@ typedef struct {
   access *acc;
   int nacc;
   int64_t ost[PT_MAX_RANK]; /* the outputs' strides (row-major) */
+  /* row reductions (fusion.h): the last level is the shape's last dim, and
+   * rst[] are the reductions' strides (a row's value at offset(rst)) */
+  bool rows;
+  int64_t rst[PT_MAX_RANK];
+  int64_t sub;              /* in a row loop's eight elements, which one (emit_row) */
   LLVMValueRef *params;     /* the inner function's pointers */
   LLVMValueRef *val;        /* per member: its value in this iteration */
   const pt_buffer_plan *bp; /* NULL: no output is written in place */
@@ -209,15 +214,20 @@ static void plan_loops(cg *c) {
       c->acc_of[k * 3 + j] = c->nacc++;
     }
   }
-  /* drop dims of size 1; merge neighbours every access walks as one */
+  /* drop dims of size 1; merge neighbours every access walks as one (but
+   * a row reduction's row stays a level of its own) */
   const pt_type *s = &grp->shape;
   int64_t ost[PT_MAX_RANK];
   row_major(s, ost);
+  c->rows = false;
+  for (int k = 0; k < grp->nops; k++)
+    c->rows |= pt_fusion_row_reduce(c->g->ops[grp->ops[k]]);
   int r = 0;
   for (int d = 0; d < s->rank; d++) {
-    if (s->dims[d] == 1)
+    bool row = c->rows && d == s->rank - 1;
+    if (s->dims[d] == 1 && !row)
       continue;
-    bool merge = r > 0 && ost[d] * s->dims[d] == c->ost[r - 1];
+    bool merge = r > 0 && !row && ost[d] * s->dims[d] == c->ost[r - 1];
     for (int a = 0; a < c->nacc && merge; a++)
       merge = c->acc[a].st[d] * s->dims[d] == c->acc[a].st[r - 1];
     if (merge) {
@@ -241,6 +251,8 @@ static void plan_loops(cg *c) {
     r = 1;
   }
   c->rank = r;
+  for (int l = 0; l < r && c->rows; l++) /* the last level is the row: ost[r - 1] == 1 */
+    c->rst[l] = l + 1 < r ? c->ost[l] / c->dims[r - 1] : 0;
 }
 
 static LLVMValueRef i64c(cg *c, int64_t v) {
@@ -253,6 +265,16 @@ static LLVMValueRef offset(cg *c, const int64_t *st) {
     if (st[l] != 0)
       off = LLVMBuildAdd(c->b, off, LLVMBuildMul(c->b, c->idx[l], i64c(c, st[l]), ""), "");
   return off;
+}
+
+/* The element at the nest's index through strides st from p: in a row
+ * loop's eight, the eight's first element's address plus sub elements, a
+ * form in which the SLP vectoriser sees the eight side by side. */
+static LLVMValueRef element(cg *c, LLVMTypeRef t, LLVMValueRef p, const int64_t *st) {
+  LLVMValueRef at = LLVMBuildGEP2(c->b, t, p, (LLVMValueRef[]){offset(c, st)}, 1, "");
+  if (c->sub == 0 || st[c->rank - 1] == 0)
+    return at;
+  return LLVMBuildGEP2(c->b, t, at, (LLVMValueRef[]){i64c(c, c->sub * st[c->rank - 1])}, 1, "");
 }
 
 static LLVMValueRef call1(cg *c, const char *intrinsic, LLVMTypeRef t, LLVMValueRef x) {
@@ -274,7 +296,17 @@ static LLVMValueRef narrow(cg *c, LLVMValueRef x) {
 static LLVMValueRef nan_select(cg *c, LLVMRealPredicate p, LLVMValueRef x, LLVMValueRef y) {
   LLVMValueRef uno = LLVMBuildFCmp(c->b, LLVMRealUNO, x, y, "");
   LLVMValueRef pick = LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, p, x, y, ""), x, y, "");
-  return LLVMBuildSelect(c->b, uno, LLVMConstReal(c->f32, __builtin_nanf("")), pick, "");
+  LLVMValueRef nan = LLVMConstReal(c->f32, __builtin_nanf(""));
+  LLVMTypeRef t = LLVMTypeOf(x);
+  if (LLVMGetTypeKind(t) == LLVMVectorTypeKind) { /* a splat */
+    unsigned n = LLVMGetVectorSize(t);
+    LLVMValueRef e[16];
+    PT_ASSERT(n <= 16);
+    for (unsigned k = 0; k < n; k++)
+      e[k] = nan;
+    nan = LLVMConstVector(e, n);
+  }
+  return LLVMBuildSelect(c->b, uno, nan, pick, "");
 }
 
 /* ---- runtime/vmath.h, operation for operation ---------------------------- */
@@ -389,8 +421,7 @@ static LLVMValueRef operand(cg *c, int k, int j) {
   }
   const access *x = &c->acc[a];
   LLVMTypeRef t = x->pred ? c->i8 : c->f32;
-  LLVMValueRef ptr =
-      LLVMBuildGEP2(c->b, t, c->params[x->ptr], (LLVMValueRef[]){offset(c, x->st)}, 1, "");
+  LLVMValueRef ptr = element(c, t, c->params[x->ptr], x->st);
   LLVMValueRef ld = LLVMBuildLoad2(c->b, t, ptr, "");
   return x->pred ? LLVMBuildICmp(c->b, LLVMIntNE, ld, LLVMConstInt(c->i8, 0, false), "") : ld;
 }
@@ -456,29 +487,181 @@ static LLVMValueRef emit_op(cg *c, int k) {
 /* The members' values, then the outputs' stores: an output stored over an
  * input's bytes must not be seen by a member reading that input later in
  * the same iteration. */
-static void emit_body(cg *c) {
+static void emit_values(cg *c) {
   const pt_fusion_group *grp = c->grp;
-  LLVMValueRef off = NULL;
-  for (int k = 0; k < grp->nops; k++)
-    c->val[k] = emit_op(c, k);
+  for (int k = 0; k < grp->nops; k++) /* a row reduction's value: emit_row */
+    c->val[k] = pt_fusion_row_reduce(c->g->ops[grp->ops[k]]) ? NULL : emit_op(c, k);
+}
+
+static void emit_stores(cg *c) {
+  const pt_fusion_group *grp = c->grp;
   for (int k = 0; k < grp->nops; k++) {
+    if (!c->val[k])
+      continue;
     const pt_value *r = c->g->ops[grp->ops[k]]->result;
     for (int o = 0; o < grp->noutputs; o++)
       if (grp->outputs[o] == r) {
-        if (!off)
-          off = offset(c, c->ost);
         bool pred = r->type.dtype == PT_PRED;
         LLVMTypeRef t = pred ? c->i8 : c->f32;
         LLVMValueRef v = pred ? LLVMBuildZExt(c->b, c->val[k], c->i8, "") : c->val[k];
-        LLVMValueRef ptr =
-            LLVMBuildGEP2(c->b, t, c->params[c->store_to[o]], (LLVMValueRef[]){off}, 1, "");
-        LLVMBuildStore(c->b, v, ptr);
+        LLVMBuildStore(c->b, v, element(c, t, c->params[c->store_to[o]], c->ost));
       }
   }
 }
 
+static void emit_body(cg *c) {
+  emit_values(c);
+  emit_stores(c);
+}
+
+static LLVMValueRef phi(cg *c, LLVMTypeRef t) {
+  return LLVMBuildPhi(c->b, t, "");
+}
+
+/* A lane of a row reduction and the next element x: s + (double)x for a
+ * sum, max2(x, m) for a max (exec.c's order of operands). */
+static LLVMValueRef accumulate(cg *c, LLVMValueRef lane, LLVMValueRef x) {
+  LLVMTypeRef t = LLVMTypeOf(lane);
+  bool vec = LLVMGetTypeKind(t) == LLVMVectorTypeKind;
+  if ((vec ? LLVMGetElementType(t) : t) == c->f64)
+    return LLVMBuildFAdd(c->b, lane, LLVMBuildFPExt(c->b, x, t, ""), "");
+  return nan_select(c, LLVMRealOGT, x, lane);
+}
+
+typedef struct {
+  int n;        /* reductions */
+  int red[64];  /* their members */
+  int from[64]; /* their operands' members */
+} row_reductions;
+
+/* `width` (8 or 16) elements of the row from element c->idx[l] on: their
+ * values, then their stores, then each reduction's operands, eight at a
+ * time in order, into its vector of eight lanes acc[q]. The eight (or
+ * sixteen) copies of the members' scalar code side by side are what the
+ * SLP vectoriser makes one vector computation of. */
+static void emit_block(cg *c, const row_reductions *rr, int width, LLVMValueRef *acc) {
+  const pt_fusion_group *grp = c->grp;
+  LLVMValueRef *vals = pt_malloc((size_t)width * (size_t)grp->nops * sizeof *vals);
+  for (int u = 0; u < width; u++) {
+    c->sub = u;
+    emit_values(c);
+    memcpy(vals + u * grp->nops, c->val, (size_t)grp->nops * sizeof *vals);
+  }
+  for (int u = 0; u < width; u++) {
+    c->sub = u;
+    memcpy(c->val, vals + u * grp->nops, (size_t)grp->nops * sizeof *vals);
+    emit_stores(c);
+  }
+  c->sub = 0;
+  LLVMTypeRef v8f = LLVMVectorType(c->f32, 8);
+  for (int q = 0; q < rr->n; q++)
+    for (int h = 0; h < width; h += 8) {
+      LLVMValueRef x = LLVMGetUndef(v8f);
+      for (int u = 0; u < 8; u++)
+        x = LLVMBuildInsertElement(c->b, x, vals[(h + u) * grp->nops + rr->from[q]], i64c(c, u),
+                                   "");
+      acc[q] = accumulate(c, acc[q], x);
+    }
+  pt_free(vals);
+}
+
+/* The row loop of a group with row reductions: element j of the row into
+ * lane j % 8 of every reduction, in order -- sixteen elements an
+ * iteration, then eight, then one by one -- then the lanes combined
+ * pairwise and a row's value stored: exec.c's sum_row (in double, added
+ * to 0.0 as k_reduce does) and max_row (from -inf), add for add and
+ * compare for compare, so the same bits. */
+static void emit_row(cg *c) {
+  const pt_fusion_group *grp = c->grp;
+  int l = c->rank - 1;
+  int64_t n = c->dims[l];
+  row_reductions rr = {0};
+  for (int k = 0; k < grp->nops; k++) {
+    const pt_op *op = c->g->ops[grp->ops[k]];
+    if (pt_fusion_row_reduce(op)) {
+      PT_ASSERT(rr.n < 64);
+      rr.red[rr.n] = k;
+      rr.from[rr.n++] = member_pos(c, op->operands[0]);
+      PT_ASSERT(rr.from[rr.n - 1] >= 0);
+    }
+  }
+  LLVMValueRef acc[64], init[64];
+  for (int q = 0; q < rr.n; q++) {
+    bool sum = c->g->ops[grp->ops[rr.red[q]]]->code == PT_OP_REDUCE_SUM;
+    LLVMValueRef e[8];
+    for (int u = 0; u < 8; u++)
+      e[u] = sum ? LLVMConstReal(c->f64, 0.0) : fc(c, -__builtin_inff());
+    acc[q] = init[q] = LLVMConstVector(e, 8);
+  }
+  if (n >= 16) { /* i = 0 .. n/16 - 1, as a do-while loop */
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b);
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "row");
+    LLVMBuildBr(c->b, head);
+    LLVMPositionBuilderAtEnd(c->b, head);
+    LLVMValueRef i = phi(c, c->i64), in[64];
+    for (int q = 0; q < rr.n; q++)
+      acc[q] = in[q] = phi(c, LLVMTypeOf(init[q]));
+    c->idx[l] = LLVMBuildMul(c->b, i, i64c(c, 16), "");
+    emit_block(c, &rr, 16, acc);
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
+    LLVMValueRef inext = LLVMBuildNUWAdd(c->b, i, i64c(c, 1), "");
+    LLVMValueRef more = LLVMBuildICmp(c->b, LLVMIntULT, inext, i64c(c, n / 16), "");
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "row.done");
+    LLVMBuildCondBr(c->b, more, head, exit);
+    LLVMBasicBlockRef bbs[2] = {pre, latch};
+    LLVMValueRef iv[2] = {i64c(c, 0), inext};
+    LLVMAddIncoming(i, iv, bbs, 2);
+    for (int q = 0; q < rr.n; q++) {
+      LLVMValueRef v[2] = {init[q], acc[q]};
+      LLVMAddIncoming(in[q], v, bbs, 2);
+    }
+    LLVMPositionBuilderAtEnd(c->b, exit);
+  }
+  if (n % 16 >= 8) {
+    c->idx[l] = i64c(c, n / 16 * 16);
+    emit_block(c, &rr, 8, acc);
+  }
+  LLVMValueRef(*lane)[8] = pt_malloc((size_t)(rr.n ? rr.n : 1) * sizeof *lane);
+  for (int q = 0; q < rr.n; q++)
+    for (int u = 0; u < 8; u++)
+      lane[q][u] = LLVMBuildExtractElement(c->b, acc[q], i64c(c, u), "");
+  for (int64_t j = n / 8 * 8, u = 0; j < n; j++, u++) {
+    c->idx[l] = i64c(c, j);
+    emit_body(c);
+    for (int q = 0; q < rr.n; q++)
+      lane[q][u] = accumulate(c, lane[q][u], c->val[rr.from[q]]);
+  }
+  c->idx[l] = i64c(c, 0);
+  LLVMValueRef off = offset(c, c->rst); /* a row's value */
+  for (int q = 0; q < rr.n; q++) {
+    LLVMValueRef *a = lane[q], v;
+    if (LLVMTypeOf(a[0]) == c->f64) {
+      LLVMValueRef s = fadd(c, fadd(c, fadd(c, a[0], a[4]), fadd(c, a[2], a[6])),
+                            fadd(c, fadd(c, a[1], a[5]), fadd(c, a[3], a[7])));
+      v = narrow(c, fadd(c, LLVMConstReal(c->f64, 0.0), s));
+    } else {
+      LLVMRealPredicate gt = LLVMRealOGT;
+      v = nan_select(
+          c, gt, nan_select(c, gt, nan_select(c, gt, a[0], a[4]), nan_select(c, gt, a[2], a[6])),
+          nan_select(c, gt, nan_select(c, gt, a[1], a[5]), nan_select(c, gt, a[3], a[7])));
+    }
+    const pt_value *r = c->g->ops[grp->ops[rr.red[q]]]->result;
+    int o = 0;
+    while (grp->outputs[o] != r)
+      o++;
+    LLVMValueRef ptr =
+        LLVMBuildGEP2(c->b, c->f32, c->params[grp->ninputs + o], (LLVMValueRef[]){off}, 1, "");
+    LLVMBuildStore(c->b, v, ptr);
+  }
+  pt_free(lane);
+}
+
 /* Loop l of the nest, as do-while loops (every trip count is >= 1). */
 static void emit_loop(cg *c, int l) {
+  if (c->rows && l == c->rank - 1) {
+    emit_row(c);
+    return;
+  }
   LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b);
   LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "loop");
   LLVMBuildBr(c->b, head);

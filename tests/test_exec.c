@@ -1096,6 +1096,89 @@ START_TEST(fusion_merges_operand_groups) {
 }
 END_TEST
 
+/* Row reductions (fusion.h) join the groups computing their operands, and
+ * give the executor's own kernels' bits at every row length around the
+ * loop's sixteen- and eight-element steps, with NaN, infinities and
+ * signed zeros in the rows; a member reading a group's reduction through
+ * a broadcast starts another group; PT_ROW_REDUCE=0 keeps them alone. */
+START_TEST(row_reductions_join_groups) {
+  static const int lengths[] = {1, 5, 8, 13, 16, 24, 37, 128};
+  for (size_t t = 0; t < sizeof lengths / sizeof lengths[0]; t++) {
+    int n = lengths[t];
+    char text[2048];
+    snprintf(text, sizeof text,
+             "func @f(input %%x: f32[4,%d], input %%y: f32[4,%d]) -> (s: f32[4], m: f32[4], "
+             "z: f32[4,%d], s2: f32[4]) {\n"
+             "  %%a = mul %%x, %%y : f32[4,%d]\n"
+             "  %%e = exp %%a : f32[4,%d]\n"
+             "  %%s = reduce_sum %%e {dims = [1]} : f32[4]\n"
+             "  %%m = reduce_max %%a {dims = [1]} : f32[4]\n"
+             "  %%mb = broadcast %%m {dims = [0]} : f32[4,%d]\n"
+             "  %%z = sub %%a, %%mb : f32[4,%d]\n"
+             "  %%s2 = reduce_sum %%z {dims = [1]} : f32[4]\n"
+             "  return %%s, %%m, %%z, %%s2\n}\n",
+             n, n, n, n, n, n, n);
+    pt_module *m = pt_test_parse_ok(text);
+    pt_func *f = m->funcs[0];
+    /* ops: a e s m mb z s2 */
+    for (int on = 1; on >= 0; on--) {
+      if (!on)
+        setenv("PT_ROW_REDUCE", "0", 1);
+      pt_fusion_plan fp;
+      pt_plan_fusion(f, true, &fp);
+      unsetenv("PT_ROW_REDUCE");
+      int ga = fp.group_of[0], gs = fp.group_of[2], gm = fp.group_of[3], gz = fp.group_of[5],
+          gs2 = fp.group_of[6];
+      if (on) {
+        ck_assert_msg(ga >= 0 && gs == ga && gm == ga, "n %d: a, s, m in groups %d %d %d", n, ga,
+                      gs, gm);
+        ck_assert_msg(gz >= 0 && gz != ga && gs2 == gz, "n %d: z, s2 in groups %d %d", n, gz, gs2);
+        ck_assert_int_eq(fp.groups[ga].shape.rank, 2);
+        ck_assert_int_eq(fp.groups[ga].shape.dims[1], n);
+        for (int k = 0; k < fp.groups[ga].noutputs; k++) /* e is read by s alone */
+          ck_assert_ptr_ne(fp.groups[ga].outputs[k], f->ops[1]->result);
+      } else {
+        ck_assert_msg(gs < 0 && gm < 0 && gs2 < 0, "n %d: a reduction in a group", n);
+      }
+      pt_fusion_plan_free(&fp);
+    }
+    pt_diag *d = pt_diag_create(stderr);
+    pt_tensor **args = init_args(f, 11 + (uint64_t)n), *fused[4], *plain[4], *want[4];
+    float *x = args[0]->data, *y = args[1]->data;
+    x[n / 2] = NAN;               /* row 0: NaN */
+    for (int j = 0; j < n; j++) { /* row 1: -0 */
+      x[n + j] = -0.0f;
+      y[n + j] = 1.0f;
+    }
+    x[2 * n + n - 1] = INFINITY; /* row 2: +inf at the end; row 3: as drawn */
+    y[2 * n + n - 1] = 1.0f;
+    pt_exec *e = pt_exec_create(f, NULL, d);
+    ck_assert_ptr_nonnull(e);
+    check_plan(f, pt_exec_plan(e), "row reductions");
+    ck_assert_int_eq(pt_exec_run(e, args, fused, d), PT_OK);
+    pt_exec_destroy(e);
+    setenv("PT_FUSION", "0", 1);
+    e = pt_exec_create(f, NULL, d);
+    unsetenv("PT_FUSION");
+    ck_assert_int_eq(pt_exec_run(e, args, plain, d), PT_OK);
+    pt_exec_destroy(e);
+    ck_assert_int_eq(pt_interp_run(f, args, want, d), PT_OK);
+    for (int i = 0; i < 4; i++) {
+      ck_assert_msg(memcmp(fused[i]->data, plain[i]->data, pt_type_bytes(&plain[i]->type)) == 0,
+                    "n %d: result %d differs fused and op by op", n, i);
+      double rd = rel_diff(fused[i], want[i]);
+      ck_assert_msg(rd >= 0 && rd <= 1e-5, "n %d: result %d is %g off the interpreter", n, i, rd);
+      pt_tensor_destroy(fused[i]);
+      pt_tensor_destroy(plain[i]);
+      pt_tensor_destroy(want[i]);
+    }
+    free_tensors(args, f->nargs);
+    pt_diag_destroy(d);
+    pt_module_destroy(m);
+  }
+}
+END_TEST
+
 /* runtime/vmath.h against the C library in double, rounded to f32 (what
  * the interpreter computes): at most a few ulp over a sweep of every
  * exponent of the f32 range, exact at the special values. */
@@ -1543,6 +1626,7 @@ int main(void) {
   tcase_add_test(tc, op_cases_cover_the_table);
   tcase_add_loop_test(tc, fusion_matches_op_by_op, 0, 40);
   tcase_add_test(tc, fusion_merges_operand_groups);
+  tcase_add_test(tc, row_reductions_join_groups);
   tcase_add_test(tc, dot_copies_only_what_it_must);
   tcase_add_test(tc, gemm_epilogues);
   tcase_add_test(tc, vmath_is_within_ulps);
