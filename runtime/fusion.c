@@ -26,6 +26,8 @@ static bool is_f32(const pt_value *v) {
 }
 
 bool pt_fusion_member_op(const pt_op *op) {
+  if (op->code == PT_OP_CONVERT) /* a mask as 1.0 and 0.0 */
+    return is_f32(op->result) && op->operands[0]->type.dtype == PT_PRED;
   switch (pt_optab[op->code].cls) {
   case PT_CLS_UNARY:
   case PT_CLS_BINARY:

@@ -479,6 +479,8 @@ static LLVMValueRef emit_op(cg *c, int k) {
   }
   case PT_OP_SELECT:
     return LLVMBuildSelect(c->b, x, y, operand(c, k, 2), "");
+  case PT_OP_CONVERT: /* pred to f32 */
+    return LLVMBuildSelect(c->b, x, fc(c, 1.0f), fc(c, 0.0f), "");
   default:
     PT_UNREACHABLE();
   }

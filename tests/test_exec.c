@@ -878,17 +878,28 @@ START_TEST(fusion_matches_op_by_op) {
     else if (kind < 6)
       k += (size_t)snprintf(text + k, sizeof text - k, "  %%v%d = %s %%v%d, %s : f32[4,6,5]\n", n,
                             bin[RND(6)], x, other);
-    else if (kind < 8) {
+    else if (kind < 7) {
       k += (size_t)snprintf(text + k, sizeof text - k,
                             "  %%p%d = compare %%v%d, %s {dir = %s} : pred[4,6,5]\n"
                             "  %%v%d = select %%p%d, %%v%d, %s : f32[4,6,5]\n",
                             npred, x, other, cmp[RND(6)], n, npred, y, other);
       npred++;
-    } else /* a reader outside any group: its operand leaves the group */
+    } else if (kind < 8) { /* a mask as 1.0 and 0.0 */
+      k += (size_t)snprintf(text + k, sizeof text - k,
+                            "  %%p%d = compare %%v%d, %s {dir = %s} : pred[4,6,5]\n"
+                            "  %%v%d = convert %%p%d : f32[4,6,5]\n",
+                            npred, x, other, cmp[RND(6)], n, npred);
+      npred++;
+    } else if (RND(2)) /* a reader outside any group: its operand leaves the group */
       k += (size_t)snprintf(text + k, sizeof text - k,
                             "  %%red%d = reduce_sum %%v%d {dims = [1]} : f32[4,5]\n"
                             "  %%v%d = broadcast %%red%d {dims = [0, 2]} : f32[4,6,5]\n",
                             n, x, n, n);
+    else /* a row reduction: it joins its operand's group */
+      k += (size_t)snprintf(text + k, sizeof text - k,
+                            "  %%red%d = %s %%v%d {dims = [2]} : f32[4,6]\n"
+                            "  %%v%d = broadcast %%red%d {dims = [0, 1]} : f32[4,6,5]\n",
+                            n, RND(2) ? "reduce_sum" : "reduce_max", x, n, n);
     n++;
 #undef RND
   }
