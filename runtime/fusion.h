@@ -5,11 +5,11 @@
  * A group is a set of f32 element-wise ops of one shape (unary and binary
  * arithmetic, compare, select, and convert of a mask to f32) that run as
  * one loop nest over that shape at the position of the group's last
- * member. Inside the loop, members' results are registers; only the outputs -- member results read by an op
- * outside the group or returned -- are stored. A member's operand defined
- * by a `broadcast` is read from the broadcast's source with zero strides
- * (the broadcast is never materialised for it), and a splat `constant` is a
- * literal. A broadcast or constant read only that way is absorbed: it does
+ * member. Inside the loop, members' results are registers; only the
+ * outputs -- member results read by an op outside the group or returned --
+ * are stored. A member's operand defined by a `broadcast` is read from the
+ * broadcast's source with zero strides (the broadcast is never
+ * materialised for it), and a splat `constant` is a literal. A broadcast or constant read only that way is absorbed: it does
  * not run and has no buffer.
  *
  * Grouping is greedy in program order: an op joins the groups of its
