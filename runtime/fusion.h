@@ -9,8 +9,9 @@
  * outputs -- member results read by an op outside the group or returned --
  * are stored. A member's operand defined by a `broadcast` is read from the
  * broadcast's source with zero strides (the broadcast is never
- * materialised for it), and a splat `constant` is a literal. A broadcast or constant read only that way is absorbed: it does
- * not run and has no buffer.
+ * materialised for it), and a splat `constant` is a literal. A broadcast
+ * or constant read only that way is absorbed: it does not run and has no
+ * buffer.
  *
  * Grouping is greedy in program order: an op joins the groups of its
  * operands -- all of them, merged into one, up to 64 members --
