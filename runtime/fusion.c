@@ -228,6 +228,115 @@ static void plan_through(const pt_func *g, pt_fusion_plan *p, const int *ustart,
   }
 }
 
+static bool has_op(const group *gr, int i) {
+  for (int k = 0; k < gr->nops; k++)
+    if (gr->ops[k] == i)
+      return true;
+  return false;
+}
+
+/* Whether a member of gr reads x as an input (x defined outside gr), as
+ * stored or through a broadcast. */
+static bool reads_input(const pt_func *g, const group *gr, const int *def, const pt_value *x) {
+  if (x->def && has_op(gr, def[x->id]))
+    return false;
+  for (int k = 0; k < gr->nops; k++) {
+    const pt_op *op = g->ops[gr->ops[k]];
+    for (int j = 0; j < op->noperands; j++)
+      if (pt_fusion_read(op->operands[j]).src == x)
+        return true;
+  }
+  return false;
+}
+
+/* An op worth more than the load of its result: the JIT's exp, log, tanh
+ * and logistic, and what goes through the C library. */
+static bool costly(const pt_op *op) {
+  switch (op->code) {
+  case PT_OP_EXP:
+  case PT_OP_LOG:
+  case PT_OP_TANH:
+  case PT_OP_LOGISTIC:
+  case PT_OP_SIN:
+  case PT_OP_COS:
+  case PT_OP_POW:
+  case PT_OP_RSQRT:
+  case PT_OP_SQRT:
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool pt_fusion_recompute_default(void) {
+  const char *env = getenv("PT_RECOMPUTE");
+  return !(env && strcmp(env, "0") == 0);
+}
+
+/* Recomputed values (fusion.h): group `to` takes in the members of
+ * another group that compute a value it reads, back to what `to` reads
+ * already (or to one costly value of that group, which it then reads);
+ * until nothing more is taken in. */
+static void plan_recompute(const pt_func *g, const pt_fusion_plan *p, group *gs, const int *renum,
+                           int to, const int *def) {
+  group *gr = &gs[to];
+  int cone[MAX_MEMBERS], ncone;
+  for (bool more = true; more;) {
+    more = false;
+    for (int k = 0; k < gr->nops && !more; k++) {
+      const pt_op *op = g->ops[gr->ops[k]];
+      for (int j = 0; j < op->noperands && !more; j++) {
+        const pt_value *v = op->operands[j];
+        pt_fusion_access a = pt_fusion_read(v);
+        if (a.splat || a.bcast || !v->def || has_op(gr, def[v->id]) || costly(g->ops[def[v->id]]))
+          continue;
+        int from = p->group_of[def[v->id]];
+        if (from < 0 || from == to || renum[from] < 0)
+          continue;
+        /* v's members in its group, back to what `to` reads */
+        bool ok = true;
+        const pt_value *fresh = NULL; /* the costly value it would read */
+        ncone = 0;
+        cone[ncone++] = def[v->id];
+        for (int c = 0; c < ncone && ok; c++) {
+          const pt_op *x = g->ops[cone[c]];
+          ok = !pt_fusion_row_reduce(x);
+          for (int q = 0; q < x->noperands && ok; q++) {
+            pt_fusion_access b = pt_fusion_read(x->operands[q]);
+            if (b.splat)
+              continue;
+            int d = b.src->def ? def[b.src->id] : -1;
+            bool inside = d >= 0 && !b.bcast && p->group_of[d] == from;
+            if ((d >= 0 && !b.bcast && has_op(gr, d)) || reads_input(g, gr, def, b.src))
+              continue; /* computed or read by `to` already */
+            if (inside && costly(g->ops[d])) {
+              ok = !fresh || fresh == b.src;
+              fresh = b.src;
+              continue;
+            }
+            bool seen = false;
+            for (int w = 0; w < ncone; w++)
+              seen |= cone[w] == d;
+            ok = inside && (seen || ncone + gr->nops < MAX_MEMBERS);
+            if (ok && !seen)
+              cone[ncone++] = d;
+          }
+        }
+        if (!ok)
+          continue;
+        if (gr->nops + ncone > gr->cap) {
+          gr->cap = gr->nops + ncone + 4;
+          gr->ops = pt_realloc(gr->ops, (size_t)gr->cap * sizeof *gr->ops);
+        }
+        for (int c = 0; c < ncone; c++)
+          gr->ops[gr->nops++] = cone[c];
+        qsort(gr->ops, (size_t)gr->nops, sizeof *gr->ops, by_index);
+        more = true;
+      }
+    }
+  }
+}
+
 void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
   memset(p, 0, sizeof *p);
   int nops = g->nops, nv = g->nvalues;
@@ -389,19 +498,29 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
     }
     renum[gi] = keep ? p->ngroups++ : -1;
   }
+  /* recomputed values, with group_of still naming gs[] */
+  if (pt_fusion_recompute_default())
+    for (int gi = 0; gi < ng; gi++)
+      if (renum[gi] >= 0)
+        plan_recompute(g, p, gs, renum, gi, def);
   for (int i = 0; i < nops; i++)
     if (p->group_of[i] >= 0)
       p->group_of[i] = renum[p->group_of[i]];
 
-  /* inputs and outputs */
+  /* inputs, then outputs: a member's value is stored if another group
+   * reads it (as an input: not one recomputing it), an op outside every
+   * group reads it, it is returned, or nothing reads it (as every op's
+   * result is when it runs on its own: a loop computing only values nobody
+   * reads would be optimised away); a recomputed member's value is its own
+   * group's */
+  bool *needed = pt_calloc(v1, sizeof *needed);
   for (int gi = 0; gi < ng; gi++) {
     group *gr = &gs[gi];
     if (renum[gi] < 0) {
       pt_free(gr->ops);
       continue;
     }
-    int me = renum[gi];
-    pt_fusion_group *fg = &p->groups[me];
+    pt_fusion_group *fg = &p->groups[renum[gi]];
     fg->ops = gr->ops;
     fg->nops = gr->nops;
     fg->at = gr->ops[gr->nops - 1];
@@ -416,7 +535,7 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
       const pt_op *op = g->ops[gr->ops[k]];
       for (int j = 0; j < op->noperands; j++) {
         const pt_value *v = op->operands[j];
-        if (v->def && p->group_of[def[v->id]] == me)
+        if (v->def && has_op(gr, def[v->id]))
           continue;
         pt_fusion_access a = pt_fusion_read(v);
         if (a.splat)
@@ -424,20 +543,27 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
         bool seen = false;
         for (int q = 0; q < fg->ninputs && !seen; q++)
           seen = fg->inputs[q] == a.src;
-        if (!seen)
+        if (!seen) {
           fg->inputs[fg->ninputs++] = a.src;
+          needed[a.src->id] = true;
+        }
       }
-      /* stored if read outside the group, returned, or read by nothing (as
-       * every op's result is when it runs on its own: a loop computing only
-       * values nobody reads would be optimised away) */
-      int v = op->result->id;
-      bool out = returned[v] || ustart[v + 1] == ustart[v];
-      for (int u = ustart[v]; u < ustart[v + 1] && !out; u++)
-        out = p->group_of[use[u]] != me;
-      if (out)
-        fg->outputs[fg->noutputs++] = op->result;
     }
   }
+  for (int me = 0; me < p->ngroups; me++) {
+    pt_fusion_group *fg = &p->groups[me];
+    for (int k = 0; k < fg->nops; k++) {
+      if (p->group_of[fg->ops[k]] != me)
+        continue;
+      int v = g->ops[fg->ops[k]]->result->id;
+      bool out = returned[v] || needed[v] || ustart[v + 1] == ustart[v];
+      for (int u = ustart[v]; u < ustart[v + 1] && !out; u++)
+        out = p->group_of[use[u]] < 0;
+      if (out)
+        fg->outputs[fg->noutputs++] = g->ops[fg->ops[k]]->result;
+    }
+  }
+  pt_free(needed);
   pt_free(gs);
   pt_free(renum);
   if (pt_fusion_epilogue_default())

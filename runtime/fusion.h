@@ -33,6 +33,18 @@
  * sum_row, max_row: eight interleaved lanes, combined pairwise), so the
  * results are the same bits. PT_ROW_REDUCE=0 turns them off.
  *
+ * Recomputed values: a group reading a value another group computes
+ * takes in that group's members computing it (pt_fusion_group.ops then
+ * holds op indices whose group_of is the other group) when everything
+ * they read from outside their group it reads already, or is one costly
+ * value of that group (exp, log, tanh, logistic, sqrt, rsqrt, sin, cos,
+ * pow), which it then reads instead of recomputing: a GELU's backward
+ * recomputes the forward's products from u and reads only tanh. A value
+ * is an output of its own group only if another group reads it (an
+ * input), an op outside every group reads it, it is returned, or nothing
+ * reads it; so the value recomputed everywhere is not stored, and the
+ * activations a backward pass keeps shrink. PT_RECOMPUTE=0 turns it off.
+ *
  * GEMM epilogues: a group of two members, out = acc - c * d (or acc + c * d,
  * c * d + acc, with c a splat constant) -- an SGD update -- where d is a
  * dot's f32 result read by nothing else and the dot is one plain GEMM
@@ -64,7 +76,7 @@
 #include "ir.h"
 
 typedef struct {
-  int *ops; /* member op indices, in program order */
+  int *ops; /* member op indices, in program order (recomputed ones too) */
   int nops;
   int at;                  /* the op index the group runs at: its last member */
   pt_type shape;           /* the iteration space (the members' result shape, f32;
@@ -113,6 +125,9 @@ bool pt_fusion_strided_default(void);
 /* Whether row reductions join groups (with fusion on): PT_ROW_REDUCE=0
  * turns them off. */
 bool pt_fusion_reduce_default(void);
+/* Whether groups recompute values (with fusion on): PT_RECOMPUTE=0 turns
+ * it off. */
+bool pt_fusion_recompute_default(void);
 
 /* How a group's loop reads a member's operand that is not a member's
  * result: a splat constant is a literal; a value defined by a broadcast

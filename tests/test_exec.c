@@ -1190,6 +1190,86 @@ START_TEST(row_reductions_join_groups) {
 }
 END_TEST
 
+/* Recomputed values (fusion.h): a later group recomputes the cheap
+ * values it reads from an earlier one out of what it reads already, and
+ * reads the costly tanh instead of recomputing it; the earlier group then
+ * stores only what is still read elsewhere, the plan's temporaries
+ * shrink, and the bits are those of the op-by-op run; PT_RECOMPUTE=0
+ * recomputes nothing. */
+START_TEST(groups_recompute_cheap_values) {
+  pt_module *m = pt_test_parse_ok(
+      "func @f(input %u: f32[16,64], input %w: f32[16,64]) -> (y: f32[16,64], q3: f32[16,64]) "
+      "{\n"
+      "  %a = mul %u, %u : f32[16,64]\n"
+      "  %b = mul %a, %u : f32[16,64]\n"
+      "  %t = tanh %b : f32[16,64]\n"
+      "  %one = constant {value = 1.0} : f32[16,64]\n"
+      "  %s = add %one, %t : f32[16,64]\n"
+      "  %y = mul %u, %s : f32[16,64]\n"
+      "  %r = reduce_sum %y {dims = [0]} : f32[64]\n"
+      "  %rb = broadcast %r {dims = [1]} : f32[16,64]\n"
+      "  %q = mul %rb, %s : f32[16,64]\n"
+      "  %q2 = mul %q, %a : f32[16,64]\n"
+      "  %q3 = add %q2, %u : f32[16,64]\n"
+      "  return %y, %q3\n}\n");
+  pt_func *f = m->funcs[0];
+  /* ops: a b t one s y r rb q q2 q3 */
+  int64_t temp[2];
+  for (int on = 0; on < 2; on++) {
+    if (!on)
+      setenv("PT_RECOMPUTE", "0", 1);
+    pt_fusion_plan fp;
+    pt_plan_fusion(f, true, &fp);
+    int g1 = fp.group_of[0], g2 = fp.group_of[8];
+    ck_assert_int_ge(g1, 0);
+    ck_assert_int_ge(g2, 0);
+    ck_assert_int_ne(g1, g2);
+    const pt_fusion_group *later = &fp.groups[g2], *earlier = &fp.groups[g1];
+    bool has[11] = {false};
+    for (int k = 0; k < later->nops; k++)
+      has[later->ops[k]] = true;
+    bool stores_a = false, stores_s = false, stores_t = false;
+    for (int k = 0; k < earlier->noutputs; k++) {
+      stores_a |= earlier->outputs[k] == f->ops[0]->result;
+      stores_t |= earlier->outputs[k] == f->ops[2]->result;
+      stores_s |= earlier->outputs[k] == f->ops[4]->result;
+    }
+    if (on) {
+      ck_assert_msg(has[0] && has[4] && !has[2] && !has[1], "a and s recomputed, t read");
+      ck_assert_msg(!stores_a && !stores_s && stores_t, "the earlier group stores t, not a, s");
+    } else {
+      ck_assert_msg(!has[0] && !has[4] && stores_a && stores_s, "nothing recomputed");
+    }
+    pt_fusion_plan_free(&fp);
+    pt_diag *d = pt_diag_create(stderr);
+    pt_exec *e = pt_exec_create(f, NULL, d);
+    ck_assert_ptr_nonnull(e);
+    check_plan(f, pt_exec_plan(e), "recomputed values"); /* under the same PT_RECOMPUTE */
+    unsetenv("PT_RECOMPUTE");
+    temp[on] = pt_exec_plan(e)->temp_bytes;
+    pt_tensor **args = init_args(f, 3), *fused[2], *plain[2];
+    ck_assert_int_eq(pt_exec_run(e, args, fused, d), PT_OK);
+    pt_exec_destroy(e);
+    setenv("PT_FUSION", "0", 1);
+    e = pt_exec_create(f, NULL, d);
+    unsetenv("PT_FUSION");
+    ck_assert_int_eq(pt_exec_run(e, args, plain, d), PT_OK);
+    pt_exec_destroy(e);
+    for (int i = 0; i < 2; i++) {
+      ck_assert_msg(memcmp(fused[i]->data, plain[i]->data, pt_type_bytes(&plain[i]->type)) == 0,
+                    "result %d differs fused and op by op", i);
+      pt_tensor_destroy(fused[i]);
+      pt_tensor_destroy(plain[i]);
+    }
+    free_tensors(args, f->nargs);
+    pt_diag_destroy(d);
+  }
+  ck_assert_msg(temp[1] < temp[0], "temporaries %lld with recomputation, %lld without",
+                (long long)temp[1], (long long)temp[0]);
+  pt_module_destroy(m);
+}
+END_TEST
+
 /* runtime/vmath.h against the C library in double, rounded to f32 (what
  * the interpreter computes): at most a few ulp over a sweep of every
  * exponent of the f32 range, exact at the special values. */
@@ -1638,6 +1718,7 @@ int main(void) {
   tcase_add_loop_test(tc, fusion_matches_op_by_op, 0, 40);
   tcase_add_test(tc, fusion_merges_operand_groups);
   tcase_add_test(tc, row_reductions_join_groups);
+  tcase_add_test(tc, groups_recompute_cheap_values);
   tcase_add_test(tc, dot_copies_only_what_it_must);
   tcase_add_test(tc, gemm_epilogues);
   tcase_add_test(tc, vmath_is_within_ulps);
