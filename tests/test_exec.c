@@ -825,6 +825,42 @@ END_TEST
  * constants, values leaving a group half-way (for a reduction, or as a
  * result) -- give the same bits fused as op by op, and the interpreter's
  * values. */
+/* Runs f on args fused (its plan checked) and op by op (PT_FUSION=0): the
+ * results must be the same bits, and within f32 rounding of the
+ * interpreter's. Returns the fused plan's temporary bytes. */
+static int64_t fused_is_op_by_op(pt_func *f, pt_tensor **args, const char *what) {
+  pt_diag *d = pt_diag_create(stderr);
+  pt_tensor **fused = pt_calloc((size_t)f->nresults + 1, sizeof *fused),
+            **plain = pt_calloc((size_t)f->nresults + 1, sizeof *plain),
+            **want = pt_calloc((size_t)f->nresults + 1, sizeof *want);
+  pt_exec *e = pt_exec_create(f, NULL, d);
+  ck_assert_ptr_nonnull(e);
+  check_plan(f, pt_exec_plan(e), what);
+  int64_t temp = pt_exec_plan(e)->temp_bytes;
+  ck_assert_int_eq(pt_exec_run(e, args, fused, d), PT_OK);
+  pt_exec_destroy(e);
+  setenv("PT_FUSION", "0", 1);
+  e = pt_exec_create(f, NULL, d);
+  unsetenv("PT_FUSION");
+  ck_assert_int_eq(pt_exec_run(e, args, plain, d), PT_OK);
+  pt_exec_destroy(e);
+  ck_assert_int_eq(pt_interp_run(f, args, want, d), PT_OK);
+  for (int i = 0; i < f->nresults; i++) {
+    ck_assert_msg(memcmp(fused[i]->data, plain[i]->data, pt_type_bytes(&plain[i]->type)) == 0,
+                  "%s: result %d differs fused and op by op", what, i);
+    double rd = rel_diff(fused[i], want[i]);
+    ck_assert_msg(rd >= 0 && rd <= 1e-5, "%s: result %d is %g off the interpreter", what, i, rd);
+    pt_tensor_destroy(fused[i]);
+    pt_tensor_destroy(plain[i]);
+    pt_tensor_destroy(want[i]);
+  }
+  pt_free(fused);
+  pt_free(plain);
+  pt_free(want);
+  pt_diag_destroy(d);
+  return temp;
+}
+
 START_TEST(fusion_matches_op_by_op) {
   uint64_t r = 0x9e3779b97f4a7c15ull * (uint64_t)(_i + 1);
   char text[16384];
@@ -909,37 +945,16 @@ START_TEST(fusion_matches_op_by_op) {
            n - 1, n / 2, n - 1);
   pt_module *m = pt_test_parse_ok(text);
   pt_func *f = m->funcs[0];
-  pt_diag *d = pt_diag_create(stderr);
   pt_tensor **args = init_args(f, (uint64_t)_i);
   pt_fusion_plan fp;
   pt_plan_fusion(f, true, &fp);
   ck_assert_msg(fp.ngroups > 0, "program %d has nothing to fuse", _i);
   pt_fusion_plan_free(&fp);
-  pt_tensor *fused[3], *plain[3], *want[3];
-  pt_exec *e = pt_exec_create(f, NULL, d);
-  ck_assert_ptr_nonnull(e);
-  check_plan(f, pt_exec_plan(e), "random fused program");
-  ck_assert_int_eq(pt_exec_run(e, args, fused, d), PT_OK);
-  pt_exec_destroy(e);
-  setenv("PT_FUSION", "0", 1);
-  e = pt_exec_create(f, NULL, d);
-  unsetenv("PT_FUSION");
-  ck_assert_int_eq(pt_exec_run(e, args, plain, d), PT_OK);
-  pt_exec_destroy(e);
-  ck_assert_int_eq(pt_interp_run(f, args, want, d), PT_OK);
-  for (int i = 0; i < 3; i++) {
-    ck_assert_msg(memcmp(fused[i]->data, plain[i]->data, pt_type_bytes(&plain[i]->type)) == 0,
-                  "program %d: result %d differs fused and op by op:\n%s", _i, i, text);
-    double rd = rel_diff(fused[i], want[i]);
-    ck_assert_msg(rd >= 0 && rd <= 1e-5, "program %d: result %d is %g off the interpreter:\n%s", _i,
-                  i, rd, text);
-    pt_tensor_destroy(fused[i]);
-    pt_tensor_destroy(plain[i]);
-    pt_tensor_destroy(want[i]);
-  }
+  char what[16400];
+  snprintf(what, sizeof what, "program %d:\n%s", _i, text);
+  fused_is_op_by_op(f, args, what);
   free_tensors(args, f->nargs);
   pt_module_destroy(m);
-  pt_diag_destroy(d);
 }
 END_TEST
 
@@ -1153,8 +1168,7 @@ START_TEST(row_reductions_join_groups) {
       }
       pt_fusion_plan_free(&fp);
     }
-    pt_diag *d = pt_diag_create(stderr);
-    pt_tensor **args = init_args(f, 11 + (uint64_t)n), *fused[4], *plain[4], *want[4];
+    pt_tensor **args = init_args(f, 11 + (uint64_t)n);
     float *x = args[0]->data, *y = args[1]->data;
     x[n / 2] = NAN;               /* row 0: NaN */
     for (int j = 0; j < n; j++) { /* row 1: -0 */
@@ -1163,28 +1177,10 @@ START_TEST(row_reductions_join_groups) {
     }
     x[2 * n + n - 1] = INFINITY; /* row 2: +inf at the end; row 3: as drawn */
     y[2 * n + n - 1] = 1.0f;
-    pt_exec *e = pt_exec_create(f, NULL, d);
-    ck_assert_ptr_nonnull(e);
-    check_plan(f, pt_exec_plan(e), "row reductions");
-    ck_assert_int_eq(pt_exec_run(e, args, fused, d), PT_OK);
-    pt_exec_destroy(e);
-    setenv("PT_FUSION", "0", 1);
-    e = pt_exec_create(f, NULL, d);
-    unsetenv("PT_FUSION");
-    ck_assert_int_eq(pt_exec_run(e, args, plain, d), PT_OK);
-    pt_exec_destroy(e);
-    ck_assert_int_eq(pt_interp_run(f, args, want, d), PT_OK);
-    for (int i = 0; i < 4; i++) {
-      ck_assert_msg(memcmp(fused[i]->data, plain[i]->data, pt_type_bytes(&plain[i]->type)) == 0,
-                    "n %d: result %d differs fused and op by op", n, i);
-      double rd = rel_diff(fused[i], want[i]);
-      ck_assert_msg(rd >= 0 && rd <= 1e-5, "n %d: result %d is %g off the interpreter", n, i, rd);
-      pt_tensor_destroy(fused[i]);
-      pt_tensor_destroy(plain[i]);
-      pt_tensor_destroy(want[i]);
-    }
+    char what[64];
+    snprintf(what, sizeof what, "row reductions of %d", n);
+    fused_is_op_by_op(f, args, what);
     free_tensors(args, f->nargs);
-    pt_diag_destroy(d);
     pt_module_destroy(m);
   }
 }
@@ -1241,28 +1237,10 @@ START_TEST(groups_recompute_cheap_values) {
       ck_assert_msg(!has[0] && !has[4] && stores_a && stores_s, "nothing recomputed");
     }
     pt_fusion_plan_free(&fp);
-    pt_diag *d = pt_diag_create(stderr);
-    pt_exec *e = pt_exec_create(f, NULL, d);
-    ck_assert_ptr_nonnull(e);
-    check_plan(f, pt_exec_plan(e), "recomputed values"); /* under the same PT_RECOMPUTE */
+    pt_tensor **args = init_args(f, 3);
+    temp[on] = fused_is_op_by_op(f, args, "recomputed values"); /* under that PT_RECOMPUTE */
     unsetenv("PT_RECOMPUTE");
-    temp[on] = pt_exec_plan(e)->temp_bytes;
-    pt_tensor **args = init_args(f, 3), *fused[2], *plain[2];
-    ck_assert_int_eq(pt_exec_run(e, args, fused, d), PT_OK);
-    pt_exec_destroy(e);
-    setenv("PT_FUSION", "0", 1);
-    e = pt_exec_create(f, NULL, d);
-    unsetenv("PT_FUSION");
-    ck_assert_int_eq(pt_exec_run(e, args, plain, d), PT_OK);
-    pt_exec_destroy(e);
-    for (int i = 0; i < 2; i++) {
-      ck_assert_msg(memcmp(fused[i]->data, plain[i]->data, pt_type_bytes(&plain[i]->type)) == 0,
-                    "result %d differs fused and op by op", i);
-      pt_tensor_destroy(fused[i]);
-      pt_tensor_destroy(plain[i]);
-    }
     free_tensors(args, f->nargs);
-    pt_diag_destroy(d);
   }
   ck_assert_msg(temp[1] < temp[0], "temporaries %lld with recomputation, %lld without",
                 (long long)temp[1], (long long)temp[0]);
