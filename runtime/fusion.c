@@ -51,6 +51,23 @@ bool pt_fusion_row_reduce(const pt_op *op) {
          nd == 1 && dims[0] == x->type.rank - 1;
 }
 
+bool pt_fusion_col_reduce(const pt_op *op) {
+  if (op->code != PT_OP_REDUCE_SUM)
+    return false;
+  const pt_value *x = op->operands[0];
+  int64_t dims[PT_MAX_RANK];
+  int nd = pt_op_ints(op, PT_A_DIMS, dims, PT_MAX_RANK);
+  bool last = false;
+  for (int k = 0; k < nd; k++)
+    last |= dims[k] == x->type.rank - 1;
+  return is_f32(x) && is_f32(op->result) && x->type.rank >= 2 && pt_type_numel(&x->type) > 0 &&
+         nd >= 1 && !last && pt_type_numel(&op->result->type) <= PT_FUSION_COL_MAX;
+}
+
+bool pt_fusion_reduce(const pt_op *op) {
+  return pt_fusion_row_reduce(op) || pt_fusion_col_reduce(op);
+}
+
 /* A constant holding one value (an f32 splat). */
 static bool splat_of(const pt_value *v, double *out) {
   const pt_op *c = v->def;
@@ -300,7 +317,7 @@ static void plan_recompute(const pt_func *g, const pt_fusion_plan *p, group *gs,
         cone[ncone++] = def[v->id];
         for (int c = 0; c < ncone && ok; c++) {
           const pt_op *x = g->ops[cone[c]];
-          ok = !pt_fusion_row_reduce(x);
+          ok = !pt_fusion_reduce(x);
           for (int q = 0; q < x->noperands && ok; q++) {
             pt_fusion_access b = pt_fusion_read(x->operands[q]);
             if (b.splat)
@@ -383,7 +400,7 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
   int ng = 0, capg = 0;
   for (int i = 0; i < nops; i++) {
     const pt_op *op = g->ops[i];
-    bool reduce = rows && pt_fusion_row_reduce(op);
+    bool reduce = rows && pt_fusion_reduce(op);
     if (!pt_fusion_member_op(op) && !reduce)
       continue;
     /* the groups this op could join: those of its operands, the largest
@@ -394,7 +411,7 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
     int cand[3], nc = 0;
     for (int j = 0; j < op->noperands; j++) {
       int d = op->operands[j]->def ? def[op->operands[j]->id] : -1;
-      int gi = d >= 0 && !pt_fusion_row_reduce(g->ops[d]) ? p->group_of[d] : -1;
+      int gi = d >= 0 && !pt_fusion_reduce(g->ops[d]) ? p->group_of[d] : -1;
       bool dup = false;
       for (int q = 0; q < nc; q++)
         dup |= cand[q] == gi;

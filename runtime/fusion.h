@@ -31,7 +31,13 @@
  * another group), and the group's shape is its operand's. The loop adds
  * and compares in the order of the executor's own kernel (exec.c
  * sum_row, max_row: eight interleaved lanes, combined pairwise), so the
- * results are the same bits. PT_ROW_REDUCE=0 turns them off.
+ * results are the same bits. A column reduction -- a reduce_sum over
+ * dims that leave the last one, as a norm's scale gradient sums over the
+ * batch and sequence -- joins the same way: each element is added, in
+ * the loop's order (the kernel's: row by row), into a double sum per
+ * result on the loop's stack, rounded to f32 and stored when the loop
+ * ends; at most PT_FUSION_COL_MAX results. PT_ROW_REDUCE=0 turns both
+ * off.
  *
  * Recomputed values: a group reading a value another group computes
  * takes in that group's members computing it (pt_fusion_group.ops then
@@ -122,8 +128,8 @@ bool pt_fusion_epilogue_default(void);
 /* Whether strided dots are planned (with fusion on): PT_STRIDED_DOTS=0
  * turns them off. */
 bool pt_fusion_strided_default(void);
-/* Whether row reductions join groups (with fusion on): PT_ROW_REDUCE=0
- * turns them off. */
+/* Whether row and column reductions join groups (with fusion on):
+ * PT_ROW_REDUCE=0 turns them off. */
 bool pt_fusion_reduce_default(void);
 /* Whether groups recompute values (with fusion on): PT_RECOMPUTE=0 turns
  * it off. */
@@ -144,7 +150,13 @@ pt_fusion_access pt_fusion_read(const pt_value *v);
 
 /* Whether op is an element-wise op a group can hold. */
 bool pt_fusion_member_op(const pt_op *op);
-/* Whether op is a reduction a group can end with (row reductions, above). */
+/* Whether op is a reduction a group can end with (above): a row reduction,
+ * a column one, or either. */
 bool pt_fusion_row_reduce(const pt_op *op);
+bool pt_fusion_col_reduce(const pt_op *op);
+bool pt_fusion_reduce(const pt_op *op);
+/* A column reduction's most results: its double sums live on the loop's
+ * stack (8 bytes each) */
+#define PT_FUSION_COL_MAX 16384
 
 #endif

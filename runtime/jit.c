@@ -141,7 +141,11 @@ typedef struct {
    * rst[] are the reductions' strides (a row's value at offset(rst)) */
   bool rows;
   int64_t rst[PT_MAX_RANK];
-  int64_t sub;              /* in a row loop's eight elements, which one (emit_row) */
+  int64_t sub; /* in a row loop's eight elements, which one (emit_row) */
+  /* column reductions: per member, its sums' access (strides over the
+   * nest) or -1, and its double sums on the stack */
+  int *col_acc;
+  LLVMValueRef *col_sums;
   LLVMValueRef *params;     /* the inner function's pointers */
   LLVMValueRef *val;        /* per member: its value in this iteration */
   const pt_buffer_plan *bp; /* NULL: no output is written in place */
@@ -194,7 +198,7 @@ static int member_pos(const cg *c, const pt_value *v) {
 static void plan_loops(cg *c) {
   const pt_fusion_group *grp = c->grp;
   c->acc_of = pt_malloc((size_t)grp->nops * 3 * sizeof *c->acc_of);
-  c->acc = pt_malloc((size_t)grp->nops * 3 * sizeof *c->acc);
+  c->acc = pt_malloc((size_t)grp->nops * 4 * sizeof *c->acc);
   c->nacc = 0;
   for (int k = 0; k < grp->nops; k++) {
     const pt_op *op = c->g->ops[grp->ops[k]];
@@ -213,6 +217,27 @@ static void plan_loops(cg *c) {
       access_strides(grp, &a, x->st);
       c->acc_of[k * 3 + j] = c->nacc++;
     }
+  }
+  /* a column reduction's sums: one more access, at the result's strides
+   * with 0 for the reduced dims (so merging keeps its order) */
+  c->col_acc = pt_malloc((size_t)grp->nops * sizeof *c->col_acc);
+  for (int k = 0; k < grp->nops; k++) {
+    const pt_op *op = c->g->ops[grp->ops[k]];
+    c->col_acc[k] = -1;
+    if (!pt_fusion_col_reduce(op))
+      continue;
+    int64_t dims[PT_MAX_RANK], rs[PT_MAX_RANK];
+    int nd = pt_op_ints(op, PT_A_DIMS, dims, PT_MAX_RANK);
+    bool reduced[PT_MAX_RANK] = {false};
+    for (int q = 0; q < nd; q++)
+      reduced[dims[q]] = true;
+    row_major(&op->result->type, rs);
+    access *x = &c->acc[c->nacc];
+    x->ptr = -1;
+    x->pred = false;
+    for (int d = 0, j = 0; d < grp->shape.rank; d++)
+      x->st[d] = reduced[d] ? 0 : rs[j++];
+    c->col_acc[k] = c->nacc++;
   }
   /* drop dims of size 1; merge neighbours every access walks as one (but
    * a row reduction's row stays a level of its own) */
@@ -491,13 +516,20 @@ static LLVMValueRef emit_op(cg *c, int k) {
  * the same iteration. */
 static void emit_values(cg *c) {
   const pt_fusion_group *grp = c->grp;
-  for (int k = 0; k < grp->nops; k++) /* a row reduction's value: emit_row */
-    c->val[k] = pt_fusion_row_reduce(c->g->ops[grp->ops[k]]) ? NULL : emit_op(c, k);
+  for (int k = 0; k < grp->nops; k++) /* a reduction's: emit_row, emit_stores */
+    c->val[k] = pt_fusion_reduce(c->g->ops[grp->ops[k]]) ? NULL : emit_op(c, k);
 }
 
 static void emit_stores(cg *c) {
   const pt_fusion_group *grp = c->grp;
   for (int k = 0; k < grp->nops; k++) {
+    if (c->col_acc[k] >= 0) { /* sum += (double)x, at the element's result */
+      const pt_op *op = c->g->ops[grp->ops[k]];
+      LLVMValueRef x = c->val[member_pos(c, op->operands[0])];
+      LLVMValueRef at = element(c, c->f64, c->col_sums[k], c->acc[c->col_acc[k]].st);
+      LLVMValueRef sum = LLVMBuildLoad2(c->b, c->f64, at, "");
+      LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, sum, widen(c, x), ""), at);
+    }
     if (!c->val[k])
       continue;
     const pt_value *r = c->g->ops[grp->ops[k]]->result;
@@ -685,6 +717,34 @@ static void emit_loop(cg *c, int l) {
   LLVMPositionBuilderAtEnd(c->b, exit);
 }
 
+/* Column reduction k's result from its double sums: r[i] = (float)sum[i]
+ * (k_reduce's last step), one loop. */
+static void emit_col_result(cg *c, int k) {
+  const pt_fusion_group *grp = c->grp;
+  const pt_value *r = c->g->ops[grp->ops[k]]->result;
+  int o = 0;
+  while (grp->outputs[o] != r)
+    o++;
+  int64_t n = pt_type_numel(&r->type);
+  LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b);
+  LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "sums");
+  LLVMBuildBr(c->b, head);
+  LLVMPositionBuilderAtEnd(c->b, head);
+  LLVMValueRef i = phi(c, c->i64);
+  LLVMValueRef sum =
+      LLVMBuildLoad2(c->b, c->f64, LLVMBuildGEP2(c->b, c->f64, c->col_sums[k], &i, 1, ""), "");
+  LLVMBuildStore(c->b, narrow(c, sum),
+                 LLVMBuildGEP2(c->b, c->f32, c->params[grp->ninputs + o], &i, 1, ""));
+  LLVMValueRef next = LLVMBuildNUWAdd(c->b, i, i64c(c, 1), "");
+  LLVMValueRef more = LLVMBuildICmp(c->b, LLVMIntULT, next, i64c(c, n), "");
+  LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "sums.done");
+  LLVMBuildCondBr(c->b, more, head, exit);
+  LLVMValueRef in[2] = {i64c(c, 0), next};
+  LLVMBasicBlockRef from[2] = {pre, head};
+  LLVMAddIncoming(i, in, from, 2);
+  LLVMPositionBuilderAtEnd(c->b, exit);
+}
+
 static void add_fn_attr(cg *c, LLVMValueRef fn, LLVMAttributeIndex at, const char *name) {
   unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
   PT_ASSERT(kind != 0);
@@ -731,7 +791,17 @@ static void emit_group(cg *c, const char *name) {
   }
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, inner, "entry"));
   plan_loops(c);
+  c->col_sums = pt_calloc((size_t)grp->nops, sizeof *c->col_sums);
+  for (int k = 0; k < grp->nops; k++) /* the column sums, zeroed */
+    if (c->col_acc[k] >= 0) {
+      int64_t n = pt_type_numel(&c->g->ops[grp->ops[k]]->result->type);
+      c->col_sums[k] = LLVMBuildArrayAlloca(c->b, c->f64, i64c(c, n), "");
+      LLVMBuildMemSet(c->b, c->col_sums[k], LLVMConstInt(c->i8, 0, false), i64c(c, n * 8), 8);
+    }
   emit_loop(c, 0);
+  for (int k = 0; k < grp->nops; k++) /* rounded to f32 and stored */
+    if (c->col_acc[k] >= 0)
+      emit_col_result(c, k);
   LLVMBuildRetVoid(c->b);
 
   LLVMTypeRef oty = LLVMFunctionType(LLVMVoidTypeInContext(c->ctx), &ptr, 1, false);
@@ -753,6 +823,8 @@ static void emit_group(cg *c, const char *name) {
   pt_free(c->store_to);
   pt_free(c->acc_of);
   pt_free(c->acc);
+  pt_free(c->col_acc);
+  pt_free(c->col_sums);
 }
 
 pt_jit_program *pt_jit_compile(const pt_func *g, const pt_fusion_plan *f, const pt_buffer_plan *bp,

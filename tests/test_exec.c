@@ -1122,11 +1122,12 @@ START_TEST(fusion_merges_operand_groups) {
 }
 END_TEST
 
-/* Row reductions (fusion.h) join the groups computing their operands, and
- * give the executor's own kernels' bits at every row length around the
- * loop's sixteen- and eight-element steps, with NaN, infinities and
- * signed zeros in the rows; a member reading a group's reduction through
- * a broadcast starts another group; PT_ROW_REDUCE=0 keeps them alone. */
+/* Row and column reductions (fusion.h) join the groups computing their
+ * operands, and give the executor's own kernels' bits at every row length
+ * around the loop's sixteen- and eight-element steps, with NaN,
+ * infinities and signed zeros in the rows; a member reading a group's
+ * reduction through a broadcast starts another group; PT_ROW_REDUCE=0
+ * keeps them alone. */
 START_TEST(row_reductions_join_groups) {
   static const int lengths[] = {1, 5, 8, 13, 16, 24, 37, 128};
   for (size_t t = 0; t < sizeof lengths / sizeof lengths[0]; t++) {
@@ -1134,37 +1135,38 @@ START_TEST(row_reductions_join_groups) {
     char text[2048];
     snprintf(text, sizeof text,
              "func @f(input %%x: f32[4,%d], input %%y: f32[4,%d]) -> (s: f32[4], m: f32[4], "
-             "z: f32[4,%d], s2: f32[4]) {\n"
+             "z: f32[4,%d], s2: f32[4], c: f32[%d]) {\n"
              "  %%a = mul %%x, %%y : f32[4,%d]\n"
              "  %%e = exp %%a : f32[4,%d]\n"
              "  %%s = reduce_sum %%e {dims = [1]} : f32[4]\n"
              "  %%m = reduce_max %%a {dims = [1]} : f32[4]\n"
+             "  %%c = reduce_sum %%e {dims = [0]} : f32[%d]\n"
              "  %%mb = broadcast %%m {dims = [0]} : f32[4,%d]\n"
              "  %%z = sub %%a, %%mb : f32[4,%d]\n"
              "  %%s2 = reduce_sum %%z {dims = [1]} : f32[4]\n"
-             "  return %%s, %%m, %%z, %%s2\n}\n",
-             n, n, n, n, n, n, n);
+             "  return %%s, %%m, %%z, %%s2, %%c\n}\n",
+             n, n, n, n, n, n, n, n, n);
     pt_module *m = pt_test_parse_ok(text);
     pt_func *f = m->funcs[0];
-    /* ops: a e s m mb z s2 */
+    /* ops: a e s m c mb z s2 (c: a column reduction) */
     for (int on = 1; on >= 0; on--) {
       if (!on)
         setenv("PT_ROW_REDUCE", "0", 1);
       pt_fusion_plan fp;
       pt_plan_fusion(f, true, &fp);
       unsetenv("PT_ROW_REDUCE");
-      int ga = fp.group_of[0], gs = fp.group_of[2], gm = fp.group_of[3], gz = fp.group_of[5],
-          gs2 = fp.group_of[6];
+      int ga = fp.group_of[0], gs = fp.group_of[2], gm = fp.group_of[3], gc = fp.group_of[4],
+          gz = fp.group_of[6], gs2 = fp.group_of[7];
       if (on) {
-        ck_assert_msg(ga >= 0 && gs == ga && gm == ga, "n %d: a, s, m in groups %d %d %d", n, ga,
-                      gs, gm);
+        ck_assert_msg(ga >= 0 && gs == ga && gm == ga && gc == ga,
+                      "n %d: a, s, m, c in groups %d %d %d %d", n, ga, gs, gm, gc);
         ck_assert_msg(gz >= 0 && gz != ga && gs2 == gz, "n %d: z, s2 in groups %d %d", n, gz, gs2);
         ck_assert_int_eq(fp.groups[ga].shape.rank, 2);
         ck_assert_int_eq(fp.groups[ga].shape.dims[1], n);
         for (int k = 0; k < fp.groups[ga].noutputs; k++) /* e is read by s alone */
           ck_assert_ptr_ne(fp.groups[ga].outputs[k], f->ops[1]->result);
       } else {
-        ck_assert_msg(gs < 0 && gm < 0 && gs2 < 0, "n %d: a reduction in a group", n);
+        ck_assert_msg(gs < 0 && gm < 0 && gs2 < 0 && gc < 0, "n %d: a reduction in a group", n);
       }
       pt_fusion_plan_free(&fp);
     }
