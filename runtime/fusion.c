@@ -395,19 +395,19 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
     }
   pt_free(fill);
 
-  bool rows = pt_fusion_reduce_default();
+  bool reductions = pt_fusion_reduce_default();
   group *gs = NULL;
   int ng = 0, capg = 0;
   for (int i = 0; i < nops; i++) {
     const pt_op *op = g->ops[i];
-    bool reduce = rows && pt_fusion_reduce(op);
+    bool reduce = reductions && pt_fusion_reduce(op);
     if (!pt_fusion_member_op(op) && !reduce)
       continue;
     /* the groups this op could join: those of its operands, the largest
      * first, as many as fit in MAX_MEMBERS; it joins every one of them
      * that the readers allow, merging them into one group. A group's
      * reduction is read by none of its members: its value is whole only
-     * when the row's loop ends. */
+     * when its row's (or the whole) loop ends. */
     int cand[3], nc = 0;
     for (int j = 0; j < op->noperands; j++) {
       int d = op->operands[j]->def ? def[op->operands[j]->id] : -1;
