@@ -552,6 +552,36 @@ static LLVMValueRef phi(cg *c, LLVMTypeRef t) {
   return LLVMBuildPhi(c->b, t, "");
 }
 
+/* A do-while loop over i = 0 .. n - 1 (every trip count is >= 1):
+ * loop_begin enters its header and makes i, the body follows, loop_end
+ * closes it and continues after it; phis of the caller's own take their
+ * first value from `pre` and the next from `latch`. */
+typedef struct {
+  LLVMBasicBlockRef pre, head, latch;
+  LLVMValueRef i;
+} loop;
+
+static loop loop_begin(cg *c, const char *name) {
+  loop lp = {LLVMGetInsertBlock(c->b), LLVMAppendBasicBlockInContext(c->ctx, c->fn, name), NULL,
+             NULL};
+  LLVMBuildBr(c->b, lp.head);
+  LLVMPositionBuilderAtEnd(c->b, lp.head);
+  lp.i = phi(c, c->i64);
+  return lp;
+}
+
+static void loop_end(cg *c, loop *lp, int64_t n) {
+  lp->latch = LLVMGetInsertBlock(c->b);
+  LLVMValueRef next = LLVMBuildNUWAdd(c->b, lp->i, i64c(c, 1), "");
+  LLVMValueRef more = LLVMBuildICmp(c->b, LLVMIntULT, next, i64c(c, n), "");
+  LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "done");
+  LLVMBuildCondBr(c->b, more, lp->head, exit);
+  LLVMValueRef in[2] = {i64c(c, 0), next};
+  LLVMBasicBlockRef from[2] = {lp->pre, lp->latch};
+  LLVMAddIncoming(lp->i, in, from, 2);
+  LLVMPositionBuilderAtEnd(c->b, exit);
+}
+
 /* A lane of a row reduction and the next element x: s + (double)x for a
  * sum, max2(x, m) for a max (exec.c's order of operands). */
 static LLVMValueRef accumulate(cg *c, LLVMValueRef lane, LLVMValueRef x) {
@@ -628,28 +658,18 @@ static void emit_row(cg *c) {
     acc[q] = init[q] = LLVMConstVector(e, 8);
   }
   if (n >= 16) { /* i = 0 .. n/16 - 1, as a do-while loop */
-    LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b);
-    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "row");
-    LLVMBuildBr(c->b, head);
-    LLVMPositionBuilderAtEnd(c->b, head);
-    LLVMValueRef i = phi(c, c->i64), in[64];
+    loop lp = loop_begin(c, "row");
+    LLVMValueRef in[64];
     for (int q = 0; q < rr.n; q++)
       acc[q] = in[q] = phi(c, LLVMTypeOf(init[q]));
-    c->idx[l] = LLVMBuildMul(c->b, i, i64c(c, 16), "");
+    c->idx[l] = LLVMBuildMul(c->b, lp.i, i64c(c, 16), "");
     emit_block(c, &rr, 16, acc);
-    LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
-    LLVMValueRef inext = LLVMBuildNUWAdd(c->b, i, i64c(c, 1), "");
-    LLVMValueRef more = LLVMBuildICmp(c->b, LLVMIntULT, inext, i64c(c, n / 16), "");
-    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "row.done");
-    LLVMBuildCondBr(c->b, more, head, exit);
-    LLVMBasicBlockRef bbs[2] = {pre, latch};
-    LLVMValueRef iv[2] = {i64c(c, 0), inext};
-    LLVMAddIncoming(i, iv, bbs, 2);
+    loop_end(c, &lp, n / 16);
     for (int q = 0; q < rr.n; q++) {
       LLVMValueRef v[2] = {init[q], acc[q]};
-      LLVMAddIncoming(in[q], v, bbs, 2);
+      LLVMBasicBlockRef from[2] = {lp.pre, lp.latch};
+      LLVMAddIncoming(in[q], v, from, 2);
     }
-    LLVMPositionBuilderAtEnd(c->b, exit);
   }
   if (n % 16 >= 8) {
     c->idx[l] = i64c(c, n / 16 * 16);
@@ -696,25 +716,13 @@ static void emit_loop(cg *c, int l) {
     emit_row(c);
     return;
   }
-  LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b);
-  LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "loop");
-  LLVMBuildBr(c->b, head);
-  LLVMPositionBuilderAtEnd(c->b, head);
-  LLVMValueRef i = LLVMBuildPhi(c->b, c->i64, "i");
-  c->idx[l] = i;
+  loop lp = loop_begin(c, "loop");
+  c->idx[l] = lp.i;
   if (l + 1 < c->rank)
     emit_loop(c, l + 1);
   else
     emit_body(c);
-  LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
-  LLVMValueRef next = LLVMBuildNUWAdd(c->b, i, i64c(c, 1), "");
-  LLVMValueRef more = LLVMBuildICmp(c->b, LLVMIntULT, next, i64c(c, c->dims[l]), "");
-  LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "done");
-  LLVMBuildCondBr(c->b, more, head, exit);
-  LLVMValueRef in[2] = {i64c(c, 0), next};
-  LLVMBasicBlockRef from[2] = {pre, latch};
-  LLVMAddIncoming(i, in, from, 2);
-  LLVMPositionBuilderAtEnd(c->b, exit);
+  loop_end(c, &lp, c->dims[l]);
 }
 
 /* Column reduction k's result from its double sums: r[i] = (float)sum[i]
@@ -725,24 +733,12 @@ static void emit_col_result(cg *c, int k) {
   int o = 0;
   while (grp->outputs[o] != r)
     o++;
-  int64_t n = pt_type_numel(&r->type);
-  LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b);
-  LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "sums");
-  LLVMBuildBr(c->b, head);
-  LLVMPositionBuilderAtEnd(c->b, head);
-  LLVMValueRef i = phi(c, c->i64);
+  loop lp = loop_begin(c, "sums");
   LLVMValueRef sum =
-      LLVMBuildLoad2(c->b, c->f64, LLVMBuildGEP2(c->b, c->f64, c->col_sums[k], &i, 1, ""), "");
+      LLVMBuildLoad2(c->b, c->f64, LLVMBuildGEP2(c->b, c->f64, c->col_sums[k], &lp.i, 1, ""), "");
   LLVMBuildStore(c->b, narrow(c, sum),
-                 LLVMBuildGEP2(c->b, c->f32, c->params[grp->ninputs + o], &i, 1, ""));
-  LLVMValueRef next = LLVMBuildNUWAdd(c->b, i, i64c(c, 1), "");
-  LLVMValueRef more = LLVMBuildICmp(c->b, LLVMIntULT, next, i64c(c, n), "");
-  LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "sums.done");
-  LLVMBuildCondBr(c->b, more, head, exit);
-  LLVMValueRef in[2] = {i64c(c, 0), next};
-  LLVMBasicBlockRef from[2] = {pre, head};
-  LLVMAddIncoming(i, in, from, 2);
-  LLVMPositionBuilderAtEnd(c->b, exit);
+                 LLVMBuildGEP2(c->b, c->f32, c->params[grp->ninputs + o], &lp.i, 1, ""));
+  loop_end(c, &lp, pt_type_numel(&r->type));
 }
 
 static void add_fn_attr(cg *c, LLVMValueRef fn, LLVMAttributeIndex at, const char *name) {
