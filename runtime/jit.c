@@ -592,6 +592,17 @@ static LLVMValueRef accumulate(cg *c, LLVMValueRef lane, LLVMValueRef x) {
   return nan_select(c, LLVMRealOGT, x, lane);
 }
 
+/* The pointer reduction member k's result is stored through: always its
+ * own output buffer (a reduction's result is never written in place). */
+static LLVMValueRef reduction_out(cg *c, int k) {
+  const pt_fusion_group *grp = c->grp;
+  const pt_value *r = c->g->ops[grp->ops[k]]->result;
+  int o = 0;
+  while (grp->outputs[o] != r)
+    o++;
+  return c->params[grp->ninputs + o];
+}
+
 typedef struct {
   int n;        /* reductions */
   int red[64];  /* their members */
@@ -675,7 +686,7 @@ static void emit_row(cg *c) {
     c->idx[l] = i64c(c, n / 16 * 16);
     emit_block(c, &rr, 8, acc);
   }
-  LLVMValueRef(*lane)[8] = pt_malloc((size_t)(rr.n ? rr.n : 1) * sizeof *lane);
+  LLVMValueRef lane[64][8];
   for (int q = 0; q < rr.n; q++)
     for (int u = 0; u < 8; u++)
       lane[q][u] = LLVMBuildExtractElement(c->b, acc[q], i64c(c, u), "");
@@ -699,15 +710,10 @@ static void emit_row(cg *c) {
           c, gt, nan_select(c, gt, nan_select(c, gt, a[0], a[4]), nan_select(c, gt, a[2], a[6])),
           nan_select(c, gt, nan_select(c, gt, a[1], a[5]), nan_select(c, gt, a[3], a[7])));
     }
-    const pt_value *r = c->g->ops[grp->ops[rr.red[q]]]->result;
-    int o = 0;
-    while (grp->outputs[o] != r)
-      o++;
     LLVMValueRef ptr =
-        LLVMBuildGEP2(c->b, c->f32, c->params[grp->ninputs + o], (LLVMValueRef[]){off}, 1, "");
+        LLVMBuildGEP2(c->b, c->f32, reduction_out(c, rr.red[q]), (LLVMValueRef[]){off}, 1, "");
     LLVMBuildStore(c->b, v, ptr);
   }
-  pt_free(lane);
 }
 
 /* Loop l of the nest, as do-while loops (every trip count is >= 1). */
@@ -728,17 +734,12 @@ static void emit_loop(cg *c, int l) {
 /* Column reduction k's result from its double sums: r[i] = (float)sum[i]
  * (k_reduce's last step), one loop. */
 static void emit_col_result(cg *c, int k) {
-  const pt_fusion_group *grp = c->grp;
-  const pt_value *r = c->g->ops[grp->ops[k]]->result;
-  int o = 0;
-  while (grp->outputs[o] != r)
-    o++;
   loop lp = loop_begin(c, "sums");
   LLVMValueRef sum =
       LLVMBuildLoad2(c->b, c->f64, LLVMBuildGEP2(c->b, c->f64, c->col_sums[k], &lp.i, 1, ""), "");
   LLVMBuildStore(c->b, narrow(c, sum),
-                 LLVMBuildGEP2(c->b, c->f32, c->params[grp->ninputs + o], &lp.i, 1, ""));
-  loop_end(c, &lp, pt_type_numel(&r->type));
+                 LLVMBuildGEP2(c->b, c->f32, reduction_out(c, k), &lp.i, 1, ""));
+  loop_end(c, &lp, pt_type_numel(&c->g->ops[c->grp->ops[k]]->result->type));
 }
 
 static void add_fn_attr(cg *c, LLVMValueRef fn, LLVMAttributeIndex at, const char *name) {
