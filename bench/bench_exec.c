@@ -37,7 +37,8 @@ typedef struct {
   double *op_best; /* per op, the least of the profiled steps (a fused loop's at its last member) */
   int64_t peak;
   int groups;
-  double create; /* seconds to plan, compile and allocate */
+  int compiled, shared; /* fused loops compiled, and calling another's code */
+  double create;        /* seconds to plan, compile and allocate */
 } result;
 
 /* What op i's profiled time counts as: PT_OP_COUNT for a fused loop, else
@@ -67,6 +68,7 @@ static void run(const pt_func *g, pt_tensor **args, int steps, bool fused, resul
     exit(1);
   memset(r, 0, sizeof *r);
   r->create = pt_bench_now() - t0;
+  pt_exec_jit_counts(e, &r->compiled, &r->shared);
   r->op_best = calloc((size_t)g->nops + 1, sizeof *r->op_best);
   pt_fusion_plan fp;
   pt_plan_fusion(g, fused, &fp);
@@ -233,6 +235,8 @@ static void bench_model(const char *model, pt_optim_kind kind, const char *optna
   for (int f = both ? 0 : 1; f < 2; f++)
     printf("%-10s %12.3f %12.3f %10d %12.2f %12.1f\n", f ? "on" : "off", r[f].median * 1e3,
            r[f].best * 1e3, r[f].groups, (double)r[f].peak / 1e6, r[f].create * 1e3);
+  printf("fused loops compiled %d, sharing another's code %d (PT_JIT_CACHE)\n", r[1].compiled,
+         r[1].shared);
   if (both)
     printf("speed-up %.2fx\n", r[0].median / r[1].median);
 

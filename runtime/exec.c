@@ -1334,6 +1334,9 @@ const pt_buffer_plan *pt_exec_plan(const pt_exec *e) {
 const pt_fusion_plan *pt_exec_fusion(const pt_exec *e) {
   return &e->fusion;
 }
+void pt_exec_jit_counts(const pt_exec *e, int *compiled, int *reused) {
+  pt_jit_counts(e->jit, compiled, reused);
+}
 void pt_exec_set_profile(pt_exec *e, bool on) {
   e->profile = on;
 }

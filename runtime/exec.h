@@ -173,6 +173,10 @@ int64_t pt_exec_peak_bytes(const pt_exec *e);
 const pt_buffer_plan *pt_exec_plan(const pt_exec *e);
 /* The fusion groups it runs (borrowed). */
 const pt_fusion_plan *pt_exec_fusion(const pt_exec *e);
+/* Of its fused loops: how many it compiled, and how many call code
+ * compiled for an identical loop, an earlier layer's or a live executor's
+ * (runtime/jit.h). */
+void pt_exec_jit_counts(const pt_exec *e, int *compiled, int *reused);
 
 /* Per-op timing: when on, each run records the seconds spent in every op
  * (collectives included), readable after the run: pt_exec_op_seconds(e)[i]

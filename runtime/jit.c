@@ -15,12 +15,39 @@
 #include <string.h>
 #include <time.h>
 
-struct pt_jit_program {
+/* One compiled module: its code lives while a program uses a function of
+ * it (a program that compiled it, or a later one that found its loops in
+ * the cache below). */
+typedef struct jit_module {
   LLVMOrcResourceTrackerRef rt;
+  int refs;
+} jit_module;
+
+struct pt_jit_program {
+  jit_module **mods; /* the modules whose functions fns[] point into */
+  int nmods;
   pt_jit_fn *fns;
   int n;
+  int compiled, reused; /* groups compiled; groups calling another's code */
   double seconds;
 };
+
+/* The compiled loops of the process's live programs, by their unoptimised
+ * IR: a group whose loop function prints the same as one compiled before
+ * (another layer's norm, the same program built again for another run) is
+ * the same machine code, and calls it. The key is the printed body, so
+ * everything the code depends on (shapes, strides, constants, which
+ * pointer each value is read from and stored through) is in it. */
+typedef struct cache_entry {
+  struct cache_entry *next;
+  uint64_t hash;
+  char *key;
+  jit_module *mod; /* NULL while its module is being compiled */
+  int gi;          /* in that compilation: the group that defines it */
+  pt_jit_fn fn;
+} cache_entry;
+
+#define CACHE_BUCKETS 1024
 
 /* The process's JIT, made on first use and kept until exit. */
 static struct {
@@ -31,6 +58,7 @@ static struct {
   LLVMOrcJITDylibRef jd;
   char *triple;
   unsigned long programs;
+  cache_entry *cache[CACHE_BUCKETS];
 } J;
 
 static double now(void) {
@@ -46,7 +74,18 @@ static void take_error(LLVMErrorRef e, const char *what, char *buf, size_t cap) 
   LLVMDisposeErrorMessage(m);
 }
 
+static void cache_clear(void) {
+  for (int b = 0; b < CACHE_BUCKETS; b++)
+    while (J.cache[b]) {
+      cache_entry *x = J.cache[b];
+      J.cache[b] = x->next;
+      pt_free(x->key);
+      pt_free(x);
+    }
+}
+
 static void jit_shutdown(void) {
+  cache_clear();
   if (J.jit)
     LLVMOrcDisposeLLJIT(J.jit);
   if (J.tm)
@@ -748,10 +787,10 @@ static void add_fn_attr(cg *c, LLVMValueRef fn, LLVMAttributeIndex at, const cha
   LLVMAddAttributeAtIndex(fn, at, LLVMCreateEnumAttribute(c->ctx, kind, 0));
 }
 
-/* Group gi as `void NAME(ptr p)`: loads its pointers and calls the loop,
- * a function whose pointer parameters are noalias (no two buffers a group
- * touches overlap), which the optimiser inlines. */
-static void emit_group(cg *c, const char *name) {
+/* Group gi's loop as `void NAME.loop(ptr, ...)`, a function whose pointer
+ * parameters are noalias (no two buffers a group touches overlap); the
+ * entry point calling it is emit_entry's. */
+static LLVMValueRef emit_group(cg *c, const char *name) {
   const pt_fusion_group *grp = c->grp;
   int np = grp->ninputs + grp->noutputs;
   LLVMTypeRef ptr = LLVMPointerTypeInContext(c->ctx, 0);
@@ -800,20 +839,6 @@ static void emit_group(cg *c, const char *name) {
     if (c->col_acc[k] >= 0)
       emit_col_result(c, k);
   LLVMBuildRetVoid(c->b);
-
-  LLVMTypeRef oty = LLVMFunctionType(LLVMVoidTypeInContext(c->ctx), &ptr, 1, false);
-  LLVMValueRef outer = LLVMAddFunction(c->m, name, oty);
-  add_fn_attr(c, outer, LLVMAttributeFunctionIndex, "nounwind");
-  LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, outer, "entry"));
-  LLVMValueRef *args = pt_malloc((size_t)(np ? np : 1) * sizeof *args);
-  for (int q = 0; q < np; q++) {
-    LLVMValueRef at =
-        LLVMBuildGEP2(c->b, ptr, LLVMGetParam(outer, 0), (LLVMValueRef[]){i64c(c, q)}, 1, "");
-    args[q] = LLVMBuildLoad2(c->b, ptr, at, "");
-  }
-  LLVMBuildCall2(c->b, ity, inner, args, (unsigned)np, "");
-  LLVMBuildRetVoid(c->b);
-  pt_free(args);
   pt_free(pts);
   pt_free(c->params);
   pt_free(c->val);
@@ -822,6 +847,91 @@ static void emit_group(cg *c, const char *name) {
   pt_free(c->acc);
   pt_free(c->col_acc);
   pt_free(c->col_sums);
+  return inner;
+}
+
+/* `void NAME(ptr p)`: loads loop function inner's pointers from the array p
+ * and calls it (the optimiser inlines it). */
+static void emit_entry(cg *c, const char *name, LLVMValueRef inner) {
+  unsigned np = LLVMCountParams(inner);
+  LLVMTypeRef ptr = LLVMPointerTypeInContext(c->ctx, 0);
+  LLVMTypeRef oty = LLVMFunctionType(LLVMVoidTypeInContext(c->ctx), &ptr, 1, false);
+  LLVMValueRef outer = LLVMAddFunction(c->m, name, oty);
+  add_fn_attr(c, outer, LLVMAttributeFunctionIndex, "nounwind");
+  LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, outer, "entry"));
+  LLVMValueRef *args = pt_malloc((np ? np : 1) * sizeof *args);
+  for (unsigned q = 0; q < np; q++) {
+    LLVMValueRef at =
+        LLVMBuildGEP2(c->b, ptr, LLVMGetParam(outer, 0), (LLVMValueRef[]){i64c(c, q)}, 1, "");
+    args[q] = LLVMBuildLoad2(c->b, ptr, at, "");
+  }
+  LLVMBuildCall2(c->b, LLVMGlobalGetValueType(inner), inner, args, np, "");
+  LLVMBuildRetVoid(c->b);
+  pt_free(args);
+}
+
+/* ---- the cache of compiled loops ----------------------------------------- */
+
+bool pt_jit_cache_default(void) {
+  const char *s = getenv("PT_JIT_CACHE");
+  return !(s && strcmp(s, "0") == 0);
+}
+
+/* Loop function fn's key: its parameter count and its printed body (from
+ * the brace on, so without its name). */
+static char *loop_key(LLVMValueRef fn, uint64_t *hash) {
+  char *text = LLVMPrintValueToString(fn);
+  const char *body = strchr(text, '{');
+  PT_ASSERT(body);
+  size_t n = strlen(body);
+  char *key = pt_malloc(n + 16);
+  int h = snprintf(key, 16, "%u", LLVMCountParams(fn));
+  memcpy(key + h, body, n + 1);
+  LLVMDisposeMessage(text);
+  uint64_t x = 1469598103934665603ull; /* FNV-1a */
+  for (const char *q = key; *q; q++)
+    x = (x ^ (unsigned char)*q) * 1099511628211ull;
+  *hash = x;
+  return key;
+}
+
+static cache_entry *cache_find(uint64_t hash, const char *key) {
+  for (cache_entry *x = J.cache[hash % CACHE_BUCKETS]; x; x = x->next)
+    if (x->hash == hash && strcmp(x->key, key) == 0)
+      return x;
+  return NULL;
+}
+
+/* Drops the entries of module mod (NULL: of the compilation under way). */
+static void cache_drop(const jit_module *mod) {
+  for (int b = 0; b < CACHE_BUCKETS; b++)
+    for (cache_entry **at = &J.cache[b]; *at;) {
+      cache_entry *x = *at;
+      if (x->mod != mod) {
+        at = &x->next;
+        continue;
+      }
+      *at = x->next;
+      pt_free(x->key);
+      pt_free(x);
+    }
+}
+
+static void program_uses(pt_jit_program *p, jit_module *mod) {
+  for (int i = 0; i < p->nmods; i++)
+    if (p->mods[i] == mod)
+      return;
+  p->mods = pt_realloc(p->mods, (size_t)(p->nmods + 1) * sizeof *p->mods);
+  p->mods[p->nmods++] = mod;
+  mod->refs++;
+}
+
+/* Frees what a compilation that failed had made: its cache entries, the
+ * program and any module it holds. */
+static pt_jit_program *compile_failed(pt_jit_program *p) {
+  cache_drop(NULL);
+  pt_jit_program_destroy(p);
+  return NULL;
 }
 
 pt_jit_program *pt_jit_compile(const pt_func *g, const pt_fusion_plan *f, const pt_buffer_plan *bp,
@@ -840,6 +950,7 @@ pt_jit_program *pt_jit_compile(const pt_func *g, const pt_fusion_plan *f, const 
   }
   double t0 = now();
   unsigned long id = ++J.programs;
+  bool use_cache = pt_jit_cache_default();
   LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
   cg c = {0};
   c.ctx = LLVMOrcThreadSafeContextGetContext(tsc);
@@ -857,16 +968,59 @@ pt_jit_program *pt_jit_compile(const pt_func *g, const pt_fusion_plan *f, const 
   c.g = g;
   c.f = f;
   c.bp = bp;
+  /* per group: the group of this compilation whose function it calls (its
+   * own index if it has its own), or -1 when it calls a cached one */
+  int *from = pt_malloc((size_t)p->n * sizeof *from);
+  cache_entry **hit = pt_calloc((size_t)p->n, sizeof *hit);
   char name[64];
   for (int gi = 0; gi < f->ngroups; gi++) {
+    from[gi] = gi;
     if (f->groups[gi].dot) /* a GEMM epilogue: the executor runs it */
       continue;
     c.grp = &f->groups[gi];
     c.gi = gi;
     snprintf(name, sizeof name, "pt_fused_%lu_%d", id, gi);
-    emit_group(&c, name);
+    LLVMValueRef inner = emit_group(&c, name);
+    if (use_cache) {
+      uint64_t h;
+      char *key = loop_key(inner, &h);
+      cache_entry *x = cache_find(h, key);
+      if (x) {
+        LLVMDeleteFunction(inner);
+        pt_free(key);
+        if (x->mod) {
+          from[gi] = -1;
+          hit[gi] = x;
+          program_uses(p, x->mod);
+          p->reused++;
+        } else {
+          from[gi] = x->gi;
+          p->reused++;
+        }
+        continue;
+      }
+      x = pt_calloc(1, sizeof *x);
+      x->hash = h;
+      x->key = key;
+      x->gi = gi;
+      x->next = J.cache[h % CACHE_BUCKETS];
+      J.cache[h % CACHE_BUCKETS] = x;
+    }
+    emit_entry(&c, name, inner);
+    p->compiled++;
   }
   LLVMDisposeBuilder(c.b);
+  for (int gi = 0; gi < p->n; gi++)
+    if (hit[gi])
+      p->fns[gi] = hit[gi]->fn;
+  pt_free(hit);
+  if (p->compiled == 0) { /* every loop was compiled before */
+    LLVMDisposeModule(c.m);
+    LLVMOrcDisposeThreadSafeContext(tsc);
+    pt_free(from);
+    p->seconds = now() - t0;
+    return p;
+  }
   char err[512];
   LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
   LLVMPassBuilderOptionsSetLoopVectorization(opts, 1);
@@ -882,22 +1036,24 @@ pt_jit_program *pt_jit_compile(const pt_func *g, const pt_fusion_plan *f, const 
     pt_diag_error(d, g->loc, "@%s: %s", g->name, err);
     LLVMDisposeModule(c.m);
     LLVMOrcDisposeThreadSafeContext(tsc);
-    pt_jit_program_destroy(p);
-    return NULL;
+    pt_free(from);
+    return compile_failed(p);
   }
-  p->rt = LLVMOrcJITDylibCreateResourceTracker(J.jd);
+  jit_module *mod = pt_calloc(1, sizeof *mod);
+  mod->rt = LLVMOrcJITDylibCreateResourceTracker(J.jd);
+  program_uses(p, mod);
   LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(c.m, tsc);
   LLVMOrcDisposeThreadSafeContext(tsc);
-  e = LLVMOrcLLJITAddLLVMIRModuleWithRT(J.jit, p->rt, tsm);
+  e = LLVMOrcLLJITAddLLVMIRModuleWithRT(J.jit, mod->rt, tsm);
   if (e) {
     LLVMOrcDisposeThreadSafeModule(tsm);
     take_error(e, "adding the fused loops to the JIT", err, sizeof err);
     pt_diag_error(d, g->loc, "@%s: %s", g->name, err);
-    pt_jit_program_destroy(p);
-    return NULL;
+    pt_free(from);
+    return compile_failed(p);
   }
   for (int gi = 0; gi < f->ngroups; gi++) {
-    if (f->groups[gi].dot)
+    if (f->groups[gi].dot || from[gi] != gi)
       continue;
     snprintf(name, sizeof name, "pt_fused_%lu_%d", id, gi);
     LLVMOrcExecutorAddress addr = 0;
@@ -905,11 +1061,21 @@ pt_jit_program *pt_jit_compile(const pt_func *g, const pt_fusion_plan *f, const 
     if (e) {
       take_error(e, "compiling the fused loops", err, sizeof err);
       pt_diag_error(d, g->loc, "@%s: %s", g->name, err);
-      pt_jit_program_destroy(p);
-      return NULL;
+      pt_free(from);
+      return compile_failed(p);
     }
     p->fns[gi] = (pt_jit_fn)(uintptr_t)addr;
   }
+  for (int gi = 0; gi < f->ngroups; gi++)
+    if (from[gi] >= 0 && from[gi] != gi)
+      p->fns[gi] = p->fns[from[gi]];
+  pt_free(from);
+  for (int b = 0; b < CACHE_BUCKETS; b++) /* this compilation's loops, for later ones */
+    for (cache_entry *x = J.cache[b]; x; x = x->next)
+      if (!x->mod) {
+        x->mod = mod;
+        x->fn = p->fns[x->gi];
+      }
   p->seconds = now() - t0;
   return p;
 }
@@ -917,12 +1083,20 @@ pt_jit_program *pt_jit_compile(const pt_func *g, const pt_fusion_plan *f, const 
 void pt_jit_program_destroy(pt_jit_program *p) {
   if (!p)
     return;
-  if (p->rt && J.jit) { /* after exit's shutdown the JIT's memory is gone with it */
-    LLVMErrorRef e = LLVMOrcResourceTrackerRemove(p->rt);
-    if (e)
-      LLVMConsumeError(e);
-    LLVMOrcReleaseResourceTracker(p->rt);
+  for (int i = 0; i < p->nmods; i++) {
+    jit_module *mod = p->mods[i];
+    if (--mod->refs > 0)
+      continue;
+    cache_drop(mod);
+    if (mod->rt && J.jit) { /* after exit's shutdown the JIT's memory is gone with it */
+      LLVMErrorRef e = LLVMOrcResourceTrackerRemove(mod->rt);
+      if (e)
+        LLVMConsumeError(e);
+      LLVMOrcReleaseResourceTracker(mod->rt);
+    }
+    pt_free(mod);
   }
+  pt_free(p->mods);
   pt_free(p->fns);
   pt_free(p);
 }
@@ -934,4 +1108,9 @@ pt_jit_fn pt_jit_group_fn(const pt_jit_program *p, int gi) {
 
 double pt_jit_compile_seconds(const pt_jit_program *p) {
   return p->seconds;
+}
+
+void pt_jit_counts(const pt_jit_program *p, int *compiled, int *reused) {
+  *compiled = p->compiled;
+  *reused = p->reused;
 }

@@ -35,5 +35,18 @@ void pt_jit_program_destroy(pt_jit_program *p);
 pt_jit_fn pt_jit_group_fn(const pt_jit_program *p, int gi);
 /* Seconds spent compiling (optimisation and code generation). */
 double pt_jit_compile_seconds(const pt_jit_program *p);
+/* How many of p's groups were compiled, and how many call a loop compiled
+ * for an earlier group with the same code (below). */
+void pt_jit_counts(const pt_jit_program *p, int *compiled, int *reused);
+
+/* Compiled loops are shared: a group whose loop function, before
+ * optimisation, prints exactly as one already compiled (an earlier layer's,
+ * or a live program's: the same model built again) calls that code instead
+ * of compiling its own. The functions take their buffers as pointers, so
+ * only shapes, strides and constants are in the code, and those are in
+ * what is compared. A program's code lives while any program calls it.
+ * False when PT_JIT_CACHE=0 is in the environment (each program then
+ * compiles every group, as for comparisons). */
+bool pt_jit_cache_default(void);
 
 #endif

@@ -1250,6 +1250,70 @@ START_TEST(groups_recompute_cheap_values) {
 }
 END_TEST
 
+/* Identical loops share their compiled code (runtime/jit.h): two layers'
+ * groups, differing only in their buffers, compile once; a third with
+ * another constant compiles its own; a second executor of the program
+ * compiles nothing and keeps running once the first is gone. */
+START_TEST(jit_shares_compiled_loops) {
+  pt_module *m = pt_test_parse_ok(F(
+      "input %x: f32[16,40], input %w: f32[40,40]", "p: f32[16,40], q: f32[16,40], r: f32[16,40]",
+      "%h1 = constant {value = 0.5} : f32[16,40]\n"
+      "%a1 = mul %x, %h1 : f32[16,40]\n"
+      "%t1 = tanh %a1 : f32[16,40]\n"
+      "%d1 = dot %t1, %w {lhs_contract = [1], rhs_contract = [0]} : f32[16,40]\n"
+      "%h2 = constant {value = 0.5} : f32[16,40]\n"
+      "%a2 = mul %d1, %h2 : f32[16,40]\n"
+      "%t2 = tanh %a2 : f32[16,40]\n"
+      "%d2 = dot %t2, %w {lhs_contract = [1], rhs_contract = [0]} : f32[16,40]\n"
+      "%h3 = constant {value = 0.25} : f32[16,40]\n"
+      "%a3 = mul %d2, %h3 : f32[16,40]\n"
+      "%t3 = tanh %a3 : f32[16,40]\n"
+      "return %t1, %t2, %t3\n"));
+  pt_func *f = m->funcs[0];
+  pt_tensor **args = init_args(f, 5);
+  setenv("PT_JIT_CACHE", "1", 1);
+  fused_is_op_by_op(f, args, "shared loops"); /* the third layer's constant is its own */
+  pt_diag *d = pt_diag_create(stderr);
+  pt_tensor *first[3] = {0}, *again[3] = {0};
+  pt_exec *e1 = pt_exec_create(f, NULL, d);
+  ck_assert_ptr_nonnull(e1);
+  ck_assert_int_eq(pt_exec_fusion(e1)->ngroups, 3);
+  int compiled, reused;
+  pt_exec_jit_counts(e1, &compiled, &reused);
+  ck_assert_msg(compiled == 2 && reused == 1, "first executor: %d compiled, %d shared", compiled,
+                reused);
+  ck_assert_int_eq(pt_exec_run(e1, args, first, d), PT_OK);
+  pt_exec *e2 = pt_exec_create(f, NULL, d);
+  pt_exec_jit_counts(e2, &compiled, &reused);
+  ck_assert_msg(compiled == 0 && reused == 3, "second executor: %d compiled, %d shared", compiled,
+                reused);
+  pt_exec_destroy(e1); /* e2 still calls the code e1 compiled */
+  ck_assert_int_eq(pt_exec_run(e2, args, again, d), PT_OK);
+  for (int i = 0; i < 3; i++) {
+    ck_assert_msg(memcmp(first[i]->data, again[i]->data, pt_type_bytes(&first[i]->type)) == 0,
+                  "result %d differs between the executors", i);
+    pt_tensor_destroy(again[i]);
+  }
+  pt_exec_destroy(e2);
+  setenv("PT_JIT_CACHE", "0", 1);
+  pt_exec *e3 = pt_exec_create(f, NULL, d);
+  unsetenv("PT_JIT_CACHE"); /* on by default */
+  pt_exec_jit_counts(e3, &compiled, &reused);
+  ck_assert_msg(compiled == 3 && reused == 0, "without the cache: %d compiled, %d shared",
+                compiled, reused);
+  ck_assert_int_eq(pt_exec_run(e3, args, again, d), PT_OK);
+  for (int i = 0; i < 3; i++) {
+    ck_assert(memcmp(first[i]->data, again[i]->data, pt_type_bytes(&first[i]->type)) == 0);
+    pt_tensor_destroy(first[i]);
+    pt_tensor_destroy(again[i]);
+  }
+  pt_exec_destroy(e3);
+  pt_diag_destroy(d);
+  free_tensors(args, f->nargs);
+  pt_module_destroy(m);
+}
+END_TEST
+
 /* runtime/vmath.h against the C library in double, rounded to f32 (what
  * the interpreter computes): at most a few ulp over a sweep of every
  * exponent of the f32 range, exact at the special values. */
@@ -1699,6 +1763,7 @@ int main(void) {
   tcase_add_test(tc, fusion_merges_operand_groups);
   tcase_add_test(tc, row_reductions_join_groups);
   tcase_add_test(tc, groups_recompute_cheap_values);
+  tcase_add_test(tc, jit_shares_compiled_loops);
   tcase_add_test(tc, dot_copies_only_what_it_must);
   tcase_add_test(tc, gemm_epilogues);
   tcase_add_test(tc, vmath_is_within_ulps);
