@@ -2,8 +2,8 @@
  * LLVM 16 C API: each group becomes one function looping over the group's
  * shape, optimised at O3 for the host CPU (so the loop vectoriser uses its
  * vector width) and compiled in-process by ORC's LLJIT. One JIT serves the
- * process; each compiled program owns its code through a resource tracker
- * and frees it when destroyed.
+ * process; a compilation's code is freed when no program calls it any more
+ * (programs share identical loops: pt_jit_cache_default below).
  *
  * The loops compute exactly what the executor's per-op kernels compute,
  * operation by operation (no reassociation, no contraction into FMAs;
