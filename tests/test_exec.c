@@ -1255,20 +1255,20 @@ END_TEST
  * another constant compiles its own; a second executor of the program
  * compiles nothing and keeps running once the first is gone. */
 START_TEST(jit_shares_compiled_loops) {
-  pt_module *m = pt_test_parse_ok(F(
-      "input %x: f32[16,40], input %w: f32[40,40]", "p: f32[16,40], q: f32[16,40], r: f32[16,40]",
-      "%h1 = constant {value = 0.5} : f32[16,40]\n"
-      "%a1 = mul %x, %h1 : f32[16,40]\n"
-      "%t1 = tanh %a1 : f32[16,40]\n"
-      "%d1 = dot %t1, %w {lhs_contract = [1], rhs_contract = [0]} : f32[16,40]\n"
-      "%h2 = constant {value = 0.5} : f32[16,40]\n"
-      "%a2 = mul %d1, %h2 : f32[16,40]\n"
-      "%t2 = tanh %a2 : f32[16,40]\n"
-      "%d2 = dot %t2, %w {lhs_contract = [1], rhs_contract = [0]} : f32[16,40]\n"
-      "%h3 = constant {value = 0.25} : f32[16,40]\n"
-      "%a3 = mul %d2, %h3 : f32[16,40]\n"
-      "%t3 = tanh %a3 : f32[16,40]\n"
-      "return %t1, %t2, %t3\n"));
+  pt_module *m = pt_test_parse_ok(
+      F("input %x: f32[16,40], input %w: f32[40,40]", "p: f32[16,40], q: f32[16,40], r: f32[16,40]",
+        "%h1 = constant {value = 0.5} : f32[16,40]\n"
+        "%a1 = mul %x, %h1 : f32[16,40]\n"
+        "%t1 = tanh %a1 : f32[16,40]\n"
+        "%d1 = dot %t1, %w {lhs_contract = [1], rhs_contract = [0]} : f32[16,40]\n"
+        "%h2 = constant {value = 0.5} : f32[16,40]\n"
+        "%a2 = mul %d1, %h2 : f32[16,40]\n"
+        "%t2 = tanh %a2 : f32[16,40]\n"
+        "%d2 = dot %t2, %w {lhs_contract = [1], rhs_contract = [0]} : f32[16,40]\n"
+        "%h3 = constant {value = 0.25} : f32[16,40]\n"
+        "%a3 = mul %d2, %h3 : f32[16,40]\n"
+        "%t3 = tanh %a3 : f32[16,40]\n"
+        "return %t1, %t2, %t3\n"));
   pt_func *f = m->funcs[0];
   pt_tensor **args = init_args(f, 5);
   setenv("PT_JIT_CACHE", "1", 1);
@@ -1299,8 +1299,8 @@ START_TEST(jit_shares_compiled_loops) {
   pt_exec *e3 = pt_exec_create(f, NULL, d);
   unsetenv("PT_JIT_CACHE"); /* on by default */
   pt_exec_jit_counts(e3, &compiled, &reused);
-  ck_assert_msg(compiled == 3 && reused == 0, "without the cache: %d compiled, %d shared",
-                compiled, reused);
+  ck_assert_msg(compiled == 3 && reused == 0, "without the cache: %d compiled, %d shared", compiled,
+                reused);
   ck_assert_int_eq(pt_exec_run(e3, args, again, d), PT_OK);
   for (int i = 0; i < 3; i++) {
     ck_assert(memcmp(first[i]->data, again[i]->data, pt_type_bytes(&first[i]->type)) == 0);
