@@ -377,7 +377,7 @@ int main(int argc, char **argv) {
   if (status >= 0)
     return status;
 
-  MPI_Init(NULL, NULL);
+  pt_mpi_init();
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);

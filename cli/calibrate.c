@@ -191,10 +191,8 @@ static int run(int argc, char **argv) {
   int status = parse_quietly(argc, argv, &o);
   if (status != PT_EXIT_OK)
     return status;
-  int inited = 0, rank, size;
-  MPI_Initialized(&inited);
-  if (!inited)
-    MPI_Init(NULL, NULL);
+  int rank, size;
+  pt_mpi_init();
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   status = PT_EXIT_INPUT;

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <mpi.h>
 
+#include "mpi_coll.h"
 #include "train_run.h"
 
 /* ---- one rank, the reference interpreter ---------------------------------- */
@@ -191,10 +192,8 @@ static void summary(const pt_cli_train_args *a, const pt_train_report *r) {
 }
 
 int pt_cli_train_distributed(pt_cli_train_args *a) {
-  int inited = 0, rank = 0;
-  MPI_Initialized(&inited);
-  if (!inited)
-    MPI_Init(NULL, NULL);
+  int rank = 0;
+  pt_mpi_init();
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   /* every rank reads and checks the same inputs; rank 0 alone speaks */
   pt_diag *d = pt_diag_create(rank == 0 ? stderr : NULL);

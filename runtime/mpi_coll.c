@@ -255,6 +255,15 @@ void pt_mpi_mesh_destroy(pt_mpi_mesh *mm) {
   pt_free(mm);
 }
 
+void pt_mpi_init(void) {
+  int inited = 0;
+  MPI_Initialized(&inited);
+  if (inited)
+    return;
+  setenv("OMPI_MCA_sharedfp", "^sm", 0);
+  MPI_Init(NULL, NULL);
+}
+
 int pt_mpi_launcher_rank(void) {
   static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"};
   for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {

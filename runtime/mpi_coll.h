@@ -24,6 +24,16 @@ pt_mpi_mesh *pt_mpi_mesh_create(const pt_mesh *m, MPI_Comm world, pt_diag *d);
  * MPI_Comm_free). NULL is allowed. Must run before MPI_Finalize. */
 void pt_mpi_mesh_destroy(pt_mpi_mesh *mm);
 
+/* MPI_Init for a partita process (a no-op when MPI is already initialised).
+ * First it sets OMPI_MCA_sharedfp=^sm unless the environment chooses a
+ * sharedfp component: Open MPI's MPI-IO names the POSIX semaphore of its
+ * shared-memory shared file pointer after the file's base name alone
+ * (/dev/shm/sem.OMPIO_checkpoint.safetensors.tmp), so every job on a node
+ * shares it, and one killed while holding it leaves it taken: every later
+ * checkpoint on the node then hangs in MPI-IO. Checkpoints (runtime/
+ * checkpoint.h) never use a shared file pointer. */
+void pt_mpi_init(void);
+
 /* The rank the launcher (mpirun) gave this process, read from its
  * environment before MPI_Init; -1 when there is none. Lets a command keep
  * every rank but the first quiet about bad usage before MPI starts. */

@@ -20,6 +20,7 @@
 
 #include "checkpoint.h"
 #include "init.h"
+#include "mpi_coll.h"
 #include "safetensors.h"
 #include "shard_init.h"
 #include "testutil.h"
@@ -634,7 +635,7 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 }
 
 int main(int argc, char **argv) {
-  MPI_Init(&argc, &argv);
+  pt_mpi_init();
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &nranks);
   if (nranks != 1 && nranks != 2 && nranks != 4) {

@@ -739,7 +739,7 @@ START_TEST(train_step_matches_vmesh) {
 END_TEST
 
 int main(int argc, char **argv) {
-  MPI_Init(&argc, &argv);
+  pt_mpi_init();
   MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &world_size);
   Suite *s = suite_create("mpi");

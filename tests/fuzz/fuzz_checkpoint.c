@@ -14,6 +14,7 @@
 
 #include "checkpoint.h"
 #include "fuzz.h"
+#include "mpi_coll.h"
 #include "train.h"
 #include "train_impl.h"
 
@@ -30,7 +31,7 @@ static int nparams;
 static pt_mesh mesh;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
-  MPI_Init(argc, argv);
+  pt_mpi_init();
   fd = memfd_create("fuzz.ckpt", 0);
   if (fd < 0)
     PT_FUZZ_FAIL("memfd_create failed");
