@@ -161,6 +161,27 @@ static void progress(void *ctx, const pt_train_event *ev) {
   fflush(out);
 }
 
+/* The share of each rank's steps spent in collectives: every rank's up to
+ * four ranks, else the least and the most. */
+static void comm_line(const pt_train_report *r) {
+  if (!r->comm_share || r->ranks < 2)
+    return;
+  printf("time in collectives (waiting for slower ranks included):");
+  if (r->ranks <= 4) {
+    for (int i = 0; i < r->ranks; i++)
+      printf("%s rank %d %.1f%%", i ? "," : "", i, 100 * r->comm_share[i]);
+  } else {
+    int lo = 0, hi = 0;
+    for (int i = 1; i < r->ranks; i++) {
+      lo = r->comm_share[i] < r->comm_share[lo] ? i : lo;
+      hi = r->comm_share[i] > r->comm_share[hi] ? i : hi;
+    }
+    printf(" from %.1f%% (rank %d) to %.1f%% (rank %d)", 100 * r->comm_share[lo], lo,
+           100 * r->comm_share[hi], hi);
+  }
+  printf(" of the step\n");
+}
+
 static void summary(const pt_cli_train_args *a, const pt_train_report *r) {
   double med = r->median_seconds;
   if (!a->json) {
@@ -168,11 +189,15 @@ static void summary(const pt_cli_train_args *a, const pt_train_report *r) {
            "buffers %.1f MiB per rank\n",
            r->losses[0], r->losses[r->steps - 1], med * 1e3, med > 0 ? (double)r->batch / med : 0.0,
            (double)r->peak_bytes[0] / (1 << 20));
+    comm_line(r);
     return;
   }
   json_t *j = json_object(), *pk = json_array(), *ls = json_array(), *ss = json_array();
-  for (int i = 0; i < r->ranks; i++)
+  json_t *cs = json_array();
+  for (int i = 0; i < r->ranks; i++) {
     json_array_append_new(pk, json_integer(r->peak_bytes[i]));
+    json_array_append_new(cs, json_real(r->comm_share ? r->comm_share[i] : 0.0));
+  }
   for (uint64_t s = 0; s < r->steps; s++) {
     json_array_append_new(ls, json_real(r->losses[s]));
     json_array_append_new(ss, json_real(r->seconds[s]));
@@ -184,6 +209,7 @@ static void summary(const pt_cli_train_args *a, const pt_train_report *r) {
   json_object_set_new(j, "final_loss", json_real(r->losses[r->steps - 1]));
   json_object_set_new(j, "median_step_seconds", json_real(med));
   json_object_set_new(j, "peak_buffer_bytes_per_rank", pk);
+  json_object_set_new(j, "collective_share_per_rank", cs);
   json_object_set_new(j, "losses", ls);
   json_object_set_new(j, "step_seconds", ss);
   json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));

@@ -1138,6 +1138,7 @@ struct pt_exec {
   int64_t *view_off;  /* and each one's byte offset in its argument */
   int nviews;
   bool profile;
+  double comm_seconds;   /* in MPI collectives, since creation */
   double *secs, *starts; /* per op, when profiling */
   double t0, total;
 };
@@ -1334,6 +1335,9 @@ const pt_buffer_plan *pt_exec_plan(const pt_exec *e) {
 const pt_fusion_plan *pt_exec_fusion(const pt_exec *e) {
   return &e->fusion;
 }
+double pt_exec_comm_seconds(const pt_exec *e) {
+  return e->comm_seconds;
+}
 void pt_exec_jit_counts(const pt_exec *e, int *compiled, int *reused) {
   pt_jit_counts(e->jit, compiled, reused);
 }
@@ -1484,8 +1488,12 @@ static pt_status run_op(pt_exec *e, int i, pt_diag *d) {
   case PT_OP_COLLECTIVE_PERMUTE:
     if (e->plan.region[op->result->id] == PT_BUF_VIEW)
       return PT_OK; /* read in place: point_views */
-    if (e->mm)
-      return pt_mpi_collective(e->mm, op, x[0], r, d);
+    if (e->mm) {
+      double t0 = now();
+      pt_status st = pt_mpi_collective(e->mm, op, x[0], r, d);
+      e->comm_seconds += now() - t0;
+      return st;
+    }
     local_collective(op, x[0], r);
     return PT_OK;
   case PT_OP_CALL: /* programs are inlined before they are lowered */

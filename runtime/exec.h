@@ -173,6 +173,9 @@ int64_t pt_exec_peak_bytes(const pt_exec *e);
 const pt_buffer_plan *pt_exec_plan(const pt_exec *e);
 /* The fusion groups it runs (borrowed). */
 const pt_fusion_plan *pt_exec_fusion(const pt_exec *e);
+/* Seconds its runs have spent in MPI collectives since it was created,
+ * waiting for slower peers included (profiling or not). */
+double pt_exec_comm_seconds(const pt_exec *e);
 /* Of its fused loops: how many it compiled, and how many call code
  * compiled for an identical loop, an earlier layer's or a live executor's
  * (runtime/jit.h). */

@@ -256,6 +256,7 @@ void pt_train_report_free(pt_train_report *r) {
   pt_free(r->losses);
   pt_free(r->seconds);
   pt_free(r->peak_bytes);
+  pt_free(r->comm_share);
   *r = (pt_train_report){0};
 }
 

@@ -181,9 +181,14 @@ typedef struct {
   double *seconds; /* per step: wall time (distributed: from the barrier before it) */
   double median_seconds;
   int ranks;
-  int64_t batch;            /* samples per step: dim 0 of train_step's first input of rank
-                               >= 1 (0 if none) */
-  int64_t *peak_bytes;      /* distributed: per rank, the executor's planned buffers; NULL alone */
+  int64_t batch;       /* samples per step: dim 0 of train_step's first input of rank
+                          >= 1 (0 if none) */
+  int64_t *peak_bytes; /* distributed: per rank, the executor's planned buffers; NULL alone */
+  /* distributed: per rank, the share of its steps' time spent in MPI
+   * collectives, waiting for slower ranks included (so the least is the
+   * rank the others wait for), the first step left out when there are
+   * more; NULL alone */
+  double *comm_share;
 } pt_train_report;
 
 /* Trains. On PT_OK *r holds the run (free with pt_train_report_free); on

@@ -154,6 +154,16 @@ if [ -n "$whole" ] && [ "$whole" = "$resumed" ]; then
 else
   fail "resumed losses '$resumed' differ from the uninterrupted run's '$whole'"
 fi
+# the summary's time in collectives: a share of the step for each rank, in
+# the JSON (BP all-reduces: more than none, less than all) and in the text
+shares=$(python3 -c 'import json,sys; print(" ".join("%.4f" % x for x in json.load(open(sys.argv[1]))["collective_share_per_rank"]))' "$T/whole.json" 2>/dev/null)
+line=$(grep "^time in collectives" "$T/out")
+if python3 -c 'import sys; v=[float(x) for x in sys.argv[1:]]; sys.exit(not (len(v) == 2 and all(0 < x < 1 for x in v)))' $shares &&
+    [[ "$line" =~ rank\ 0\ [0-9.]+%,\ rank\ 1\ [0-9.]+%,\ rank\ 2\ [0-9.]+%,\ rank\ 3\ [0-9.]+%\ of\ the\ step ]]; then
+  pass "the summary gives each rank's time in collectives: $shares of the step on 2 ranks; on 4: ${line#*: }"
+else
+  fail "time in collectives: JSON '$shares', text '$line'"
+fi
 # SGD under BP carries each weight as its rows (passes/lower.c, carried blocks):
 # a checkpoint written from the rows on 2 ranks resumes on 1 rank, and one
 # written on 1 rank resumes into the rows; both continue the uninterrupted
