@@ -971,7 +971,6 @@ pt_jit_program *pt_jit_compile(const pt_func *g, const pt_fusion_plan *f, const 
   /* per group: the group of this compilation whose function it calls (its
    * own index if it has its own), or -1 when it calls a cached one */
   int *from = pt_malloc((size_t)p->n * sizeof *from);
-  cache_entry **hit = pt_calloc((size_t)p->n, sizeof *hit);
   char name[64];
   for (int gi = 0; gi < f->ngroups; gi++) {
     from[gi] = gi;
@@ -988,14 +987,13 @@ pt_jit_program *pt_jit_compile(const pt_func *g, const pt_fusion_plan *f, const 
       if (x) {
         LLVMDeleteFunction(inner);
         pt_free(key);
+        p->reused++;
         if (x->mod) {
           from[gi] = -1;
-          hit[gi] = x;
+          p->fns[gi] = x->fn;
           program_uses(p, x->mod);
-          p->reused++;
         } else {
           from[gi] = x->gi;
-          p->reused++;
         }
         continue;
       }
@@ -1010,10 +1008,6 @@ pt_jit_program *pt_jit_compile(const pt_func *g, const pt_fusion_plan *f, const 
     p->compiled++;
   }
   LLVMDisposeBuilder(c.b);
-  for (int gi = 0; gi < p->n; gi++)
-    if (hit[gi])
-      p->fns[gi] = hit[gi]->fn;
-  pt_free(hit);
   if (p->compiled == 0) { /* every loop was compiled before */
     LLVMDisposeModule(c.m);
     LLVMOrcDisposeThreadSafeContext(tsc);

@@ -55,9 +55,9 @@ typedef struct {
   pt_tensor **args;  /* this rank's blocks of every argument */
   pt_tensor **ref;   /* --verify: rank 0's global tensors */
   pt_prof *prof;
-  /* the steps' seconds in collectives and in all (the first step left out
-   * when there are more: it faults in the buffers) */
-  double comm_s, step_s;
+  /* the steps' seconds in collectives (the first step left out when there
+   * are more: it faults in the buffers) */
+  double comm_s;
 } dist;
 
 /* Every rank agrees on failure: returns true if any rank failed. */
@@ -397,10 +397,8 @@ static bool loop(dist *x, double *losses, double *secs) {
     for (int i = 0; i < x->nupd && !run_failed; i++)
       pt_exec_carry(x->e, i, i);
     secs[s] = pt_train_now() - t0;
-    if (s > 0 || o->steps == 1) {
+    if (s > 0 || o->steps == 1)
       x->comm_s += pt_exec_comm_seconds(x->e) - c0;
-      x->step_s += secs[s];
-    }
     uint64_t step = x->start + s + 1;
     if (recording && !run_failed)
       pt_prof_record(x->prof, x->e, step, t0, secs[s]);
@@ -520,7 +518,10 @@ static bool finish(dist *x, double *losses, double *secs, pt_train_report *r) {
   for (int i = 0; i < x->size; i++)
     rep.peak_bytes[i] = peaks[i];
   pt_free(peaks);
-  double share = x->step_s > 0 ? x->comm_s / x->step_s : 0;
+  double step_s = 0; /* over the steps comm_s counts */
+  for (uint64_t s = o->steps > 1; s < o->steps; s++)
+    step_s += secs[s];
+  double share = step_s > 0 ? x->comm_s / step_s : 0;
   rep.comm_share = pt_calloc((size_t)x->size, sizeof *rep.comm_share);
   MPI_Allgather(&share, 1, MPI_DOUBLE, rep.comm_share, 1, MPI_DOUBLE, MPI_COMM_WORLD);
   if (r)
