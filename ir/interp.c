@@ -33,6 +33,17 @@ static void unflatten(const pt_type *t, int64_t flat, int64_t *idx) {
   }
 }
 
+/* Advances a row-major index over t's dimensions by one element, the last
+ * dimension fastest: the walk unflatten gives for 0, 1, 2, ... without a
+ * division per element. */
+static void next_index(const pt_type *t, int64_t *idx) {
+  for (int k = t->rank - 1; k >= 0; k--) {
+    if (++idx[k] < t->dims[k])
+      return;
+    idx[k] = 0;
+  }
+}
+
 /* Writes flat index `flat` of t as "[i, j, ...]". */
 static const char *index_str(const pt_type *t, int64_t flat, char *buf,
                              size_t n) {
@@ -161,6 +172,34 @@ static pt_status run_binary(const pt_op *op, const pt_tensor *a,
     }
     return PT_OK;
   }
+  if (r->type.dtype == PT_F32 && !r->wide && a->type.dtype == PT_F32 && !a->wide &&
+      b->type.dtype == PT_F32 && !b->wide &&
+      (op->code == PT_OP_ADD || op->code == PT_OP_SUB || op->code == PT_OP_MUL ||
+       op->code == PT_OP_DIV)) {
+    /* the loop below without a call per element: the same double
+     * arithmetic, rounded to f32 once */
+    const float *x = a->data, *y = b->data;
+    float *o = r->data;
+    switch (op->code) {
+    case PT_OP_ADD:
+      for (int64_t i = 0; i < n; i++)
+        o[i] = (float)((double)x[i] + (double)y[i]);
+      break;
+    case PT_OP_SUB:
+      for (int64_t i = 0; i < n; i++)
+        o[i] = (float)((double)x[i] - (double)y[i]);
+      break;
+    case PT_OP_MUL:
+      for (int64_t i = 0; i < n; i++)
+        o[i] = (float)((double)x[i] * (double)y[i]);
+      break;
+    default:
+      for (int64_t i = 0; i < n; i++)
+        o[i] = (float)((double)x[i] / (double)y[i]);
+      break;
+    }
+    return PT_OK;
+  }
   for (int64_t i = 0; i < n; i++) {
     double x = pt_tensor_get(a, i), y = pt_tensor_get(b, i), v;
     switch (op->code) {
@@ -261,9 +300,10 @@ static void run_constant(const pt_op *op, pt_tensor *r) {
 
 static void run_iota(const pt_op *op, pt_tensor *r) {
   int dim = (int)pt_op_int(op, PT_A_DIM, 0);
-  int64_t n = numel(r), idx[PT_MAX_RANK];
+  int64_t n = numel(r), idx[PT_MAX_RANK] = {0};
   for (int64_t i = 0; i < n; i++) {
-    unflatten(&r->type, i, idx);
+    if (i)
+      next_index(&r->type, idx);
     pt_tensor_set(r, i, (double)idx[dim]);
   }
 }
@@ -271,13 +311,14 @@ static void run_iota(const pt_op *op, pt_tensor *r) {
 /* ---- data movement -------------------------------------------------- */
 
 static void run_broadcast(const pt_op *op, const pt_tensor *x, pt_tensor *r) {
-  int64_t dims[PT_MAX_RANK], xs[PT_MAX_RANK], idx[PT_MAX_RANK];
+  int64_t dims[PT_MAX_RANK], xs[PT_MAX_RANK], idx[PT_MAX_RANK] = {0};
   int nd = ints_or(op, PT_A_DIMS, dims, 0, 0);
   PT_ASSERT(nd == x->type.rank);
   strides_of(&x->type, xs);
   int64_t n = numel(r);
   for (int64_t i = 0; i < n; i++) {
-    unflatten(&r->type, i, idx);
+    if (i)
+      next_index(&r->type, idx);
     int64_t src = 0;
     for (int k = 0; k < nd; k++)
       if (x->type.dims[k] != 1)
@@ -294,13 +335,14 @@ static void run_reshape(const pt_tensor *x, pt_tensor *r) {
 }
 
 static void run_transpose(const pt_op *op, const pt_tensor *x, pt_tensor *r) {
-  int64_t perm[PT_MAX_RANK], xs[PT_MAX_RANK], idx[PT_MAX_RANK];
+  int64_t perm[PT_MAX_RANK], xs[PT_MAX_RANK], idx[PT_MAX_RANK] = {0};
   int np = ints_or(op, PT_A_PERM, perm, 0, 0);
   PT_ASSERT(np == r->type.rank);
   strides_of(&x->type, xs);
   int64_t n = numel(r);
   for (int64_t i = 0; i < n; i++) {
-    unflatten(&r->type, i, idx);
+    if (i)
+      next_index(&r->type, idx);
     int64_t src = 0;
     for (int k = 0; k < np; k++)
       src += idx[k] * xs[perm[k]];
@@ -311,13 +353,14 @@ static void run_transpose(const pt_op *op, const pt_tensor *x, pt_tensor *r) {
 static void run_slice(const pt_op *op, const pt_tensor *x, pt_tensor *r) {
   int rank = x->type.rank;
   int64_t start[PT_MAX_RANK], stride[PT_MAX_RANK], xs[PT_MAX_RANK],
-      idx[PT_MAX_RANK];
+      idx[PT_MAX_RANK] = {0};
   PT_ASSERT(ints_or(op, PT_A_START, start, 0, 0) == rank);
   PT_ASSERT(ints_or(op, PT_A_STRIDE, stride, rank, 1) == rank);
   strides_of(&x->type, xs);
   int64_t n = numel(r);
   for (int64_t i = 0; i < n; i++) {
-    unflatten(&r->type, i, idx);
+    if (i)
+      next_index(&r->type, idx);
     int64_t src = 0;
     for (int k = 0; k < rank; k++)
       src += (start[k] + idx[k] * stride[k]) * xs[k];
@@ -327,15 +370,15 @@ static void run_slice(const pt_op *op, const pt_tensor *x, pt_tensor *r) {
 
 static void run_concat(const pt_op *op, pt_tensor *const *xs, pt_tensor *r) {
   int dim = (int)pt_op_int(op, PT_A_DIM, 0);
-  int64_t rs[PT_MAX_RANK], idx[PT_MAX_RANK], offset = 0;
+  int64_t rs[PT_MAX_RANK], offset = 0;
   strides_of(&r->type, rs);
   for (int j = 0; j < op->noperands; j++) {
     const pt_tensor *x = xs[j];
-    int64_t n = numel(x);
+    int64_t n = numel(x), idx[PT_MAX_RANK] = {0};
     for (int64_t i = 0; i < n; i++) {
-      unflatten(&x->type, i, idx);
-      idx[dim] += offset;
-      int64_t dst = 0;
+      if (i)
+        next_index(&x->type, idx);
+      int64_t dst = offset * rs[dim];
       for (int k = 0; k < r->type.rank; k++)
         dst += idx[k] * rs[k];
       pt_tensor_set(r, dst, pt_tensor_get(x, i));
@@ -349,7 +392,7 @@ static void run_pad(const pt_op *op, const pt_tensor *x, const pt_tensor *v,
                     pt_tensor *r) {
   int rank = x->type.rank;
   int64_t low[PT_MAX_RANK], interior[PT_MAX_RANK], rs[PT_MAX_RANK],
-      idx[PT_MAX_RANK];
+      idx[PT_MAX_RANK] = {0};
   PT_ASSERT(ints_or(op, PT_A_LOW, low, 0, 0) == rank);
   PT_ASSERT(ints_or(op, PT_A_INTERIOR, interior, rank, 0) == rank);
   strides_of(&r->type, rs);
@@ -358,7 +401,8 @@ static void run_pad(const pt_op *op, const pt_tensor *x, const pt_tensor *v,
   for (int64_t i = 0; i < nr; i++)
     pt_tensor_set(r, i, fill);
   for (int64_t i = 0; i < nx; i++) {
-    unflatten(&x->type, i, idx);
+    if (i)
+      next_index(&x->type, idx);
     int64_t dst = 0;
     for (int k = 0; k < rank; k++)
       dst += (low[k] + idx[k] * (interior[k] + 1)) * rs[k];
@@ -387,7 +431,7 @@ static void run_reduce(const pt_op *op, const pt_tensor *x, pt_tensor *r) {
   bool is_max = op->code == PT_OP_REDUCE_MAX;
   bool is_int = x->type.dtype == PT_I32;
   int64_t dims[PT_MAX_RANK], rs[PT_MAX_RANK], step[PT_MAX_RANK],
-      idx[PT_MAX_RANK];
+      idx[PT_MAX_RANK] = {0};
   int nd = ints_or(op, PT_A_DIMS, dims, 0, 0);
   bool reduced[PT_MAX_RANK] = {false};
   for (int k = 0; k < nd; k++)
@@ -402,7 +446,8 @@ static void run_reduce(const pt_op *op, const pt_tensor *x, pt_tensor *r) {
   accum *acc = pt_malloc((size_t)nr * sizeof *acc);
   bool *seen = pt_calloc((size_t)nr, sizeof *seen);
   for (int64_t i = 0; i < nx; i++) {
-    unflatten(&x->type, i, idx);
+    if (i)
+      next_index(&x->type, idx);
     int64_t dst = 0;
     for (int k = 0; k < x->type.rank; k++)
       dst += idx[k] * step[k];
@@ -435,21 +480,31 @@ static void run_reduce(const pt_op *op, const pt_tensor *x, pt_tensor *r) {
 }
 
 /* Copies t's elements into a fresh double array (exact for every element
- * type), laid out row-major over t's dimensions taken in `order`. */
+ * type), laid out row-major over t's dimensions taken in `order`: the
+ * destination is walked in order and the source index kept as an odometer
+ * (no division per element). */
 static double *to_doubles(const pt_tensor *t, const int *order) {
-  pt_type p = t->type;
-  int64_t ts[PT_MAX_RANK], idx[PT_MAX_RANK];
+  int rank = t->type.rank;
+  int64_t ts[PT_MAX_RANK], dims[PT_MAX_RANK], st[PT_MAX_RANK], idx[PT_MAX_RANK] = {0};
   strides_of(&t->type, ts);
-  for (int k = 0; k < p.rank; k++)
-    p.dims[k] = t->type.dims[order[k]];
+  for (int k = 0; k < rank; k++) {
+    dims[k] = t->type.dims[order[k]];
+    st[k] = ts[order[k]];
+  }
   int64_t n = numel(t);
-  double *out = pt_malloc((size_t)n * sizeof *out);
+  double *out = pt_malloc((size_t)(n ? n : 1) * sizeof *out);
+  bool f32 = t->type.dtype == PT_F32 && !t->wide;
+  const float *fs = t->data;
+  int64_t src = 0;
   for (int64_t i = 0; i < n; i++) {
-    unflatten(&p, i, idx);
-    int64_t src = 0;
-    for (int k = 0; k < p.rank; k++)
-      src += idx[k] * ts[order[k]];
-    out[i] = pt_tensor_get(t, src);
+    out[i] = f32 ? (double)fs[src] : pt_tensor_get(t, src);
+    for (int k = rank - 1; k >= 0; k--) { /* the next index, last dimension fastest */
+      src += st[k];
+      if (++idx[k] < dims[k])
+        break;
+      src -= st[k] * dims[k];
+      idx[k] = 0;
+    }
   }
   return out;
 }
@@ -504,6 +559,23 @@ static void run_dot(const pt_op *op, const pt_tensor *l, const pt_tensor *rh,
     for (int64_t m = 0; m < M; m++)
       for (int64_t n = 0; n < N; n++) {
         const double *x = L + (b * M + m) * K, *y = R + (b * N + n) * K;
+        if (!is_int && n + 4 <= N) {
+          /* four results at once, each summed over k in order as below (the
+           * same operations: the same bits), in independent chains */
+          const double *y1 = y + K, *y2 = y1 + K, *y3 = y2 + K;
+          double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+          for (int64_t k = 0; k < K; k++) {
+            a0 += x[k] * y[k];
+            a1 += x[k] * y1[k];
+            a2 += x[k] * y2[k];
+            a3 += x[k] * y3[k];
+          }
+          double o[4] = {a0, a1, a2, a3};
+          for (int j = 0; j < 4; j++)
+            acc_store(r, (b * M + m) * N + n + j, &(accum){.f = o[j]});
+          n += 3;
+          continue;
+        }
         accum a = {0, 0};
         if (is_int) {
           for (int64_t k = 0; k < K; k++)
