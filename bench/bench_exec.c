@@ -41,22 +41,29 @@ typedef struct {
   double create;        /* seconds to plan, compile and allocate */
 } result;
 
+/* The op index a group's time is on: a GEMM epilogue's dot, a reduction
+ * epilogue's all_reduce (runtime/fusion.h), else its last member. */
+static int timed_index(const pt_fusion_group *grp) {
+  return grp->dot ? grp->dot_at : grp->reduce ? grp->reduce_at : grp->at;
+}
+
 /* What op i's profiled time counts as: PT_OP_COUNT for a fused loop, else
- * its own kind (a GEMM epilogue's time is on its dot: runtime/fusion.h). */
+ * its own kind (an epilogue's time is on its dot or all_reduce). */
 static int kind_of(const pt_func *g, const pt_fusion_plan *fp, int i) {
   int gi = fp->group_of[i];
-  if (gi >= 0 && !(fp->groups[gi].dot && fp->groups[gi].dot_at == i))
+  if (gi >= 0 &&
+      (fp->groups[gi].at == timed_index(&fp->groups[gi]) || timed_index(&fp->groups[gi]) != i))
     return PT_OP_COUNT;
   return (int)g->ops[i]->code;
 }
 
 /* Whether op i carries the time of what runs (an op alone, a group at its
- * last member, a GEMM epilogue at its dot). */
+ * last member, an epilogue at its dot or all_reduce). */
 static bool timed_at(const pt_fusion_plan *fp, int i) {
   int gi = fp->group_of[i];
   if (gi < 0)
     return !fp->absorbed[i];
-  return fp->groups[gi].dot ? fp->groups[gi].dot_at == i : fp->groups[gi].at == i;
+  return timed_index(&fp->groups[gi]) == i;
 }
 
 static void run(const pt_func *g, pt_tensor **args, int steps, bool fused, result *r) {

@@ -186,6 +186,11 @@ static bool may_write_over(const pt_func *g, const pt_fusion_plan *f, int i, con
      * product reads it too */
     if (grp->dot && (x != grp->acc || grp->dot->operands[0] == x || grp->dot->operands[1] == x))
       return false;
+    /* a reduction epilogue writes its chunk over acc's after reading it,
+     * never over the all_reduce's operand, which its peers' copies are
+     * taken from (runtime/mpi_coll.h pt_mpi_all_reduce_update) */
+    if (grp->reduce)
+      return x == grp->acc && grp->reduce->operands[0] != x;
     for (int j = 0; j < grp->ninputs; j++)
       if (grp->inputs[j] == x)
         return read_directly(g, grp, x);

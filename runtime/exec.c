@@ -1506,8 +1506,30 @@ static pt_status run_op(pt_exec *e, int i, pt_diag *d) {
   return pt_interp_op(op, x, r, d);
 }
 
-static void run_group(pt_exec *e, int gi) {
+/* A reduction epilogue (fusion.h): out = acc + alpha * all_reduce(x). On
+ * one device (no MPI mesh) the all_reduce is its operand. */
+static pt_status run_reduce_epilogue(pt_exec *e, const pt_fusion_group *grp, pt_diag *d) {
+  const pt_tensor *x = &e->views[grp->reduce->operands[0]->id], *acc = &e->views[grp->acc->id];
+  pt_tensor *out = &e->views[grp->outputs[0]->id];
+  if (e->mm) {
+    double t0 = now();
+    pt_status st = pt_mpi_all_reduce_update(e->mm, grp->reduce, x, acc, grp->alpha, out, d);
+    e->comm_seconds += now() - t0;
+    return st;
+  }
+  const float *s = x->data, *w = acc->data;
+  float *o = out->data;
+  for (int64_t i = 0, n = pt_type_numel(&out->type); i < n; i++) {
+    float step = grp->alpha * s[i]; /* rounded apart, as the two ops round */
+    o[i] = w[i] + step;
+  }
+  return PT_OK;
+}
+
+static pt_status run_group(pt_exec *e, int gi, pt_diag *d) {
   const pt_fusion_group *grp = &e->fusion.groups[gi];
+  if (grp->reduce)
+    return run_reduce_epilogue(e, grp, d);
   if (grp->dot) {
     float *out = e->views[grp->outputs[0]->id].data;
     const float *acc = e->views[grp->acc->id].data;
@@ -1515,13 +1537,14 @@ static void run_group(pt_exec *e, int gi) {
       memcpy(out, acc, pt_type_bytes(&grp->shape));
     gemm_epilogue(grp->dot, e->views[grp->dot->operands[0]->id].data,
                   e->views[grp->dot->operands[1]->id].data, grp->alpha, out);
-    return;
+    return PT_OK;
   }
   for (int q = 0; q < grp->ninputs; q++)
     e->gptrs[q] = e->views[grp->inputs[q]->id].data;
   for (int q = 0; q < grp->noutputs; q++)
     e->gptrs[grp->ninputs + q] = e->views[grp->outputs[q]->id].data;
   pt_jit_group_fn(e->jit, gi)(e->gptrs);
+  return PT_OK;
 }
 
 pt_status pt_exec_run(pt_exec *e, pt_tensor *const *args, pt_tensor **results, pt_diag *d) {
@@ -1561,12 +1584,14 @@ pt_status pt_exec_run(pt_exec *e, pt_tensor *const *args, pt_tensor **results, p
     }
     double t = e->profile ? now() : 0;
     if (gi >= 0)
-      run_group(e, gi);
+      st = run_group(e, gi, d);
     else
       st = run_op(e, i, d);
     if (e->profile) {
-      /* a GEMM epilogue's time is its dot's (the op a profile reader looks for) */
-      int at = gi >= 0 && e->fusion.groups[gi].dot ? e->fusion.groups[gi].dot_at : i;
+      /* a GEMM epilogue's time is its dot's, a reduction epilogue's its
+       * all_reduce's (the op a profile reader looks for) */
+      const pt_fusion_group *grp = gi >= 0 ? &e->fusion.groups[gi] : NULL;
+      int at = grp && grp->dot ? grp->dot_at : grp && grp->reduce ? grp->reduce_at : i;
       e->starts[at] = t - t0;
       e->secs[at] = now() - t;
       if (at != i)

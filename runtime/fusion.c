@@ -119,9 +119,16 @@ static bool plain_read(const pt_fusion_group *fg, const pt_value *v) {
   return !a.splat && !a.bcast && pt_type_equal(&v->type, &fg->shape);
 }
 
+/* Whether d is an all_reduce a reduction epilogue (fusion.h) can take in. */
+static bool reducible(const pt_value *d) {
+  return d->def && d->def->code == PT_OP_ALL_REDUCE && d->type.dtype == PT_F32 &&
+         strcmp(pt_op_ident(d->def, PT_A_REDUCE), "sum") == 0 &&
+         pt_type_equal(&d->def->operands[0]->type, &d->type);
+}
+
 /* Makes group gi a GEMM epilogue (fusion.h) if it is one: {m = c * d (or
  * d * c), out = acc - m | acc + m | m + acc}, d a plain GEMM's result read
- * only by m. */
+ * only by m; or a reduction epilogue, d an all_reduce's sum read only by m. */
 static void plan_epilogue(const pt_func *g, pt_fusion_plan *p, int gi, const int *def,
                           const int *ustart, const bool *returned) {
   pt_fusion_group *fg = &p->groups[gi];
@@ -139,15 +146,29 @@ static void plan_epilogue(const pt_func *g, pt_fusion_plan *p, int gi, const int
     const pt_value *d = m->operands[j];
     pt_fusion_access c = pt_fusion_read(m->operands[1 - j]);
     pt_exec_gemm gm;
-    if (!c.splat || !d->def || d->def->code != PT_OP_DOT || returned[d->id] ||
-        ustart[d->id + 1] - ustart[d->id] != 1 || !plain_read(fg, d) || !plain_read(fg, acc) ||
-        !pt_exec_dot_gemm(d->def, &gm) || gm.batch != 1 || gm.flipped || gm.lhs_copied ||
-        gm.rhs_copied || gm.m > INT_MAX || gm.n > INT_MAX || gm.k > INT_MAX)
+    if (!c.splat || !d->def || returned[d->id] || ustart[d->id + 1] - ustart[d->id] != 1 ||
+        !plain_read(fg, d) || !plain_read(fg, acc))
       continue;
+    float alpha = s->code == PT_OP_SUB ? -(float)c.value : (float)c.value;
+    if (reducible(d) && d->def->operands[0] != acc && pt_fusion_reduce_epilogue_default()) {
+      fg->reduce = d->def;
+      fg->reduce_at = def[d->id];
+      fg->acc = acc;
+      fg->alpha = alpha;
+      p->group_of[fg->reduce_at] = gi;
+      fg->inputs[0] = acc; /* then the all_reduce's operand */
+      fg->inputs[1] = d->def->operands[0];
+      fg->ninputs = 2;
+      return;
+    }
+    if (d->def->code != PT_OP_DOT || !pt_exec_dot_gemm(d->def, &gm) || gm.batch != 1 ||
+        gm.flipped || gm.lhs_copied || gm.rhs_copied || gm.m > INT_MAX || gm.n > INT_MAX ||
+        gm.k > INT_MAX)
+      continue;
+    fg->acc = acc;
+    fg->alpha = alpha;
     fg->dot = d->def;
     fg->dot_at = def[d->id];
-    fg->acc = acc;
-    fg->alpha = s->code == PT_OP_SUB ? -(float)c.value : (float)c.value;
     p->group_of[fg->dot_at] = gi;
     /* inputs: acc, then the dot's operands, each once */
     fg->ninputs = 0;
@@ -165,6 +186,11 @@ static void plan_epilogue(const pt_func *g, pt_fusion_plan *p, int gi, const int
 
 bool pt_fusion_reduce_default(void) {
   const char *env = getenv("PT_ROW_REDUCE");
+  return !(env && strcmp(env, "0") == 0);
+}
+
+bool pt_fusion_reduce_epilogue_default(void) {
+  const char *env = getenv("PT_REDUCE_EPILOGUE");
   return !(env && strcmp(env, "0") == 0);
 }
 

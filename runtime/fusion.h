@@ -66,6 +66,16 @@
  * The dot's operands are the group's inputs after acc, so they live until
  * the group runs.
  *
+ * Reduction epilogues: the same update where d is instead an all_reduce's
+ * result (sum, f32) read by nothing else -- a data-parallel weight
+ * gradient's -- takes the all_reduce in: at the group's place, on more
+ * than one rank, each rank updates the chunk of the sum it computes and
+ * the ranks gather the updated chunks in place of the sums
+ * (runtime/mpi_coll.h pt_mpi_all_reduce_update), so the update runs over
+ * 1/G of the weight and the sum is never stored. The same bits as the two
+ * ops. The all_reduce's operand is the group's input after acc. Off with
+ * the GEMM epilogues (PT_GEMM_EPILOGUE=0) or PT_REDUCE_EPILOGUE=0.
+ *
  * Strided dots: a transpose (f32, not returned) that only dots read, where
  * each still runs without copies reading its operand where it lies with
  * the permuted strides (runtime/exec.h pt_exec_dot_through), is read
@@ -94,8 +104,11 @@ typedef struct {
   /* A GEMM epilogue (below), or NULL: the group is out = acc + alpha * dot */
   const pt_op *dot;
   int dot_at;          /* the dot's op index */
-  const pt_value *acc; /* what the product is added to (an input) */
+  const pt_value *acc; /* what the product (or sum) is added to (an input) */
   float alpha;
+  /* A reduction epilogue (below), or NULL: out = acc + alpha * all_reduce */
+  const pt_op *reduce;
+  int reduce_at; /* the all_reduce's op index */
 } pt_fusion_group;
 
 typedef struct {
@@ -125,6 +138,9 @@ bool pt_fusion_default(void);
 /* Whether GEMM epilogues are planned (with fusion on): PT_GEMM_EPILOGUE=0
  * turns them off. */
 bool pt_fusion_epilogue_default(void);
+/* Whether reduction epilogues are planned (with GEMM epilogues on):
+ * PT_REDUCE_EPILOGUE=0 turns them off. */
+bool pt_fusion_reduce_epilogue_default(void);
 /* Whether strided dots are planned (with fusion on): PT_STRIDED_DOTS=0
  * turns them off. */
 bool pt_fusion_strided_default(void);

@@ -974,7 +974,7 @@ pt_jit_program *pt_jit_compile(const pt_func *g, const pt_fusion_plan *f, const 
   char name[64];
   for (int gi = 0; gi < f->ngroups; gi++) {
     from[gi] = gi;
-    if (f->groups[gi].dot) /* a GEMM epilogue: the executor runs it */
+    if (f->groups[gi].dot || f->groups[gi].reduce) /* an epilogue: the executor runs it */
       continue;
     c.grp = &f->groups[gi];
     c.gi = gi;
@@ -1047,7 +1047,7 @@ pt_jit_program *pt_jit_compile(const pt_func *g, const pt_fusion_plan *f, const 
     return compile_failed(p);
   }
   for (int gi = 0; gi < f->ngroups; gi++) {
-    if (f->groups[gi].dot || from[gi] != gi)
+    if (f->groups[gi].dot || f->groups[gi].reduce || from[gi] != gi)
       continue;
     snprintf(name, sizeof name, "pt_fused_%lu_%d", id, gi);
     LLVMOrcExecutorAddress addr = 0;

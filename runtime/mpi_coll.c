@@ -600,8 +600,58 @@ static void chunk_of(int64_t n, int64_t G, int64_t k, int64_t *lo, int64_t *hi) 
  * The last barrier keeps a rank from overwriting its segment while a
  * slower peer still reads it. Sums run in group order. Collective over
  * the group. */
+/* reduce_update_f32 of two operands: one pass, vectorised (out may be acc:
+ * each element is read before it is written). */
+static void update2_f32(float *out, float *restrict seg, const float *restrict a,
+                        const float *restrict b, int64_t lo, int64_t hi, const float *acc,
+                        float alpha) {
+  for (int64_t i = lo; i < hi; i++) {
+    float step = alpha * (a[i] + b[i]); /* rounded apart, as the update's own ops round */
+    out[i] = acc[i] + step;
+  }
+  memcpy(seg + lo, out + lo, (size_t)(hi - lo) * sizeof *out);
+}
+
+/* out[i] = acc[i] + alpha * (s[0][i] + s[1][i] + ... + s[G-1][i]) for i in
+ * [lo, hi), the sum in group order as reduce_f32 adds, into out and into
+ * seg (the rank's staging segment, where its peers read it). out may be
+ * acc. */
+static void reduce_update_f32(float *out, float *seg, const float *const *s, int G, int64_t lo,
+                              int64_t hi, const float *acc, float alpha) {
+  if (G == 2) {
+    update2_f32(out, seg, s[0], s[1], lo, hi, acc, alpha);
+    return;
+  }
+  enum { BLK = 256 };
+  float t[BLK];
+  for (int64_t i0 = lo; i0 < hi; i0 += BLK) {
+    int64_t m = hi - i0 < BLK ? hi - i0 : BLK;
+    const float *a = s[0] + i0;
+    for (int64_t i = 0; i < m; i++)
+      t[i] = a[i];
+    for (int q = 1; q < G; q++) {
+      const float *b = s[q] + i0;
+      for (int64_t i = 0; i < m; i++)
+        t[i] += b[i];
+    }
+    const float *w = acc + i0;
+    for (int64_t i = 0; i < m; i++) {
+      float step = alpha * t[i]; /* rounded apart, as the update's own ops round */
+      t[i] = w[i] + step;
+    }
+    memcpy(out + i0, t, (size_t)m * sizeof *t);
+    memcpy(seg + i0, t, (size_t)m * sizeof *t);
+  }
+}
+
+typedef struct { /* an update taken into an all_reduce: out = acc + alpha * sum */
+  const float *acc;
+  float alpha;
+} update;
+
 static pt_status shm_collective(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, const group *g,
-                                const pt_tensor *x, pt_tensor *r, bool *done, pt_diag *d) {
+                                const pt_tensor *x, pt_tensor *r, const update *up, bool *done,
+                                pt_diag *d) {
   *done = false;
   const pt_type *xt = &x->type;
   size_t es = pt_dtype_size(xt->dtype);
@@ -689,12 +739,16 @@ static pt_status shm_collective(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, co
     break;
   case PT_OP_ALL_REDUCE:
     chunk_of(n, G, pos, &lo, &hi);
-    if (xt->dtype == PT_F32)
+    if (up) { /* this chunk's update, gathered below in place of the sums */
+      reduce_update_f32((float *)rs, (float *)mine, (const float *const *)src, G, lo, hi, up->acc,
+                        up->alpha);
+    } else if (xt->dtype == PT_F32)
       reduce_f32((float *)rs, (const float *const *)src, G, lo, hi, max);
     else
       reduce_i32((int32_t *)rs, (const int32_t *const *)src, G, lo, hi, max);
     /* peers read only the chunks this rank does not own from its segment */
-    memcpy(mine + (size_t)lo * es, rs + (size_t)lo * es, (size_t)(hi - lo) * es);
+    if (!up)
+      memcpy(mine + (size_t)lo * es, rs + (size_t)lo * es, (size_t)(hi - lo) * es);
     if (shm_barrier(mm, op, c, d) != PT_OK)
       return PT_ERR;
     for (int q = 0; q < G; q++) {
@@ -731,6 +785,40 @@ pt_status pt_mpi_collective(pt_mpi_mesh *mm, const pt_op *op, const pt_tensor *x
   return st;
 }
 
+static pt_status all_reduce_update(pt_mpi_mesh *mm, const pt_op *op, const pt_tensor *x,
+                                   const pt_tensor *acc, float alpha, pt_tensor *out, pt_diag *d) {
+  PT_ASSERT(op->code == PT_OP_ALL_REDUCE && strcmp(pt_op_ident(op, PT_A_REDUCE), "sum") == 0 &&
+            x->type.dtype == PT_F32 && out->data != x->data);
+  group g;
+  MPI_Comm c;
+  if (group_of(mm, op, &g, d) != PT_OK || group_comm_of(mm, &g, op, &c, d) != PT_OK)
+    return PT_ERR;
+  update up = {acc->data, alpha};
+  bool done = false;
+  if (shm_collective(mm, op, c, &g, x, out, &up, &done, d) != PT_OK || done)
+    return done ? PT_OK : PT_ERR;
+  /* the sum into scratch memory, then the update */
+  pt_tensor sum = *x;
+  sum.data = scratch(mm, 1, pt_type_bytes(&x->type));
+  if (collective(mm, op, x, &sum, d) != PT_OK)
+    return PT_ERR;
+  const float *t = sum.data, *w = acc->data;
+  float *o = out->data;
+  for (int64_t i = 0, n = pt_type_numel(&x->type); i < n; i++) {
+    float step = alpha * t[i];
+    o[i] = w[i] + step;
+  }
+  return PT_OK;
+}
+
+pt_status pt_mpi_all_reduce_update(pt_mpi_mesh *mm, const pt_op *op, const pt_tensor *x,
+                                   const pt_tensor *acc, float alpha, pt_tensor *out, pt_diag *d) {
+  pt_watchdog_wait(op, NULL);
+  pt_status st = all_reduce_update(mm, op, x, acc, alpha, out, d);
+  pt_watchdog_done();
+  return st;
+}
+
 static pt_status collective(pt_mpi_mesh *mm, const pt_op *op, const pt_tensor *x, pt_tensor *r,
                             pt_diag *d) {
   PT_ASSERT(!x->wide && !r->wide && x->type.dtype == r->type.dtype);
@@ -759,7 +847,7 @@ static pt_status collective(pt_mpi_mesh *mm, const pt_op *op, const pt_tensor *x
   if (op->code == PT_OP_ALL_REDUCE || op->code == PT_OP_REDUCE_SCATTER ||
       op->code == PT_OP_ALL_GATHER || op->code == PT_OP_ALL_TO_ALL) {
     bool done = false;
-    if (shm_collective(mm, op, c, &g, x, r, &done, d) != PT_OK || done)
+    if (shm_collective(mm, op, c, &g, x, r, NULL, &done, d) != PT_OK || done)
       return done ? PT_OK : PT_ERR;
   }
   switch (op->code) {

@@ -82,6 +82,17 @@ int64_t pt_mpi_group_pos(const pt_mpi_mesh *mm, const pt_op *op);
 pt_status pt_mpi_collective(pt_mpi_mesh *mm, const pt_op *op, const pt_tensor *x, pt_tensor *r,
                             pt_diag *d);
 
+/* An all_reduce (sum, f32) with an SGD-style update taken in: out = acc +
+ * alpha * (the sum over op's group of x), computed as the all_reduce and a
+ * separate add of alpha times its result would compute it (the same bits),
+ * without storing the sum. Through the staging window each rank updates
+ * only the chunk of the sum it computes, and the members gather each
+ * other's updated chunks instead of the sums' (runtime/fusion.h, reduction
+ * epilogues); otherwise the sum goes through MPI into scratch memory first.
+ * out may be acc (in place), not x. Collective over the op's group. */
+pt_status pt_mpi_all_reduce_update(pt_mpi_mesh *mm, const pt_op *op, const pt_tensor *x,
+                                   const pt_tensor *acc, float alpha, pt_tensor *out, pt_diag *d);
+
 /* The ranks of op's group (every rank whose coordinates differ from this
  * one's only along the op's axes), in group order, into out (up to max);
  * returns how many there are, or -1 if op names an axis the mesh lacks.

@@ -149,9 +149,10 @@ pt_status pt_sim_run(const pt_sim_hw *hw, const pt_func *g, pt_sim_result *out, 
     e->op = op;
     e->start = clock;
     int gi = fp.group_of[i];
-    /* a GEMM epilogue's dot is priced as a dot, at its own place */
-    bool epilogue_dot = gi >= 0 && fp.groups[gi].dot == op;
-    if ((fp.absorbed[i] || gi >= 0) && !epilogue_dot) {
+    /* a GEMM epilogue's dot is priced as a dot, a reduction epilogue's
+     * all_reduce as a collective, each at its own place */
+    bool epilogue_op = gi >= 0 && (fp.groups[gi].dot == op || fp.groups[gi].reduce == op);
+    if ((fp.absorbed[i] || gi >= 0) && !epilogue_op) {
       e->kind = -1;
       e->link = -1;
       if (gi >= 0 && fp.groups[gi].at == i && fp.groups[gi].dot) {
@@ -174,12 +175,17 @@ pt_status pt_sim_run(const pt_sim_hw *hw, const pt_func *g, pt_sim_result *out, 
           over = pt_add_sat(over, over_bytes(&plan, grp->outputs[k]));
         }
         e->bytes = pt_add_sat(in, outb);
+        /* a reduction epilogue updates the chunk of the sum this device
+         * computes: 1/G of the loop */
+        int64_t share = grp->reduce ? out->ops[grp->reduce_at].group : 1;
+        if (share > 1)
+          e->bytes /= share;
         /* memory or the C library's functions, whichever takes longer */
         double per = 0;
         for (int k = 0; k < grp->nops; k++)
           per += hw->element_time[g->ops[grp->ops[k]]->code];
-        double mem = mem_time(hw, e->bytes, over);
-        double calc = per * (double)pt_type_numel(&grp->shape);
+        double mem = mem_time(hw, e->bytes, over / share);
+        double calc = per * (double)pt_type_numel(&grp->shape) / (double)share;
         e->time = ((mem > calc ? mem : calc) + hw->op_overhead) * shared;
         out->compute += e->time;
         clock += e->time;

@@ -482,6 +482,75 @@ START_TEST(shm_collectives_match_vmesh) {
 }
 END_TEST
 
+/* An all_reduce with an SGD update taken in (pt_mpi_all_reduce_update, the
+ * executor's reduction epilogues: runtime/fusion.h) gives, on every group
+ * of every mesh, acc + alpha * the virtual mesh's sum, bit for bit: through
+ * MPI before the staging window is reserved, through it after (G chunks
+ * updated, one per member), with out apart from acc and in place. */
+START_TEST(all_reduce_update_matches_vmesh) {
+  mesh_shape shapes[8];
+  int nshapes = world_meshes(shapes);
+  coll_case c = {PT_OP_ALL_REDUCE, 0, 0, "sum", 0, PT_F32, false, true};
+  const float alpha = -0.0375f;
+  int ran = 0, shared = 0;
+  for (int s = 0; s < nshapes; s++) {
+    mesh_ctx mc;
+    mesh_open(&shapes[s], &mc);
+    for (int pass = 0; pass < 3; pass++) {
+      if (pass == 1)
+        ck_assert_int_eq(pt_mpi_shm_reserve(mc.mm, (size_t)8 * 33 * 17 * 4), world_size > 1);
+      for (int l = 0; l < mc.nlists; l++) {
+        const char *what;
+        pt_func *f = case_func(&mc, &c, l, &what);
+        if (!f)
+          continue;
+        pt_tensor **args, **res;
+        if (!vmesh_blocks(f, mc.ndev, 7, false, &args, &res, mc.d))
+          fail_local("mesh %s, %s: vmesh failed", mc.name, what);
+        pt_tensor *acc = pt_tensor_create(f->results[0].type), *want = pt_tensor_create(acc->type);
+        fill_block(acc, 3, 11);
+        int64_t n = pt_type_numel(&acc->type);
+        const float *w = acc->data, *sum = res[world_rank] ? res[world_rank]->data : NULL;
+        for (int64_t i = 0; sum && i < n; i++) {
+          float step = alpha * sum[i];
+          ((float *)want->data)[i] = w[i] + step;
+        }
+        pt_tensor *out = pass == 2 ? acc : pt_tensor_create(acc->type);
+        if (pass != 2)
+          memset(out->data, 0xab, pt_type_bytes(&out->type)); /* every byte must be written */
+        int64_t before = pt_mpi_shm_runs(mc.mm);
+        bool via = pt_mpi_group_ranks(mc.mm, f->ops[0], (int[8]){0}, 8) > 1 && pass > 0;
+        if (pt_mpi_all_reduce_update(mc.mm, f->ops[0], args[world_rank], acc, alpha, out, mc.d) !=
+            PT_OK)
+          fail_local("mesh %s, %s, pass %d: %s", mc.name, what, pass,
+                     pt_diag_count(mc.d) ? pt_diag_message(mc.d, 0) : "");
+        else if (sum && memcmp(out->data, want->data, pt_type_bytes(&want->type)) != 0)
+          fail_local("mesh %s, %s, pass %d: the update differs from acc + alpha * the virtual "
+                     "mesh's sum",
+                     mc.name, what, pass);
+        else if (pt_mpi_shm_runs(mc.mm) - before != (via ? 1 : 0))
+          fail_local("mesh %s, %s, pass %d: ran %s shared memory", mc.name, what, pass,
+                     via ? "without" : "through");
+        shared += via;
+        if (out != acc)
+          pt_tensor_destroy(out);
+        pt_tensor_destroy(acc);
+        pt_tensor_destroy(want);
+        free_blocks(args, res, mc.ndev);
+        ran++;
+      }
+    }
+    mesh_close(&mc);
+  }
+  agree();
+  if (world_rank == 0)
+    fprintf(stderr,
+            "mpi: %d updating all_reduces on %d ranks (%d through shared memory) match the "
+            "virtual mesh\n",
+            ran, world_size, shared);
+}
+END_TEST
+
 START_TEST(mesh_of_wrong_size) {
   pt_module *m = pt_module_create("test_mpi");
   pt_module_add_axis(m, "x", world_size + 1);
@@ -738,6 +807,84 @@ START_TEST(train_step_matches_vmesh) {
 }
 END_TEST
 
+/* Reduction epilogues (runtime/fusion.h): the small GPT's SGD step under
+ * data parallelism, whose weight gradients are all-reduced, takes each
+ * update into its all_reduce on more than one rank, and gives the bits the
+ * executor gives with PT_REDUCE_EPILOGUE=0 (the all_reduce, then the
+ * update's loop). */
+START_TEST(sgd_updates_in_all_reduces) {
+  char *path = pt_test_path("tests/data/tiny_gpt.pir"),
+       *spath = pt_test_path("examples/gpt.bp.yaml");
+  pt_diag *d = pt_diag_create(NULL);
+  pt_module *m = pt_parse_file(path, d);
+  ck_assert_ptr_nonnull(m);
+  pt_func *f = NULL;
+  ck_assert_int_eq(pt_pass_inline(m, "loss", d), PT_OK);
+  pt_optimizer opt = pt_optimizer_default(PT_OPTIM_SGD);
+  ck_assert_int_eq(pt_pass_train_step(m, "loss", &opt, NULL, &f, d), PT_OK);
+  pt_schedule *s = pt_schedule_read(spath, d);
+  ck_assert_ptr_nonnull(s);
+  s->mesh.sizes[0] = world_size;
+  ck_assert_int_eq(pt_schedule_set_mesh(m, s, d), PT_OK);
+  ck_assert_int_eq(pt_schedule_apply(f, s, NULL, d), PT_OK);
+  pt_func *g = NULL;
+  ck_assert_int_eq(pt_pass_lower(m, f, NULL, &g, d), PT_OK);
+  pt_tensor **mine = pt_calloc((size_t)f->nargs, sizeof *mine);
+  for (int i = 0; i < f->nargs; i++) {
+    pt_init_spec sp = pt_init_spec_for(f, f->args[i], 7);
+    pt_tensor *whole = pt_init_tensor(&sp, f->args[i]->type);
+    pt_layout l = pt_layout_of(f->args[i]);
+    mine[i] = pt_block_of(whole, &m->mesh, &l, world_rank);
+    pt_tensor_destroy(whole);
+  }
+  pt_tensor *got[2][64];
+  int reduces[2] = {0, 0};
+  ck_assert_int_le(g->nresults, 64);
+  pt_mpi_mesh *mm = pt_mpi_mesh_create(&m->mesh, MPI_COMM_WORLD, d);
+  ck_assert_ptr_nonnull(mm);
+  for (int k = 0; k < 2; k++) { /* with epilogues, then without */
+    if (k == 1)
+      setenv("PT_REDUCE_EPILOGUE", "0", 1);
+    pt_exec *e = pt_exec_create(g, mm, d);
+    unsetenv("PT_REDUCE_EPILOGUE");
+    if (!e || pt_exec_run(e, mine, got[k], d) != PT_OK) {
+      fail_local("tiny GPT SGD step (k %d): %s", k, pt_diag_count(d) ? pt_diag_message(d, 0) : "");
+      for (int i = 0; i < g->nresults; i++)
+        got[k][i] = NULL;
+    } else {
+      const pt_fusion_plan *fp = pt_exec_fusion(e);
+      for (int gi = 0; gi < fp->ngroups; gi++)
+        reduces[k] += fp->groups[gi].reduce != NULL;
+    }
+    pt_exec_destroy(e);
+  }
+  if (world_size > 1 && reduces[0] < 20) /* 26 weight gradients, some of them tiny */
+    fail_local("%d reduction epilogues planned", reduces[0]);
+  if (reduces[1] != 0)
+    fail_local("%d reduction epilogues planned with PT_REDUCE_EPILOGUE=0", reduces[1]);
+  for (int i = 0; i < g->nresults; i++) {
+    if (got[0][i] && got[1][i] &&
+        memcmp(got[0][i]->data, got[1][i]->data, pt_type_bytes(&got[0][i]->type)) != 0)
+      fail_local("result %s differs with and without reduction epilogues", g->results[i].name);
+    pt_tensor_destroy(got[0][i]);
+    pt_tensor_destroy(got[1][i]);
+  }
+  agree();
+  if (world_rank == 0)
+    fprintf(stderr, "mpi: tiny GPT SGD step on %d ranks: %d updates taken into all_reduces\n",
+            world_size, reduces[0]);
+  pt_mpi_mesh_destroy(mm);
+  for (int i = 0; i < f->nargs; i++)
+    pt_tensor_destroy(mine[i]);
+  pt_free(mine);
+  pt_schedule_destroy(s);
+  pt_module_destroy(m);
+  pt_diag_destroy(d);
+  pt_free(path);
+  pt_free(spath);
+}
+END_TEST
+
 int main(int argc, char **argv) {
   pt_mpi_init();
   MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
@@ -747,9 +894,11 @@ int main(int argc, char **argv) {
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, collectives_match_vmesh);
   tcase_add_test(tc, shm_collectives_match_vmesh);
+  tcase_add_test(tc, all_reduce_update_matches_vmesh);
   tcase_add_test(tc, mesh_of_wrong_size);
   tcase_add_test(tc, plans_match_vmesh);
   tcase_add_test(tc, train_step_matches_vmesh);
+  tcase_add_test(tc, sgd_updates_in_all_reduces);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_set_fork_status(sr, CK_NOFORK);
