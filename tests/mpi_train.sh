@@ -3,7 +3,7 @@
 #   - every example model x shipped tactic script on its own mesh, 1, 2 and 4
 #     ranks: two Adam steps, --verify against the reference interpreter
 #     (the full-size transformer block is represented by its shrunken copy
-#     tests/data/tiny_transformer_block.pir: the interpreter takes ~12 s per
+#     tests/data/tiny_transformer_block.pir: the interpreter takes ~3 s per
 #     step of the real one; tests/data/tiny_gpt.pir, tiny_llama.pir and
 #     tiny_griffin.pir, written by `partita model`, stand for
 #     examples/gpt.pir, llama.pir and griffin.pir)

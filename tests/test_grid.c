@@ -14,7 +14,7 @@
  * Tolerance: for every result, max |partitioned - reference| <= 1e-4 times
  * the reference's largest magnitude (sums are reordered across devices).
  *
- * The full-size examples/transformer_block.pir takes ~15 s per run in the
+ * The full-size examples/transformer_block.pir takes ~3 s per Adam step in the
  * interpreter, so it runs only its 2x2 script's `loss`, and not under the
  * sanitizers (PT_SANITIZE_BUILD); tests/data/tiny_transformer_block.pir
  * takes its place in the whole grid. */
