@@ -577,29 +577,6 @@ static void chunk_of(int64_t n, int64_t G, int64_t k, int64_t *lo, int64_t *hi) 
   *hi = (k + 1) * per < n ? (k + 1) * per : n;
 }
 
-/* all_reduce, all_to_all, and reduce_scatter and all_gather along their
- * outermost dimension, through the node-shared staging window when it holds the
- * operand (every member's is as large: pt_mpi_shm_reserve agrees on it,
- * so every member of the group decides alike). Each rank's segment is
- * read by its peers in place; the operand and result stay in the rank's
- * own memory (huge pages, where the executor computes).
- *   all_reduce (G chunks of n/G elements, cut at 64 bytes): each rank
- *     copies the chunks it does not own into its segment; barrier; sums
- *     its own chunk over its operand and its peers' segments into its
- *     result (one rank computes each element: every rank gets the same
- *     bits) and copies it into its segment (where its peers read only
- *     other chunks); barrier; copies the other
- *     chunks from their owners' segments; barrier.
- *   reduce_scatter: the blocks of the others into the segment; barrier;
- *     its own block summed over its operand and the peers'; barrier.
- *   all_gather: the operand into the segment; barrier; every peer's
- *     block from its segment; barrier.
- *   all_to_all: every block of the operand (slices along split_dim)
- *     packed into the segment, one after another; barrier; block pos of
- *     each member's segment into its slot along concat_dim; barrier.
- * The last barrier keeps a rank from overwriting its segment while a
- * slower peer still reads it. Sums run in group order. Collective over
- * the group. */
 /* reduce_update_f32 of two operands: one pass, vectorised (out may be acc:
  * each element is read before it is written). */
 static void update2_f32(float *out, float *restrict seg, const float *restrict a,
@@ -622,26 +599,14 @@ static void reduce_update_f32(float *out, float *seg, const float *const *s, int
     update2_f32(out, seg, s[0], s[1], lo, hi, acc, alpha);
     return;
   }
-  enum { BLK = 256 };
-  float t[BLK];
-  for (int64_t i0 = lo; i0 < hi; i0 += BLK) {
-    int64_t m = hi - i0 < BLK ? hi - i0 : BLK;
-    const float *a = s[0] + i0;
-    for (int64_t i = 0; i < m; i++)
-      t[i] = a[i];
-    for (int q = 1; q < G; q++) {
-      const float *b = s[q] + i0;
-      for (int64_t i = 0; i < m; i++)
-        t[i] += b[i];
-    }
-    const float *w = acc + i0;
-    for (int64_t i = 0; i < m; i++) {
-      float step = alpha * t[i]; /* rounded apart, as the update's own ops round */
-      t[i] = w[i] + step;
-    }
-    memcpy(out + i0, t, (size_t)m * sizeof *t);
-    memcpy(seg + i0, t, (size_t)m * sizeof *t);
+  /* the sum into this rank's own chunk of its segment, which no peer reads
+   * before the next barrier, then the update */
+  reduce_f32(seg, s, G, lo, hi, false);
+  for (int64_t i = lo; i < hi; i++) {
+    float step = alpha * seg[i];
+    out[i] = acc[i] + step;
   }
+  memcpy(seg + lo, out + lo, (size_t)(hi - lo) * sizeof *out);
 }
 
 typedef struct { /* an update taken into an all_reduce: out = acc + alpha * sum */
@@ -649,6 +614,31 @@ typedef struct { /* an update taken into an all_reduce: out = acc + alpha * sum 
   float alpha;
 } update;
 
+/* all_reduce, all_to_all, and reduce_scatter and all_gather along their
+ * outermost dimension, through the node-shared staging window when it holds the
+ * operand (every member's is as large: pt_mpi_shm_reserve agrees on it,
+ * so every member of the group decides alike). Each rank's segment is
+ * read by its peers in place; the operand and result stay in the rank's
+ * own memory (huge pages, where the executor computes).
+ *   all_reduce (G chunks of n/G elements, cut at 64 bytes): each rank
+ *     copies the chunks it does not own into its segment; barrier; sums
+ *     its own chunk over its operand and its peers' segments into its
+ *     result (one rank computes each element: every rank gets the same
+ *     bits) and copies it into its segment (where its peers read only
+ *     other chunks); barrier; copies the other
+ *     chunks from their owners' segments; barrier. With an update `up`
+ *     (pt_mpi_all_reduce_update), the chunk a rank computes is acc +
+ *     alpha * its sum, and the ranks exchange those chunks instead.
+ *   reduce_scatter: the blocks of the others into the segment; barrier;
+ *     its own block summed over its operand and the peers'; barrier.
+ *   all_gather: the operand into the segment; barrier; every peer's
+ *     block from its segment; barrier.
+ *   all_to_all: every block of the operand (slices along split_dim)
+ *     packed into the segment, one after another; barrier; block pos of
+ *     each member's segment into its slot along concat_dim; barrier.
+ * The last barrier keeps a rank from overwriting its segment while a
+ * slower peer still reads it. Sums run in group order. Collective over
+ * the group. */
 static pt_status shm_collective(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, const group *g,
                                 const pt_tensor *x, pt_tensor *r, const update *up, bool *done,
                                 pt_diag *d) {
