@@ -41,20 +41,14 @@ typedef struct {
   double create;        /* seconds to plan, compile and allocate */
 } result;
 
-/* The op index a group's time is on: a GEMM epilogue's dot, a reduction
- * epilogue's all_reduce (runtime/fusion.h), else its last member. */
-static int timed_index(const pt_fusion_group *grp) {
-  return grp->dot ? grp->dot_at : grp->reduce ? grp->reduce_at : grp->at;
-}
-
 /* What op i's profiled time counts as: PT_OP_COUNT for a fused loop, else
  * its own kind (an epilogue's time is on its dot or all_reduce). */
 static int kind_of(const pt_func *g, const pt_fusion_plan *fp, int i) {
   int gi = fp->group_of[i];
-  if (gi >= 0 &&
-      (fp->groups[gi].at == timed_index(&fp->groups[gi]) || timed_index(&fp->groups[gi]) != i))
-    return PT_OP_COUNT;
-  return (int)g->ops[i]->code;
+  if (gi < 0)
+    return (int)g->ops[i]->code;
+  int at = pt_fusion_timed_at(&fp->groups[gi]);
+  return at == i && at != fp->groups[gi].at ? (int)g->ops[i]->code : PT_OP_COUNT;
 }
 
 /* Whether op i carries the time of what runs (an op alone, a group at its
@@ -63,7 +57,7 @@ static bool timed_at(const pt_fusion_plan *fp, int i) {
   int gi = fp->group_of[i];
   if (gi < 0)
     return !fp->absorbed[i];
-  return timed_index(&fp->groups[gi]) == i;
+  return pt_fusion_timed_at(&fp->groups[gi]) == i;
 }
 
 static void run(const pt_func *g, pt_tensor **args, int steps, bool fused, result *r) {

@@ -1588,10 +1588,7 @@ pt_status pt_exec_run(pt_exec *e, pt_tensor *const *args, pt_tensor **results, p
     else
       st = run_op(e, i, d);
     if (e->profile) {
-      /* a GEMM epilogue's time is its dot's, a reduction epilogue's its
-       * all_reduce's (the op a profile reader looks for) */
-      const pt_fusion_group *grp = gi >= 0 ? &e->fusion.groups[gi] : NULL;
-      int at = grp && grp->dot ? grp->dot_at : grp && grp->reduce ? grp->reduce_at : i;
+      int at = gi >= 0 ? pt_fusion_timed_at(&e->fusion.groups[gi]) : i;
       e->starts[at] = t - t0;
       e->secs[at] = now() - t;
       if (at != i)

@@ -189,6 +189,10 @@ bool pt_fusion_reduce_default(void) {
   return !(env && strcmp(env, "0") == 0);
 }
 
+int pt_fusion_timed_at(const pt_fusion_group *grp) {
+  return grp->dot ? grp->dot_at : grp->reduce ? grp->reduce_at : grp->at;
+}
+
 bool pt_fusion_reduce_epilogue_default(void) {
   const char *env = getenv("PT_REDUCE_EPILOGUE");
   return !(env && strcmp(env, "0") == 0);

@@ -126,6 +126,11 @@ typedef struct {
 
 enum { PT_THRU_READ = 1, PT_THRU_WRITE = 2 };
 
+/* The op index a group's time is reported at: a GEMM epilogue's dot, a
+ * reduction epilogue's all_reduce (the op a profile reader looks for),
+ * else the group's last member, where it runs. */
+int pt_fusion_timed_at(const pt_fusion_group *grp);
+
 /* Plans g's groups. With `enable` false the plan has no groups (every op
  * runs on its own). Free with pt_fusion_plan_free. */
 void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *out);

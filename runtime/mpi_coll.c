@@ -577,6 +577,16 @@ static void chunk_of(int64_t n, int64_t G, int64_t k, int64_t *lo, int64_t *hi) 
   *hi = (k + 1) * per < n ? (k + 1) * per : n;
 }
 
+/* out[i] = acc[i] + alpha * sum[i] for i in [lo, hi), rounded as the
+ * update's own ops round (the product, then the sum). out may be acc. */
+static void add_scaled(float *out, const float *acc, const float *sum, float alpha, int64_t lo,
+                       int64_t hi) {
+  for (int64_t i = lo; i < hi; i++) {
+    float step = alpha * sum[i];
+    out[i] = acc[i] + step;
+  }
+}
+
 /* reduce_update_f32 of two operands: one pass, vectorised (out may be acc:
  * each element is read before it is written). */
 static void update2_f32(float *out, float *restrict seg, const float *restrict a,
@@ -602,10 +612,7 @@ static void reduce_update_f32(float *out, float *seg, const float *const *s, int
   /* the sum into this rank's own chunk of its segment, which no peer reads
    * before the next barrier, then the update */
   reduce_f32(seg, s, G, lo, hi, false);
-  for (int64_t i = lo; i < hi; i++) {
-    float step = alpha * seg[i];
-    out[i] = acc[i] + step;
-  }
+  add_scaled(out, acc, seg, alpha, lo, hi);
   memcpy(seg + lo, out + lo, (size_t)(hi - lo) * sizeof *out);
 }
 
@@ -792,12 +799,7 @@ static pt_status all_reduce_update(pt_mpi_mesh *mm, const pt_op *op, const pt_te
   sum.data = scratch(mm, 1, pt_type_bytes(&x->type));
   if (collective(mm, op, x, &sum, d) != PT_OK)
     return PT_ERR;
-  const float *t = sum.data, *w = acc->data;
-  float *o = out->data;
-  for (int64_t i = 0, n = pt_type_numel(&x->type); i < n; i++) {
-    float step = alpha * t[i];
-    o[i] = w[i] + step;
-  }
+  add_scaled(out->data, acc->data, sum.data, alpha, 0, pt_type_numel(&x->type));
   return PT_OK;
 }
 

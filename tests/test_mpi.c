@@ -708,45 +708,83 @@ static const char *step_script(void) {
   return world_size >= 4 ? "examples/mlp.bp_mp.yaml" : "examples/mlp.bp.yaml";
 }
 
-START_TEST(train_step_matches_vmesh) {
-  const char *script = step_script();
-  char *path = pt_test_path("examples/mlp.pir"), *spath = pt_test_path(script);
-  pt_diag *d = pt_diag_create(NULL);
-  pt_module *m = pt_parse_file(path, d);
-  ck_assert_ptr_nonnull(m);
-  pt_func *f = NULL;
-  pt_optimizer opt = pt_optimizer_default(PT_OPTIM_ADAM);
-  ck_assert_int_eq(pt_pass_train_step(m, "loss", &opt, NULL, &f, d), PT_OK);
-  pt_schedule *s = pt_schedule_read(spath, d);
-  ck_assert_ptr_nonnull(s);
+/* A model's train step lowered under a tactic script on a mesh of the
+ * world's ranks (each of the script's axes takes as many as it can, the
+ * last the rest), with the global arguments every rank builds and this
+ * rank's blocks of them. */
+typedef struct {
+  char *path, *spath, ms[64]; /* the model, the script, the mesh as text */
+  pt_diag *d;
+  pt_module *m;
+  pt_schedule *s;
+  pt_func *f, *g; /* the train step and its lowered program */
+  pt_tensor **args, **mine;
+} lowered_step;
+
+static void step_open(const char *model, const char *script, pt_optim_kind kind, lowered_step *x) {
+  x->path = pt_test_path(model);
+  x->spath = pt_test_path(script);
+  x->d = pt_diag_create(NULL);
+  x->m = pt_parse_file(x->path, x->d);
+  ck_assert_ptr_nonnull(x->m);
+  ck_assert_int_eq(pt_pass_inline(x->m, "loss", x->d), PT_OK);
+  x->f = NULL;
+  pt_optimizer opt = pt_optimizer_default(kind);
+  ck_assert_int_eq(pt_pass_train_step(x->m, "loss", &opt, NULL, &x->f, x->d), PT_OK);
+  x->s = pt_schedule_read(x->spath, x->d);
+  ck_assert_ptr_nonnull(x->s);
+  pt_mesh *sm = &x->s->mesh;
   int64_t left = world_size;
-  char ms[64];
-  size_t k = (size_t)snprintf(ms, sizeof ms, "{");
-  for (int a = 0; a < s->mesh.naxes; a++) {
-    int64_t size = left < s->mesh.sizes[a] ? left : s->mesh.sizes[a];
-    if (a == s->mesh.naxes - 1)
+  size_t k = (size_t)snprintf(x->ms, sizeof x->ms, "{");
+  for (int a = 0; a < sm->naxes; a++) {
+    int64_t size = left < sm->sizes[a] ? left : sm->sizes[a];
+    if (a == sm->naxes - 1)
       size = left;
-    s->mesh.sizes[a] = size;
+    sm->sizes[a] = size;
     left /= size;
-    k += (size_t)snprintf(ms + k, sizeof ms - k, "%s%s: %lld", a ? ", " : "", s->mesh.names[a],
+    k += (size_t)snprintf(x->ms + k, sizeof x->ms - k, "%s%s: %lld", a ? ", " : "", sm->names[a],
                           (long long)size);
   }
-  snprintf(ms + k, sizeof ms - k, "}");
-  ck_assert_int_eq(pt_schedule_set_mesh(m, s, d), PT_OK);
-  ck_assert_int_eq(pt_schedule_apply(f, s, NULL, d), PT_OK);
-  pt_func *g = NULL;
-  ck_assert_int_eq(pt_pass_lower(m, f, NULL, &g, d), PT_OK);
-  ck_assert_int_eq(pt_verify_func(g, d), PT_OK);
-  const pt_mesh *mesh = &m->mesh;
-  /* every rank builds the global arguments and takes its blocks */
-  pt_tensor **args = pt_calloc((size_t)f->nargs, sizeof *args);
-  pt_tensor **mine = pt_calloc((size_t)f->nargs, sizeof *mine);
+  snprintf(x->ms + k, sizeof x->ms - k, "}");
+  ck_assert_int_eq(pt_schedule_set_mesh(x->m, x->s, x->d), PT_OK);
+  ck_assert_int_eq(pt_schedule_apply(x->f, x->s, NULL, x->d), PT_OK);
+  x->g = NULL;
+  ck_assert_int_eq(pt_pass_lower(x->m, x->f, NULL, &x->g, x->d), PT_OK);
+  ck_assert_int_eq(pt_verify_func(x->g, x->d), PT_OK);
+  const pt_func *f = x->f;
+  x->args = pt_calloc((size_t)f->nargs, sizeof *x->args);
+  x->mine = pt_calloc((size_t)f->nargs, sizeof *x->mine);
   for (int i = 0; i < f->nargs; i++) {
     pt_init_spec sp = pt_init_spec_for(f, f->args[i], 7);
-    args[i] = pt_init_tensor(&sp, f->args[i]->type);
+    x->args[i] = pt_init_tensor(&sp, f->args[i]->type);
     pt_layout l = pt_layout_of(f->args[i]);
-    mine[i] = pt_block_of(args[i], mesh, &l, world_rank);
+    x->mine[i] = pt_block_of(x->args[i], &x->m->mesh, &l, world_rank);
   }
+}
+
+static void step_close(lowered_step *x) {
+  for (int i = 0; i < x->f->nargs; i++) {
+    pt_tensor_destroy(x->args[i]);
+    pt_tensor_destroy(x->mine[i]);
+  }
+  pt_free(x->args);
+  pt_free(x->mine);
+  pt_schedule_destroy(x->s);
+  pt_module_destroy(x->m);
+  pt_diag_destroy(x->d);
+  pt_free(x->path);
+  pt_free(x->spath);
+}
+
+START_TEST(train_step_matches_vmesh) {
+  const char *script = step_script();
+  lowered_step x;
+  step_open("examples/mlp.pir", script, PT_OPTIM_ADAM, &x);
+  pt_diag *d = x.d;
+  const pt_func *f = x.f, *g = x.g;
+  const pt_mesh *mesh = &x.m->mesh;
+  const char *ms = x.ms;
+  pt_tensor **args = x.args, **mine = x.mine;
   pt_tensor **ref = pt_calloc((size_t)f->nresults, sizeof *ref);
   pt_tensor **want = pt_calloc((size_t)f->nresults, sizeof *want);
   pt_tensor **got = pt_calloc((size_t)g->nresults, sizeof *got);
@@ -790,20 +828,10 @@ START_TEST(train_step_matches_vmesh) {
     pt_tensor_destroy(want[i]);
     pt_tensor_destroy(got[i]);
   }
-  for (int i = 0; i < f->nargs; i++) {
-    pt_tensor_destroy(args[i]);
-    pt_tensor_destroy(mine[i]);
-  }
-  pt_free(args);
-  pt_free(mine);
   pt_free(ref);
   pt_free(want);
   pt_free(got);
-  pt_schedule_destroy(s);
-  pt_module_destroy(m);
-  pt_diag_destroy(d);
-  pt_free(path);
-  pt_free(spath);
+  step_close(&x);
 }
 END_TEST
 
@@ -813,41 +841,21 @@ END_TEST
  * executor gives with PT_REDUCE_EPILOGUE=0 (the all_reduce, then the
  * update's loop). */
 START_TEST(sgd_updates_in_all_reduces) {
-  char *path = pt_test_path("tests/data/tiny_gpt.pir"),
-       *spath = pt_test_path("examples/gpt.bp.yaml");
-  pt_diag *d = pt_diag_create(NULL);
-  pt_module *m = pt_parse_file(path, d);
-  ck_assert_ptr_nonnull(m);
-  pt_func *f = NULL;
-  ck_assert_int_eq(pt_pass_inline(m, "loss", d), PT_OK);
-  pt_optimizer opt = pt_optimizer_default(PT_OPTIM_SGD);
-  ck_assert_int_eq(pt_pass_train_step(m, "loss", &opt, NULL, &f, d), PT_OK);
-  pt_schedule *s = pt_schedule_read(spath, d);
-  ck_assert_ptr_nonnull(s);
-  s->mesh.sizes[0] = world_size;
-  ck_assert_int_eq(pt_schedule_set_mesh(m, s, d), PT_OK);
-  ck_assert_int_eq(pt_schedule_apply(f, s, NULL, d), PT_OK);
-  pt_func *g = NULL;
-  ck_assert_int_eq(pt_pass_lower(m, f, NULL, &g, d), PT_OK);
-  pt_tensor **mine = pt_calloc((size_t)f->nargs, sizeof *mine);
-  for (int i = 0; i < f->nargs; i++) {
-    pt_init_spec sp = pt_init_spec_for(f, f->args[i], 7);
-    pt_tensor *whole = pt_init_tensor(&sp, f->args[i]->type);
-    pt_layout l = pt_layout_of(f->args[i]);
-    mine[i] = pt_block_of(whole, &m->mesh, &l, world_rank);
-    pt_tensor_destroy(whole);
-  }
+  lowered_step x;
+  step_open("tests/data/tiny_gpt.pir", "examples/gpt.bp.yaml", PT_OPTIM_SGD, &x);
+  pt_diag *d = x.d;
+  const pt_func *g = x.g;
   pt_tensor *got[2][64];
   int reduces[2] = {0, 0};
   ck_assert_int_le(g->nresults, 64);
-  pt_mpi_mesh *mm = pt_mpi_mesh_create(&m->mesh, MPI_COMM_WORLD, d);
+  pt_mpi_mesh *mm = pt_mpi_mesh_create(&x.m->mesh, MPI_COMM_WORLD, d);
   ck_assert_ptr_nonnull(mm);
   for (int k = 0; k < 2; k++) { /* with epilogues, then without */
     if (k == 1)
       setenv("PT_REDUCE_EPILOGUE", "0", 1);
     pt_exec *e = pt_exec_create(g, mm, d);
     unsetenv("PT_REDUCE_EPILOGUE");
-    if (!e || pt_exec_run(e, mine, got[k], d) != PT_OK) {
+    if (!e || pt_exec_run(e, x.mine, got[k], d) != PT_OK) {
       fail_local("tiny GPT SGD step (k %d): %s", k, pt_diag_count(d) ? pt_diag_message(d, 0) : "");
       for (int i = 0; i < g->nresults; i++)
         got[k][i] = NULL;
@@ -874,14 +882,7 @@ START_TEST(sgd_updates_in_all_reduces) {
     fprintf(stderr, "mpi: tiny GPT SGD step on %d ranks: %d updates taken into all_reduces\n",
             world_size, reduces[0]);
   pt_mpi_mesh_destroy(mm);
-  for (int i = 0; i < f->nargs; i++)
-    pt_tensor_destroy(mine[i]);
-  pt_free(mine);
-  pt_schedule_destroy(s);
-  pt_module_destroy(m);
-  pt_diag_destroy(d);
-  pt_free(path);
-  pt_free(spath);
+  step_close(&x);
 }
 END_TEST
 
