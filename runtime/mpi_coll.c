@@ -65,15 +65,17 @@ static pt_status mpi_ok(const pt_mpi_mesh *mm, int rank, int rc, const char *wha
 /* Operands smaller than this go through MPI: below it one MPI call costs
  * less than the shared-memory protocol's two or three barriers. */
 #define SHM_MIN_BYTES ((size_t)8 << 10)
-/* all_reduce, all_gather and all_to_all above this go through MPI (for
- * all_to_all, from 2 to 4 MiB the window and MPI ran alike): inside a training
- * step, where the buffers are on huge pages, Open MPI's single-copy
- * transport (CMA) moved a 4 MiB all_reduce in 0.36-0.43 ms on 2 ranks
- * here against 0.50-0.65 ms through the staging window (4 KiB pages, and
- * one more copy each way); from 256 KiB to 1 MiB the window was 1.9-2x as
- * fast (build/bench_coll). reduce_scatter has no such limit: the window
- * beat MPI_Reduce_scatter_block 4x at every size to 4 MiB. */
-#define SHM_MAX_BYTES ((size_t)1 << 20)
+/* all_gather and all_to_all above this go through MPI: they copy twice
+ * through the window (into the segment, out of the peers') where Open
+ * MPI's single-copy transport (CMA) reads the peer's buffer once, and from
+ * 4 MiB on 2 ranks here MPI was as fast or faster (build/bench_coll: the
+ * window 0.84-0.90x MPI at 4 MiB, 0.54-0.82x at 8-32 MiB; 1.34-1.37x at 2
+ * MiB). all_reduce and reduce_scatter have no limit: MPI's reductions copy
+ * more than the window's, which beat them at every size to 32 MiB
+ * (all_reduce 1.05-2.1x, reduce_scatter 2.2-5.3x), and inside the transformer
+ * block's step its two 4 MiB gradient all_reduces took 1.4-1.9 ms a step
+ * through the window against 2.2-2.9 ms through MPI. */
+#define SHM_MAX_BYTES ((size_t)2 << 20)
 
 /* True on every rank of the mesh if ok is true on every rank. */
 static bool all_agree(const pt_mpi_mesh *mm, bool ok) {
@@ -658,7 +660,7 @@ static pt_status shm_collective(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, co
    * staging size decide */
   size_t big = xbytes > rbytes ? xbytes : rbytes;
   if (!mm->shm || g->size < 2 || xbytes > mm->stage_bytes || big < SHM_MIN_BYTES ||
-      (op->code != PT_OP_REDUCE_SCATTER && big > SHM_MAX_BYTES) ||
+      ((op->code == PT_OP_ALL_GATHER || op->code == PT_OP_ALL_TO_ALL) && big > SHM_MAX_BYTES) ||
       (xt->dtype != PT_F32 && xt->dtype != PT_I32) ||
       ((op->code == PT_OP_REDUCE_SCATTER || op->code == PT_OP_ALL_GATHER) &&
        outer_of(xt, (int)pt_op_int(op, PT_A_DIM, 0)) != 1))
