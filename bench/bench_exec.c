@@ -19,13 +19,15 @@
 
 static void usage(FILE *f) {
   fprintf(f, "usage: bench_exec [--model FILE]... [--optimizer sgd|momentum|adam] [--steps N]\n"
-             "                  [--fused-only] [--top N]\n"
+             "                  [--fused-only] [--top N] [--gemm-list]\n"
              "Runs each FILE's train_step (default examples/mlp.pir; sgd; 50 steps) in the\n"
              "executor on one device, with fusion on and off (--fused-only: on only); prints\n"
              "the median and best step, the time by op kind and by class in five profiled\n"
              "steps, the N slowest ops or fused loops (--top, default 12) and every dot's\n"
              "GFLOP/s against cblas_sgemm alone at its GEMM shape. Unset OPENBLAS_CORETYPE\n"
-             "and OPENBLAS_L2_SIZE for figures (bench/README.md).\n");
+             "and OPENBLAS_L2_SIZE for figures (bench/README.md).\n"
+             "--gemm-list: runs nothing; prints each FILE's train_step dots on one line as\n"
+             "bench/gemm_peak's specs, R*MxNxK/xy (R: batch points times dots of that GEMM).\n");
 }
 
 enum { PROF_STEPS = 7 };
@@ -211,15 +213,71 @@ static void describe(const pt_func *g, const pt_fusion_plan *fp, int i, char *bu
     k += (size_t)snprintf(buf + k, cap - k, " %s", pt_op_name(g->ops[grp->ops[j]]->code));
 }
 
+/* model's @loss parsed, inlined and made a train step (exits on errors). */
+static pt_module *train_step_of(const char *model, pt_optim_kind kind, pt_diag *d, pt_func **g) {
+  pt_module *m = pt_parse_file(model, d);
+  pt_optimizer opt = pt_optimizer_default(kind);
+  *g = NULL;
+  if (!m || pt_verify_module(m, d) != PT_OK || pt_pass_inline(m, NULL, d) != PT_OK ||
+      pt_pass_train_step(m, "loss", &opt, NULL, g, d) != PT_OK)
+    exit(1);
+  return m;
+}
+
+/* The train step's dots as gemm_peak specs on one line: each GEMM shape
+ * and orientation once, R* its batch points over all of its dots. A copied
+ * operand counts as stored (n), a flip as the product it computes (gemm_peak
+ * times both ways round), and A^T B^T as the B A it is the transpose of. */
+static void gemm_list(const char *model, pt_optim_kind kind) {
+  pt_diag *d = pt_diag_create(stderr);
+  pt_func *g;
+  pt_module *m = train_step_of(model, kind, d, &g);
+  enum { MAXG = 256 };
+  typedef struct {
+    int64_t m, n, k, count;
+    bool ta, tb;
+  } shape;
+  shape list[MAXG];
+  int n = 0;
+  for (int i = 0; i < g->nops; i++) {
+    pt_exec_gemm gm;
+    if (g->ops[i]->code != PT_OP_DOT || !pt_exec_dot_gemm(g->ops[i], &gm) ||
+        gm.m * gm.n * gm.k * gm.batch == 0)
+      continue;
+    bool ta = gm.lhs_trans && !gm.lhs_copied, tb = gm.rhs_trans && !gm.rhs_copied;
+    int64_t M = gm.m, N = gm.n;
+    if (ta && tb) { /* C^T = B A */
+      M = gm.n;
+      N = gm.m;
+      ta = tb = false;
+    }
+    int j = 0;
+    while (j < n && !(list[j].m == M && list[j].n == N && list[j].k == gm.k && list[j].ta == ta &&
+                      list[j].tb == tb))
+      j++;
+    if (j == n) {
+      if (n == MAXG) {
+        fprintf(stderr, "bench_exec: %s has more than %d GEMM shapes\n", model, MAXG);
+        exit(1);
+      }
+      list[n++] = (shape){M, N, gm.k, 0, ta, tb};
+    }
+    list[j].count += gm.batch;
+  }
+  for (int j = 0; j < n; j++)
+    printf("%s%lld*%lldx%lldx%lld/%c%c", j ? " " : "", (long long)list[j].count,
+           (long long)list[j].m, (long long)list[j].n, (long long)list[j].k, list[j].ta ? 't' : 'n',
+           list[j].tb ? 't' : 'n');
+  printf("\n");
+  pt_module_destroy(m);
+  pt_diag_destroy(d);
+}
+
 static void bench_model(const char *model, pt_optim_kind kind, const char *optname, int steps,
                         bool both, int top) {
   pt_diag *d = pt_diag_create(stderr);
-  pt_module *m = pt_parse_file(model, d);
-  pt_func *g = NULL;
-  pt_optimizer opt = pt_optimizer_default(kind);
-  if (!m || pt_verify_module(m, d) != PT_OK || pt_pass_inline(m, NULL, d) != PT_OK ||
-      pt_pass_train_step(m, "loss", &opt, NULL, &g, d) != PT_OK)
-    exit(1);
+  pt_func *g;
+  pt_module *m = train_step_of(model, kind, d, &g);
   pt_tensor **args = calloc((size_t)g->nargs, sizeof *args);
   for (int i = 0; i < g->nargs; i++) {
     pt_init_spec sp = pt_init_spec_for(g, g->args[i], 1);
@@ -342,7 +400,7 @@ int main(int argc, char **argv) {
   const char *models[16], *optname = "sgd";
   int nmodels = 0;
   long steps = 50, top = 12;
-  bool both = true;
+  bool both = true, list = false;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
       usage(stdout);
@@ -361,6 +419,8 @@ int main(int argc, char **argv) {
       i++;
     else if (!strcmp(argv[i], "--fused-only"))
       both = false;
+    else if (!strcmp(argv[i], "--gemm-list"))
+      list = true;
     else {
       usage(stderr);
       return 2;
@@ -371,6 +431,11 @@ int main(int argc, char **argv) {
   pt_optim_kind kind = !strcmp(optname, "adam")       ? PT_OPTIM_ADAM
                        : !strcmp(optname, "momentum") ? PT_OPTIM_MOMENTUM
                                                       : PT_OPTIM_SGD;
+  if (list) {
+    for (int k = 0; k < nmodels; k++)
+      gemm_list(models[k], kind);
+    return 0;
+  }
   openblas_set_num_threads(1);
   pt_bench_machine_line();
   for (int k = 0; k < nmodels; k++)

@@ -56,7 +56,12 @@ step): "GEMM ms" is the step's dots on the rank whose dots took longest, "comm m
 collectives, waits included, on the rank that waited least (medians over those steps).
 The "GEMM bound" line divides by the least GEMM time of the 2-rank scripts: the steps/s no
 2-rank step of those products could pass at the speed they ran, and so the largest ratio
-to PyTorch any partition or kernel work outside the GEMMs could reach.
+to PyTorch any partition or kernel work outside the GEMMs could reach. The "sgemm peak
+bound" line is the machine's: the one-device step's products (bench_exec --gemm-list, the
+same flops every partition computes between its two cores) at the best OpenBLAS does for
+each of their shapes (bench/gemm_peak: best of 30, either orientation, in cache), timed on
+both cores at once, split between the two cores in proportion to their speeds; no
+two-core step of these products runs faster, whatever its partition or its other kernels.
 EOF
 }
 
@@ -217,6 +222,16 @@ for m in ${MODELS//,/ }; do
         check "$Q.ddp.2.r$k.json" "$m $o: PyTorch DDP on 2 processes against the interpreter"
       fi
     done
+    # the sgemm peak bound: the 1-device step's products (bench_exec --gemm-list) at
+    # the best OpenBLAS does for each shape, on both cores at once (gemm_peak, one
+    # process per core): no 2-core step of these products can be faster
+    if part partita; then
+      "$B/bench_exec" --model "examples/$m.pir" --optimizer "$o" --gemm-list >"$R.gemms"
+      # shellcheck disable=SC2046
+      OPENBLAS_NUM_THREADS=1 "${MPI[@]}" -n 2 --bind-to core "$B/gemm_peak" $(cat "$R.gemms") \
+        >"$R.gemm_peak" 2>/dev/null ||
+        { echo "bench_peers.sh: error: gemm_peak failed on $m's products ($R.gemms)" >&2; exit 1; }
+    fi
     # each configuration: its rounds' median (the first round's load)
     for f in "$Q".*.r1.json; do
       [ -e "$f" ] || continue

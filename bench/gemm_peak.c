@@ -4,7 +4,12 @@
  * Prints the list's GFLOP/s (its flops over the sum of the per-GEMM best
  * times); bench/bench_train.sh divides the step's achieved rate by it.
  *
- *   gemm_peak [SPEC...]   SPEC = MxNxK[/nn|/nt|/tn], C[M,N] = op(A)[M,K] op(B)[K,N]
+ *   gemm_peak [SPEC...]   SPEC = [R*]MxNxK[/nn|/nt|/tn], C[M,N] = op(A)[M,K] op(B)[K,N]
+ *
+ * R* counts the product R times (a batched dot's batch points, or the same
+ * shape repeated in a step): its flops and its best time are multiplied by R,
+ * the GEMM itself timed once per run (bench/bench_peers.sh's sgemm peak bound
+ * passes a whole train step's dots so, from bench_exec --gemm-list).
  *
  * Each GEMM is timed both ways round, as it is and as C^T = op(B)^T op(A)^T
  * (which the executor runs for thin results, runtime/exec.c dot_flips),
@@ -22,7 +27,8 @@
 
 typedef struct {
   int m, n, k;
-  int ta, tb; /* A (resp. B) is stored transposed */
+  int ta, tb;   /* A (resp. B) is stored transposed */
+  double count; /* R of R*: how many times the step runs it */
 } gemm;
 
 static double now(void) {
@@ -33,7 +39,15 @@ static double now(void) {
 
 static int parse(const char *s, gemm *g) {
   char o[3] = "nn";
-  int used = 0;
+  int used = 0, r = 1;
+  const char *star = strchr(s, '*');
+  if (star) {
+    if (sscanf(s, "%d%n", &r, &used) != 1 || s + used != star || r <= 0)
+      return -1;
+    s = star + 1;
+    used = 0;
+  }
+  g->count = r;
   if (sscanf(s, "%dx%dx%d%n", &g->m, &g->n, &g->k, &used) != 3 || g->m <= 0 || g->n <= 0 ||
       g->k <= 0)
     return -1;
@@ -57,11 +71,11 @@ int main(int argc, char **argv) {
   const char *const *specs = mlp;
   int n = 5, reps = 30;
   if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-    puts("usage: gemm_peak [MxNxK[/nn|/nt|/tn] ...]\n"
+    puts("usage: gemm_peak [[R*]MxNxK[/nn|/nt|/tn] ...]\n"
          "  GFLOP/s of one thread over the list of GEMMs (default: the five of\n"
          "  examples/mlp.pir's train_step on one device), each on its own operands,\n"
          "  best of 30 runs each, each timed as it is and as C^T = op(B)^T op(A)^T\n"
-         "  (the faster counts)");
+         "  (the faster counts); R* counts a GEMM R times in the list's flops and time");
     return 0;
   }
   if (argc > 1) {
@@ -75,7 +89,7 @@ int main(int argc, char **argv) {
   bool *flipped = calloc((size_t)n, sizeof *flipped);
   for (int i = 0; i < n; i++) {
     if (parse(specs[i], &g[i]) != 0) {
-      fprintf(stderr, "gemm_peak: error: '%s' is not MxNxK[/nn|/nt|/tn]\n", specs[i]);
+      fprintf(stderr, "gemm_peak: error: '%s' is not [R*]MxNxK[/nn|/nt|/tn]\n", specs[i]);
       return 2;
     }
     size_t as = (size_t)g[i].m * (size_t)g[i].k, bs = (size_t)g[i].k * (size_t)g[i].n;
@@ -112,8 +126,8 @@ int main(int argc, char **argv) {
   fprintf(stderr, "sgemm, one thread, best of %d:", reps);
   for (int i = 0; i < n; i++) {
     double f = 2.0 * g[i].m * g[i].n * g[i].k;
-    flops += f;
-    total += best[i];
+    flops += f * g[i].count;
+    total += best[i] * g[i].count;
     fprintf(stderr, " %s %.1f%s%s", specs[i], f / best[i] / 1e9, flipped[i] ? " (as C^T)" : "",
             i + 1 < n ? "," : " GFLOP/s\n");
     free(a[i]);

@@ -235,6 +235,20 @@ def cmd_report(a):
             if "ddp.2" in rate:
                 line += ", %.2fx DDP" % (bound / rate["ddp.2"])
             ratios.append(line)
+        peak = _sgemm_peak(a.dir, model, opt)
+        if peak:
+            gflop, rates = peak
+            secs = gflop / sum(rates)  # the flops split between the cores by their speeds
+            line = ("sgemm peak bound: the step's %.2f GFLOP of products at OpenBLAS's best for "
+                    "their shapes (%s GFLOP/s, both cores at once): %.2f ms = %.1f steps/s" % (
+                        gflop, " and ".join("%.1f" % r for r in rates), 1e3 * secs, 1 / secs))
+            if two:
+                line += " (best 2-rank at %.0f%% of it)" % (100 * two[best] * secs)
+            if single:
+                line += "; at most %.2fx PyTorch's best single process" % (1 / secs / single[bs])
+            if "ddp.2" in rate:
+                line += ", %.2fx DDP" % (1 / secs / rate["ddp.2"])
+            ratios.append(line)
         if "partita.1" in rate and "torch.1" in rate:
             ratios.append("1 rank / PyTorch 1 thread: %.2fx" % (rate["partita.1"] / rate["torch.1"]))
         bp = [k for k in two if k.endswith(".bp")]
@@ -244,6 +258,26 @@ def cmd_report(a):
         for r in ratios:
             print("%-18s %-5s   %s" % (model, opt, r))
     return 0
+
+
+def _sgemm_peak(d, model, opt):
+    """(GFLOP of the step's products, [GFLOP/s of each core]) from DIR/MODEL.OPT.gemms
+    (bench_exec --gemm-list: R*MxNxK/xy specs) and DIR/MODEL.OPT.gemm_peak (gemm_peak's
+    rate on each core, a line each), or None when bench_peers.sh did not measure it."""
+    base = os.path.join(d, "%s.%s." % (model, opt))
+    try:
+        with open(base + "gemms") as f:
+            specs = f.read().split()
+        with open(base + "gemm_peak") as f:
+            rates = [float(x) for x in f.read().split()]
+    except (OSError, ValueError):
+        return None
+    flops = 0
+    for s in specs:
+        r, shape = s.split("*", 1)
+        m, n, k = (int(x) for x in shape.split("/")[0].split("x"))
+        flops += int(r) * 2 * m * n * k
+    return (flops / 1e9, rates) if flops and rates and min(rates) > 0 else None
 
 
 def _print_shares(title, step_us, by_kind, top=14):
@@ -306,6 +340,14 @@ def cmd_selftest(_):
             raise AssertionError("a broken header was read")
         except ValueError:
             pass
+        # the sgemm peak bound's inputs: 3 x 2*4*5*6 + 2*2*3*4 = 768 flops, at 100 and 50 GFLOP/s
+        with open(os.path.join(d, "m.sgd.gemms"), "w") as f:
+            f.write("3*4x5x6/nn 1*2x3x4/tn\n")
+        with open(os.path.join(d, "m.sgd.gemm_peak"), "w") as f:
+            f.write("100.0\n50.0\n")
+        gflop, rates = _sgemm_peak(d, "m", "sgd")
+        assert abs(gflop - 768e-9) < 1e-15 and rates == [100.0, 50.0], (gflop, rates)
+        assert _sgemm_peak(d, "m", "adam") is None
     for m in MODELS:
         pir, bound = peerlib.model_meta(m)
         sig = peerlib.pir_signature(os.path.join(peerlib.ROOT, pir))
