@@ -60,7 +60,8 @@ to PyTorch any partition or kernel work outside the GEMMs could reach. The "sgem
 bound" line is the machine's: the one-device step's products (bench_exec --gemm-list, the
 same flops every partition computes between its two cores) at the best OpenBLAS does for
 each of their shapes (bench/gemm_peak: best of 30, either orientation, in cache), timed on
-both cores at once, split between the two cores in proportion to their speeds; no
+both cores at once once a round (the fastest round counts), split between the two cores in
+proportion to their speeds; no
 two-core step of these products runs faster, whatever its partition or its other kernels.
 EOF
 }
@@ -187,6 +188,12 @@ for m in ${MODELS//,/ }; do
       runs+=("2 $sc partita.2.${b#"$m".}")
     done
     Q="$T/rounds/$m.$o" # a round's result: $Q.KEY.rK.json
+    # the sgemm peak bound: the 1-device step's products (bench_exec --gemm-list) at
+    # the best OpenBLAS does for each shape, on both cores at once (gemm_peak, one
+    # process per core), once a round (the report takes the fastest round): no 2-core
+    # step of these products can be faster
+    part partita && "$B/bench_exec" --model "examples/$m.pir" --optimizer "$o" --gemm-list >"$R.gemms"
+    rm -f "$R.gemm_peak"
     for ((k = 1; k <= ROUNDS; k++)); do
       [ "$ROUNDS" -gt 1 ] && echo "$m, $o: round $k of $ROUNDS ..." >&2
       if part partita; then
@@ -201,6 +208,13 @@ for m in ${MODELS//,/ }; do
             --trace "$T/$m.$o.$key.trace.json" >"$Q.$key.r$k.json"
           check "$Q.$key.r$k.json" "$m $o: partita on $n rank(s) under $script against the interpreter"
         done
+      fi
+      if part partita; then
+        # shellcheck disable=SC2046
+        rates=$(OPENBLAS_NUM_THREADS=1 "${MPI[@]}" -n 2 --bind-to core "$B/gemm_peak" $(cat "$R.gemms") \
+          2>/dev/null) ||
+          { echo "bench_peers.sh: error: gemm_peak failed on $m's products ($R.gemms)" >&2; exit 1; }
+        { tr '\n' ' ' <<<"$rates"; echo; } >>"$R.gemm_peak" # a round's line: each core's GFLOP/s
       fi
       if part torch; then
         # 2 threads twice: OpenMP's default wait policy (threads spin between parallel
@@ -222,16 +236,6 @@ for m in ${MODELS//,/ }; do
         check "$Q.ddp.2.r$k.json" "$m $o: PyTorch DDP on 2 processes against the interpreter"
       fi
     done
-    # the sgemm peak bound: the 1-device step's products (bench_exec --gemm-list) at
-    # the best OpenBLAS does for each shape, on both cores at once (gemm_peak, one
-    # process per core): no 2-core step of these products can be faster
-    if part partita; then
-      "$B/bench_exec" --model "examples/$m.pir" --optimizer "$o" --gemm-list >"$R.gemms"
-      # shellcheck disable=SC2046
-      OPENBLAS_NUM_THREADS=1 "${MPI[@]}" -n 2 --bind-to core "$B/gemm_peak" $(cat "$R.gemms") \
-        >"$R.gemm_peak" 2>/dev/null ||
-        { echo "bench_peers.sh: error: gemm_peak failed on $m's products ($R.gemms)" >&2; exit 1; }
-    fi
     # each configuration: its rounds' median (the first round's load)
     for f in "$Q".*.r1.json; do
       [ -e "$f" ] || continue

@@ -262,16 +262,18 @@ def cmd_report(a):
 
 def _sgemm_peak(d, model, opt):
     """(GFLOP of the step's products, [GFLOP/s of each core]) from DIR/MODEL.OPT.gemms
-    (bench_exec --gemm-list: R*MxNxK/xy specs) and DIR/MODEL.OPT.gemm_peak (gemm_peak's
-    rate on each core, a line each), or None when bench_peers.sh did not measure it."""
+    (bench_exec --gemm-list: R*MxNxK/xy specs) and DIR/MODEL.OPT.gemm_peak (a line a
+    round: gemm_peak's rate on each core; the round of the highest sum counts), or None
+    when bench_peers.sh did not measure it."""
     base = os.path.join(d, "%s.%s." % (model, opt))
     try:
         with open(base + "gemms") as f:
             specs = f.read().split()
         with open(base + "gemm_peak") as f:
-            rates = [float(x) for x in f.read().split()]
+            rounds = [[float(x) for x in line.split()] for line in f if line.strip()]
     except (OSError, ValueError):
         return None
+    rates = max(rounds, key=sum) if rounds else []
     flops = 0
     for s in specs:
         r, shape = s.split("*", 1)
@@ -344,7 +346,7 @@ def cmd_selftest(_):
         with open(os.path.join(d, "m.sgd.gemms"), "w") as f:
             f.write("3*4x5x6/nn 1*2x3x4/tn\n")
         with open(os.path.join(d, "m.sgd.gemm_peak"), "w") as f:
-            f.write("100.0\n50.0\n")
+            f.write("100.0 50.0\n90.0 40.0\n")
         gflop, rates = _sgemm_peak(d, "m", "sgd")
         assert abs(gflop - 768e-9) < 1e-15 and rates == [100.0, 50.0], (gflop, rates)
         assert _sgemm_peak(d, "m", "adam") is None
