@@ -60,9 +60,9 @@ to PyTorch any partition or kernel work outside the GEMMs could reach. The "sgem
 bound" line is the machine's: the one-device step's products (bench_exec --gemm-list, the
 same flops every partition computes between its two cores) at the best OpenBLAS does for
 each of their shapes (bench/gemm_peak: best of 30, either orientation, in cache), timed on
-both cores at once once a round (the fastest round counts), split between the two cores in
-proportion to their speeds; no
-two-core step of these products runs faster, whatever its partition or its other kernels.
+both cores at once in every round (the fastest round counts) and split between the two cores
+in proportion to their speeds: no two-core step of these products runs faster, whatever its
+partition or its other kernels.
 EOF
 }
 
