@@ -12,6 +12,9 @@ one-axis scripts with their axis 2; 4 ranks run one-axis scripts with 4 and two-
 2 x 2. A configuration the program cannot be lowered for (a dimension that does not divide)
 is listed as not applicable.
 
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for the calibration and every run, as the
+other benchmarks do (a CORETYPE of Haswell halves sgemm on this machine).
+
 Without --hw it first calibrates this machine with as many ranks as the largest mesh
 (`mpirun -n 4 --oversubscribe partita calibrate`, ~30 s), so that the collectives of every
 rank count are measured as they run, oversubscribed ones too; a file calibrated on another
@@ -87,6 +90,9 @@ def main():
     partita = os.path.join(a.build, "partita")
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                OPENBLAS_NUM_THREADS="1")
+    # as bench_train.sh and bench_peers.sh: OpenBLAS's own kernels for the machine (a
+    # CORETYPE of Haswell halves sgemm here), for the calibration and every run alike
+    found = {k: env.pop(k, None) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     tmp = tempfile.mkdtemp()
     if not a.hw:
         n = max(int(r) for r in a.ranks.split(","))
@@ -99,8 +105,10 @@ def main():
         if cal.returncode != 0:
             print("bench_fidelity: calibrate failed:\n" + cal.stderr, file=sys.stderr)
             return 1
-    print("machine: nproc %d, OPENBLAS_CORETYPE=%s, OPENBLAS_NUM_THREADS=1, hardware file %s"
-          % (os.cpu_count(), os.environ.get("OPENBLAS_CORETYPE", "unset"), a.hw))
+    print("machine: nproc %d, OPENBLAS_NUM_THREADS=1, hardware file %s; OPENBLAS_CORETYPE=%s "
+          "and OPENBLAS_L2_SIZE=%s in the environment, both unset for the run"
+          % (os.cpu_count(), a.hw, found["OPENBLAS_CORETYPE"] or "unset",
+             found["OPENBLAS_L2_SIZE"] or "unset"))
     print("%-20s %-10s %5s %12s %12s %8s %12s %12s" % (
         "model", "strategy", "ranks", "predicted", "measured", "error", "peak pred", "peak meas"))
     rows = []
