@@ -661,9 +661,7 @@ static pt_status shm_collective(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, co
   size_t big = xbytes > rbytes ? xbytes : rbytes;
   if (!mm->shm || g->size < 2 || xbytes > mm->stage_bytes || big < SHM_MIN_BYTES ||
       ((op->code == PT_OP_ALL_GATHER || op->code == PT_OP_ALL_TO_ALL) && big > SHM_MAX_BYTES) ||
-      (xt->dtype != PT_F32 && xt->dtype != PT_I32) ||
-      ((op->code == PT_OP_REDUCE_SCATTER || op->code == PT_OP_ALL_GATHER) &&
-       outer_of(xt, (int)pt_op_int(op, PT_A_DIM, 0)) != 1))
+      (xt->dtype != PT_F32 && xt->dtype != PT_I32))
     return PT_OK;
   int G = (int)g->size, pos = (int)g->pos;
   int *mem = mm->members;
@@ -678,6 +676,16 @@ static pt_status shm_collective(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, co
    * bytes in a row, and received into slot q */
   size_t blk = xbytes / (size_t)G, srow = 0, crow = 0;
   int64_t souter = 1, couter = 1;
+  /* reduce_scatter and all_gather along dim: `outer` slices, each of G
+   * blocks of `row` bytes in reduce_scatter's operand and all_gather's
+   * result; a block travels as its `outer` rows one after another */
+  int64_t outer = 1;
+  size_t row = 0;
+  if (op->code == PT_OP_REDUCE_SCATTER || op->code == PT_OP_ALL_GATHER) {
+    int dim = (int)pt_op_int(op, PT_A_DIM, 0);
+    outer = outer_of(xt, dim);
+    row = from_bytes(op->code == PT_OP_REDUCE_SCATTER ? &r->type : xt, dim);
+  }
   if (op->code == PT_OP_ALL_TO_ALL) {
     pt_type bt = *xt; /* one block */
     int sd = (int)pt_op_int(op, PT_A_SPLIT_DIM, 0), cd = (int)pt_op_int(op, PT_A_CONCAT_DIM, 0);
@@ -696,10 +704,10 @@ static pt_status shm_collective(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, co
       for (int64_t o = 0; o < souter; o++)
         memcpy(mine + (size_t)q * blk + (size_t)o * srow, xs + ((size_t)o * G + q) * srow, srow);
     break;
-  case PT_OP_REDUCE_SCATTER:
+  case PT_OP_REDUCE_SCATTER: /* block q of the segment: the operand's block q */
     for (int q = 0; q < G; q++)
-      if (q != pos)
-        memcpy(mine + (size_t)q * rbytes, xs + (size_t)q * rbytes, rbytes);
+      for (int64_t o = 0; q != pos && o < outer; o++)
+        memcpy(mine + (size_t)q * rbytes + (size_t)o * row, xs + ((size_t)o * G + q) * row, row);
     break;
   case PT_OP_ALL_REDUCE:
     for (int q = 0; q < G; q++) {
@@ -718,7 +726,8 @@ static pt_status shm_collective(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, co
   switch (op->code) {
   case PT_OP_ALL_GATHER: /* block q of the result is member q's operand */
     for (int q = 0; q < G; q++)
-      memcpy(rs + (size_t)q * xbytes, src[q], xbytes);
+      for (int64_t o = 0; o < outer; o++)
+        memcpy(rs + ((size_t)o * G + q) * row, src[q] + (size_t)o * row, row);
     break;
   case PT_OP_ALL_TO_ALL: /* slot q of the result is block pos of member q's */
     for (int q = 0; q < G; q++) {
@@ -727,14 +736,18 @@ static pt_status shm_collective(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, co
         memcpy(rs + ((size_t)o * G + q) * crow, from + (size_t)o * crow, crow);
     }
     break;
-  case PT_OP_REDUCE_SCATTER: /* the result is block pos of the operands' sum */
-    for (int q = 0; q < G; q++)
-      src[q] += (size_t)pos * rbytes;
-    lo = 0, hi = n;
-    if (xt->dtype == PT_F32)
-      reduce_f32((float *)rs, (const float *const *)src, G, lo, hi, max);
-    else
-      reduce_i32((int32_t *)rs, (const int32_t *const *)src, G, lo, hi, max);
+  case PT_OP_REDUCE_SCATTER: /* the result is block pos of the operands' sum, row by row */
+    for (int64_t o = 0; o < outer; o++) {
+      for (int q = 0; q < G; q++)
+        src[q] = q == pos ? xs + ((size_t)o * G + (size_t)pos) * row
+                          : mm->stage[mem[q]] + (size_t)pos * rbytes + (size_t)o * row;
+      char *out = rs + (size_t)o * row;
+      int64_t m = (int64_t)(row / es);
+      if (xt->dtype == PT_F32)
+        reduce_f32((float *)out, (const float *const *)src, G, 0, m, max);
+      else
+        reduce_i32((int32_t *)out, (const int32_t *const *)src, G, 0, m, max);
+    }
     break;
   case PT_OP_ALL_REDUCE:
     chunk_of(n, G, pos, &lo, &hi);

@@ -450,11 +450,9 @@ START_TEST(shm_collectives_match_vmesh) {
             memset(r->data, 0xab, rb); /* every byte must be written */
           int64_t before = pt_mpi_shm_runs(mm);
           int g = pt_mpi_group_ranks(mm, f->ops[0], (int[8]){0}, 8);
-          /* all_reduce, all_to_all and the others along their outermost
-           * dim, f32 and i32, once the staging is there */
-          bool want = g > 1 && pass > 0 && cases[c].dtype != PT_PRED &&
-                      (cases[c].code == PT_OP_ALL_REDUCE || cases[c].code == PT_OP_ALL_TO_ALL ||
-                       cases[c].dim == 0);
+          /* every one of f32 and i32 (reduce_scatter and all_gather along
+           * any dim), once the staging is there */
+          bool want = g > 1 && pass > 0 && cases[c].dtype != PT_PRED;
           if (pt_mpi_collective(mm, f->ops[0], x, r, d) != PT_OK)
             fail_local("mesh %s, %s, %s: %s", ms, what, pass_str[pass],
                        pt_diag_count(d) ? pt_diag_message(d, 0) : "");
