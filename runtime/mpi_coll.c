@@ -623,8 +623,8 @@ typedef struct { /* an update taken into an all_reduce: out = acc + alpha * sum 
   float alpha;
 } update;
 
-/* all_reduce, all_to_all, and reduce_scatter and all_gather along their
- * outermost dimension, through the node-shared staging window when it holds the
+/* all_reduce, all_to_all, reduce_scatter and all_gather (along any
+ * dimension), through the node-shared staging window when it holds the
  * operand (every member's is as large: pt_mpi_shm_reserve agrees on it,
  * so every member of the group decides alike). Each rank's segment is
  * read by its peers in place; the operand and result stay in the rank's
@@ -638,10 +638,12 @@ typedef struct { /* an update taken into an all_reduce: out = acc + alpha * sum 
  *     chunks from their owners' segments; barrier. With an update `up`
  *     (pt_mpi_all_reduce_update), the chunk a rank computes is acc +
  *     alpha * its sum, and the ranks exchange those chunks instead.
- *   reduce_scatter: the blocks of the others into the segment; barrier;
- *     its own block summed over its operand and the peers'; barrier.
+ *   reduce_scatter: the blocks of the others into the segment, each as
+ *     its rows (one per index of the dims before dim) one after another;
+ *     barrier; its own block summed row by row over its operand and the
+ *     peers'; barrier.
  *   all_gather: the operand into the segment; barrier; every peer's
- *     block from its segment; barrier.
+ *     block from its segment, row by row into its slot along dim; barrier.
  *   all_to_all: every block of the operand (slices along split_dim)
  *     packed into the segment, one after another; barrier; block pos of
  *     each member's segment into its slot along concat_dim; barrier.

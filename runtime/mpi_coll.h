@@ -50,8 +50,8 @@ MPI_Comm pt_mpi_mesh_comm(const pt_mpi_mesh *mm);
 /* Node-shared memory. When every rank of the mesh runs on one node (and
  * the environment does not set PT_MPI_SHM=0), the mesh can hold a staging
  * window in MPI shared memory, a segment per rank that every rank can read.
- * all_reduce, all_to_all, and reduce_scatter and all_gather along their
- * outermost non-trivial dimension, of f32 or i32, 8 KiB or more (all_gather
+ * all_reduce, all_to_all, reduce_scatter and all_gather (along any
+ * dimension), of f32 or i32, 8 KiB or more (all_gather
  * and all_to_all at most 2 MiB), and whose operand fits the segment, then
  * run through it: each rank copies what its peers
  * need into its own segment and reads theirs in place, with barriers
