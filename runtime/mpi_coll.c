@@ -73,8 +73,8 @@ static pt_status mpi_ok(const pt_mpi_mesh *mm, int rank, int rc, const char *wha
  * MiB). all_reduce and reduce_scatter have no limit: MPI's reductions copy
  * more than the window's, which beat them at every size to 32 MiB
  * (all_reduce 1.05-2.1x, reduce_scatter 2.2-5.3x), and inside the transformer
- * block's step its two 4 MiB gradient all_reduces took 1.4-1.9 ms a step
- * through the window against 2.2-2.9 ms through MPI. */
+ * block's BP step its two 4 MiB gradient all_reduces took 1.1-1.4 ms a step
+ * through the window against 2.4-3.2 ms through MPI (bench/README.md). */
 #define SHM_MAX_BYTES ((size_t)2 << 20)
 
 /* True on every rank of the mesh if ok is true on every rank. */
