@@ -208,8 +208,6 @@ for m in ${MODELS//,/ }; do
             --trace "$T/$m.$o.$key.trace.json" >"$Q.$key.r$k.json"
           check "$Q.$key.r$k.json" "$m $o: partita on $n rank(s) under $script against the interpreter"
         done
-      fi
-      if part partita; then
         # shellcheck disable=SC2046
         rates=$(OPENBLAS_NUM_THREADS=1 "${MPI[@]}" -n 2 --bind-to core "$B/gemm_peak" $(cat "$R.gemms") \
           2>/dev/null) ||

@@ -222,33 +222,31 @@ def cmd_report(a):
                               % (best.split(".", 2)[2], _label(bs).split(", ", 1)[1], two[best] / single[bs]))
             if "ddp.2" in rate:
                 ratios.append("best 2-rank / DDP: %.2fx" % (two[best] / rate["ddp.2"]))
+        def ceiling(bound):
+            """How a bound of `bound` steps/s compares: the best 2-rank's share of it and
+            the largest ratios to PyTorch it leaves open."""
+            t = " (best 2-rank at %.0f%% of it)" % (100 * two[best] / bound) if two else ""
+            if single:
+                t += "; at most %.2fx PyTorch's best single process" % (bound / single[bs])
+            if "ddp.2" in rate:
+                t += ", %.2fx DDP" % (bound / rate["ddp.2"])
+            return t
         # the GEMM bound: a 2-rank step that did nothing but its dots, at the speed they
         # ran in the step, on the script whose dots took least
         gemm = {k: res[k]["gemm_seconds"] for k in two if "gemm_seconds" in res[k]}
         if gemm:
             lo = min(gemm, key=gemm.get)
             bound = 1.0 / gemm[lo]
-            line = "GEMM bound: %s's dots alone %.2f ms = %.1f steps/s (best 2-rank at %.0f%% of it)" % (
-                lo.split(".", 2)[2], 1e3 * gemm[lo], bound, 100 * two[best] / bound)
-            if single:
-                line += "; at most %.2fx PyTorch's best single process" % (bound / single[bs])
-            if "ddp.2" in rate:
-                line += ", %.2fx DDP" % (bound / rate["ddp.2"])
-            ratios.append(line)
+            ratios.append("GEMM bound: %s's dots alone %.2f ms = %.1f steps/s%s" % (
+                lo.split(".", 2)[2], 1e3 * gemm[lo], bound, ceiling(bound)))
         peak = _sgemm_peak(a.dir, model, opt)
         if peak:
             gflop, rates = peak
             secs = gflop / sum(rates)  # the flops split between the cores by their speeds
-            line = ("sgemm peak bound: the step's %.2f GFLOP of products at OpenBLAS's best for "
-                    "their shapes (%s GFLOP/s, both cores at once): %.2f ms = %.1f steps/s" % (
-                        gflop, " and ".join("%.1f" % r for r in rates), 1e3 * secs, 1 / secs))
-            if two:
-                line += " (best 2-rank at %.0f%% of it)" % (100 * two[best] * secs)
-            if single:
-                line += "; at most %.2fx PyTorch's best single process" % (1 / secs / single[bs])
-            if "ddp.2" in rate:
-                line += ", %.2fx DDP" % (1 / secs / rate["ddp.2"])
-            ratios.append(line)
+            ratios.append("sgemm peak bound: the step's %.2f GFLOP of products at OpenBLAS's best "
+                          "for their shapes (%s GFLOP/s, both cores at once): %.2f ms = %.1f "
+                          "steps/s%s" % (gflop, " and ".join("%.1f" % r for r in rates), 1e3 * secs,
+                                         1 / secs, ceiling(1 / secs)))
         if "partita.1" in rate and "torch.1" in rate:
             ratios.append("1 rank / PyTorch 1 thread: %.2fx" % (rate["partita.1"] / rate["torch.1"]))
         bp = [k for k in two if k.endswith(".bp")]
