@@ -83,15 +83,17 @@ int main(int argc, char **argv) {
     n = argc - 1;
   }
   gemm *g = calloc((size_t)n, sizeof *g);
+  for (int i = 0; i < n; i++)
+    if (parse(specs[i], &g[i]) != 0) {
+      fprintf(stderr, "gemm_peak: error: '%s' is not [R*]MxNxK[/nn|/nt|/tn]\n", specs[i]);
+      free(g);
+      return 2;
+    }
   float **a = calloc((size_t)n, sizeof *a), **b = calloc((size_t)n, sizeof *b),
         **c = calloc((size_t)n, sizeof *c);
   double *best = calloc((size_t)n, sizeof *best);
   bool *flipped = calloc((size_t)n, sizeof *flipped);
   for (int i = 0; i < n; i++) {
-    if (parse(specs[i], &g[i]) != 0) {
-      fprintf(stderr, "gemm_peak: error: '%s' is not [R*]MxNxK[/nn|/nt|/tn]\n", specs[i]);
-      return 2;
-    }
     size_t as = (size_t)g[i].m * (size_t)g[i].k, bs = (size_t)g[i].k * (size_t)g[i].n;
     a[i] = malloc(as * sizeof **a);
     b[i] = malloc(bs * sizeof **b);

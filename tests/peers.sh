@@ -4,11 +4,33 @@
 # checked by value: the MLP's first loss on a file peer.py wrote, from
 # `partita train` and from numpy. With python3-torch present, the MLP's
 # PyTorch peer also gives the interpreter's losses for 2 SGD steps. Skipped
-# (77) without /usr/bin/python3 and numpy; torch is never required.
+# (77) without /usr/bin/python3 and numpy; torch is never required. First,
+# without python, the two tools bench_peers.sh's sgemm peak bound runs (built
+# beside partita): bench_exec --gemm-list's specs for the MLP, and gemm_peak
+# on R* specs, good and bad.
 # Usage: peers.sh PARTITA SOURCE_DIR
 set -u
 P=$1
 cd "$2" || exit 1
+B=$(dirname "$P")
+tool_fails=0
+tool() { # ok?, what
+  if [ "$1" = 0 ]; then echo "ok   $2"; else echo "FAIL $2"; tool_fails=$((tool_fails + 1)); fi
+}
+want="2*64x1024x1024/nn 2*1024x1024x64/tn 1*64x1024x1024/nt"
+got=$("$B/bench_exec" --model examples/mlp.pir --optimizer sgd --gemm-list 2>&1)
+[ "$got" = "$want" ]
+tool $? "bench_exec --gemm-list on the MLP: '$got'"
+rate=$(OPENBLAS_NUM_THREADS=1 "$B/gemm_peak" 3*16x8x4/tn 16x16x16 2>/dev/null)
+[[ "$rate" =~ ^[0-9]+\.[0-9]$ ]]
+tool $? "gemm_peak on 3*16x8x4/tn 16x16x16: '$rate' GFLOP/s"
+for bad in 0*8x8x8 x*8x8x8 2*8x8 '2**8x8x8' 8x8x8/nx; do
+  out=$("$B/gemm_peak" "$bad" 2>&1)
+  rc=$?
+  [ "$rc" = 2 ] && [[ "$out" == *"'$bad' is not [R*]MxNxK[/nn|/nt|/tn]"* ]]
+  tool $? "gemm_peak refuses '$bad' (exit $rc): $out"
+done
+[ "$tool_fails" = 0 ] || exit 1
 PY=/usr/bin/python3
 if ! [ -x "$PY" ] || ! "$PY" -c 'import numpy' 2>/dev/null; then
   echo "skip: no /usr/bin/python3 with numpy"
