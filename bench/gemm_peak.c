@@ -4,7 +4,7 @@
  * Prints the list's GFLOP/s (its flops over the sum of the per-GEMM best
  * times); bench/bench_train.sh divides the step's achieved rate by it.
  *
- *   gemm_peak [SPEC...]   SPEC = [R*]MxNxK[/nn|/nt|/tn], C[M,N] = op(A)[M,K] op(B)[K,N]
+ *   gemm_peak [SPEC...]   SPEC = [R*]MxNxK[/nn|/nt|/tn|/tt], C[M,N] = op(A)[M,K] op(B)[K,N]
  *
  * R* counts the product R times (a batched dot's batch points, or the same
  * shape repeated in a step): its flops and its best time are multiplied by R,
@@ -71,7 +71,7 @@ int main(int argc, char **argv) {
   const char *const *specs = mlp;
   int n = 5, reps = 30;
   if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-    puts("usage: gemm_peak [[R*]MxNxK[/nn|/nt|/tn] ...]\n"
+    puts("usage: gemm_peak [[R*]MxNxK[/nn|/nt|/tn|/tt] ...]\n"
          "  GFLOP/s of one thread over the list of GEMMs (default: the five of\n"
          "  examples/mlp.pir's train_step on one device), each on its own operands,\n"
          "  best of 30 runs each, each timed as it is and as C^T = op(B)^T op(A)^T\n"
@@ -85,7 +85,7 @@ int main(int argc, char **argv) {
   gemm *g = calloc((size_t)n, sizeof *g);
   for (int i = 0; i < n; i++)
     if (parse(specs[i], &g[i]) != 0) {
-      fprintf(stderr, "gemm_peak: error: '%s' is not [R*]MxNxK[/nn|/nt|/tn]\n", specs[i]);
+      fprintf(stderr, "gemm_peak: error: '%s' is not [R*]MxNxK[/nn|/nt|/tn|/tt]\n", specs[i]);
       free(g);
       return 2;
     }

@@ -27,7 +27,7 @@ tool $? "gemm_peak on 3*16x8x4/tn 16x16x16: '$rate' GFLOP/s"
 for bad in 0*8x8x8 x*8x8x8 2*8x8 '2**8x8x8' 8x8x8/nx; do
   out=$("$B/gemm_peak" "$bad" 2>&1)
   rc=$?
-  [ "$rc" = 2 ] && [[ "$out" == *"'$bad' is not [R*]MxNxK[/nn|/nt|/tn]"* ]]
+  [ "$rc" = 2 ] && [[ "$out" == *"'$bad' is not [R*]MxNxK[/nn|/nt|/tn|/tt]"* ]]
   tool $? "gemm_peak refuses '$bad' (exit $rc): $out"
 done
 [ "$tool_fails" = 0 ] || exit 1
