@@ -89,6 +89,31 @@ static const char *tactic_name(const lowerer *L, int t, char *buf, size_t n) {
   return buf;
 }
 
+/* Emits plan's collectives from x (pt_plan_emit) and counts them in the
+ * statistics, charged to `tactic`. */
+static pt_value *emit_plan(lowerer *L, const pt_plan *plan, pt_loc loc, pt_value *x,
+                           const char *why, int tactic) {
+  int before = L->g->nops;
+  pt_value *r = pt_plan_emit(L->g, loc, L->mesh, plan, x, why);
+  if (L->stats) {
+    int m = 0;
+    for (int i = before; i < L->g->nops; i++) {
+      const pt_op *op = L->g->ops[i];
+      int k = op->code - PT_OP_ALL_GATHER;
+      if (k < 0 || k >= 6)
+        continue;
+      L->stats->count[k]++;
+      pt_lower_stats *st = L->stats;
+      PT_GROW(st->records, st->caprecords, (size_t)st->nrecords + 1);
+      st->records[st->nrecords++] =
+          (pt_lower_record){op, tactic, m < plan->nmoves ? plan->moves[m].bytes_sent : 0};
+      m++;
+    }
+    L->stats->bytes = pt_add_sat(L->stats->bytes, plan->bytes_sent);
+  }
+  return r;
+}
+
 /* The value of f's v in layout `want`, redistributing if needed. */
 static pt_value *in_layout(lowerer *L, const pt_value *v, const pt_layout *want,
                            const pt_op *consumer, const char *role) {
@@ -140,24 +165,7 @@ static pt_value *in_layout(lowerer *L, const pt_value *v, const pt_layout *want,
     snprintf(why, sizeof why, "// %s %s %s -> %s (%s)", role, vn,
              pt_layout_str(L->mesh, &have, hb, sizeof hb), lb,
              tactic_name(L, tactic, tb, sizeof tb));
-  int before = L->g->nops;
-  pt_value *r = pt_plan_emit(L->g, consumer ? consumer->loc : v->loc, L->mesh, &plan, x, why);
-  if (L->stats) {
-    int m = 0;
-    for (int i = before; i < L->g->nops; i++) {
-      const pt_op *op = L->g->ops[i];
-      int k = op->code - PT_OP_ALL_GATHER;
-      if (k < 0 || k >= 6)
-        continue;
-      L->stats->count[k]++;
-      pt_lower_stats *st = L->stats;
-      PT_GROW(st->records, st->caprecords, (size_t)st->nrecords + 1);
-      st->records[st->nrecords++] =
-          (pt_lower_record){op, tactic, m < plan.nmoves ? plan.moves[m].bytes_sent : 0};
-      m++;
-    }
-    L->stats->bytes = pt_add_sat(L->stats->bytes, plan.bytes_sent);
-  }
+  pt_value *r = emit_plan(L, &plan, consumer ? consumer->loc : v->loc, x, why, tactic);
   pt_plan_free(&plan);
   PT_GROW(L->keys, L->capkeys, (size_t)L->nkeys + 1);
   L->keys[L->nkeys] = pt_strdup(key);
@@ -171,7 +179,21 @@ typedef struct {
   int factor[PT_MAX_AXES];
   int8_t fax[PT_MAX_FACTORS][PT_MAX_AXES];
   int nfax[PT_MAX_FACTORS];
+  uint32_t pass; /* axes along which the op runs on its operands' partial
+                    sums and leaves one (pt_op_passes_partial_sum) */
 } assignment;
+
+/* Whether op's result along axis a is the partial sum of its operands'
+ * (passes/propagate.c passes_partial). */
+static bool passes_partial(const pt_op *op, int a) {
+  if (!pt_op_passes_partial_sum(op) || op->noperands == 0 ||
+      pt_sharding_axis(op->result, a).kind != PT_SH_PARTIAL_SUM)
+    return false;
+  for (int i = 0; i < op->noperands; i++)
+    if (pt_sharding_axis(op->operands[i], a).kind != PT_SH_PARTIAL_SUM)
+      return false;
+  return true;
+}
 
 static void order_axes(const pt_value *v, int dim, const uint32_t set, int8_t *out, int *n) {
   *n = 0;
@@ -189,6 +211,8 @@ static void assign(const pt_op *op, const pt_shard_rule *r, const pt_mesh *mesh,
     int f = -1;
     if (s.kind == PT_SH_SHARDED) {
       f = r->result[s.dim];
+    } else if (passes_partial(op, a)) {
+      as->pass |= 1u << a;
     } else if (s.kind == PT_SH_PARTIAL_SUM || s.kind == PT_SH_PARTIAL_MAX) {
       pt_factor_kind want =
           s.kind == PT_SH_PARTIAL_SUM ? PT_FACTOR_REDUCE_SUM : PT_FACTOR_REDUCE_MAX;
@@ -244,6 +268,7 @@ static pt_layout operand_layout(const pt_op *op, const pt_shard_rule *r, const a
     l.naxes[d] = (uint8_t)as->nfax[f];
     memcpy(l.axes[d], as->fax[f], (size_t)as->nfax[f]);
   }
+  l.partial_sum = as->pass;
   return l;
 }
 
@@ -601,6 +626,44 @@ static pt_value *lower_scan(lowerer *L, const pt_op *op) {
   return named_as(L, op, pt_b_binary(&b, PT_OP_ADD, h, fix));
 }
 
+/* A reduce_sum whose operand is a partial sum along axes its result is
+ * replicated on sums the partial sums and resolves its (smaller) result,
+ * unless another reader needs the operand resolved as this op would read
+ * it (then the operand's resolution is shared) or the sum saves too
+ * little. A bias's gradient under sequence parallelism: the stream's
+ * gradient is reduce-scattered for the norm and the bias's 1 KiB is
+ * all-reduced, instead of all of the stream. Adds the axes to as->pass. */
+static void sum_then_resolve(lowerer *L, const pt_op *op, const pt_shard_rule *r,
+                             assignment *as) {
+  const pt_value *v = op->operands[0];
+  const pt_func *f = op->func;
+  const updates *u = L->upd;
+  uint32_t axes = 0;
+  for (int a = 0; a < L->mesh->naxes; a++)
+    if (pt_sharding_axis(v, a).kind == PT_SH_PARTIAL_SUM &&
+        pt_sharding_axis(op->result, a).kind == PT_SH_REPLICATED && as->factor[a] < 0)
+      axes |= 1u << a;
+  if (!axes || !f || u->returned[v->id] ||
+      pt_type_numel(&op->result->type) * 4 > pt_type_numel(&v->type))
+    return;
+  pt_layout want = operand_layout(op, r, as, 0);
+  for (int k = u->start[v->id]; k < u->start[v->id + 1]; k++) {
+    const pt_op *o = f->ops[u->user[k]];
+    if (o == op)
+      continue;
+    pt_shard_rule ro;
+    assignment ao;
+    pt_shard_rule_of(o, &ro);
+    assign(o, &ro, L->mesh, &ao);
+    for (int i = 0; i < o->noperands; i++) {
+      pt_layout w = operand_layout(o, &ro, &ao, i);
+      if (o->operands[i] == v && pt_layout_equal(&w, &want))
+        return;
+    }
+  }
+  as->pass |= axes;
+}
+
 static void lower_op(lowerer *L, const pt_op *op) {
   const pt_shift *sh = &L->shifts[op->result->id];
   if (sh->role == PT_SHIFT_INNER && shift_sharded(L, sh->pair))
@@ -629,6 +692,8 @@ static void lower_op(lowerer *L, const pt_op *op) {
           as.factor[a] = -1;
       as.nfax[f] = 0;
     }
+  if (op->code == PT_OP_REDUCE_SUM)
+    sum_then_resolve(L, op, &r, &as);
   pt_value *x[64];
   PT_ASSERT(op->noperands <= 64);
   for (int i = 0; i < op->noperands; i++) {
@@ -655,6 +720,7 @@ static void lower_op(lowerer *L, const pt_op *op) {
     made.naxes[d] = (uint8_t)as.nfax[f];
     memcpy(made.axes[d], as.fax[f], (size_t)as.nfax[f]);
   }
+  made.partial_sum = as.pass;
   for (int a = 0; a < L->mesh->naxes; a++) {
     int f = as.factor[a];
     if (f >= 0 && r.kind[f] == PT_FACTOR_REDUCE_SUM)
@@ -686,16 +752,26 @@ static void lower_op(lowerer *L, const pt_op *op) {
     y = local_op(L, op, x, t);
   pt_layout have = pt_layout_of(op->result);
   if (!pt_layout_equal(&made, &have)) {
-    /* only whole-computed axes differ: slicing them in is free */
-    PT_ASSERT(!have.partial_sum && !have.partial_max);
+    /* only whole-computed axes differ (slicing them in is free), or a
+     * reduce_sum summed partial sums (sum_then_resolve): resolved now */
+    PT_ASSERT(!(have.partial_sum & ~made.partial_sum) && !(have.partial_max & ~made.partial_max));
     pt_plan plan;
     pt_plan_redistribution(L->mesh, &op->result->type, &made, &have, &plan);
     char why[1024], where[512];
-    snprintf(why, sizeof why,
-             "// '%s' at %s computed whole along axes its layout "
-             "does not divide; sliced into place",
-             pt_op_name(op->code), pt_loc_str(op->loc, where, sizeof where));
-    y = pt_plan_emit(L->g, op->loc, L->mesh, &plan, y, why);
+    int tactic = -1;
+    if (made.partial_sum & ~have.partial_sum) {
+      for (int a = 0; a < L->mesh->naxes && tactic < 0; a++)
+        if ((made.partial_sum & ~have.partial_sum) >> a & 1)
+          tactic = pt_sharding_axis(op->operands[0], a).tactic;
+      snprintf(why, sizeof why, "// '%s' at %s summed partial sums; resolved after it",
+               pt_op_name(op->code), pt_loc_str(op->loc, where, sizeof where));
+    } else {
+      snprintf(why, sizeof why,
+               "// '%s' at %s computed whole along axes its layout "
+               "does not divide; sliced into place",
+               pt_op_name(op->code), pt_loc_str(op->loc, where, sizeof where));
+    }
+    y = emit_plan(L, &plan, op->loc, y, why, tactic);
     pt_plan_free(&plan);
   }
   L->map[op->result->id] = y;

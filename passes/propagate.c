@@ -7,7 +7,9 @@
  * unknown along the axis get the layout the factor implies (a reduction
  * factor makes the result a partial sum or max). If they name different
  * factors, propagation stops at that op and records the conflict; the
- * lowering will redistribute there. Sweeps run forward and backward until
+ * lowering will redistribute there. A sum, difference, negation or
+ * reduce_sum of partial sums read by it alone is a partial sum
+ * (passes_partial). Sweeps run forward and backward until
  * nothing changes. A value decided along an axis is never changed again, so
  * later tactics never undo earlier ones.
  *
@@ -62,6 +64,7 @@ typedef struct {
   pt_shift *shifts; /* by result id */
   uint32_t *feeds;  /* by value id: dims a shift moves (bits 0-15) or a scan
                        runs along (bits 16-31) of the value they read */
+  int *uses;        /* by value id: operand slots reading it, plus one if returned */
 } prop_ctx;
 
 static bool sharded_on(const pt_value *v, int axis, int dim) {
@@ -82,12 +85,32 @@ static bool fatal_at(const prop_ctx *c, const pt_op *op, bool result, int dim) {
   return op->code == PT_OP_RESHAPE && result && (((f >> dim) | (f >> (16 + dim))) & 1);
 }
 
+/* A linear op (shard_rules.h, pt_op_passes_partial_sum) whose operands
+ * are all partial sums along the axis, each read by this op alone, makes
+ * its result one: the sums are then resolved once, after it. (An operand
+ * read elsewhere too is resolved for that reader anyway: resolving the
+ * result as well would add a collective.) True if that changed the
+ * result. */
+static bool passes_partial(pt_op *op, int axis, int tactic, const prop_ctx *c) {
+  if (!pt_op_passes_partial_sum(op) || op->noperands == 0 ||
+      pt_sharding_axis(op->result, axis).kind != PT_SH_UNKNOWN)
+    return false;
+  for (int i = 0; i < op->noperands; i++)
+    if (pt_sharding_axis(op->operands[i], axis).kind != PT_SH_PARTIAL_SUM ||
+        c->uses[op->operands[i]->id] != 1)
+      return false;
+  pt_sharding_set(op->result, axis, PT_SH_PARTIAL_SUM, -1, tactic, op);
+  return true;
+}
+
 static bool try_op(pt_op *op, int axis, int tactic, const prop_ctx *c) {
   const pt_mesh *mesh = c->mesh;
   pt_prop_report *rep = c->rep;
   if (pt_optab[op->code].flags & PT_OPF_COLLECTIVE)
     return false;
   const pt_shift *sh = &c->shifts[op->result->id];
+  if (sh->role == PT_SHIFT_NONE && passes_partial(op, axis, tactic, c))
+    return true;
   /* Only sharded values (and a partial result) carry a layout, and only a
    * value still unknown can take one: most ops of most sweeps have neither,
    * and need no rule (without a report, conflicts need not be found). A
@@ -244,7 +267,13 @@ static bool try_op(pt_op *op, int axis, int tactic, const prop_ctx *c) {
 pt_status pt_propagate_axis(pt_func *f, int axis, int tactic, pt_prop_report *rep) {
   const pt_mesh *mesh = &f->module->mesh;
   PT_ASSERT(axis >= 0 && axis < mesh->naxes);
-  prop_ctx c = {mesh, rep, pt_shifts_find(f), pt_calloc((size_t)f->nvalues + 1, sizeof(uint32_t))};
+  prop_ctx c = {mesh, rep, pt_shifts_find(f), pt_calloc((size_t)f->nvalues + 1, sizeof(uint32_t)),
+                pt_calloc((size_t)f->nvalues + 1, sizeof(int))};
+  for (int i = 0; i < f->nresults; i++)
+    c.uses[f->results[i].value->id]++;
+  for (int i = 0; i < f->nops; i++)
+    for (int k = 0; k < f->ops[i]->noperands; k++)
+      c.uses[f->ops[i]->operands[k]->id]++;
   for (int i = 0; i < f->nops; i++) {
     const pt_shift *sh = &c.shifts[f->ops[i]->result->id];
     if (sh->role == PT_SHIFT_INNER)
@@ -265,6 +294,7 @@ pt_status pt_propagate_axis(pt_func *f, int axis, int tactic, pt_prop_report *re
   }
   pt_free(c.shifts);
   pt_free(c.feeds);
+  pt_free(c.uses);
   if (rep)
     rep->sweeps += sweeps;
   return PT_OK;

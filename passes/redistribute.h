@@ -78,8 +78,10 @@ char *pt_layout_str(const pt_mesh *mesh, const pt_layout *l, char *buf, size_t n
 bool pt_layout_parse(const pt_mesh *mesh, const char *s, int rank, pt_layout *out, char *err,
                      size_t errn);
 
-/* Plans the redistribution of a value of type t from `from` to `to` (which
- * must have no partial axes). Fills *plan (free with pt_plan_free). */
+/* Plans the redistribution of a value of type t from `from` to `to`. The
+ * axes `to` leaves partial must be partial the same way in `from`: the
+ * plan keeps them (it moves the value along the other axes only). Fills
+ * *plan (free with pt_plan_free). */
 pt_status pt_plan_redistribution(const pt_mesh *mesh, const pt_type *t, const pt_layout *from,
                                  const pt_layout *to, pt_plan *plan);
 void pt_plan_free(pt_plan *plan);

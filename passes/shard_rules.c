@@ -26,6 +26,18 @@ static void set_operand(pt_shard_rule *r, int i, int d, int f) {
     r->operand[i][d] = (int8_t)f;
 }
 
+bool pt_op_passes_partial_sum(const pt_op *op) {
+  switch (op->code) {
+  case PT_OP_ADD:
+  case PT_OP_SUB:
+  case PT_OP_NEG:
+  case PT_OP_REDUCE_SUM:
+    return true;
+  default:
+    return false;
+  }
+}
+
 int pt_rule_operand_factor(const pt_shard_rule *r, int i, int d) {
   return r->operand[i < PT_RULE_MAX_OPERANDS ? i : PT_RULE_MAX_OPERANDS - 1][d];
 }

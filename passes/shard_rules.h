@@ -54,6 +54,15 @@ void pt_shard_rule_of(const pt_op *op, pt_shard_rule *r);
 /* The factor of operand i's dimension d under r. */
 int pt_rule_operand_factor(const pt_shard_rule *r, int i, int d);
 
+/* Whether op is linear in each operand taken together, so that its result
+ * on partial sums is the partial sum of its results (add, sub, neg, and a
+ * reduce_sum): where every operand is a partial sum over an axis,
+ * propagation makes the result one too, and the lowering computes the op
+ * on the local partial sums and reduces once after it, instead of once per
+ * operand (the three input gradients of a layer's q, k and v products are
+ * one all_reduce), or on fewer bytes (a bias gradient's reduce_sum). */
+bool pt_op_passes_partial_sum(const pt_op *op);
+
 /* A shift pair's role for one op (see above). */
 typedef struct {
   int8_t role;       /* PT_SHIFT_NONE, _INNER (the first op), _OUTER (the second) */

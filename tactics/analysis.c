@@ -117,8 +117,13 @@ static bool is_reduce(const pt_shard_rule *r, int f, pt_shkind partial) {
 
 /* Whether the value at position q voted, at op, for the layout v has at
  * position p: both name the same factor (a partial result names the op's
- * reduction factor). */
-static bool agrees(const pt_shard_rule *r, int p, pt_axis_state vs, int q, pt_axis_state ws) {
+ * reduction factor), or op is linear and an operand's partial sum made the
+ * result's (shard_rules.h, pt_op_passes_partial_sum). */
+static bool agrees(const pt_op *op, const pt_shard_rule *r, int p, pt_axis_state vs, int q,
+                   pt_axis_state ws) {
+  if (pt_op_passes_partial_sum(op) && vs.kind == PT_SH_PARTIAL_SUM &&
+      ws.kind == PT_SH_PARTIAL_SUM && (p < 0) != (q < 0))
+    return true;
   int fv = factor_at(r, p, vs), fw = factor_at(r, q, ws);
   if (fv >= 0 && fw >= 0)
     return fv == fw;
@@ -162,7 +167,7 @@ static const pt_value *voter(chain *c, const pt_value *v) {
     if (w == v)
       continue;
     pt_axis_state ws = pt_sharding_axis(w, c->axis);
-    if (ws.kind == PT_SH_UNKNOWN || ws.kind == PT_SH_REPLICATED || !agrees(&r, p, vs, q, ws))
+    if (ws.kind == PT_SH_UNKNOWN || ws.kind == PT_SH_REPLICATED || !agrees(op, &r, p, vs, q, ws))
       continue;
     if (ws.via == op) { /* decided by the same op at the same time */
       fallback = fallback ? fallback : w;
