@@ -105,7 +105,8 @@ pt_fusion_access pt_fusion_read(const pt_value *v) {
 
 typedef struct {
   int *ops, nops, cap;
-  int first; /* -1: merged into another group */
+  int first;   /* -1: merged into another group */
+  bool sealed; /* a sum a GEMM accumulates into (sum_epilogue): alone */
 } group;
 
 static int by_index(const void *a, const void *b) {
@@ -126,31 +127,111 @@ static bool reducible(const pt_value *d) {
          pt_type_equal(&d->def->operands[0]->type, &d->type);
 }
 
+/* Whether d is a value an epilogue can take in: a plain GEMM's result
+ * (runtime/exec.h pt_exec_dot_gemm: no batch, copies or flip) or an
+ * all_reduce's sum, read once and not returned. */
+static bool epilogue_term(const pt_value *d, const int *ustart, const bool *returned) {
+  if (!d->def || returned[d->id] || ustart[d->id + 1] - ustart[d->id] != 1)
+    return false;
+  if (reducible(d))
+    return pt_fusion_reduce_epilogue_default();
+  pt_exec_gemm gm;
+  return d->def->code == PT_OP_DOT && pt_exec_dot_gemm(d->def, &gm) && gm.batch == 1 &&
+         !gm.flipped && !gm.lhs_copied && !gm.rhs_copied && gm.m <= INT_MAX && gm.n <= INT_MAX &&
+         gm.k <= INT_MAX;
+}
+
+/* Whether v is read as stored with op's result's f32 type. */
+static bool same_plain(const pt_op *op, const pt_value *v) {
+  pt_fusion_access a = pt_fusion_read(v);
+  return !a.splat && !a.bcast && v->type.dtype == PT_F32 &&
+         pt_type_equal(&v->type, &op->result->type);
+}
+
+/* Whether op adds a dot's result to acc: acc + d, d + acc or acc - d, d a
+ * dot's result an epilogue can take in, acc read by op alone. */
+static bool adds_dot(const pt_op *op, const int *ustart, const bool *returned) {
+  if ((op->code != PT_OP_ADD && op->code != PT_OP_SUB) || op->operands[0] == op->operands[1] ||
+      op->result->type.dtype != PT_F32)
+    return false;
+  for (int side = 1; side >= (op->code == PT_OP_SUB ? 1 : 0); side--) {
+    const pt_value *d = op->operands[side], *acc = op->operands[1 - side];
+    if (d->def && d->def->code == PT_OP_DOT && epilogue_term(d, ustart, returned) &&
+        same_plain(op, d) && same_plain(op, acc) && acc->def && !returned[acc->id] &&
+        ustart[acc->id + 1] - ustart[acc->id] == 1)
+      return true;
+  }
+  return false;
+}
+
+/* Whether op is a sum of GEMM results to accumulate (fusion.h, GEMM
+ * epilogues): it adds a dot's result (adds_dot), and its own result goes
+ * only to an op no loop could take it into (a collective: the q, k and v
+ * products' input gradients before their all_reduce) or to another such
+ * sum. The dot then adds into acc's bytes, where a loop of its own would
+ * read both and write the sum. Where the sum could join the loop reading
+ * it, it does, and reads the terms there. */
+static bool sum_epilogue(const pt_func *g, const pt_op *op, const int *ustart, const int *use,
+                         const bool *returned) {
+  for (int hops = 0; hops < 4; hops++) {
+    int v = op->result->id;
+    if (!adds_dot(op, ustart, returned) || returned[v] || ustart[v + 1] - ustart[v] != 1)
+      return false;
+    const pt_op *r = g->ops[use[ustart[v]]];
+    if (!pt_fusion_member_op(r) && !pt_fusion_reduce(r))
+      return true;
+    op = r;
+  }
+  return false;
+}
+
 /* Makes group gi a GEMM epilogue (fusion.h) if it is one: {m = c * d (or
- * d * c), out = acc - m | acc + m | m + acc}, d a plain GEMM's result read
- * only by m; or a reduction epilogue, d an all_reduce's sum read only by m. */
+ * d * c), out = acc - m | acc + m | m + acc}, or alone {out = acc - d |
+ * acc + d | d + acc} (c = 1), d a plain GEMM's result read only by m (or
+ * the sum); or a reduction epilogue, d an all_reduce's sum read only so. */
 static void plan_epilogue(const pt_func *g, pt_fusion_plan *p, int gi, const int *def,
                           const int *ustart, const bool *returned) {
   pt_fusion_group *fg = &p->groups[gi];
-  if (fg->nops != 2 || fg->noutputs != 1)
+  if (fg->nops < 1 || fg->nops > 2 || fg->noutputs != 1)
     return;
-  const pt_op *m = g->ops[fg->ops[0]], *s = g->ops[fg->ops[1]];
-  if (m->code != PT_OP_MUL || (s->code != PT_OP_SUB && s->code != PT_OP_ADD) ||
+  const pt_op *m = fg->nops == 2 ? g->ops[fg->ops[0]] : NULL, *s = g->ops[fg->ops[fg->nops - 1]];
+  if ((m && m->code != PT_OP_MUL) || (s->code != PT_OP_SUB && s->code != PT_OP_ADD) ||
       fg->outputs[0] != s->result)
     return;
-  int side = s->operands[0] == m->result ? 0 : s->operands[1] == m->result ? 1 : -1;
-  if (side < 0 || (side == 0 && s->code == PT_OP_SUB) || s->operands[1 - side] == m->result)
-    return;
-  const pt_value *acc = s->operands[1 - side];
-  for (int j = 0; j < 2; j++) {
-    const pt_value *d = m->operands[j];
-    pt_fusion_access c = pt_fusion_read(m->operands[1 - j]);
-    pt_exec_gemm gm;
-    if (!c.splat || !d->def || returned[d->id] || ustart[d->id + 1] - ustart[d->id] != 1 ||
-        !plain_read(fg, d) || !plain_read(fg, acc))
+  /* the terms: m's operands (scaled by the other), or the sum's own */
+  const pt_value *term[2], *scale[2] = {NULL, NULL}, *acc = NULL;
+  int nterms = 0;
+  if (m) {
+    int side = s->operands[0] == m->result ? 0 : s->operands[1] == m->result ? 1 : -1;
+    if (side < 0 || (side == 0 && s->code == PT_OP_SUB) || s->operands[1 - side] == m->result)
+      return;
+    acc = s->operands[1 - side];
+    for (int j = 0; j < 2; j++) {
+      term[nterms] = m->operands[j];
+      scale[nterms++] = m->operands[1 - j];
+    }
+  } else {
+    for (int side = 1; side >= (s->code == PT_OP_SUB ? 1 : 0); side--)
+      term[nterms++] = s->operands[side];
+  }
+  for (int j = 0; j < nterms; j++) {
+    const pt_value *d = term[j];
+    if (!m)
+      acc = s->operands[s->operands[0] == d ? 1 : 0];
+    double c = 1;
+    if (scale[j]) {
+      pt_fusion_access a = pt_fusion_read(scale[j]);
+      if (!a.splat)
+        continue;
+      c = a.value;
+    }
+    if (acc == d || !epilogue_term(d, ustart, returned) || !plain_read(fg, d) ||
+        !plain_read(fg, acc))
       continue;
-    float alpha = s->code == PT_OP_SUB ? -(float)c.value : (float)c.value;
-    if (reducible(d) && d->def->operands[0] != acc && pt_fusion_reduce_epilogue_default()) {
+    float alpha = s->code == PT_OP_SUB ? -(float)c : (float)c;
+    if (reducible(d)) {
+      if (d->def->operands[0] == acc)
+        continue;
       fg->reduce = d->def;
       fg->reduce_at = def[d->id];
       fg->acc = acc;
@@ -161,10 +242,6 @@ static void plan_epilogue(const pt_func *g, pt_fusion_plan *p, int gi, const int
       fg->ninputs = 2;
       return;
     }
-    if (d->def->code != PT_OP_DOT || !pt_exec_dot_gemm(d->def, &gm) || gm.batch != 1 ||
-        gm.flipped || gm.lhs_copied || gm.rhs_copied || gm.m > INT_MAX || gm.n > INT_MAX ||
-        gm.k > INT_MAX)
-      continue;
     fg->acc = acc;
     fg->alpha = alpha;
     fg->dot = d->def;
@@ -425,7 +502,7 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
     }
   pt_free(fill);
 
-  bool reductions = pt_fusion_reduce_default();
+  bool reductions = pt_fusion_reduce_default(), epilogues = pt_fusion_epilogue_default();
   group *gs = NULL;
   int ng = 0, capg = 0;
   for (int i = 0; i < nops; i++) {
@@ -433,6 +510,7 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
     bool reduce = reductions && pt_fusion_reduce(op);
     if (!pt_fusion_member_op(op) && !reduce)
       continue;
+    bool seal = epilogues && sum_epilogue(g, op, ustart, use, returned);
     /* the groups this op could join: those of its operands, the largest
      * first, as many as fit in MAX_MEMBERS; it joins every one of them
      * that the readers allow, merging them into one group. A group's
@@ -442,6 +520,8 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
     for (int j = 0; j < op->noperands; j++) {
       int d = op->operands[j]->def ? def[op->operands[j]->id] : -1;
       int gi = d >= 0 && !pt_fusion_reduce(g->ops[d]) ? p->group_of[d] : -1;
+      if (seal || (gi >= 0 && gs[gi].sealed))
+        gi = -1;
       bool dup = false;
       for (int q = 0; q < nc; q++)
         dup |= cand[q] == gi;
@@ -506,14 +586,14 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
       }
       qsort(into->ops, (size_t)into->nops, sizeof *into->ops, by_index);
       pt_free(from->ops);
-      *from = (group){NULL, 0, 0, -1};
+      *from = (group){NULL, 0, 0, -1, false};
     }
     if (chosen < 0) {
       if (ng == capg) {
         capg = capg ? 2 * capg : 16;
         gs = pt_realloc(gs, (size_t)capg * sizeof *gs);
       }
-      gs[ng] = (group){NULL, 0, 0, i};
+      gs[ng] = (group){NULL, 0, 0, i, seal};
       chosen = ng++;
     }
     group *gr = &gs[chosen];
@@ -537,8 +617,9 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
       continue;
     }
     const pt_op *only = g->ops[gr->ops[0]];
-    bool keep = gr->nops >= 2 || only->code == PT_OP_EXP || only->code == PT_OP_TANH ||
-                only->code == PT_OP_LOGISTIC || only->code == PT_OP_LOG;
+    bool keep = gr->nops >= 2 || gr->sealed || only->code == PT_OP_EXP ||
+                only->code == PT_OP_TANH || only->code == PT_OP_LOGISTIC ||
+                only->code == PT_OP_LOG;
     for (int j = 0; j < only->noperands && !keep; j++) {
       pt_fusion_access a = pt_fusion_read(only->operands[j]);
       keep = a.splat || a.bcast;
