@@ -63,6 +63,10 @@
  * where the two ops round the whole product, its scaling and the sum
  * separately, so the result is within rounding of the op-by-op one but not
  * bit for bit; PT_FUSION=0 or PT_GEMM_EPILOGUE=0 leaves dots on their own.
+ * The same with c = 1 for a lone sum, out = acc + d, d + acc or acc - d,
+ * whose acc is read by it alone and whose result goes to no loop (a
+ * collective, a dot, or another such sum): a group of its own, one sgemm
+ * each (fusion.c sum_epilogue).
  * The dot's operands are the group's inputs after acc, so they live until
  * the group runs.
  *

@@ -1068,6 +1068,64 @@ START_TEST(gemm_epilogues) {
 }
 END_TEST
 
+/* GEMM accumulation (runtime/fusion.c sum_epilogue): a sum of dot results
+ * going to an op no loop can take it into (here a dot; in a lowered
+ * program the all_reduce of a layer's q, k and v input gradients) runs as
+ * each dot adding into the last one's bytes, with alpha 1 (or -1 for a
+ * difference); a sum a loop reads stays in that loop. Within rounding of
+ * the interpreter. */
+START_TEST(gemm_accumulation) {
+  pt_module *m = pt_test_parse_ok(
+      F("input %a: f32[8,4], input %b: f32[4,8], input %c: f32[8,4], input %e: f32[4,8], "
+        "input %g: f32[8,4], input %h: f32[4,8], input %w: f32[8,8]",
+        "y: f32[8,8], z: f32[8,8]",
+        "%p = dot %a, %b {lhs_contract = [1], rhs_contract = [0]} : f32[8,8]\n"
+        "%q = dot %c, %e {lhs_contract = [1], rhs_contract = [0]} : f32[8,8]\n"
+        "%r = dot %g, %h {lhs_contract = [1], rhs_contract = [0]} : f32[8,8]\n"
+        "%pq = add %p, %q : f32[8,8]\n"
+        "%s = sub %pq, %r : f32[8,8]\n"
+        "%y = dot %s, %w {lhs_contract = [1], rhs_contract = [0]} : f32[8,8]\n"
+        "%p2 = dot %a, %b {lhs_contract = [1], rhs_contract = [0]} : f32[8,8]\n"
+        "%q2 = dot %c, %e {lhs_contract = [1], rhs_contract = [0]} : f32[8,8]\n"
+        "%z0 = add %p2, %q2 : f32[8,8]\n" /* a loop reads it: a loop of its own */
+        "%z = mul %z0, %z0 : f32[8,8]\n"
+        "return %y, %z\n"));
+  pt_func *f = m->funcs[0];
+  pt_diag *d = pt_diag_create(stderr);
+  pt_exec *e = pt_exec_create(f, NULL, d);
+  ck_assert_ptr_nonnull(e);
+  check_plan(f, pt_exec_plan(e), "accumulation");
+  const pt_fusion_plan *fp = pt_exec_fusion(e);
+  const char *want[] = {"pq", "s"};
+  const float alpha[] = {1.0f, -1.0f};
+  int found = 0;
+  for (int k = 0; k < fp->ngroups; k++) {
+    const pt_fusion_group *grp = &fp->groups[k];
+    if (!grp->dot)
+      continue;
+    ck_assert_int_lt(found, 2);
+    ck_assert_msg(strcmp(grp->outputs[0]->name, want[found]) == 0, "accumulation %d writes %%%s",
+                  found, grp->outputs[0]->name);
+    ck_assert(grp->nops == 1 && grp->alpha == alpha[found]);
+    found++;
+  }
+  ck_assert_int_eq(found, 2);
+  pt_tensor **args = init_args(f, 5), *got[2], *ref[2];
+  ck_assert_int_eq(pt_exec_run(e, args, got, d), PT_OK);
+  ck_assert_int_eq(pt_interp_run(f, args, ref, d), PT_OK);
+  for (int i = 0; i < 2; i++) {
+    double rd = rel_diff(got[i], ref[i]);
+    ck_assert_msg(rd >= 0 && rd <= 1e-6, "%s is %g off the interpreter", f->results[i].name, rd);
+    pt_tensor_destroy(got[i]);
+    pt_tensor_destroy(ref[i]);
+  }
+  free_tensors(args, f->nargs);
+  pt_exec_destroy(e);
+  pt_diag_destroy(d);
+  pt_module_destroy(m);
+}
+END_TEST
+
 /* An op reading two groups merges them into one loop, unless an op outside
  * reads one group's value before it (the merged loop would run too late). */
 START_TEST(fusion_merges_operand_groups) {
@@ -1766,6 +1824,7 @@ int main(void) {
   tcase_add_test(tc, jit_shares_compiled_loops);
   tcase_add_test(tc, dot_copies_only_what_it_must);
   tcase_add_test(tc, gemm_epilogues);
+  tcase_add_test(tc, gemm_accumulation);
   tcase_add_test(tc, vmath_is_within_ulps);
   tcase_add_test(tc, runtime_errors_are_reported);
   tcase_add_test(tc, collectives_on_one_device);
