@@ -633,8 +633,7 @@ static pt_value *lower_scan(lowerer *L, const pt_op *op) {
  * little. A bias's gradient under sequence parallelism: the stream's
  * gradient is reduce-scattered for the norm and the bias's 1 KiB is
  * all-reduced, instead of all of the stream. Adds the axes to as->pass. */
-static void sum_then_resolve(lowerer *L, const pt_op *op, const pt_shard_rule *r,
-                             assignment *as) {
+static void sum_then_resolve(lowerer *L, const pt_op *op, const pt_shard_rule *r, assignment *as) {
   const pt_value *v = op->operands[0];
   const pt_func *f = op->func;
   const updates *u = L->upd;

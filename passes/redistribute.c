@@ -81,8 +81,7 @@ bool pt_layout_valid(const pt_mesh *mesh, const pt_type *t, const pt_layout *l) 
     }
   }
   uint32_t p = l->partial_sum | l->partial_max;
-  return (p & seen) == 0 && (l->partial_sum & l->partial_max) == 0 &&
-         p < (1u << mesh->naxes);
+  return (p & seen) == 0 && (l->partial_sum & l->partial_max) == 0 && p < (1u << mesh->naxes);
 }
 
 char *pt_layout_str(const pt_mesh *mesh, const pt_layout *l, char *buf, size_t n) {
@@ -257,8 +256,8 @@ typedef struct {
   pt_layout l;
   int64_t peak, bytes;
   int steps;
-  int prev;      /* state index, -1 for the start */
-  pt_move move;  /* the move from prev */
+  int prev;     /* state index, -1 for the start */
+  pt_move move; /* the move from prev */
   bool done;
   char *key;
 } state;
@@ -600,8 +599,7 @@ static void set_axes(pt_op *op, const pt_mesh *m, uint32_t axes, int single) {
 }
 
 /* Block index tuple (flattened) of the device at group position p. */
-static int64_t block_of(const pt_mesh *m, const pt_layout *l, const int *group, int ng,
-                        int64_t p) {
+static int64_t block_of(const pt_mesh *m, const pt_layout *l, const int *group, int ng, int64_t p) {
   int64_t coord[PT_MAX_AXES] = {0};
   for (int k = ng - 1; k >= 0; k--) {
     coord[group[k]] = p % m->sizes[group[k]];
@@ -670,7 +668,8 @@ pt_value *pt_plan_emit(pt_func *f, pt_loc loc, const pt_mesh *mesh, const pt_pla
       pt_aval *pairs = pt_calloc((size_t)g, sizeof *pairs);
       pt_aval *items = pt_calloc((size_t)g * 2, sizeof *items);
       /* pair the k-th holder of each block with the k-th device needing it */
-      int64_t *have = pt_malloc((size_t)g * sizeof *have), *need = pt_malloc((size_t)g * sizeof *need);
+      int64_t *have = pt_malloc((size_t)g * sizeof *have),
+              *need = pt_malloc((size_t)g * sizeof *need);
       bool *taken = pt_calloc((size_t)g, 1);
       for (int64_t p = 0; p < g; p++) {
         have[p] = block_of(mesh, from, group, ng, p);

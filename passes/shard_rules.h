@@ -42,9 +42,9 @@ typedef enum {
 
 typedef struct {
   int nfactors;
-  uint8_t kind[PT_MAX_FACTORS];     /* pt_factor_kind */
-  int noperands;                    /* operands beyond PT_RULE_MAX_OPERANDS
-                                       (a long concat) share the last row */
+  uint8_t kind[PT_MAX_FACTORS];                      /* pt_factor_kind */
+  int noperands;                                     /* operands beyond PT_RULE_MAX_OPERANDS
+                                                        (a long concat) share the last row */
   int8_t operand[PT_RULE_MAX_OPERANDS][PT_MAX_RANK]; /* factor per dim, -1 none */
   int8_t result[PT_MAX_RANK];
 } pt_shard_rule;

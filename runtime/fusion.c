@@ -618,8 +618,7 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
     }
     const pt_op *only = g->ops[gr->ops[0]];
     bool keep = gr->nops >= 2 || gr->sealed || only->code == PT_OP_EXP ||
-                only->code == PT_OP_TANH || only->code == PT_OP_LOGISTIC ||
-                only->code == PT_OP_LOG;
+                only->code == PT_OP_TANH || only->code == PT_OP_LOGISTIC || only->code == PT_OP_LOG;
     for (int j = 0; j < only->noperands && !keep; j++) {
       pt_fusion_access a = pt_fusion_read(only->operands[j]);
       keep = a.splat || a.bcast;

@@ -987,6 +987,25 @@ START_TEST(dot_copies_only_what_it_must) {
 }
 END_TEST
 
+/* Runs e and the interpreter on f's init_args(f, seed): every result
+ * within 1e-6 (relative) of the interpreter's. */
+static void matches_interpreter(pt_exec *e, const pt_func *f, int seed, pt_diag *d) {
+  pt_tensor **args = init_args(f, seed);
+  pt_tensor **got = pt_calloc((size_t)f->nresults + 1, sizeof *got);
+  pt_tensor **ref = pt_calloc((size_t)f->nresults + 1, sizeof *ref);
+  ck_assert_int_eq(pt_exec_run(e, args, got, d), PT_OK);
+  ck_assert_int_eq(pt_interp_run(f, args, ref, d), PT_OK);
+  for (int i = 0; i < f->nresults; i++) {
+    double rd = rel_diff(got[i], ref[i]);
+    ck_assert_msg(rd >= 0 && rd <= 1e-6, "%s is %g off the interpreter", f->results[i].name, rd);
+    pt_tensor_destroy(got[i]);
+    pt_tensor_destroy(ref[i]);
+  }
+  pt_free(got);
+  pt_free(ref);
+  free_tensors(args, f->nargs);
+}
+
 /* GEMM epilogues (runtime/fusion.h): an SGD-like update of a dot's result
  * runs as one sgemm into the update's buffer, in place when its acc dies
  * there, after a copy when acc is read later, and never in place when the
@@ -1052,16 +1071,7 @@ START_TEST(gemm_epilogues) {
   }
   ck_assert(vv && t0 && bp->alias[t0->id] == vv->id);
   ck_assert(ww && s0 && bp->alias[s0->id] < 0 && bp->offset[s0->id] != bp->offset[ww->id]);
-  pt_tensor **args = init_args(f, 3), *got[5], *ref[5];
-  ck_assert_int_eq(pt_exec_run(e, args, got, d), PT_OK);
-  ck_assert_int_eq(pt_interp_run(f, args, ref, d), PT_OK);
-  for (int i = 0; i < 5; i++) {
-    double rd = rel_diff(got[i], ref[i]);
-    ck_assert_msg(rd >= 0 && rd <= 1e-6, "%s is %g off the interpreter", f->results[i].name, rd);
-    pt_tensor_destroy(got[i]);
-    pt_tensor_destroy(ref[i]);
-  }
-  free_tensors(args, f->nargs);
+  matches_interpreter(e, f, 3, d);
   pt_exec_destroy(e);
   pt_diag_destroy(d);
   pt_module_destroy(m);
@@ -1110,16 +1120,7 @@ START_TEST(gemm_accumulation) {
     found++;
   }
   ck_assert_int_eq(found, 2);
-  pt_tensor **args = init_args(f, 5), *got[2], *ref[2];
-  ck_assert_int_eq(pt_exec_run(e, args, got, d), PT_OK);
-  ck_assert_int_eq(pt_interp_run(f, args, ref, d), PT_OK);
-  for (int i = 0; i < 2; i++) {
-    double rd = rel_diff(got[i], ref[i]);
-    ck_assert_msg(rd >= 0 && rd <= 1e-6, "%s is %g off the interpreter", f->results[i].name, rd);
-    pt_tensor_destroy(got[i]);
-    pt_tensor_destroy(ref[i]);
-  }
-  free_tensors(args, f->nargs);
+  matches_interpreter(e, f, 5, d);
   pt_exec_destroy(e);
   pt_diag_destroy(d);
   pt_module_destroy(m);

@@ -211,6 +211,39 @@ static const golden_case goldens[] = {
     {"mlp.bp_z3.train_step", "examples/mlp.bp_z3.yaml", "adam", {4, 4, 1, 3, 0, 0}},
 };
 
+/* The lowered g of f, run on the virtual mesh, computes what f computes
+ * in the interpreter (within 1e-4 of each result's largest element). */
+static void vmesh_matches_interpreter(const pt_func *f, const pt_func *g, const char *name,
+                                      pt_diag *d) {
+  pt_tensor **args = pt_calloc((size_t)f->nargs, sizeof *args);
+  for (int i = 0; i < f->nargs; i++) {
+    args[i] = pt_tensor_create(f->args[i]->type);
+    for (int64_t k = 0; k < pt_type_numel(&f->args[i]->type); k++)
+      pt_tensor_set(args[i], k, sin(0.37 * (double)k + i) * 0.1);
+  }
+  pt_tensor **r1 = pt_calloc((size_t)f->nresults, sizeof *r1);
+  pt_tensor **r2 = pt_calloc((size_t)f->nresults, sizeof *r2);
+  ck_assert_int_eq(pt_interp_run(f, args, r1, d), PT_OK);
+  ck_assert_int_eq(pt_vmesh_run_global(f, g, args, r2, d), PT_OK);
+  for (int i = 0; i < f->nresults; i++) {
+    double mx = 0, scale = 0;
+    for (int64_t k = 0; k < pt_type_numel(&r1[i]->type); k++) {
+      double a = pt_tensor_get(r1[i], k), b = pt_tensor_get(r2[i], k);
+      mx = fmax(mx, fabs(a - b));
+      scale = fmax(scale, fabs(a));
+    }
+    ck_assert_msg(mx <= 1e-4 * (scale > 0 ? scale : 1), "%s: result %s differs by %g", name,
+                  f->results[i].name, mx);
+    pt_tensor_destroy(r1[i]);
+    pt_tensor_destroy(r2[i]);
+  }
+  for (int i = 0; i < f->nargs; i++)
+    pt_tensor_destroy(args[i]);
+  pt_free(args);
+  pt_free(r1);
+  pt_free(r2);
+}
+
 START_TEST(golden_lowered_mlp) {
   const golden_case *c = &goldens[_i];
   char *path = pt_test_path("examples/mlp.pir"), *spath = pt_test_path(c->script);
@@ -273,33 +306,7 @@ START_TEST(golden_lowered_mlp) {
   fclose(w);
   ck_assert_msg(strcmp(got, want) == 0, "%s differs from %s", c->name, rel);
   /* and it computes what the global program computes */
-  pt_tensor **args = pt_calloc((size_t)f->nargs, sizeof *args);
-  for (int i = 0; i < f->nargs; i++) {
-    args[i] = pt_tensor_create(f->args[i]->type);
-    for (int64_t k = 0; k < pt_type_numel(&f->args[i]->type); k++)
-      pt_tensor_set(args[i], k, sin(0.37 * (double)k + i) * 0.1);
-  }
-  pt_tensor **r1 = pt_calloc((size_t)f->nresults, sizeof *r1);
-  pt_tensor **r2 = pt_calloc((size_t)f->nresults, sizeof *r2);
-  ck_assert_int_eq(pt_interp_run(f, args, r1, d), PT_OK);
-  ck_assert_int_eq(pt_vmesh_run_global(f, g, args, r2, d), PT_OK);
-  for (int i = 0; i < f->nresults; i++) {
-    double mx = 0, scale = 0;
-    for (int64_t k = 0; k < pt_type_numel(&r1[i]->type); k++) {
-      double a = pt_tensor_get(r1[i], k), b = pt_tensor_get(r2[i], k);
-      mx = fmax(mx, fabs(a - b));
-      scale = fmax(scale, fabs(a));
-    }
-    ck_assert_msg(mx <= 1e-4 * (scale > 0 ? scale : 1), "%s: result %s differs by %g", c->name,
-                  f->results[i].name, mx);
-    pt_tensor_destroy(r1[i]);
-    pt_tensor_destroy(r2[i]);
-  }
-  for (int i = 0; i < f->nargs; i++)
-    pt_tensor_destroy(args[i]);
-  pt_free(args);
-  pt_free(r1);
-  pt_free(r2);
+  vmesh_matches_interpreter(f, g, c->name, d);
   free(got);
   pt_free(gpath);
   pt_lower_stats_free(&st);
@@ -337,28 +344,7 @@ static void lower_linear(const char *ir, const char *yaml, int *n, int64_t *ar_n
         *ar_numel = pt_type_numel(&g->ops[i]->result->type);
     }
   }
-  pt_tensor **args = pt_calloc((size_t)f->nargs, sizeof *args);
-  for (int i = 0; i < f->nargs; i++) {
-    args[i] = pt_tensor_create(f->args[i]->type);
-    for (int64_t k = 0; k < pt_type_numel(&f->args[i]->type); k++)
-      pt_tensor_set(args[i], k, sin(0.61 * (double)k + 3 * i));
-  }
-  pt_tensor **r1 = pt_calloc((size_t)f->nresults, sizeof *r1);
-  pt_tensor **r2 = pt_calloc((size_t)f->nresults, sizeof *r2);
-  ck_assert_int_eq(pt_interp_run(f, args, r1, d), PT_OK);
-  ck_assert_int_eq(pt_vmesh_run_global(f, g, args, r2, d), PT_OK);
-  for (int i = 0; i < f->nresults; i++) {
-    for (int64_t k = 0; k < pt_type_numel(&r1[i]->type); k++)
-      ck_assert_msg(fabs(pt_tensor_get(r1[i], k) - pt_tensor_get(r2[i], k)) < 1e-5,
-                    "result %d element %lld", i, (long long)k);
-    pt_tensor_destroy(r1[i]);
-    pt_tensor_destroy(r2[i]);
-  }
-  for (int i = 0; i < f->nargs; i++)
-    pt_tensor_destroy(args[i]);
-  pt_free(args);
-  pt_free(r1);
-  pt_free(r2);
+  vmesh_matches_interpreter(f, g, "linear", d);
   pt_schedule_destroy(s);
   pt_module_destroy(m);
   pt_diag_destroy(d);
