@@ -656,7 +656,8 @@ void pt_plan_fusion(const pt_func *g, bool enable, pt_fusion_plan *p) {
     int cap = 0;
     for (int k = 0; k < gr->nops; k++)
       cap += g->ops[gr->ops[k]]->noperands;
-    fg->inputs = pt_malloc((size_t)(cap ? cap : 1) * sizeof *fg->inputs);
+    /* at least 3: an epilogue's inputs are acc and the dot's operands */
+    fg->inputs = pt_malloc((size_t)(cap > 3 ? cap : 3) * sizeof *fg->inputs);
     fg->outputs = pt_malloc((size_t)gr->nops * sizeof *fg->outputs);
     for (int k = 0; k < gr->nops; k++) {
       const pt_op *op = g->ops[gr->ops[k]];
