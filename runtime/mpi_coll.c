@@ -373,11 +373,25 @@ static void *scratch(pt_mpi_mesh *mm, int k, size_t bytes) {
   return mm->scratch[k];
 }
 
+/* x holds [outer][G][row] bytes: slot q's outer rows, one after another,
+ * into dst. */
+static void rows_of_slot(char *dst, const char *x, int64_t outer, int64_t G, int64_t q,
+                         size_t row) {
+  for (int64_t o = 0; o < outer; o++)
+    memcpy(dst + (size_t)o * row, x + (size_t)(o * G + q) * row, row);
+}
+
+/* The reverse: src's outer rows into slot q of dst, [outer][G][row] bytes. */
+static void rows_into_slot(char *dst, const char *src, int64_t outer, int64_t G, int64_t q,
+                           size_t row) {
+  for (int64_t o = 0; o < outer; o++)
+    memcpy(dst + (size_t)(o * G + q) * row, src + (size_t)o * row, row);
+}
+
 /* dst[c][r] = src[r][c], for a rows x cols matrix of chunks of `chunk` bytes. */
 static void transpose_chunks(const char *src, char *dst, int64_t rows, int64_t cols, size_t chunk) {
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < cols; c++)
-      memcpy(dst + (size_t)(c * rows + r) * chunk, src + (size_t)(r * cols + c) * chunk, chunk);
+  for (int64_t c = 0; c < cols; c++)
+    rows_of_slot(dst + (size_t)(c * rows) * chunk, src, rows, cols, c, chunk);
 }
 
 /* Elements of t before dim (the outer product) and from dim on, in bytes. */
@@ -703,13 +717,12 @@ static pt_status shm_collective(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, co
     break;
   case PT_OP_ALL_TO_ALL: /* every block, its own too, packed into the segment */
     for (int q = 0; q < G; q++)
-      for (int64_t o = 0; o < souter; o++)
-        memcpy(mine + (size_t)q * blk + (size_t)o * srow, xs + ((size_t)o * G + q) * srow, srow);
+      rows_of_slot(mine + (size_t)q * blk, xs, souter, G, q, srow);
     break;
   case PT_OP_REDUCE_SCATTER: /* block q of the segment: the operand's block q */
     for (int q = 0; q < G; q++)
-      for (int64_t o = 0; q != pos && o < outer; o++)
-        memcpy(mine + (size_t)q * rbytes + (size_t)o * row, xs + ((size_t)o * G + q) * row, row);
+      if (q != pos)
+        rows_of_slot(mine + (size_t)q * rbytes, xs, outer, G, q, row);
     break;
   case PT_OP_ALL_REDUCE:
     for (int q = 0; q < G; q++) {
@@ -728,15 +741,11 @@ static pt_status shm_collective(pt_mpi_mesh *mm, const pt_op *op, MPI_Comm c, co
   switch (op->code) {
   case PT_OP_ALL_GATHER: /* block q of the result is member q's operand */
     for (int q = 0; q < G; q++)
-      for (int64_t o = 0; o < outer; o++)
-        memcpy(rs + ((size_t)o * G + q) * row, src[q] + (size_t)o * row, row);
+      rows_into_slot(rs, src[q], outer, G, q, row);
     break;
   case PT_OP_ALL_TO_ALL: /* slot q of the result is block pos of member q's */
-    for (int q = 0; q < G; q++) {
-      const char *from = mm->stage[mem[q]] + (size_t)pos * blk;
-      for (int64_t o = 0; o < couter; o++)
-        memcpy(rs + ((size_t)o * G + q) * crow, from + (size_t)o * crow, crow);
-    }
+    for (int q = 0; q < G; q++)
+      rows_into_slot(rs, mm->stage[mem[q]] + (size_t)pos * blk, couter, G, q, crow);
     break;
   case PT_OP_REDUCE_SCATTER: /* the result is block pos of the operands' sum, row by row */
     for (int64_t o = 0; o < outer; o++) {
@@ -843,11 +852,8 @@ static pt_status collective(pt_mpi_mesh *mm, const pt_op *op, const pt_tensor *x
   /* axis_slice needs no communicator */
   if (op->code == PT_OP_AXIS_SLICE) {
     int dim = (int)pt_op_int(op, PT_A_DIM, 0);
-    int64_t outer = outer_of(rt, dim);
-    size_t chunk = from_bytes(rt, dim);
     PT_ASSERT(rn * g.size == xn);
-    for (int64_t o = 0; o < outer; o++)
-      memcpy(rs + (size_t)o * chunk, xs + (size_t)(o * g.size + g.pos) * chunk, chunk);
+    rows_of_slot(rs, xs, outer_of(rt, dim), g.size, g.pos, from_bytes(rt, dim));
     return PT_OK;
   }
   MPI_Comm c;
