@@ -208,30 +208,10 @@ START_TEST(grid_case) {
     pt_init_spec sp = pt_init_spec_for(f, f->args[i], 7);
     args[i] = pt_init_tensor(&sp, f->args[i]->type);
   }
-  pt_tensor **ref = pt_calloc((size_t)f->nresults, sizeof *ref);
-  pt_tensor **got = pt_calloc((size_t)f->nresults, sizeof *got);
-  ck_assert_int_eq(pt_interp_run(f, args, ref, d), PT_OK);
-  ck_assert_msg(pt_vmesh_run_global(f, g, args, got, d) == PT_OK, "%s: the virtual mesh failed: %s",
-                name, pt_diag_count(d) ? pt_diag_message(d, 0) : "");
-  double worst = 0;
-  for (int i = 0; i < f->nresults; i++) {
-    double mx = 0, scale = 0;
-    bool nan = false;
-    /* no ck_assert per element: each one costs Check a write(2) */
-    for (int64_t e = 0; e < pt_type_numel(&ref[i]->type); e++) {
-      double a = pt_tensor_get(got[i], e), b = pt_tensor_get(ref[i], e);
-      nan |= isnan(a) || isnan(b);
-      mx = fmax(mx, fabs(a - b));
-      scale = fmax(scale, fabs(b));
-    }
-    ck_assert_msg(!nan, "%s: nan in result %s", name, f->results[i].name);
-    double rel = mx / (scale > 0 ? scale : 1);
-    ck_assert_msg(rel <= 1e-4, "%s: result %s differs from the reference by %g (relative %g)", name,
-                  f->results[i].name, mx, rel);
-    worst = fmax(worst, rel);
-    pt_tensor_destroy(ref[i]);
-    pt_tensor_destroy(got[i]);
-  }
+  int w = 0;
+  double worst = pt_test_mesh_difference(f, g, args, name, &w);
+  ck_assert_msg(worst <= 1e-4, "%s: result %s differs from the reference by %g (relative)", name,
+                f->results[w].name, worst);
   fprintf(stderr, "grid: ok   %s (%d results, worst relative difference %.2g%s%s)\n", name,
           f->nresults, worst, su ? "; sharded updates" : "", sd ? "; split dots" : "");
   ran++;
@@ -240,8 +220,6 @@ START_TEST(grid_case) {
   for (int i = 0; i < f->nargs; i++)
     pt_tensor_destroy(args[i]);
   pt_free(args);
-  pt_free(ref);
-  pt_free(got);
 done:
   pt_schedule_destroy(s);
   pt_module_destroy(m);

@@ -27,33 +27,6 @@ static double uniform(double lo, double hi) {
   return lo + (hi - lo) * (double)rnd(1 << 20) / (double)(1 << 20);
 }
 
-/* The largest difference between f's results under the interpreter and
- * under g on the virtual mesh, relative to the interpreter's largest
- * magnitude (per result; the worst one). */
-static double compare_on_mesh(const pt_func *f, const pt_func *g, pt_tensor **args) {
-  pt_diag *d = pt_diag_create(stderr);
-  pt_tensor **r1 = pt_calloc((size_t)f->nresults, sizeof *r1);
-  pt_tensor **r2 = pt_calloc((size_t)f->nresults, sizeof *r2);
-  ck_assert_int_eq(pt_interp_run(f, args, r1, d), PT_OK);
-  ck_assert_int_eq(pt_vmesh_run_global(f, g, args, r2, d), PT_OK);
-  double worst = 0;
-  for (int i = 0; i < f->nresults; i++) {
-    double mx = 0, scale = 0;
-    for (int64_t k = 0; k < pt_type_numel(&r1[i]->type); k++) {
-      double a = pt_tensor_get(r1[i], k), b = pt_tensor_get(r2[i], k);
-      mx = fmax(mx, fabs(a - b));
-      scale = fmax(scale, fabs(a));
-    }
-    worst = fmax(worst, mx / (scale > 0 ? scale : 1));
-    pt_tensor_destroy(r1[i]);
-    pt_tensor_destroy(r2[i]);
-  }
-  pt_free(r1);
-  pt_free(r2);
-  pt_diag_destroy(d);
-  return worst;
-}
-
 /* Shards f's arguments named in `which` (a bit per argument) on `dim`
  * over every mesh axis in order, propagates, lowers; returns the lowered
  * function and fills *st. */
@@ -139,7 +112,7 @@ START_TEST(random_distributed_scans) {
         /* a in (-1.1, 1.1): decays, flips sign and grows */
         pt_tensor_set(args[i], k, i == 0 ? uniform(-1.1, 1.1) : uniform(-1, 1));
     }
-    double diff = compare_on_mesh(f, g, args);
+    double diff = pt_test_mesh_difference(f, g, args, "seq", NULL);
     ck_assert_msg(diff <= 1e-5,
                   "scan dim %d reverse %d over %s of %d chunks of %d: relative "
                   "difference %g",
@@ -233,7 +206,7 @@ START_TEST(random_shifts) {
     for (int64_t e = 0; e < pt_type_numel(&f->args[0]->type); e++)
       pt_tensor_set(args[0], e, uniform(-1, 1));
     pt_tensor_set(args[1], 0, 2.5);
-    double diff = compare_on_mesh(f, g, args);
+    double diff = pt_test_mesh_difference(f, g, args, "seq", NULL);
     ck_assert_msg(diff == 0, "shift by %d (%s, %s) over %s: relative difference %g\n%s", k,
                   left ? "left" : "right", pad_first ? "pad then slice" : "slice then pad", mesh,
                   diff, text);
@@ -357,7 +330,7 @@ START_TEST(seq_mix_train_step) {
                         ? 0.01 * fabs(sin(0.3 * (double)k + i))
                         : sin(0.37 * (double)k + i) * 0.5);
   }
-  double diff = compare_on_mesh(f, g, args);
+  double diff = pt_test_mesh_difference(f, g, args, "seq", NULL);
   ck_assert_msg(diff <= 1e-4, "seq %d: relative difference %g", n, diff);
   for (int i = 0; i < f->nargs; i++)
     pt_tensor_destroy(args[i]);

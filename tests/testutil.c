@@ -1,9 +1,12 @@
 /* Shared helpers for the Check test programs. */
 #include "testutil.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+
+#include "vmesh.h"
 
 const char *pt_test_source_dir(void) {
   const char *s = getenv("PT_SOURCE_DIR");
@@ -153,4 +156,40 @@ void pt_test_check_usage(const char *tmpdir, const pt_test_usage_case *c) {
   ck_assert_msg(strstr(r.err, c->want), "case '%s': stderr lacks '%s':\n%s", c->name, c->want,
                 r.err);
   pt_test_result_free(&r);
+}
+
+double pt_test_mesh_difference(const pt_func *f, const pt_func *g, pt_tensor *const *args,
+                               const char *what, int *worst) {
+  pt_diag *d = pt_diag_create(NULL);
+  pt_tensor **ref = pt_calloc((size_t)f->nresults + 1, sizeof *ref);
+  pt_tensor **got = pt_calloc((size_t)f->nresults + 1, sizeof *got);
+  ck_assert_msg(pt_interp_run(f, args, ref, d) == PT_OK, "%s: the interpreter failed: %s", what,
+                pt_diag_count(d) ? pt_diag_message(d, 0) : "");
+  ck_assert_msg(pt_vmesh_run_global(f, g, args, got, d) == PT_OK, "%s: the virtual mesh failed: %s",
+                what, pt_diag_count(d) ? pt_diag_message(d, 0) : "");
+  double max_rel = 0;
+  for (int i = 0; i < f->nresults; i++) {
+    double mx = 0, scale = 0;
+    bool nan = false;
+    /* no ck_assert per element: each one costs Check a write(2) */
+    for (int64_t e = 0; e < pt_type_numel(&ref[i]->type); e++) {
+      double a = pt_tensor_get(got[i], e), b = pt_tensor_get(ref[i], e);
+      nan |= isnan(a) || isnan(b);
+      mx = fmax(mx, fabs(a - b));
+      scale = fmax(scale, fabs(b));
+    }
+    ck_assert_msg(!nan, "%s: nan in result %s", what, f->results[i].name);
+    double rel = mx / (scale > 0 ? scale : 1);
+    if (i == 0 || rel > max_rel) {
+      max_rel = rel;
+      if (worst)
+        *worst = i;
+    }
+    pt_tensor_destroy(ref[i]);
+    pt_tensor_destroy(got[i]);
+  }
+  pt_free(ref);
+  pt_free(got);
+  pt_diag_destroy(d);
+  return max_rel;
 }

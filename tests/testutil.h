@@ -4,6 +4,7 @@
 
 #include <check.h>
 
+#include "interp.h"
 #include "ir.h"
 #include "redistribute.h"
 
@@ -57,6 +58,15 @@ pt_type pt_test_random_type(uint64_t *state, pt_dtype dtype, int min_rank, int m
  * (when allow_partial) a partial sum. */
 pt_layout pt_test_random_layout(uint64_t *state, const pt_mesh *m, const pt_type *t,
                                 bool allow_partial);
+
+/* Runs f in the reference interpreter and g, its lowered program, on the
+ * virtual mesh on args; fails the running test, naming `what`, if either
+ * run fails or a result holds a NaN. Returns the largest difference of a
+ * result relative to the interpreter's largest magnitude in it (1 where
+ * that is 0), the worst over the results, whose index goes to *worst (if
+ * not NULL). */
+double pt_test_mesh_difference(const pt_func *f, const pt_func *g, pt_tensor *const *args,
+                               const char *what, int *worst);
 
 /* Runs a suite, prints Check's summary line, returns the exit status. */
 int pt_test_main(Suite *s);
