@@ -11,7 +11,7 @@ usage() {
   cat <<'EOF'
 Usage: bash bench/bench_peers.sh [--build DIR] [--models LIST] [--optimizers LIST]
                                  [--steps N] [--warmup W] [--rounds R] [--parts LIST]
-                                 [--seed N] [--keep DIR]
+                                 [--seed N] [--keep DIR] [--pir MODEL=FILE,...]
 
 Runs each model's train step in partita and in its PyTorch peer (bench/peers/) from the
 same starting values (a safetensors file written by bench/peers/peer.py init and read by
@@ -38,6 +38,14 @@ Options:
                      shows '-')
   --seed N           seed of the starting values (default: 0)
   --keep DIR         keep every run's JSON and logs in DIR (default: a temporary directory)
+  --pir MODEL=FILE   run MODEL (gpt, griffin or mlp) at other sizes: FILE, written by
+                     `partita model MODEL ...`, instead of examples/MODEL.pir, for partita
+                     and its peer alike (heads, window and vocabulary from the options the
+                     file's first line records); the tactic scripts stay examples/MODEL.*.yaml.
+                     Comma-separated for several models; e.g. a GPT four times as deep and
+                     twice as wide as the example: partita model gpt --layers 8 --d-model 512
+                     --heads 8 --mlp-hidden 2048 --vocab 2048 --seq 128 -o /tmp/gpt8.pir, then
+                     --models gpt --pir gpt=/tmp/gpt8.pir
   -h, --help         this text
 
 Environment: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for the whole run (the
@@ -67,10 +75,10 @@ EOF
 }
 
 B=build MODELS=mlp,transformer_block,gpt,griffin OPTS=sgd,adam STEPS=40 WARMUP=5 ROUNDS=1
-PARTS=check,partita,torch,ddp SEED=0 KEEP=
+PARTS=check,partita,torch,ddp SEED=0 KEEP='' PIRS=''
 while [ $# -gt 0 ]; do
   case "$1" in
-  --build | --models | --optimizers | --steps | --warmup | --rounds | --parts | --seed | --keep)
+  --build | --models | --optimizers | --steps | --warmup | --rounds | --parts | --seed | --keep | --pir)
     [ $# -ge 2 ] || { echo "bench_peers.sh: $1 needs a value (see --help)" >&2; exit 2; } ;;
   esac
   case "$1" in
@@ -84,6 +92,7 @@ while [ $# -gt 0 ]; do
   --parts) PARTS=$2; shift 2 ;;
   --seed) SEED=$2; shift 2 ;;
   --keep) KEEP=$2; shift 2 ;;
+  --pir) PIRS=${PIRS:+$PIRS,}$2; shift 2 ;;
   *) echo "bench_peers.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -92,9 +101,18 @@ for v in "$STEPS" "$WARMUP" "$SEED" "$ROUNDS"; do
 done
 [ "$STEPS" -ge 1 ] || { echo "bench_peers.sh: --steps must be >= 1" >&2; exit 2; }
 [ "$ROUNDS" -ge 1 ] || { echo "bench_peers.sh: --rounds must be >= 1" >&2; exit 2; }
+declare -A PIR=() PIRGIVEN=()
 for m in ${MODELS//,/ }; do
   { [ -f "examples/$m.pir" ] && [ -f "bench/peers/$m.py" ]; } ||
     { echo "bench_peers.sh: no model '$m' (mlp, transformer_block, gpt, griffin)" >&2; exit 2; }
+  PIR[$m]=examples/$m.pir
+done
+for mp in ${PIRS//,/ }; do
+  m=${mp%%=*} f=${mp#*=}
+  { [[ "$mp" == *=* ]] && [ -n "${PIR[$m]+set}" ]; } ||
+    { echo "bench_peers.sh: --pir '$mp': MODEL=FILE with MODEL among --models ($MODELS)" >&2; exit 2; }
+  [ -f "$f" ] || { echo "bench_peers.sh: --pir $mp: no file '$f'" >&2; exit 2; }
+  PIR[$m]=$f PIRGIVEN[$m]=1
 done
 for o in ${OPTS//,/ }; do
   [[ "$o" == sgd || "$o" == adam ]] || { echo "bench_peers.sh: optimizer '$o': sgd or adam" >&2; exit 2; }
@@ -120,6 +138,20 @@ if ! "$PY" -c 'import torch' 2>/dev/null; then
   fi
 fi
 
+# the peer must be able to mirror every --pir file (its sizes from the file's first line)
+pirarg() { [ -z "${PIRGIVEN[$1]+set}" ] || echo "--pir ${PIR[$1]}"; }
+for m in "${!PIRGIVEN[@]}"; do
+  "$PY" - "$m" "${PIR[$m]}" <<'PYEOF' || exit 2
+import sys
+sys.path.insert(0, "bench/peers")
+import peerlib
+try:
+    peerlib.model_meta(sys.argv[1], sys.argv[2])
+except (OSError, ValueError) as e:
+    sys.exit("bench_peers.sh: %s" % e)
+PYEOF
+done
+
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 MPI=(mpirun --allow-run-as-root --oversubscribe)
@@ -137,7 +169,7 @@ TOTAL=$((WARMUP + STEPS))
 echo "machine: nproc $(nproc), cpu '$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')'," \
   "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}, torch $("$PY" -c 'import torch; print(torch.__version__)')"
 echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "command: bash bench/bench_peers.sh --models $MODELS --optimizers $OPTS --steps $STEPS --warmup $WARMUP --rounds $ROUNDS --parts $PARTS --seed $SEED"
+echo "command: bash bench/bench_peers.sh --models $MODELS --optimizers $OPTS --steps $STEPS --warmup $WARMUP --rounds $ROUNDS --parts $PARTS --seed $SEED${PIRS:+ --pir $PIRS}"
 
 torch_env=(env MALLOC_TRIM_THRESHOLD_=4000000000 MALLOC_MMAP_THRESHOLD_=33554432)
 # load PREFIX: the 1-minute load average as a configuration starts (the machine is shared)
@@ -164,16 +196,18 @@ two_device_scripts() {
 
 for m in ${MODELS//,/ }; do
   IN="$T/$m.in.safetensors"
-  "$PY" "$PEER" init "$m" --out "$IN" --seed "$SEED"
+  # shellcheck disable=SC2046
+  "$PY" "$PEER" init "$m" --out "$IN" --seed "$SEED" $(pirarg "$m")
   sed 's/{batch: 2}/{batch: 1}/' "examples/$m.bp.yaml" >"$T/$m.one.yaml"
   for o in ${OPTS//,/ }; do
     R="$T/res/$m.$o"
     REF="$R.ref.json"
     echo "$m, $o ..." >&2
     if part check; then
-      "$B/partita" train "examples/$m.pir" --optimizer "$o" --steps 3 --inputs "$IN" --json \
+      "$B/partita" train "${PIR[$m]}" --optimizer "$o" --steps 3 --inputs "$IN" --json \
         2>"$T/$m.$o.ref.err" >"$REF" || { echo "bench_peers.sh: error: the interpreter failed on $m ($T/$m.$o.ref.err)" >&2; exit 1; }
-      OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "${torch_env[@]}" "$PY" "$PEER" train "$m" \
+      # shellcheck disable=SC2046
+      OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "${torch_env[@]}" "$PY" "$PEER" train "$m" $(pirarg "$m") \
         --inputs "$IN" --optimizer "$o" --steps 3 --threads 1 >"$T/$m.$o.check.json"
       check "$T/$m.$o.check.json" "$m $o: PyTorch against partita's reference interpreter"
     fi
@@ -192,7 +226,7 @@ for m in ${MODELS//,/ }; do
     # the best OpenBLAS does for each shape, on both cores at once (gemm_peak, one
     # process per core), once a round (the report takes the fastest round): no 2-core
     # step of these products can be faster
-    part partita && "$B/bench_exec" --model "examples/$m.pir" --optimizer "$o" --gemm-list >"$R.gemms"
+    part partita && "$B/bench_exec" --model "${PIR[$m]}" --optimizer "$o" --gemm-list >"$R.gemms"
     rm -f "$R.gemm_peak"
     for ((k = 1; k <= ROUNDS; k++)); do
       [ "$ROUNDS" -gt 1 ] && echo "$m, $o: round $k of $ROUNDS ..." >&2
@@ -200,7 +234,7 @@ for m in ${MODELS//,/ }; do
         for r in "${runs[@]}"; do
           read -r n script key <<<"$r"
           load "$Q.$key.r$k"
-          OPENBLAS_NUM_THREADS=1 "${MPI[@]}" -n "$n" "$B/partita" train "examples/$m.pir" --tactics "$script" \
+          OPENBLAS_NUM_THREADS=1 "${MPI[@]}" -n "$n" "$B/partita" train "${PIR[$m]}" --tactics "$script" \
             --optimizer "$o" --steps "$TOTAL" --inputs "$IN" --json --profile "$T/$m.$o.$key.trace.json" \
             >"$T/$m.$o.$key.out" 2>"$T/$m.$o.$key.err" ||
             { echo "bench_peers.sh: error: partita failed on $m under $script ($T/$m.$o.$key.err)" >&2; exit 1; }
@@ -221,15 +255,17 @@ for m in ${MODELS//,/ }; do
           load "$Q.torch.$t.r$k"
           pol=()
           [ "$t" = 2p ] && pol=(OMP_WAIT_POLICY=PASSIVE)
+          # shellcheck disable=SC2046
           env "${pol[@]}" OMP_NUM_THREADS="${t%p}" OPENBLAS_NUM_THREADS="${t%p}" "${torch_env[@]}" "$PY" "$PEER" \
-            train "$m" --inputs "$IN" --optimizer "$o" --steps "$TOTAL" --warmup "$WARMUP" --threads "${t%p}" \
+            train "$m" $(pirarg "$m") --inputs "$IN" --optimizer "$o" --steps "$TOTAL" --warmup "$WARMUP" --threads "${t%p}" \
             >"$Q.torch.$t.r$k.json"
           check "$Q.torch.$t.r$k.json" "$m $o: PyTorch at ${t%p} thread(s) against the interpreter"
         done
       fi
       if part ddp; then
         load "$Q.ddp.2.r$k"
-        OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "${torch_env[@]}" "$PY" "$PEER" train "$m" --inputs "$IN" \
+        # shellcheck disable=SC2046
+        OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "${torch_env[@]}" "$PY" "$PEER" train "$m" $(pirarg "$m") --inputs "$IN" \
           --optimizer "$o" --steps "$TOTAL" --warmup "$WARMUP" --ddp 2 >"$Q.ddp.2.r$k.json"
         check "$Q.ddp.2.r$k.json" "$m $o: PyTorch DDP on 2 processes against the interpreter"
       fi

@@ -3,7 +3,9 @@
 # writer makes files partita reads and their reader reads what partita writes,
 # checked by value: the MLP's first loss on a file peer.py wrote, from
 # `partita train` and from numpy. With python3-torch present, the MLP's
-# PyTorch peer also gives the interpreter's losses for 2 SGD steps. Skipped
+# PyTorch peer also gives the interpreter's losses for 2 SGD steps, and so
+# does the GPT's on a small file `partita model gpt` wrote (--pir: 2 heads and
+# a vocabulary of 48, where the example has 4 and 512). Skipped
 # (77) without /usr/bin/python3 and numpy; torch is never required. First,
 # without python, the two tools bench_peers.sh's sgemm peak bound runs (built
 # beside partita): bench_exec --gemm-list's specs for the MLP, and gemm_peak
@@ -47,9 +49,20 @@ if ! "$PY" bench/peers/peer.py init mlp --out "$T/in.st" --seed 3 ||
   echo "FAIL peer.py init, then partita train --inputs"
   exit 1
 fi
+# a GPT at other sizes (--pir): its heads and vocabulary from the file's first line
+if ! "$P" model gpt --layers 1 --d-model 32 --heads 2 --mlp-hidden 64 --vocab 48 --seq 8 --batch 2 \
+  -o "$T/gpt.pir" || ! "$PY" bench/peers/peer.py init gpt --pir "$T/gpt.pir" --out "$T/gpt.st" ||
+  ! "$P" train "$T/gpt.pir" --optimizer sgd --steps 2 --inputs "$T/gpt.st" --json >"$T/gpt.ref.json" \
+    2>"$T/gpt.txt"; then
+  cat "$T/gpt.txt" 2>/dev/null
+  echo "FAIL partita model gpt, peer.py init --pir, then partita train --inputs"
+  exit 1
+fi
 if "$PY" -c 'import torch' 2>/dev/null; then
   OMP_NUM_THREADS=1 "$PY" bench/peers/peer.py train mlp --inputs "$T/in.st" --optimizer sgd --steps 2 \
     >"$T/torch.json" || echo "FAIL the MLP's PyTorch peer did not run"
+  OMP_NUM_THREADS=1 "$PY" bench/peers/peer.py train gpt --pir "$T/gpt.pir" --inputs "$T/gpt.st" \
+    --optimizer sgd --steps 2 >"$T/gpt.torch.json" || echo "FAIL the GPT's PyTorch peer did not run (--pir)"
 else
   echo "skip: no python3-torch: the PyTorch peer is not run"
 fi
@@ -87,10 +100,18 @@ report(abs(ref[0] - want) <= 1e-5 * abs(want), "first loss from peer.py's file: 
 out = peerlib.st_read(os.path.join(T, "out.st"))
 report(out["w1"].shape == (1024, 1024) and out["w1"].dtype == np.float32
        and not np.array_equal(out["w1"], v["w1"]), "partita's --out read back: w1 f32[1024,1024], updated")
-if os.path.exists(os.path.join(T, "torch.json")):
-    got = json.load(open(os.path.join(T, "torch.json")))["losses"]
-    d = peerlib.max_rel_diff(ref, got, 2)
-    report(len(got) == 2 and d <= 1e-4, "the MLP's PyTorch peer: 2 SGD steps, largest relative difference "
-           "from the interpreter %.2e" % d)
+# the small GPT's tokens and labels lie in its vocabulary of 48, not the example's 512
+g = peerlib.st_read(os.path.join(T, "gpt.st"))
+report(g["tokens"].max() < 48 and g["labels"].max() < 48 and g["embed.table"].shape == (48, 32),
+       "peer.py init --pir: the small GPT's tokens below its vocabulary of 48 (largest %d)" % g["tokens"].max())
+for name, what in (("torch.json", "the MLP's PyTorch peer"), ("gpt.torch.json", "the small GPT's PyTorch peer "
+                                                                                   "(--pir, 2 heads)")):
+    if not os.path.exists(os.path.join(T, name)):
+        continue
+    want = json.load(open(os.path.join(T, "ref.json" if name == "torch.json" else "gpt.ref.json")))["losses"]
+    got = json.load(open(os.path.join(T, name)))["losses"]
+    d = peerlib.max_rel_diff(want, got, 2)
+    report(len(got) == 2 and d <= 1e-4, "%s: 2 SGD steps, largest relative difference from the interpreter "
+           "%.2e" % (what, d))
 sys.exit(1 if fails else 0)
 PYEOF

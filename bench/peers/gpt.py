@@ -8,6 +8,16 @@ from blocks import causal_attention, gelu, layernorm
 PIR = "examples/gpt.pir"
 INT_BOUND = 512  # the vocabulary: tokens index embed.table, labels the LM head's iota
 HEADS = 4
+GENERATOR = "gpt"
+
+
+def configure(args):
+    """Sizes of another `partita model gpt` file (peer.py --pir)."""
+    global HEADS, INT_BOUND
+    if args.get("kv_heads", args.get("heads")) != args.get("heads"):
+        raise ValueError("the gpt peer computes multi-head attention: --kv-heads must equal --heads")
+    HEADS = args.get("heads", HEADS)
+    INT_BOUND = args.get("vocab", INT_BOUND)
 
 
 def block(x, p, pre):

@@ -24,6 +24,17 @@ LRU_HEADS = 4
 ATTN_HEADS = 4
 WINDOW = 16
 EPS = 1e-5
+GENERATOR = "griffin"
+
+
+def configure(args):
+    """Sizes of another `partita model griffin` file (peer.py --pir)."""
+    global LRU_HEADS, ATTN_HEADS, WINDOW, INT_BOUND
+    if args.get("kv_heads", 1) != 1:
+        raise ValueError("the griffin peer computes multi-query attention: --kv-heads must be 1")
+    LRU_HEADS = ATTN_HEADS = args.get("heads", LRU_HEADS)
+    WINDOW = args.get("window", WINDOW)
+    INT_BOUND = args.get("vocab", INT_BOUND)
 
 
 class _Scan(torch.autograd.Function):

@@ -4,6 +4,13 @@ import torch.nn.functional as F
 
 PIR = "examples/mlp.pir"
 INT_BOUND = None
+GENERATOR = "mlp"
+
+
+def configure(args):
+    """Another `partita model mlp` file (peer.py --pir): its signature says every size."""
+    if args.get("layers", 2) != 2:
+        raise ValueError("the mlp peer computes two layers: --layers must be 2")
 
 
 def loss(p, x):

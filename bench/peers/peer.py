@@ -13,21 +13,25 @@ import peerlib  # noqa: E402
 
 MODELS = ["mlp", "transformer_block", "gpt", "griffin"]
 
-USAGE = """peer.py init MODEL --out IN.safetensors [--seed N]
+USAGE = """peer.py init MODEL --out IN.safetensors [--seed N] [--pir FILE]
        peer.py train MODEL --inputs IN.safetensors --optimizer sgd|adam --steps N
-                     [--warmup W] [--threads T | --ddp W] [--lr X]
+                     [--warmup W] [--threads T | --ddp W] [--lr X] [--pir FILE]
        peer.py partita-result OUT.json ERR.txt [--warmup W] [--trace TRACE.json]
        peer.py compare REF.json GOT.json --steps N [--tol X] [--what TEXT]
        peer.py merge ROUND.json...
        peer.py report DIR
        peer.py profile MODEL --inputs IN.safetensors --optimizer sgd|adam [--steps N]
-                     [--threads T]
+                     [--threads T] [--pir FILE]
        peer.py partita-profile TRACE.json
        peer.py selftest"""
 
 DESCRIPTION = """init writes the params and inputs of examples/MODEL.pir's @loss (names and
 shapes read from the .pir, values by partita's initial-value rule drawn with numpy) to a
 safetensors file that partita (--inputs) and PyTorch both read.
+
+--pir FILE (init, train, profile): mirror FILE instead of examples/MODEL.pir, a model
+`partita model MODEL ...` wrote at other sizes (gpt, griffin and mlp; the heads, window
+and vocabulary are read from the options its first line records).
 
 train runs MODEL's PyTorch peer for N steps from that file (SGD or Adam at partita's
 defaults) and prints one JSON object: losses (each before its step's update, as partita
@@ -60,8 +64,12 @@ its step.
 selftest: safetensors round trip and the models' signatures (no torch needed)."""
 
 
+def _pir(a):
+    return os.path.abspath(a.pir) if a.pir else None
+
+
 def cmd_init(a):
-    pir, bound = peerlib.model_meta(a.model)
+    pir, bound = peerlib.model_meta(a.model, _pir(a))
     sig = peerlib.pir_signature(os.path.join(peerlib.ROOT, pir))
     vals = peerlib.init_values(sig, a.seed, bound)
     peerlib.st_write(a.out, vals, {"source": pir, "seed": a.seed})
@@ -69,10 +77,10 @@ def cmd_init(a):
 
 
 def cmd_train(a):
-    model = peerlib.load_model(a.model)
+    model = peerlib.load_model(a.model, _pir(a))
     vals = peerlib.st_read(a.inputs)
     if a.ddp:
-        res = peerlib.train_ddp(model.__file__, vals, a.optimizer, a.steps, a.ddp, a.lr)
+        res = peerlib.train_ddp(model.__file__, vals, a.optimizer, a.steps, a.ddp, a.lr, _pir(a))
     else:
         res = peerlib.train(model, vals, a.optimizer, a.steps, a.threads, a.lr)
     res["median_step_seconds"] = peerlib.median_after(res["step_seconds"], a.warmup)
@@ -288,7 +296,7 @@ def _print_shares(title, step_us, by_kind, top=14):
 
 def cmd_profile(a):
     import collections
-    model = peerlib.load_model(a.model)
+    model = peerlib.load_model(a.model, _pir(a))
     torch = peerlib._setup_torch(a.threads)
     sig = peerlib.pir_signature(os.path.join(peerlib.ROOT, model.PIR))
     params, inputs = peerlib._to_torch(torch, peerlib.st_read(a.inputs), sig)
@@ -348,6 +356,18 @@ def cmd_selftest(_):
         gflop, rates = _sgemm_peak(d, "m", "sgd")
         assert abs(gflop - 768e-9) < 1e-15 and rates == [100.0, 50.0], (gflop, rates)
         assert _sgemm_peak(d, "m", "adam") is None
+    # --pir: the sizes a generated file records, and the files a peer cannot mirror
+    gen, args = peerlib.generator_args(os.path.join(peerlib.ROOT, "examples/gpt.pir"))
+    assert gen == "gpt" and args["heads"] == 4 and args["vocab"] == 512 and args["d_model"] == 256, args
+    assert peerlib.generator_args(os.path.join(peerlib.ROOT, "examples/transformer_block.pir")) == (None, {})
+    pir = os.path.join(peerlib.ROOT, "examples/griffin.pir")
+    assert peerlib.model_meta("griffin", pir) == (pir, 512)
+    for m, other in (("gpt", "examples/griffin.pir"), ("transformer_block", "examples/transformer_block.pir")):
+        try:
+            peerlib.model_meta(m, os.path.join(peerlib.ROOT, other))
+        except ValueError:
+            continue
+        raise AssertionError("the %s peer took %s" % (m, other))
     for m in MODELS:
         pir, bound = peerlib.model_meta(m)
         sig = peerlib.pir_signature(os.path.join(peerlib.ROOT, pir))
@@ -368,6 +388,7 @@ def main():
     i.add_argument("model", choices=MODELS)
     i.add_argument("--out", required=True)
     i.add_argument("--seed", type=int, default=0)
+    i.add_argument("--pir")
     t = sub.add_parser("train", help="train the PyTorch peer, print JSON")
     t.add_argument("model", choices=MODELS)
     t.add_argument("--inputs", required=True)
@@ -377,6 +398,7 @@ def main():
     t.add_argument("--ddp", type=int, default=0, metavar="W")
     t.add_argument("--lr", type=float)
     t.add_argument("--warmup", type=int, default=0)
+    t.add_argument("--pir")
     r = sub.add_parser("partita-result", help="normalise partita train --json under mpirun")
     r.add_argument("out")
     r.add_argument("err")
@@ -398,6 +420,7 @@ def main():
     pf.add_argument("--optimizer", choices=["sgd", "adam"], required=True)
     pf.add_argument("--steps", type=int, default=10)
     pf.add_argument("--threads", type=int, default=1)
+    pf.add_argument("--pir")
     pp = sub.add_parser("partita-profile", help="where partita's step goes (a --profile trace)")
     pp.add_argument("trace")
     sub.add_parser("selftest", help="no-torch checks of the reader, writer and signatures")
