@@ -67,8 +67,11 @@ static int run(int argc, char **argv) {
   if (!f)
     goto done;
   pt_autodiff_opts o = {f->name, NULL, NULL, 0, NULL};
-  if (pt_pass_autodiff(m, &o, NULL, d) != PT_OK || pt_pass_cse(m, d) != PT_OK ||
-      pt_pass_dce(m, d) != PT_OK || pt_verify_module(m, d) != PT_OK)
+  pt_func *gf = NULL;
+  if (pt_pass_autodiff(m, &o, &gf, d) != PT_OK)
+    goto done;
+  pt_pass_strip_stop_gradient(gf);
+  if (pt_pass_cse(m, d) != PT_OK || pt_pass_dce(m, d) != PT_OK || pt_verify_module(m, d) != PT_OK)
     goto done;
   char *text = pt_print_module_str(m);
   if (outpath) {

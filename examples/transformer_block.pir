@@ -55,7 +55,9 @@ func @loss(
   %masked = select %causal_b, %scores, %masked_fill : f32[8,8,128,128]
   // softmax over keys, shifted by the row maximum so that exp cannot overflow
   %row_max = reduce_max %masked {dims = [3]} : f32[8,8,128]
-  %row_max_b = broadcast %row_max {dims = [0, 1, 2]} : f32[8,8,128,128]
+  // the shift cancels in the softmax, so its derivative is 0: not differentiated
+  %row_max_s = stop_gradient %row_max : f32[8,8,128]
+  %row_max_b = broadcast %row_max_s {dims = [0, 1, 2]} : f32[8,8,128,128]
   %shifted = sub %masked, %row_max_b : f32[8,8,128,128]
   %weights = exp %shifted : f32[8,8,128,128]
   %row_sum = reduce_sum %weights {dims = [3]} : f32[8,8,128]

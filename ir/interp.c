@@ -117,6 +117,7 @@ static double f_rsqrt(double x) { return 1.0 / sqrt(x); }
 static double f_abs(double x) { return fabs(x); }
 static double f_sin(double x) { return sin(x); }
 static double f_cos(double x) { return cos(x); }
+static double f_identity(double x) { return x; }
 
 /* neg and abs of an i32 are exact in double (|x| <= 2^31), so the i32 path
  * only has to wrap: -INT32_MIN and |INT32_MIN| are INT32_MIN. */
@@ -681,6 +682,9 @@ pt_status pt_interp_op(const pt_op *op, pt_tensor *const *x, pt_tensor *r,
   switch (op->code) {
   case PT_OP_NEG:
     run_unary(x[0], r, f_neg);
+    return PT_OK;
+  case PT_OP_STOP_GRADIENT:
+    run_unary(x[0], r, f_identity);
     return PT_OK;
   case PT_OP_EXP:
     run_unary(x[0], r, f_exp);

@@ -507,7 +507,10 @@ pt_status pt_op_infer(const pt_op *op, const pt_type *hint, pt_type *out,
 
   switch (info->cls) {
   case PT_CLS_UNARY: {
-    unsigned mask = (op->code == PT_OP_NEG || op->code == PT_OP_ABS) ? F32 | I32 : F32;
+    unsigned mask =
+        (op->code == PT_OP_NEG || op->code == PT_OP_ABS || op->code == PT_OP_STOP_GRADIENT)
+            ? F32 | I32
+            : F32;
     if (need_dtype(op, 0, mask, d))
       return PT_ERR;
     r = *a;

@@ -24,6 +24,8 @@
   X(ABS, "abs", 1, PT_CLS_UNARY, PT_OPF_ELEMENTWISE)                     \
   X(SIN, "sin", 1, PT_CLS_UNARY, PT_OPF_ELEMENTWISE)                     \
   X(COS, "cos", 1, PT_CLS_UNARY, PT_OPF_ELEMENTWISE)                     \
+  /* the identity, through which no gradient flows (f32 and i32) */      \
+  X(STOP_GRADIENT, "stop_gradient", 1, PT_CLS_UNARY, PT_OPF_ELEMENTWISE) \
   /* element-wise binary, operands of one type (f32 or i32; pow f32) */  \
   X(ADD, "add", 2, PT_CLS_BINARY, PT_OPF_ELEMENTWISE)                    \
   X(SUB, "sub", 2, PT_CLS_BINARY, PT_OPF_ELEMENTWISE)                    \

@@ -310,7 +310,8 @@ static void emit_attention_block(pt_mw *w) {
   put(w, "  // softmax over the window's keys\n");
   ty(t, "f32", 4, B, NB, W, H);
   put(w, "  %%row_max = reduce_max %%masked {dims = [4]} : %s\n", t);
-  put(w, "  %%row_max_b = broadcast %%row_max {dims = [0, 1, 2, 3]} : %s\n", sc);
+  put(w, "  %%row_max_s = stop_gradient %%row_max : %s\n", t);
+  put(w, "  %%row_max_b = broadcast %%row_max_s {dims = [0, 1, 2, 3]} : %s\n", sc);
   put(w, "  %%shifted = sub %%masked, %%row_max_b : %s\n", sc);
   put(w, "  %%weights = exp %%shifted : %s\n", sc);
   put(w, "  %%row_sum = reduce_sum %%weights {dims = [4]} : %s\n", t);

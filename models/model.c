@@ -289,8 +289,9 @@ static void emit_attention(W *w, bool rope) {
   put(w, "  %%masked = select %%causal_b, %%scores, %%masked_fill : f32[%lld,%lld,%lld,%lld]\n", B,
       H, T, T);
   put(w, "  %%row_max = reduce_max %%masked {dims = [3]} : f32[%lld,%lld,%lld]\n", B, H, T);
-  put(w, "  %%row_max_b = broadcast %%row_max {dims = [0, 1, 2]} : f32[%lld,%lld,%lld,%lld]\n", B,
-      H, T, T);
+  put(w, "  %%row_max_s = stop_gradient %%row_max : f32[%lld,%lld,%lld]\n", B, H, T);
+  put(w, "  %%row_max_b = broadcast %%row_max_s {dims = [0, 1, 2]} : f32[%lld,%lld,%lld,%lld]\n",
+      B, H, T, T);
   put(w, "  %%shifted = sub %%masked, %%row_max_b : f32[%lld,%lld,%lld,%lld]\n", B, H, T, T);
   put(w, "  %%weights = exp %%shifted : f32[%lld,%lld,%lld,%lld]\n", B, H, T, T);
   put(w, "  %%row_sum = reduce_sum %%weights {dims = [3]} : f32[%lld,%lld,%lld]\n", B, H, T);
@@ -457,14 +458,16 @@ void pt_mw_lm_head(W *w, const char *last, bool bias) {
   pt_mw_norm(w, "nf", last, "final_norm.scale", bias ? "final_norm.bias" : NULL, "hf");
   put(w, "  %%logits = dot %%hf, %%lm_head.w {lhs_contract = [2], rhs_contract = [0]} : "
          "f32[%lld,%lld,%lld]\n", B, T, V);
-  put(w, "  // cross-entropy: logsumexp(logits) - logits[label], shifted by the row maximum\n");
+  put(w, "  // cross-entropy: logsumexp(logits) - logits[label], shifted by the row maximum (whose\n");
+  put(w, "  // derivative is 0 as the shift cancels: stop_gradient, so it is not differentiated)\n");
   put(w, "  %%lmax = reduce_max %%logits {dims = [2]} : f32[%lld,%lld]\n", B, T);
-  put(w, "  %%lmax_b = broadcast %%lmax {dims = [0, 1]} : f32[%lld,%lld,%lld]\n", B, T, V);
+  put(w, "  %%lmax_s = stop_gradient %%lmax : f32[%lld,%lld]\n", B, T);
+  put(w, "  %%lmax_b = broadcast %%lmax_s {dims = [0, 1]} : f32[%lld,%lld,%lld]\n", B, T, V);
   put(w, "  %%lshift = sub %%logits, %%lmax_b : f32[%lld,%lld,%lld]\n", B, T, V);
   put(w, "  %%lexp = exp %%lshift : f32[%lld,%lld,%lld]\n", B, T, V);
   put(w, "  %%lsum = reduce_sum %%lexp {dims = [2]} : f32[%lld,%lld]\n", B, T);
   put(w, "  %%llog = log %%lsum : f32[%lld,%lld]\n", B, T);
-  put(w, "  %%lse = add %%llog, %%lmax : f32[%lld,%lld]\n", B, T);
+  put(w, "  %%lse = add %%llog, %%lmax_s : f32[%lld,%lld]\n", B, T);
   put(w, "  %%vocab_pos = iota {dim = 2} : i32[%lld,%lld,%lld]\n", B, T, V);
   put(w, "  %%labels_b = broadcast %%labels {dims = [0, 1]} : i32[%lld,%lld,%lld]\n", B, T, V);
   put(w, "  %%is_label = compare %%labels_b, %%vocab_pos {dir = eq} : pred[%lld,%lld,%lld]\n", B, T,

@@ -158,6 +158,7 @@ static pt_value *jvp_none(jvp_ctx *c, const pt_op *op, pt_value *const *x, pt_va
                           pt_value *const *t) {
   return NULL; /* piecewise constant or integer-valued: zero derivative */
 }
+#define jvp_STOP_GRADIENT jvp_none /* by definition */
 #define jvp_COMPARE jvp_none
 #define jvp_CONSTANT jvp_none
 #define jvp_IOTA jvp_none
@@ -543,6 +544,7 @@ static void tr_nonlinear(tr_ctx *c, const pt_op *op, pt_value *ct) {
 #define tr_ABS tr_nonlinear
 #define tr_SIN tr_nonlinear
 #define tr_COS tr_nonlinear
+#define tr_STOP_GRADIENT tr_nonlinear
 #define tr_MAX tr_nonlinear
 #define tr_MIN tr_nonlinear
 #define tr_POW tr_nonlinear
@@ -602,6 +604,7 @@ static unsigned linear_positions(const pt_op *op) {
   case PT_OP_ABS:
   case PT_OP_SIN:
   case PT_OP_COS:
+  case PT_OP_STOP_GRADIENT:
   case PT_OP_MAX:
   case PT_OP_MIN:
   case PT_OP_POW:
@@ -891,6 +894,21 @@ pt_status pt_pass_transpose(pt_module *m, const pt_func *lin, const bool *linear
   if (out)
     *out = g;
   return PT_OK;
+}
+
+void pt_pass_strip_stop_gradient(pt_func *f) {
+  pt_value **repl = pt_calloc((size_t)f->nvalues + 1, sizeof *repl);
+  for (int i = 0; i < f->nargs; i++)
+    repl[f->args[i]->id] = f->args[i];
+  for (int i = 0; i < f->nops; i++) {
+    pt_op *op = f->ops[i];
+    for (int k = 0; k < op->noperands; k++)
+      op->operands[k] = repl[op->operands[k]->id];
+    repl[op->result->id] = op->code == PT_OP_STOP_GRADIENT ? op->operands[0] : op->result;
+  }
+  for (int i = 0; i < f->nresults; i++)
+    f->results[i].value = repl[f->results[i].value->id];
+  pt_free(repl);
 }
 
 pt_status pt_pass_autodiff(pt_module *m, const pt_autodiff_opts *o, pt_func **out,

@@ -42,6 +42,13 @@ typedef struct {
 pt_status pt_pass_autodiff(pt_module *m, const pt_autodiff_opts *o, pt_func **out,
                            pt_diag *d);
 
+/* Replaces every stop_gradient of f by its operand: its uses, and f's
+ * results, read the operand instead, and the ops become dead (run
+ * pt_pass_dce after). For a function nothing differentiates again, as a
+ * gradient or a train step, where the op has done its work and would only
+ * copy. */
+void pt_pass_strip_stop_gradient(pt_func *f);
+
 /* Forward mode: adds the linearized function: f's arguments followed by one
  * tangent input `tan.<arg>` (role input) per differentiated argument; its
  * results are f's results followed by `tan.<result>`, the directional

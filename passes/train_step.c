@@ -294,6 +294,7 @@ pt_status pt_pass_train_step(pt_module *m, const char *func, const pt_optimizer 
   pt_free(newp);
   pt_free(news);
 
+  pt_pass_strip_stop_gradient(ts);
   if (pt_verify_func(ts, d) != PT_OK || pt_pass_cse(m, d) != PT_OK || pt_pass_dce(m, d) != PT_OK)
     return PT_ERR;
   if (out)

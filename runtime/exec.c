@@ -528,6 +528,11 @@ static bool k_scan(const pt_op *op, const pt_tensor *a, const pt_tensor *b, pt_t
 
 static bool k_unary(pt_opcode c, const pt_tensor *x, pt_tensor *r) {
   int64_t n = numel(r);
+  if (c == PT_OP_STOP_GRADIENT && (r->type.dtype == PT_I32 || r->type.dtype == PT_F32)) {
+    if (r->data != x->data) /* the identity; in place it is done */
+      memcpy(r->data, x->data, (size_t)n * 4);
+    return true;
+  }
   if (r->type.dtype == PT_I32) {
     const int32_t *a = x->data;
     int32_t *o = r->data;
@@ -1409,6 +1414,7 @@ static pt_status run_op(pt_exec *e, int i, pt_diag *d) {
   bool done = false;
   switch (op->code) {
   case PT_OP_NEG:
+  case PT_OP_STOP_GRADIENT:
   case PT_OP_EXP:
   case PT_OP_LOG:
   case PT_OP_TANH:

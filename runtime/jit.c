@@ -499,6 +499,8 @@ static LLVMValueRef emit_op(cg *c, int k) {
     return LLVMBuildFNeg(c->b, x, "");
   case PT_OP_ABS:
     return call1(c, "llvm.fabs", c->f32, x);
+  case PT_OP_STOP_GRADIENT:
+    return x;
   case PT_OP_SQRT:
     return call1(c, "llvm.sqrt", c->f32, x);
   case PT_OP_RSQRT:

@@ -240,8 +240,69 @@ START_TEST(every_differentiable_op_is_checked) {
   for (int c = 0; c < PT_OP_COUNT; c++) {
     if (pt_optab[c].flags & (PT_OPF_COLLECTIVE | PT_OPF_CALL)) /* calls: inlined first */
       continue;
+    if (c == PT_OP_STOP_GRADIENT) /* no derivative by definition: stop_gradient_blocks_gradients */
+      continue;
     ck_assert_msg(seen[c], "op '%s' has no finite-difference case", pt_op_name((pt_opcode)c));
   }
+}
+END_TEST
+
+/* stop_gradient is the identity whose derivative is taken to be 0: in
+ * loss = sum(w * stop_gradient(w) * r) the gradient is w * r, not 2 w r.
+ * Where the stopped value's true derivative is 0 anyway -- the shift of a
+ * logsumexp by its maximum -- the gradient still matches finite
+ * differences, and the max's own backward (its ties, their count) is gone.
+ * A train step keeps no stop_gradient: it has done its work there. */
+START_TEST(stop_gradient_blocks_gradients) {
+  pt_module *m = pt_test_parse_ok(
+      "func @loss(param %w: f32[2,3], input %r: f32[2,3]) -> (loss: f32[]) {\n"
+      "  %s = stop_gradient %w : f32[2,3]\n  %a = mul %w, %s : f32[2,3]\n"
+      "  %p = mul %a, %r : f32[2,3]\n  %loss = reduce_sum %p {dims = [0, 1]} : f32[]\n"
+      "  return %loss\n}\n");
+  pt_func *f = pt_module_find_func(m, "loss");
+  pt_func *g = grad_of(m, "loss");
+  pt_tensor **args = make_args(f, 5, -2, 2, 5);
+  pt_tensor **res = pt_calloc((size_t)g->nresults, sizeof *res);
+  pt_diag *d = pt_diag_create(stderr);
+  ck_assert_int_eq(pt_interp_run_f64(g, args, res, d), PT_OK);
+  for (int64_t k = 0; k < 6; k++) {
+    double w = pt_tensor_get(args[0], k), r = pt_tensor_get(args[1], k);
+    ck_assert_msg(fabs(pt_tensor_get(res[1], k) - w * r) <= 1e-12 * (1 + fabs(w * r)),
+                  "d loss / d w[%lld] = %.10g, want w r = %.10g", (long long)k,
+                  pt_tensor_get(res[1], k), w * r);
+  }
+  free_tensors(res, g->nresults);
+  free_tensors(args, f->nargs);
+  pt_module_destroy(m);
+
+  const char *lse =
+      "func @loss(param %w: f32[2,5], input %x: f32[2,5]) -> (loss: f32[]) {\n"
+      "  %a = mul %w, %x : f32[2,5]\n  %m = reduce_max %a {dims = [1]} : f32[2]\n"
+      "  %ms = stop_gradient %m : f32[2]\n  %mb = broadcast %ms {dims = [0]} : f32[2,5]\n"
+      "  %s = sub %a, %mb : f32[2,5]\n  %e = exp %s : f32[2,5]\n"
+      "  %t = reduce_sum %e {dims = [1]} : f32[2]\n  %l = log %t : f32[2]\n"
+      "  %v = add %l, %ms : f32[2]\n  %loss = reduce_sum %v {dims = [0]} : f32[]\n"
+      "  return %loss\n}\n";
+  m = pt_test_parse_ok(lse);
+  check_fd("logsumexp, its max stopped", m, "loss", -2, 2, 5, 1, 1e-6);
+  g = pt_module_find_func(m, "loss_grad");
+  for (int i = 0; i < g->nops; i++) /* the max's backward: compare, convert */
+    ck_assert_msg(g->ops[i]->code != PT_OP_COMPARE && g->ops[i]->code != PT_OP_CONVERT,
+                  "the gradient differentiates the stopped maximum (op %d is a %s)", i,
+                  pt_op_name(g->ops[i]->code));
+  pt_module_destroy(m);
+
+  m = pt_test_parse_ok(lse);
+  pt_optimizer o = pt_optimizer_default(PT_OPTIM_SGD);
+  pt_func *ts = NULL;
+  ck_assert_int_eq(pt_pass_train_step(m, "loss", &o, NULL, &ts, d), PT_OK);
+  int stops = 0;
+  for (int i = 0; i < ts->nops; i++)
+    stops += ts->ops[i]->code == PT_OP_STOP_GRADIENT;
+  ck_assert_int_eq(stops, 0);
+  ck_assert_int_eq(pt_verify_func(ts, d), PT_OK);
+  pt_module_destroy(m);
+  pt_diag_destroy(d);
 }
 END_TEST
 
@@ -558,6 +619,7 @@ int main(void) {
   tcase_add_loop_test(tc, gradient_matches_finite_differences, 0,
                       (int)(sizeof fd_cases / sizeof fd_cases[0]));
   tcase_add_test(tc, every_differentiable_op_is_checked);
+  tcase_add_test(tc, stop_gradient_blocks_gradients);
   tcase_add_loop_test(tc, transpose_is_the_adjoint, 0, (int)(sizeof tr_cases / sizeof tr_cases[0]));
   tcase_add_test(tc, transpose_refuses_nonlinear);
   tcase_add_test(tc, jvp_is_the_directional_derivative);

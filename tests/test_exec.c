@@ -493,6 +493,12 @@ static const op_case op_cases[] = {
        "%x = add %a, %b : f32[16,16]\n%y = mul %x, %x : f32[16,16]\n%z = tanh %y : f32[16,16]\n"
        "%w = dot %z, %x {lhs_contract = [1], rhs_contract = [0]} : f32[16,16]\n"
        "%v = sub %w, %y : f32[16,16]\n%r = tanh %v : f32[16,16]\nreturn %r, %a\n")},
+    {"stop_gradient", /* the identity: alone (f32, i32) and inside a fused loop */
+     F("input %a: f32[4,6], input %b: f32[4,6], input %i: i32[5]",
+       "r: f32[4,6], s: f32[4,6], j: i32[5]",
+       "%r = stop_gradient %a : f32[4,6]\n%m = mul %a, %b : f32[4,6]\n"
+       "%g = stop_gradient %m : f32[4,6]\n%s = exp %g : f32[4,6]\n"
+       "%j = stop_gradient %i : i32[5]\nreturn %r, %s, %j\n")},
     {"returned twice", F("input %a: f32[3]", "r: f32[3], s: f32[3], t: f32[3]",
                          "%x = neg %a : f32[3]\nreturn %x, %x, %a\n")},
 };

@@ -235,7 +235,8 @@ func @attention_block(
   %masked = select %visible_b, %scores, %masked_fill : f32[8,8,4,8,8]
   // softmax over the window's keys
   %row_max = reduce_max %masked {dims = [4]} : f32[8,8,4,8]
-  %row_max_b = broadcast %row_max {dims = [0, 1, 2, 3]} : f32[8,8,4,8,8]
+  %row_max_s = stop_gradient %row_max : f32[8,8,4,8]
+  %row_max_b = broadcast %row_max_s {dims = [0, 1, 2, 3]} : f32[8,8,4,8,8]
   %shifted = sub %masked, %row_max_b : f32[8,8,4,8,8]
   %weights = exp %shifted : f32[8,8,4,8,8]
   %row_sum = reduce_sum %weights {dims = [4]} : f32[8,8,4,8]
@@ -353,14 +354,16 @@ func @loss(
   %nf_gain_b = broadcast %nf_gain {dims = [2]} : f32[8,32,32]
   %hf = mul %nf_normed, %nf_gain_b : f32[8,32,32]
   %logits = dot %hf, %lm_head.w {lhs_contract = [2], rhs_contract = [0]} : f32[8,32,64]
-  // cross-entropy: logsumexp(logits) - logits[label], shifted by the row maximum
+  // cross-entropy: logsumexp(logits) - logits[label], shifted by the row maximum (whose
+  // derivative is 0 as the shift cancels: stop_gradient, so it is not differentiated)
   %lmax = reduce_max %logits {dims = [2]} : f32[8,32]
-  %lmax_b = broadcast %lmax {dims = [0, 1]} : f32[8,32,64]
+  %lmax_s = stop_gradient %lmax : f32[8,32]
+  %lmax_b = broadcast %lmax_s {dims = [0, 1]} : f32[8,32,64]
   %lshift = sub %logits, %lmax_b : f32[8,32,64]
   %lexp = exp %lshift : f32[8,32,64]
   %lsum = reduce_sum %lexp {dims = [2]} : f32[8,32]
   %llog = log %lsum : f32[8,32]
-  %lse = add %llog, %lmax : f32[8,32]
+  %lse = add %llog, %lmax_s : f32[8,32]
   %vocab_pos = iota {dim = 2} : i32[8,32,64]
   %labels_b = broadcast %labels {dims = [0, 1]} : i32[8,32,64]
   %is_label = compare %labels_b, %vocab_pos {dir = eq} : pred[8,32,64]
