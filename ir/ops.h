@@ -13,7 +13,7 @@
 #define PT_OPS_H
 
 #define PT_OPS(X)                                                        \
-  /* element-wise unary (f32; neg and abs also i32) */                   \
+  /* element-wise unary (f32; neg, abs, stop_gradient also i32) */       \
   X(NEG, "neg", 1, PT_CLS_UNARY, PT_OPF_ELEMENTWISE)                     \
   X(EXP, "exp", 1, PT_CLS_UNARY, PT_OPF_ELEMENTWISE)                     \
   X(LOG, "log", 1, PT_CLS_UNARY, PT_OPF_ELEMENTWISE)                     \
