@@ -41,7 +41,8 @@ Options:
   --pir MODEL=FILE   run MODEL (gpt, griffin or mlp) at other sizes: FILE, written by
                      `partita model MODEL ...`, instead of examples/MODEL.pir, for partita
                      and its peer alike (heads, window and vocabulary from the options the
-                     file's first line records); the tactic scripts stay examples/MODEL.*.yaml.
+                     file's first line records); the tactic scripts stay examples/MODEL.*.yaml,
+                     and one that does not fit FILE (`partita lower` fails) is skipped and said.
                      Comma-separated for several models; e.g. a GPT four times as deep and
                      twice as wide as the example: partita model gpt --layers 8 --d-model 512
                      --heads 8 --mlp-hidden 2048 --vocab 2048 --seq 128 -o /tmp/gpt8.pir, then
@@ -217,6 +218,11 @@ for m in ${MODELS//,/ }; do
       # ZeRO scripts shard the optimizer state: SGD has none, and they say so
       if [ "$o" = sgd ] && grep -q '"opt\.' "$sc"; then
         echo "$m $o: $sc skipped (it shards optimizer state, which SGD has none of)" >>"$T/skipped.txt"
+        continue
+      fi
+      # at other sizes (--pir) a script may not fit the model (a batch of 1 under BP, say)
+      if ! "$B/partita" lower "${PIR[$m]}" --tactics "$sc" --optimizer "$o" >/dev/null 2>"$T/lower.err"; then
+        echo "$m $o: $sc skipped (it does not apply: $(grep -m1 'error' "$T/lower.err"))" >>"$T/skipped.txt"
         continue
       fi
       runs+=("2 $sc partita.2.${b#"$m".}")
