@@ -108,7 +108,8 @@ for m in ${MODELS//,/ }; do
     { echo "bench_peers.sh: no model '$m' (mlp, transformer_block, gpt, griffin)" >&2; exit 2; }
   PIR[$m]=examples/$m.pir
 done
-for mp in ${PIRS//,/ }; do
+IFS=, read -ra pirs <<<"$PIRS"
+for mp in "${pirs[@]}"; do
   m=${mp%%=*} f=${mp#*=}
   { [[ "$mp" == *=* ]] && [ -n "${PIR[$m]+set}" ]; } ||
     { echo "bench_peers.sh: --pir '$mp': MODEL=FILE with MODEL among --models ($MODELS)" >&2; exit 2; }
@@ -140,7 +141,6 @@ if ! "$PY" -c 'import torch' 2>/dev/null; then
 fi
 
 # the peer must be able to mirror every --pir file (its sizes from the file's first line)
-pirarg() { [ -z "${PIRGIVEN[$1]+set}" ] || echo "--pir ${PIR[$1]}"; }
 for m in "${!PIRGIVEN[@]}"; do
   "$PY" - "$m" "${PIR[$m]}" <<'PYEOF' || exit 2
 import sys
@@ -197,8 +197,9 @@ two_device_scripts() {
 
 for m in ${MODELS//,/ }; do
   IN="$T/$m.in.safetensors"
-  # shellcheck disable=SC2046
-  "$PY" "$PEER" init "$m" --out "$IN" --seed "$SEED" $(pirarg "$m")
+  pa=() # the peer's --pir, if any
+  [ -z "${PIRGIVEN[$m]+set}" ] || pa=(--pir "${PIR[$m]}")
+  "$PY" "$PEER" init "$m" --out "$IN" --seed "$SEED" "${pa[@]}"
   sed 's/{batch: 2}/{batch: 1}/' "examples/$m.bp.yaml" >"$T/$m.one.yaml"
   for o in ${OPTS//,/ }; do
     R="$T/res/$m.$o"
@@ -207,8 +208,7 @@ for m in ${MODELS//,/ }; do
     if part check; then
       "$B/partita" train "${PIR[$m]}" --optimizer "$o" --steps 3 --inputs "$IN" --json \
         2>"$T/$m.$o.ref.err" >"$REF" || { echo "bench_peers.sh: error: the interpreter failed on $m ($T/$m.$o.ref.err)" >&2; exit 1; }
-      # shellcheck disable=SC2046
-      OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "${torch_env[@]}" "$PY" "$PEER" train "$m" $(pirarg "$m") \
+      OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "${torch_env[@]}" "$PY" "$PEER" train "$m" "${pa[@]}" \
         --inputs "$IN" --optimizer "$o" --steps 3 --threads 1 >"$T/$m.$o.check.json"
       check "$T/$m.$o.check.json" "$m $o: PyTorch against partita's reference interpreter"
     fi
@@ -261,17 +261,15 @@ for m in ${MODELS//,/ }; do
           load "$Q.torch.$t.r$k"
           pol=()
           [ "$t" = 2p ] && pol=(OMP_WAIT_POLICY=PASSIVE)
-          # shellcheck disable=SC2046
           env "${pol[@]}" OMP_NUM_THREADS="${t%p}" OPENBLAS_NUM_THREADS="${t%p}" "${torch_env[@]}" "$PY" "$PEER" \
-            train "$m" $(pirarg "$m") --inputs "$IN" --optimizer "$o" --steps "$TOTAL" --warmup "$WARMUP" --threads "${t%p}" \
+            train "$m" "${pa[@]}" --inputs "$IN" --optimizer "$o" --steps "$TOTAL" --warmup "$WARMUP" --threads "${t%p}" \
             >"$Q.torch.$t.r$k.json"
           check "$Q.torch.$t.r$k.json" "$m $o: PyTorch at ${t%p} thread(s) against the interpreter"
         done
       fi
       if part ddp; then
         load "$Q.ddp.2.r$k"
-        # shellcheck disable=SC2046
-        OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "${torch_env[@]}" "$PY" "$PEER" train "$m" $(pirarg "$m") --inputs "$IN" \
+        OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "${torch_env[@]}" "$PY" "$PEER" train "$m" "${pa[@]}" --inputs "$IN" \
           --optimizer "$o" --steps "$TOTAL" --warmup "$WARMUP" --ddp 2 >"$Q.ddp.2.r$k.json"
         check "$Q.ddp.2.r$k.json" "$m $o: PyTorch DDP on 2 processes against the interpreter"
       fi
