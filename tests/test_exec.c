@@ -1012,6 +1012,25 @@ static void matches_interpreter(pt_exec *e, const pt_func *f, int seed, pt_diag 
   free_tensors(args, f->nargs);
 }
 
+/* The plan's GEMM epilogue groups, in order, are exactly n: the i-th writes
+ * %out[i] with alpha[i] and, if nops > 0, has nops members. */
+static void expect_epilogues(const pt_fusion_plan *fp, const char *const *out, const float *alpha,
+                             int n, int nops) {
+  int found = 0;
+  for (int k = 0; k < fp->ngroups; k++) {
+    const pt_fusion_group *grp = &fp->groups[k];
+    if (!grp->dot)
+      continue;
+    ck_assert_int_lt(found, n);
+    ck_assert_msg(strcmp(grp->outputs[0]->name, out[found]) == 0, "epilogue %d writes %%%s", found,
+                  grp->outputs[0]->name);
+    ck_assert(grp->alpha == alpha[found]);
+    ck_assert(nops == 0 || grp->nops == nops);
+    found++;
+  }
+  ck_assert_int_eq(found, n);
+}
+
 /* GEMM epilogues (runtime/fusion.h): an SGD-like update of a dot's result
  * runs as one sgemm into the update's buffer, in place when its acc dies
  * there, after a copy when acc is read later, and never in place when the
@@ -1052,19 +1071,8 @@ START_TEST(gemm_epilogues) {
   pt_exec *e = pt_exec_create(f, NULL, d);
   ck_assert_ptr_nonnull(e);
   check_plan(f, pt_exec_plan(e), "epilogues");
-  const pt_fusion_plan *fp = pt_exec_fusion(e);
-  const char *want[] = {"r", "s0", "t0"};
-  int found = 0;
-  for (int k = 0; k < fp->ngroups; k++) {
-    const pt_fusion_group *grp = &fp->groups[k];
-    if (!grp->dot)
-      continue;
-    const char *out = grp->outputs[0]->name;
-    ck_assert_msg(strcmp(out, want[found]) == 0, "epilogue %d writes %%%s", found, out);
-    ck_assert(grp->alpha == (found == 0 ? -0.5f : 0.5f));
-    found++;
-  }
-  ck_assert_int_eq(found, 3);
+  expect_epilogues(pt_exec_fusion(e), (const char *[]){"r", "s0", "t0"},
+                   (const float[]){-0.5f, 0.5f, 0.5f}, 3, 0);
   /* t0 takes vv's bytes, which die there; s0 not ww's, which its product reads */
   const pt_buffer_plan *bp = pt_exec_plan(e);
   const pt_value *vv = NULL, *t0 = NULL, *ww = NULL, *s0 = NULL;
@@ -1111,21 +1119,8 @@ START_TEST(gemm_accumulation) {
   pt_exec *e = pt_exec_create(f, NULL, d);
   ck_assert_ptr_nonnull(e);
   check_plan(f, pt_exec_plan(e), "accumulation");
-  const pt_fusion_plan *fp = pt_exec_fusion(e);
-  const char *want[] = {"pq", "s"};
-  const float alpha[] = {1.0f, -1.0f};
-  int found = 0;
-  for (int k = 0; k < fp->ngroups; k++) {
-    const pt_fusion_group *grp = &fp->groups[k];
-    if (!grp->dot)
-      continue;
-    ck_assert_int_lt(found, 2);
-    ck_assert_msg(strcmp(grp->outputs[0]->name, want[found]) == 0, "accumulation %d writes %%%s",
-                  found, grp->outputs[0]->name);
-    ck_assert(grp->nops == 1 && grp->alpha == alpha[found]);
-    found++;
-  }
-  ck_assert_int_eq(found, 2);
+  expect_epilogues(pt_exec_fusion(e), (const char *[]){"pq", "s"}, (const float[]){1.0f, -1.0f},
+                   2, 1);
   matches_interpreter(e, f, 5, d);
   pt_exec_destroy(e);
   pt_diag_destroy(d);
