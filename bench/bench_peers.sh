@@ -71,7 +71,9 @@ same flops every partition computes between its two cores) at the best OpenBLAS 
 each of their shapes (bench/gemm_peak: best of 30, either orientation, in cache), timed on
 both cores at once in every round (the fastest round counts) and split between the two cores
 in proportion to their speeds: no two-core step of these products runs faster, whatever its
-partition or its other kernels.
+partition or its other kernels. The "FMA peak bound" line is the same flops at the cores'
+fused multiply-add peak (gemm_peak --fma: vector FMAs and nothing else, both cores at once;
+x86-64): the ceiling of any GEMM kernel, OpenBLAS's or another, on this machine.
 EOF
 }
 
@@ -233,7 +235,7 @@ for m in ${MODELS//,/ }; do
     # process per core), once a round (the report takes the fastest round): no 2-core
     # step of these products can be faster
     part partita && "$B/bench_exec" --model "${PIR[$m]}" --optimizer "$o" --gemm-list >"$R.gemms"
-    rm -f "$R.gemm_peak"
+    rm -f "$R.gemm_peak" "$R.fma_peak"
     for ((k = 1; k <= ROUNDS; k++)); do
       [ "$ROUNDS" -gt 1 ] && echo "$m, $o: round $k of $ROUNDS ..." >&2
       if part partita; then
@@ -253,6 +255,11 @@ for m in ${MODELS//,/ }; do
           2>/dev/null) ||
           { echo "bench_peers.sh: error: gemm_peak failed on $m's products ($R.gemms)" >&2; exit 1; }
         { tr '\n' ' ' <<<"$rates"; echo; } >>"$R.gemm_peak" # a round's line: each core's GFLOP/s
+        # and the cores' fused multiply-add peak, both at once: the bound under sgemm's
+        # (none on a core gemm_peak --fma cannot measure: the line is left out)
+        if rates=$("${MPI[@]}" -n 2 --bind-to core "$B/gemm_peak" --fma 2>/dev/null); then
+          { tr '\n' ' ' <<<"$rates"; echo; } >>"$R.fma_peak"
+        fi
       fi
       if part torch; then
         # 2 threads twice: OpenMP's default wait policy (threads spin between parallel

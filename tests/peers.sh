@@ -9,7 +9,7 @@
 # (77) without /usr/bin/python3 and numpy; torch is never required. First,
 # without python, the two tools bench_peers.sh's sgemm peak bound runs (built
 # beside partita): bench_exec --gemm-list's specs for the MLP, and gemm_peak
-# on R* specs, good and bad.
+# on R* specs, good and bad, and its --fma probe.
 # Usage: peers.sh PARTITA SOURCE_DIR
 set -u
 P=$1
@@ -32,6 +32,20 @@ for bad in 0*8x8x8 x*8x8x8 2*8x8 '2**8x8x8' 8x8x8/nx; do
   [ "$rc" = 2 ] && [[ "$out" == *"'$bad' is not [R*]MxNxK[/nn|/nt|/tn|/tt]"* ]]
   tool $? "gemm_peak refuses '$bad' (exit $rc): $out"
 done
+# the FMA peak bound's probe: a rate on x86-64 (this project's machines), above
+# 1 GFLOP/s (a loop that measured nothing gives 0.0), naming the widths it ran
+if [ "$(uname -m)" = x86_64 ]; then
+  err=$(mktemp)
+  fma=$("$B/gemm_peak" --fma 2>"$err")
+  [[ "$fma" =~ ^[0-9]+\.[0-9]$ ]] && awk -v r="$fma" 'BEGIN { exit !(r > 1) }' &&
+    grep -q "lanes (AVX" "$err"
+  tool $? "gemm_peak --fma: '$fma' GFLOP/s ($(cat "$err"))"
+  rm -f "$err"
+fi
+out=$("$B/gemm_peak" --fma 64x64x64 2>&1)
+rc=$?
+[ "$rc" = 2 ] && [[ "$out" == *"--fma takes no GEMMs"* ]]
+tool $? "gemm_peak refuses --fma with GEMMs (exit $rc): $out"
 [ "$tool_fails" = 0 ] || exit 1
 PY=/usr/bin/python3
 if ! [ -x "$PY" ] || ! "$PY" -c 'import numpy' 2>/dev/null; then

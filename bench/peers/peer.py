@@ -247,14 +247,17 @@ def cmd_report(a):
             bound = 1.0 / gemm[lo]
             ratios.append("GEMM bound: %s's dots alone %.2f ms = %.1f steps/s%s" % (
                 lo.split(".", 2)[2], 1e3 * gemm[lo], bound, ceiling(bound)))
-        peak = _sgemm_peak(a.dir, model, opt)
-        if peak:
-            gflop, rates = peak
-            secs = gflop / sum(rates)  # the flops split between the cores by their speeds
-            ratios.append("sgemm peak bound: the step's %.2f GFLOP of products at OpenBLAS's best "
-                          "for their shapes (%s GFLOP/s, both cores at once): %.2f ms = %.1f "
-                          "steps/s%s" % (gflop, " and ".join("%.1f" % r for r in rates), 1e3 * secs,
-                                         1 / secs, ceiling(1 / secs)))
+        for what, rates_file, at in (
+                ("sgemm peak bound", "gemm_peak", "at OpenBLAS's best for their shapes"),
+                ("FMA peak bound", "fma_peak", "at the cores' fused multiply-add peak")):
+            peak = _sgemm_peak(a.dir, model, opt, rates_file)
+            if peak:
+                gflop, rates = peak
+                secs = gflop / sum(rates)  # the flops split between the cores by their speeds
+                ratios.append("%s: the step's %.2f GFLOP of products %s (%s GFLOP/s, both "
+                              "cores at once): %.2f ms = %.1f steps/s%s" % (
+                                  what, gflop, at, " and ".join("%.1f" % r for r in rates),
+                                  1e3 * secs, 1 / secs, ceiling(1 / secs)))
         if "partita.1" in rate and "torch.1" in rate:
             ratios.append("1 rank / PyTorch 1 thread: %.2fx" % (rate["partita.1"] / rate["torch.1"]))
         bp = [k for k in two if k.endswith(".bp")]
@@ -266,16 +269,17 @@ def cmd_report(a):
     return 0
 
 
-def _sgemm_peak(d, model, opt):
+def _sgemm_peak(d, model, opt, rates_file="gemm_peak"):
     """(GFLOP of the step's products, [GFLOP/s of each core]) from DIR/MODEL.OPT.gemms
     (bench_exec --gemm-list: R*MxNxK/xy specs) and DIR/MODEL.OPT.gemm_peak (a line a
     round: gemm_peak's rate on each core; the round of the highest sum counts), or None
-    when bench_peers.sh did not measure it."""
+    when bench_peers.sh did not measure it. rates_file="fma_peak": the cores' rates are
+    gemm_peak --fma's instead, their fused multiply-add peak."""
     base = os.path.join(d, "%s.%s." % (model, opt))
     try:
         with open(base + "gemms") as f:
             specs = f.read().split()
-        with open(base + "gemm_peak") as f:
+        with open(base + rates_file) as f:
             rounds = [[float(x) for x in line.split()] for line in f if line.strip()]
     except (OSError, ValueError):
         return None
@@ -356,6 +360,11 @@ def cmd_selftest(_):
         gflop, rates = _sgemm_peak(d, "m", "sgd")
         assert abs(gflop - 768e-9) < 1e-15 and rates == [100.0, 50.0], (gflop, rates)
         assert _sgemm_peak(d, "m", "adam") is None
+        assert _sgemm_peak(d, "m", "sgd", "fma_peak") is None  # not measured
+        with open(os.path.join(d, "m.sgd.fma_peak"), "w") as f:
+            f.write("200.0 210.0\n220.0 215.0\n")
+        gflop, rates = _sgemm_peak(d, "m", "sgd", "fma_peak")
+        assert abs(gflop - 768e-9) < 1e-15 and rates == [220.0, 215.0], (gflop, rates)
     # --pir: the sizes a generated file records, and the files a peer cannot mirror
     gen, args = peerlib.generator_args(os.path.join(peerlib.ROOT, "examples/gpt.pir"))
     assert gen == "gpt" and args["heads"] == 4 and args["vocab"] == 512 and args["d_model"] == 256, args
