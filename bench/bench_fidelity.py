@@ -118,12 +118,14 @@ def main():
             strategy = os.path.basename(script)[len(model) + 1: -len(".yaml")]
             # ZeRO scripts shard the optimizer state: SGD has none (partita sim would say
             # that their 'opt.*' patterns match nothing), so they are skipped and said once
-            if a.optimizer == "sgd" and '"opt.' in open(script).read():
+            with open(script) as f:
+                source = f.read()
+            if a.optimizer == "sgd" and '"opt.' in source:
                 print("%-20s %-10s %5s   skipped: it shards optimizer state, which SGD has none of"
                       % (model, strategy, "-"))
                 continue
             for ranks in [int(r) for r in a.ranks.split(",")]:
-                text = resize(open(script).read(), ranks)
+                text = resize(source, ranks)
                 if text is None:
                     continue
                 path = os.path.join(tmp, "%s.%s.%d.yaml" % (model, strategy, ranks))

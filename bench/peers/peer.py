@@ -250,7 +250,7 @@ def cmd_report(a):
         for what, rates_file, at in (
                 ("sgemm peak bound", "gemm_peak", "at OpenBLAS's best for their shapes"),
                 ("FMA peak bound", "fma_peak", "at the cores' fused multiply-add peak")):
-            peak = _sgemm_peak(a.dir, model, opt, rates_file)
+            peak = _peak_bound(a.dir, model, opt, rates_file)
             if peak:
                 gflop, rates = peak
                 secs = gflop / sum(rates)  # the flops split between the cores by their speeds
@@ -269,7 +269,7 @@ def cmd_report(a):
     return 0
 
 
-def _sgemm_peak(d, model, opt, rates_file="gemm_peak"):
+def _peak_bound(d, model, opt, rates_file="gemm_peak"):
     """(GFLOP of the step's products, [GFLOP/s of each core]) from DIR/MODEL.OPT.gemms
     (bench_exec --gemm-list: R*MxNxK/xy specs) and DIR/MODEL.OPT.gemm_peak (a line a
     round: gemm_peak's rate on each core; the round of the highest sum counts), or None
@@ -357,13 +357,13 @@ def cmd_selftest(_):
             f.write("3*4x5x6/nn 1*2x3x4/tn\n")
         with open(os.path.join(d, "m.sgd.gemm_peak"), "w") as f:
             f.write("100.0 50.0\n90.0 40.0\n")
-        gflop, rates = _sgemm_peak(d, "m", "sgd")
+        gflop, rates = _peak_bound(d, "m", "sgd")
         assert abs(gflop - 768e-9) < 1e-15 and rates == [100.0, 50.0], (gflop, rates)
-        assert _sgemm_peak(d, "m", "adam") is None
-        assert _sgemm_peak(d, "m", "sgd", "fma_peak") is None  # not measured
+        assert _peak_bound(d, "m", "adam") is None
+        assert _peak_bound(d, "m", "sgd", "fma_peak") is None  # not measured
         with open(os.path.join(d, "m.sgd.fma_peak"), "w") as f:
             f.write("200.0 210.0\n220.0 215.0\n")
-        gflop, rates = _sgemm_peak(d, "m", "sgd", "fma_peak")
+        gflop, rates = _peak_bound(d, "m", "sgd", "fma_peak")
         assert abs(gflop - 768e-9) < 1e-15 and rates == [220.0, 215.0], (gflop, rates)
     # --pir: the sizes a generated file records, and the files a peer cannot mirror
     gen, args = peerlib.generator_args(os.path.join(peerlib.ROOT, "examples/gpt.pir"))
